@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { SECRET_REF } from './secrets';
+
+// The customers file: one entry per customer tenant of the MSP. Credentials appear only as
+// secret references (env:NAME / file:/path); a literal secret in this file is refused.
+
+const secretRef = z.string().regex(SECRET_REF, 'must be a secret reference (env:NAME or file:/path), never a literal secret');
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes');
+const host = z.string().regex(/^[A-Za-z0-9.\-:]+$/, 'must be a host name or IP address');
+const ip = z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
+const cidr = z.string().refine((v) => {
+  const [a, p] = v.split('/');
+  const fam = isIP(a);
+  return fam !== 0 && (p === undefined || (/^\d+$/.test(p) && Number(p) <= (fam === 4 ? 32 : 128)));
+}, 'must be an IP address or CIDR range');
+const email = z.string().email();
+const port = z.number().int().min(1).max(65535);
+const url = z.string().url();
+
+export const sshTargetSchema = z.object({
+  host,
+  port: port.default(22),
+  username: z.string().min(1).regex(/^[A-Za-z0-9._\-@]+$/, 'must be a plain user name'),
+  /** password or private key, by reference */
+  passwordRef: secretRef.optional(),
+  privateKeyRef: secretRef.optional(),
+  /** the pinned host key: `SHA256:<base64>` as ssh-keygen -l prints it */
+  hostKeySha256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be SHA256:<base64> as ssh-keygen -lf prints it'),
+  timeoutMs: z.number().int().positive().default(15000),
+}).refine((t) => t.passwordRef || t.privateKeyRef, { message: 'needs passwordRef or privateKeyRef' });
+export type SshTarget = z.infer<typeof sshTargetSchema>;
+
+export const firewallSchema = z.object({
+  id,
+  kind: z.enum(['fortigate', 'paloalto']),
+  ssh: sshTargetSchema,
+  /** FortiGate: the address group the deny policy uses; PAN-OS: the static address-group */
+  blockGroup: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).default('IR-Block'),
+  /** FortiGate VDOM, when the device has several */
+  vdom: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).optional(),
+  /** PAN-OS GlobalProtect gateway name used for client-logout */
+  globalProtectGateway: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).optional(),
+});
+export type FirewallConfig = z.infer<typeof firewallSchema>;
+
+export const nasSchema = z.object({
+  id,
+  ip,
+  /** the NAS-Identifier it reports in accounting, when it sends one */
+  identifier: z.string().max(253).optional(),
+  /** where Disconnect-Requests go; defaults to ip:3799 */
+  coaHost: host.optional(),
+  coaPort: port.default(3799),
+  secretRef,
+});
+export type NasConfig = z.infer<typeof nasSchema>;
+
+export const radiusSchema = z.object({
+  accounting: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('sql'), urlRef: secretRef, table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('radacct') }),
+    z.object({ kind: z.literal('detail-ssh'), ssh: sshTargetSchema, directory: z.string().regex(/^\/[A-Za-z0-9._\-/]+$/).default('/var/log/freeradius/radacct') }),
+  ]),
+  disconnect: z.discriminatedUnion('mode', [
+    z.object({ mode: z.literal('direct'), timeoutMs: z.number().int().positive().default(3000), retries: z.number().int().min(0).max(10).default(2) }),
+    z.object({ mode: z.literal('radclient-ssh'), ssh: sshTargetSchema, timeoutMs: z.number().int().positive().default(3000), retries: z.number().int().min(0).max(10).default(2) }),
+  ]).default({ mode: 'direct', timeoutMs: 3000, retries: 2 }),
+  nas: z.array(nasSchema).min(1),
+});
+export type RadiusConfig = z.infer<typeof radiusSchema>;
+
+export const graphSchema = z.object({
+  clientId: guid,
+  credential: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('secret'), secretRef }),
+    z.object({ type: z.literal('certificate'), certificatePemRef: secretRef }),
+  ]),
+  /** https://login.microsoftonline.com by default; the sandbox points it at the emulator */
+  authorityHost: url.optional(),
+  /** https://graph.microsoft.com by default */
+  baseUrl: url.optional(),
+  /** audit-log query API path; published under beta (protocols.md §4) */
+  auditQueryPath: z.string().regex(/^\/[A-Za-z0-9/._\-]+$/).default('/beta/security/auditLog/queries'),
+  /** Entra ID P2 (Identity Protection): confirmCompromised is offered only then */
+  hasP2: z.boolean().default(false),
+  /** alerts_v2 polling; off when a Sentinel playbook posts alerts instead */
+  pollAlerts: z.boolean().default(false),
+  pollIntervalSeconds: z.number().int().min(15).default(60),
+  timeoutMs: z.number().int().positive().default(30000),
+});
+export type GraphConfig = z.infer<typeof graphSchema>;
+
+export const serviceNowSchema = z.object({
+  instanceUrl: url,
+  usernameRef: secretRef,
+  passwordRef: secretRef,
+  table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('sn_si_incident'),
+  /** the severity code for High on this instance */
+  severityHigh: z.string().max(16).default('1'),
+  /** the field that holds the customer contact (varies by instance) */
+  contactField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('u_customer_contact'),
+  /** the contact value: a sys_id or a display value, as the instance expects */
+  contact: z.string().max(200),
+  correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
+});
+export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
+
+const contactSchema = z.object({ name: z.string().min(1).max(200), email });
+
+export const customerSchema = z.object({
+  id,
+  name: z.string().min(1).max(100),
+  tenantId: guid,
+  domains: z.array(z.string().regex(/^[a-z0-9.\-]+\.[a-z]{2,}$/i, 'must be a domain name')).min(1),
+  graph: graphSchema,
+  /** the customer's own egress ranges: never blocked at the perimeter */
+  egressRanges: z.array(cidr).default([]),
+  firewalls: z.array(firewallSchema).default([]),
+  radius: radiusSchema.optional(),
+  servicenow: serviceNowSchema.optional(),
+  contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
+  approvers: z.object({
+    objectIds: z.array(guid).default([]),
+    groupIds: z.array(guid).default([]),
+    /** steps that need two distinct approvers */
+    twoPersonSteps: z.array(z.string()).default([]),
+  }).refine((a) => a.objectIds.length + a.groupIds.length > 0, 'at least one approver object id or group id'),
+  mail: z.discriminatedUnion('via', [
+    z.object({ via: z.literal('graph') }),
+    z.object({ via: z.literal('smtp'), host, port: port.default(587), secure: z.boolean().default(false), usernameRef: secretRef.optional(), passwordRef: secretRef.optional(), from: email }),
+  ]).default({ via: 'graph' }),
+  threatFeed: z.object({
+    usernameRef: secretRef,
+    passwordRef: secretRef,
+    ttlDays: z.number().positive().max(365).default(7),
+  }).optional(),
+  /** a procedure file (relative to the customers file) that replaces the default for this customer */
+  procedure: z.string().regex(/^[A-Za-z0-9._\-/]+\.ya?ml$/).optional(),
+});
+export type CustomerConfig = z.infer<typeof customerSchema>;
+
+export const customersFileSchema = z.object({
+  customers: z.array(customerSchema).min(1),
+}).superRefine((file, ctx) => {
+  const seen = new Map<string, string>();
+  file.customers.forEach((c, i) => {
+    for (const [key, value] of [['id', c.id], ['tenantId', c.tenantId.toLowerCase()]] as const) {
+      const k = `${key}:${value}`;
+      if (seen.has(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customers', i, key], message: `duplicate ${key} (also used by ${seen.get(k)})` });
+      else seen.set(k, c.id);
+    }
+  });
+});
+export type CustomersFile = z.infer<typeof customersFileSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Turns the first zod issue into one line: the file, the customer, the key and what is wrong. */
+export function describeIssue(source: string, raw: unknown, issue: z.ZodIssue): string {
+  const path = issue.path;
+  let where = '';
+  if (path[0] === 'customers' && typeof path[1] === 'number') {
+    const c = (raw as { customers?: Array<{ id?: unknown; name?: unknown }> })?.customers?.[path[1]];
+    const who = typeof c?.id === 'string' ? c.id : typeof c?.name === 'string' ? c.name : `#${path[1] + 1}`;
+    where = `customer "${who}", key "${path.slice(2).join('.') || '(entry)'}"`;
+  } else {
+    where = `key "${path.join('.') || '(top level)'}"`;
+  }
+  return `${source}: ${where}: ${issue.message}`;
+}
+
+export function parseCustomers(raw: unknown, source = 'customers file'): CustomersFile {
+  const r = customersFileSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(describeIssue(source, raw, r.error.issues[0]));
+  return deepFreeze(r.data);
+}
+
+export function loadCustomersFile(path: string): CustomersFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the customers file (${(e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseCustomers(raw, path);
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import type { CustomerConfig } from '../config/customers';
+import type { SecretStore } from '../config/secrets';
+import type { Logger } from '../log';
+
+/**
+ * A raw payload exactly as a source returned it (bytes as received), kept as evidence and hashed.
+ * `rangeFrom`/`rangeTo` are the source's own time range for the records (source timestamps).
+ */
+export interface RawPayload {
+  source: string;               // 'graph.signIns', 'radius.coa', 'fortigate.cli', ...
+  contentType: string;          // 'application/json', 'text/plain', 'application/octet-stream'
+  body: Buffer;
+  collectedAt: string;          // ISO time we received it
+  rangeFrom?: string;
+  rangeTo?: string;
+  recordCount?: number;
+  note?: string;                // e.g. 'GET /v1.0/auditLogs/signIns page 2'
+}
+
+/** What the approval card shows: each line says exactly what will change. */
+export interface Preview {
+  title: string;                              // 'Contain adele.vance@contoso.com in Entra'
+  facts: Array<{ label: string; value: string }>;
+  changes: string[];                          // 'Disable the account (enabled now)'
+  warnings: string[];                         // 'Global Administrator: a privileged account'
+  notChanged?: Array<{ item: string; reason: string }>;
+  /** true when there is nothing to do (already contained): the step completes without asking */
+  nothingToDo?: boolean;
+  data?: Record<string, unknown>;             // machine-readable counts for the timeline card
+}
+
+export interface ActionResult<O = unknown> {
+  output: O;
+  summary: string;                            // one line for the timeline
+  raw: RawPayload[];
+}
+
+export interface ActionContext {
+  customer: CustomerConfig;
+  secrets: SecretStore;
+  incidentId: string;
+  /** stable per action run: connectors pass it on where the far side supports one (e.g. ServiceNow correlation) */
+  idempotencyKey: string;
+  /** true when a previous attempt may have reached the target: the action re-reads state before acting */
+  mayHaveRun: boolean;
+  log: Logger;
+  now(): Date;
+  signal?: AbortSignal;
+}
+
+export type Risk = 'read' | 'change' | 'destructive';
+
+export interface ActionDef<I = unknown, O = unknown> {
+  name: `${string}.${string}`;
+  risk: Risk;
+  description: string;
+  input: z.ZodType<I, z.ZodTypeDef, unknown>;
+  preview?(input: I, ctx: ActionContext): Promise<Preview>;
+  run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
+}
+
+/** An error a person can act on; `retryable` says whether the engine may back off and try again. */
+export class ConnectorError extends Error {
+  constructor(
+    message: string,
+    readonly opts: { retryable?: boolean; status?: number; source?: string; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+  get retryable(): boolean {
+    return this.opts.retryable ?? false;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The Store port: everything the bot remembers. Two adapters implement it (SQLite by default,
+ * PostgreSQL when STORE_URL=postgres://...), and the same test suite runs against both.
+ * Every method is a single transaction: a state change is durable when the promise resolves.
+ */
+
+export type IncidentStatus = 'open' | 'containing' | 'contained' | 'closed' | 'cancelled';
+export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high';
+
+export interface IncidentRecord {
+  id: string;                      // 'IR-20261127-7K3Q'
+  customerId: string;
+  tenantId: string;
+  subjectUpn: string;
+  subjectObjectId: string | null;
+  severity: Severity;
+  title: string;
+  status: IncidentStatus;
+  procedure: string | null;        // the procedure name + version used
+  createdAt: string;               // ISO UTC
+  updatedAt: string;
+  closedAt: string | null;
+  data: Record<string, unknown>;   // findings shown on the card (counts, ticket number, ...)
+}
+
+export interface AlertRecord {
+  id: string;                      // the Defender alert id
+  customerId: string;
+  incidentId: string;
+  receivedAt: string;
+  source: 'webhook' | 'sentinel' | 'poller' | 'manual';
+  /** the normalised Alert as JSON */
+  alert: Record<string, unknown>;
+  /** the alert exactly as received */
+  raw: string;
+}
+
+export interface TimelineEventInput {
+  source: string;                  // 'defender', 'entra', 'radius', 'fortigate', 'bot', 'engine', ...
+  kind: string;                    // 'alert.received', 'step.approved', 'finding.impossibleTravel', ...
+  summary: string;                 // one line for people
+  sourceTime?: string | null;      // the source's own timestamp, when it has one
+  actor?: string | null;           // who did it (aadObjectId / name) for approvals
+  data?: Record<string, unknown>;
+}
+
+export interface TimelineEvent extends Required<Omit<TimelineEventInput, 'data'>> {
+  incidentId: string;
+  seq: number;                     // 1, 2, ... per incident
+  at: string;                      // when we recorded it (UTC)
+  data: Record<string, unknown>;
+  prevHash: string;                // hash of seq-1 ('' x64 zeros for the first)
+  hash: string;                    // sha256(prevHash + canonical JSON of this event without hash)
+}
+
+export type ActionStatus =
+  | 'waiting'            // its needs are not done yet
+  | 'ready'              // may run (read-only steps) / approval granted
+  | 'awaiting_approval'
+  | 'running'            // claimed with a lease; the intent is recorded
+  | 'succeeded'
+  | 'failed'
+  | 'rejected'
+  | 'skipped'
+  | 'expired'
+  | 'cancelled';
+
+export interface ActionRecord {
+  id: string;                      // `${incidentId}:${stepId}`
+  incidentId: string;
+  stepId: string;
+  name: string;                    // 'entra.containUser'
+  status: ActionStatus;
+  idempotencyKey: string;
+  attempts: number;
+  input: Record<string, unknown> | null;
+  preview: Record<string, unknown> | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  notBefore: string | null;        // back-off: not to be retried before this time
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded';
+
+export interface ApprovalRecord {
+  id: string;                      // random, carried in the card's data: a forged id matches nothing
+  incidentId: string;
+  actionId: string;
+  status: ApprovalStatus;
+  requiredApprovers: number;       // 1 or 2
+  requestedAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;        // comma-joined names of the deciders
+  reason: string | null;
+  cardActivityId: string | null;
+  votes: Array<{ approverId: string; approverName: string; vote: 'approve' | 'reject'; at: string }>;
+}
+
+export interface EvidenceRecord {
+  id: number;
+  incidentId: string;
+  actionId: string | null;
+  source: string;
+  contentType: string;
+  collectedAt: string;
+  rangeFrom: string | null;
+  rangeTo: string | null;
+  recordCount: number | null;
+  note: string | null;
+  sha256: string;
+  size: number;
+}
+
+export interface FeedEntry {
+  customerId: string;
+  ip: string;
+  incidentId: string;
+  addedAt: string;
+  expiresAt: string;
+  removedAt: string | null;
+}
+
+export type Transition = { from: ActionStatus[]; to: ActionStatus };
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // --- incidents and alerts -------------------------------------------------------------
+  /**
+   * Records an alert. In one transaction: if the alert id is known, returns its incident
+   * (created=false, nothing written); else if an incident for the same customer and subject is
+   * open (not closed/cancelled), attaches the alert to it; else creates `newIncident`.
+   * The timeline events given are appended to whichever incident receives the alert.
+   */
+  recordAlert(input: {
+    alert: AlertRecord & { incidentId?: never } | Omit<AlertRecord, 'incidentId'>;
+    newIncident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>;
+    events: (joined: boolean) => TimelineEventInput[];
+  }): Promise<{ incidentId: string; created: boolean; duplicate: boolean }>;
+  createIncident(incident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>, events: TimelineEventInput[]): Promise<void>;
+  getIncident(id: string): Promise<IncidentRecord | undefined>;
+  listIncidents(filter?: { open?: boolean; customerId?: string; limit?: number }): Promise<IncidentRecord[]>;
+  /** Changes status and/or merges `data`; appends the events in the same transaction. */
+  updateIncident(id: string, patch: { status?: IncidentStatus; data?: Record<string, unknown>; subjectObjectId?: string; procedure?: string }, events?: TimelineEventInput[]): Promise<IncidentRecord>;
+  listAlerts(incidentId: string): Promise<AlertRecord[]>;
+
+  // --- timeline (append-only, hash-chained) -------------------------------------------
+  appendTimeline(incidentId: string, events: TimelineEventInput[]): Promise<TimelineEvent[]>;
+  listTimeline(incidentId: string): Promise<TimelineEvent[]>;
+
+  // --- actions (exactly once) -----------------------------------------------------------
+  /** Inserts the actions that do not exist yet (by id); existing ones are left as they are. */
+  ensureActions(actions: Array<Pick<ActionRecord, 'id' | 'incidentId' | 'stepId' | 'name' | 'status' | 'idempotencyKey' | 'input'>>): Promise<void>;
+  getAction(id: string): Promise<ActionRecord | undefined>;
+  listActions(incidentId: string): Promise<ActionRecord[]>;
+  /**
+   * Compare-and-set: moves the action to `to` only if its status is one of `from`;
+   * returns the updated record, or undefined when another writer got there first.
+   * `events` are appended in the same transaction.
+   */
+  transitionAction(id: string, t: Transition, patch?: Partial<Pick<ActionRecord, 'input' | 'preview' | 'result' | 'error' | 'notBefore'>>, events?: TimelineEventInput[]): Promise<ActionRecord | undefined>;
+  /**
+   * Claims a runnable action with a lease (status ready → running, attempts+1), or re-claims a
+   * `running` one whose lease has expired (a crashed worker). Returns undefined when none.
+   */
+  claimAction(owner: string, leaseMs: number, now: Date, filter?: { incidentId?: string }): Promise<ActionRecord | undefined>;
+  renewLease(id: string, owner: string, leaseMs: number, now: Date): Promise<boolean>;
+
+  // --- approvals ------------------------------------------------------------------------
+  createApproval(a: Omit<ApprovalRecord, 'votes' | 'decidedAt' | 'decidedBy' | 'reason' | 'cardActivityId' | 'status'>, events?: TimelineEventInput[]): Promise<ApprovalRecord>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  listApprovals(filter: { incidentId?: string; status?: ApprovalStatus }): Promise<ApprovalRecord[]>;
+  setApprovalCard(id: string, activityId: string): Promise<void>;
+  /**
+   * Records one vote atomically. Refuses (returns {ok:false, reason}) when the approval is not
+   * pending, expired at `now`, or the approver already voted. When the vote decides the approval
+   * (a reject, or enough approves) the approval status changes in the same transaction and the
+   * action moves awaiting_approval → ready / rejected.
+   */
+  voteApproval(id: string, vote: { approverId: string; approverName: string; vote: 'approve' | 'reject'; reason?: string }, now: Date, events?: TimelineEventInput[]): Promise<
+    { ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string; approval?: ApprovalRecord }>;
+  expireApprovals(now: Date): Promise<ApprovalRecord[]>;
+
+  // --- evidence (raw bytes, hashed) -----------------------------------------------------
+  putEvidence(e: Omit<EvidenceRecord, 'id' | 'sha256' | 'size'> & { body: Buffer }): Promise<EvidenceRecord>;
+  listEvidence(incidentId: string): Promise<EvidenceRecord[]>;
+  getEvidenceBody(id: number): Promise<Buffer>;
+
+  // --- Teams references -----------------------------------------------------------------
+  putRef(key: string, value: Record<string, unknown>): Promise<void>;
+  getRef(key: string): Promise<Record<string, unknown> | undefined>;
+
+  // --- key/value state: poller watermarks, handoff shifts, ... ---------------------------
+  getState(key: string): Promise<string | undefined>;
+  /** Sets key only if its current value equals `expected` (undefined = absent). */
+  casState(key: string, expected: string | undefined, value: string): Promise<boolean>;
+  setState(key: string, value: string): Promise<void>;
+
+  // --- threat feed ----------------------------------------------------------------------
+  addFeedEntries(entries: Array<Omit<FeedEntry, 'removedAt'>>): Promise<number>;
+  listFeed(customerId: string, now: Date): Promise<FeedEntry[]>;
+  /** entries whose expiry passed and that are not yet removed */
+  listExpiredFeed(now: Date): Promise<FeedEntry[]>;
+  markFeedRemoved(customerId: string, ip: string, now: Date): Promise<void>;
+}
