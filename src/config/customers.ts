@@ -82,6 +82,8 @@ export const graphSchema = z.object({
   authorityHost: url.optional(),
   /** https://graph.microsoft.com by default */
   baseUrl: url.optional(),
+  /** a PEM CA trusted for authorityHost and baseUrl only (the sandbox emulator's own CA); never needed for Microsoft's cloud */
+  caCertificateRef: secretRef.optional(),
   /** audit-log query API path; published under beta (protocols.md §4) */
   auditQueryPath: z.string().regex(/^\/[A-Za-z0-9/._\-]+$/).default('/beta/security/auditLog/queries'),
   /** Entra ID P2 (Identity Protection): confirmCompromised is offered only then */

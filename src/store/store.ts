@@ -2,6 +2,9 @@
  * The Store port: everything the bot remembers. Two adapters implement it (SQLite by default,
  * PostgreSQL when STORE_URL=postgres://...), and the same test suite runs against both.
  * Every method is a single transaction: a state change is durable when the promise resolves.
+ * Open one with openStore(url) from ./open-store. Deliberate refusals throw the errors of ./errors
+ * (NotFoundError, ConflictError, StoreInputError, IntegrityError); times are ISO-8601 UTC strings
+ * with milliseconds (`Date#toISOString()`), and timestamps passed in are normalised to that form.
  */
 
 export type IncidentStatus = 'open' | 'containing' | 'contained' | 'closed' | 'cancelled';
@@ -125,7 +128,14 @@ export interface FeedEntry {
   removedAt: string | null;
 }
 
-export type Transition = { from: ActionStatus[]; to: ActionStatus };
+/**
+ * `leaseOwner`, when given, also requires the action's current lease to be held by that owner: a
+ * worker whose lease expired (and whose action was re-claimed) cannot then overwrite the result.
+ * Any move to a status other than 'running' releases the lease.
+ */
+export type Transition = { from: ActionStatus[]; to: ActionStatus; leaseOwner?: string };
+
+export type VoteRefusal = 'not_found' | 'not_pending' | 'expired' | 'already_voted';
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -145,14 +155,21 @@ export interface Store {
     newIncident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>;
     events: (joined: boolean) => TimelineEventInput[];
   }): Promise<{ incidentId: string; created: boolean; duplicate: boolean }>;
+  /** Throws ConflictError if the id exists or the subject already has an open incident. */
   createIncident(incident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>, events: TimelineEventInput[]): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
+  /** Newest first; `open: false` lists closed/cancelled ones; limit defaults to 100 (at most 1000). */
   listIncidents(filter?: { open?: boolean; customerId?: string; limit?: number }): Promise<IncidentRecord[]>;
-  /** Changes status and/or merges `data`; appends the events in the same transaction. */
+  /**
+   * Changes status and/or shallow-merges `data`; appends the events in the same transaction.
+   * Closing/cancelling sets closedAt; reopening clears it (ConflictError if the subject has another
+   * open incident by then). NotFoundError when the incident does not exist.
+   */
   updateIncident(id: string, patch: { status?: IncidentStatus; data?: Record<string, unknown>; subjectObjectId?: string; procedure?: string }, events?: TimelineEventInput[]): Promise<IncidentRecord>;
   listAlerts(incidentId: string): Promise<AlertRecord[]>;
 
   // --- timeline (append-only, hash-chained) -------------------------------------------
+  /** Check a listed timeline with verifyChain() from src/domain/timeline-hash. */
   appendTimeline(incidentId: string, events: TimelineEventInput[]): Promise<TimelineEvent[]>;
   listTimeline(incidentId: string): Promise<TimelineEvent[]>;
 
@@ -175,6 +192,10 @@ export interface Store {
   renewLease(id: string, owner: string, leaseMs: number, now: Date): Promise<boolean>;
 
   // --- approvals ------------------------------------------------------------------------
+  /**
+   * The action must belong to the incident. A pending approval of the same action is superseded
+   * in the same transaction, so an older card can never decide.
+   */
   createApproval(a: Omit<ApprovalRecord, 'votes' | 'decidedAt' | 'decidedBy' | 'reason' | 'cardActivityId' | 'status'>, events?: TimelineEventInput[]): Promise<ApprovalRecord>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
   listApprovals(filter: { incidentId?: string; status?: ApprovalStatus }): Promise<ApprovalRecord[]>;
@@ -183,16 +204,25 @@ export interface Store {
    * Records one vote atomically. Refuses (returns {ok:false, reason}) when the approval is not
    * pending, expired at `now`, or the approver already voted. When the vote decides the approval
    * (a reject, or enough approves) the approval status changes in the same transaction and the
-   * action moves awaiting_approval → ready / rejected.
+   * action moves awaiting_approval → ready / rejected. `reason` is a sentence for the person;
+   * `code` is for the program.
    */
   voteApproval(id: string, vote: { approverId: string; approverName: string; vote: 'approve' | 'reject'; reason?: string }, now: Date, events?: TimelineEventInput[]): Promise<
-    { ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string; approval?: ApprovalRecord }>;
+    { ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string; code: VoteRefusal; approval?: ApprovalRecord }>;
+  /** Pending approvals whose expiry passed become expired; their actions awaiting_approval → expired. */
   expireApprovals(now: Date): Promise<ApprovalRecord[]>;
 
   // --- evidence (raw bytes, hashed) -----------------------------------------------------
   putEvidence(e: Omit<EvidenceRecord, 'id' | 'sha256' | 'size'> & { body: Buffer }): Promise<EvidenceRecord>;
+  /** For large payloads (a busy day of accounting): stored in chunks, hashed while streaming. */
+  putEvidenceStream(e: Omit<EvidenceRecord, 'id' | 'sha256' | 'size'>, body: AsyncIterable<Buffer>): Promise<EvidenceRecord>;
   listEvidence(incidentId: string): Promise<EvidenceRecord[]>;
   getEvidenceBody(id: number): Promise<Buffer>;
+  /**
+   * The stored bytes in order, chunk by chunk (1 MiB), in bounded memory. Throws NotFoundError for
+   * an unknown id, and IntegrityError at the end if the bytes no longer match sha256/size.
+   */
+  readEvidence(id: number): AsyncIterable<Buffer>;
 
   // --- Teams references -----------------------------------------------------------------
   putRef(key: string, value: Record<string, unknown>): Promise<void>;
@@ -205,7 +235,13 @@ export interface Store {
   setState(key: string, value: string): Promise<void>;
 
   // --- threat feed ----------------------------------------------------------------------
+  /**
+   * IPs are validated and stored in canonical form (InvalidInputError otherwise). An IP already
+   * active for the customer keeps its row and gets the later of the two expiries. Returns how
+   * many entries are new.
+   */
   addFeedEntries(entries: Array<Omit<FeedEntry, 'removedAt'>>): Promise<number>;
+  /** active entries: not removed and not yet expired at `now` */
   listFeed(customerId: string, now: Date): Promise<FeedEntry[]>;
   /** entries whose expiry passed and that are not yet removed */
   listExpiredFeed(now: Date): Promise<FeedEntry[]>;

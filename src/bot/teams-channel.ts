@@ -1,0 +1,106 @@
+import { type CloudAdapter, type ConversationReference, type Activity, type TurnContext, ActivityTypes } from 'botbuilder';
+import type { ConnectorClient } from 'botframework-connector';
+import type { Store } from '../store/store';
+import type { Logger } from '../log';
+
+/** Where the bot posts: the `sec-ir` channel it learned from its installation. */
+export interface ChannelRef {
+  serviceUrl: string;
+  tenantId: string | null;
+  teamId: string;
+  channelId: string;
+  channelName: string;
+  bot: { id: string; name: string };
+}
+
+export const CHANNEL_REF_KEY = 'teams:channel';
+
+/** Serialises sends per conversation and honours 429 Retry-After (src/bot/send-queue.ts). */
+export interface ConversationQueue {
+  enqueue<T>(conversationKey: string, task: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Posting into the IR channel proactively: start a thread (the incident's root card), reply in a
+ * thread, update a message in place. Everything goes through the per-conversation queue.
+ */
+export class TeamsChannel {
+  constructor(
+    private readonly adapter: CloudAdapter,
+    private readonly appId: string,
+    private readonly store: Store,
+    private readonly queue: ConversationQueue,
+    private readonly log: Logger,
+  ) {}
+
+  async channel(): Promise<ChannelRef | undefined> {
+    return (await this.store.getRef(CHANNEL_REF_KEY)) as ChannelRef | undefined;
+  }
+
+  async saveChannel(ref: ChannelRef): Promise<void> {
+    await this.store.putRef(CHANNEL_REF_KEY, ref as unknown as Record<string, unknown>);
+    this.log.info({ channel: ref.channelName, channelId: ref.channelId, teamId: ref.teamId }, 'IR channel learned');
+  }
+
+  private reference(ch: ChannelRef, conversationId: string): Partial<ConversationReference> {
+    return {
+      channelId: 'msteams',
+      serviceUrl: ch.serviceUrl,
+      bot: ch.bot,
+      conversation: { id: conversationId, isGroup: true, conversationType: 'channel', tenantId: ch.tenantId ?? undefined, name: '' },
+    };
+  }
+
+  private async withContext<T>(ch: ChannelRef, conversationId: string, logic: (ctx: TurnContext) => Promise<T>): Promise<T> {
+    let out: T | undefined;
+    await this.adapter.continueConversationAsync(this.appId, this.reference(ch, conversationId), async (ctx) => {
+      out = await logic(ctx);
+    });
+    return out as T;
+  }
+
+  private async requireChannel(): Promise<ChannelRef> {
+    const ch = await this.channel();
+    if (!ch) throw new Error('the IR channel is not known yet: install the bot in the team that has the channel');
+    return ch;
+  }
+
+  /** A new thread in the channel; returns the thread's conversation id and the root message id. */
+  async startThread(activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }> {
+    const ch = await this.requireChannel();
+    return this.queue.enqueue(ch.channelId, () =>
+      this.withContext(ch, ch.channelId, async (ctx) => {
+        // TeamsInfo.sendMessageToTeamsChannel needs adapter.createConnectorClient, which CloudAdapter
+        // lacks; the turn's own connector client does the same call.
+        const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+        const res = await client.conversations.createConversation({
+          isGroup: true,
+          bot: ch.bot,
+          channelData: { channel: { id: ch.channelId }, tenant: ch.tenantId ? { id: ch.tenantId } : undefined },
+          activity: { type: ActivityTypes.Message, ...activity } as Activity,
+          members: [],
+        } as never);
+        const activityId = res.activityId ?? /;messageid=(\d+|[\w-]+)/.exec(res.id)?.[1];
+        if (!activityId) throw new Error('Teams did not return the id of the new thread\'s message');
+        const conversationId = res.id.includes(';messageid=') ? res.id : `${ch.channelId};messageid=${activityId}`;
+        return { conversationId, activityId };
+      }));
+  }
+
+  async reply(conversationId: string, activity: Partial<Activity>): Promise<string> {
+    const ch = await this.requireChannel();
+    return this.queue.enqueue(conversationId, () =>
+      this.withContext(ch, conversationId, async (ctx) => {
+        const r = await ctx.sendActivity({ type: ActivityTypes.Message, ...activity });
+        return r?.id ?? '';
+      }));
+  }
+
+  async update(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void> {
+    const ch = await this.requireChannel();
+    await this.queue.enqueue(conversationId, () =>
+      this.withContext(ch, conversationId, async (ctx) => {
+        await ctx.updateActivity({ type: ActivityTypes.Message, ...activity, id: activityId, conversation: ctx.activity.conversation });
+      }));
+  }
+}

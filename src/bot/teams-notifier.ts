@@ -1,0 +1,188 @@
+import { CardFactory } from 'botbuilder';
+import type { ApprovalRecord, Store } from '../store/store';
+import type { Notifier } from '../engine/notifier';
+import type { Logger } from '../log';
+import type { TeamsChannel } from './teams-channel';
+import { renderApprovalCard, renderTimelineCard } from './render-cards';
+import { loadSnapshot } from './incident-snapshot';
+import { inert } from './inert-text';
+
+interface PostedRef { conversationId: string; activityId: string }
+
+const POSTING_STALE_MS = 60_000;
+
+/**
+ * Renders the store to Teams: one timeline card per incident, posted once as the root of a new
+ * thread and then updated in place; one approval card per approval, replied into the thread and
+ * replaced by its outcome. A "posting" marker is claimed with compare-and-set before a post, so two
+ * instances (or a re-render racing the first) never post the same card twice.
+ */
+export class TeamsNotifier implements Notifier {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      channel: TeamsChannel;
+      customerName(id: string): string;
+      log: Logger;
+      workerId: string;
+      now?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  incidentChanged(incidentId: string): Promise<void> {
+    // Coalesce bursts: while a render runs, further changes mark the incident dirty and one more
+    // render follows, reading the latest state.
+    const running = this.inFlight.get(incidentId);
+    if (running) {
+      this.dirty.add(incidentId);
+      return running;
+    }
+    const p = (async () => {
+      try {
+        do {
+          this.dirty.delete(incidentId);
+          await this.renderTimeline(incidentId);
+        } while (this.dirty.has(incidentId));
+      } catch (e) {
+        this.deps.log.warn({ err: e, incidentId }, 'timeline card not updated');
+      } finally {
+        this.inFlight.delete(incidentId);
+      }
+    })();
+    this.inFlight.set(incidentId, p);
+    return p;
+  }
+
+  /** Posts the card if it was never posted, else updates it; returns the thread. */
+  async ensureThread(incidentId: string): Promise<PostedRef | undefined> {
+    const key = `teams:card:${incidentId}`;
+    const existing = await this.readRef(key);
+    if (existing) return existing;
+    await this.incidentChanged(incidentId);
+    return this.readRef(key);
+  }
+
+  private async readRef(key: string): Promise<PostedRef | undefined> {
+    const v = await this.deps.store.getState(key);
+    if (!v || v.startsWith('posting:')) return undefined;
+    return JSON.parse(v) as PostedRef;
+  }
+
+  /** Claims the right to post `key`; false when someone else is posting or has posted. */
+  private async claimPosting(key: string): Promise<boolean> {
+    const marker = `posting:${this.deps.workerId}:${this.now().toISOString()}`;
+    const current = await this.deps.store.getState(key);
+    if (current === undefined) return this.deps.store.casState(key, undefined, marker);
+    if (current.startsWith('posting:')) {
+      const since = Date.parse(current.split(':').slice(2).join(':'));
+      if (this.now().getTime() - since > POSTING_STALE_MS) return this.deps.store.casState(key, current, marker);
+    }
+    return false;
+  }
+
+  private async renderTimeline(incidentId: string): Promise<void> {
+    const snap = await loadSnapshot(this.deps.store, incidentId, this.deps.customerName);
+    if (!snap) return;
+    const activity = { attachments: [CardFactory.adaptiveCard(renderTimelineCard(snap))] };
+    const key = `teams:card:${incidentId}`;
+    const ref = await this.readRef(key);
+    if (ref) {
+      await this.deps.channel.update(ref.conversationId, ref.activityId, activity);
+      return;
+    }
+    if (!(await this.claimPosting(key))) return;
+    try {
+      const posted = await this.deps.channel.startThread({
+        ...activity,
+        summary: `${incidentId}: ${snap.incident.subjectUpn}`,
+      });
+      await this.deps.store.setState(key, JSON.stringify(posted));
+      await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
+      // The event above changed the timeline: show it on the card we just posted.
+      this.dirty.add(incidentId);
+    } catch (e) {
+      // Release the claim (a stale marker) so the next render may post.
+      await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async approvalRequested(approval: ApprovalRecord): Promise<void> {
+    try {
+      const thread = await this.ensureThread(approval.incidentId);
+      if (!thread) throw new Error('the incident thread could not be started');
+      const key = `teams:approval:${approval.id}`;
+      if (!(await this.claimPosting(key))) return;
+      const card = await this.approvalCard(approval.id);
+      if (!card) return;
+      const activityId = await this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] });
+      await this.deps.store.setState(key, JSON.stringify({ conversationId: thread.conversationId, activityId }));
+      await this.deps.store.setApprovalCard(approval.id, activityId);
+    } catch (e) {
+      this.deps.log.warn({ err: e, approvalId: approval.id }, 'approval card not posted');
+    }
+    await this.incidentChanged(approval.incidentId);
+  }
+
+  async approvalCard(approvalId: string, notice?: string): Promise<Record<string, unknown> | undefined> {
+    const approval = await this.deps.store.getApproval(approvalId);
+    if (!approval) return undefined;
+    const [incident, action] = await Promise.all([this.deps.store.getIncident(approval.incidentId), this.deps.store.getAction(approval.actionId)]);
+    if (!incident || !action) return undefined;
+    return renderApprovalCard({ approval, incident, action, customerName: this.deps.customerName(incident.customerId), notice });
+  }
+
+  async approvalDecided(approval: ApprovalRecord): Promise<void> {
+    await this.refreshApprovalCard(approval.id);
+    await this.incidentChanged(approval.incidentId);
+  }
+
+  async approvalVoted(approval: ApprovalRecord): Promise<void> {
+    await this.refreshApprovalCard(approval.id);
+  }
+
+  /** Replaces the approval card for everybody with what the store says now. */
+  async refreshApprovalCard(approvalId: string): Promise<void> {
+    try {
+      const raw = await this.deps.store.getState(`teams:approval:${approvalId}`);
+      if (!raw || raw.startsWith('posting:')) return;
+      const ref = JSON.parse(raw) as PostedRef;
+      const card = await this.approvalCard(approvalId);
+      if (card) await this.deps.channel.update(ref.conversationId, ref.activityId, { attachments: [CardFactory.adaptiveCard(card)] });
+    } catch (e) {
+      this.deps.log.warn({ err: e, approvalId }, 'approval card not updated');
+    }
+  }
+
+  /** Approval cards of an incident's steps are refreshed when the step's result arrives. */
+  async refreshApprovalsOf(incidentId: string): Promise<void> {
+    const approvals = await this.deps.store.listApprovals({ incidentId });
+    await Promise.all(approvals.filter((a) => a.status !== 'pending').map((a) => this.refreshApprovalCard(a.id)));
+  }
+
+  async stepEvidence(incidentId: string, stepId: string, text: string): Promise<void> {
+    try {
+      const thread = await this.ensureThread(incidentId);
+      if (!thread) return;
+      const lines = text.split('\n').map((l) => inert(l, 500)).filter(Boolean).slice(0, 40);
+      await this.deps.channel.reply(thread.conversationId, { text: lines.join('\n\n'), textFormat: 'markdown' });
+    } catch (e) {
+      this.deps.log.warn({ err: e, incidentId, stepId }, 'evidence reply not posted');
+    }
+    await this.refreshApprovalsOf(incidentId);
+  }
+
+  /** A plain reply in the incident's thread (report summaries, ticket numbers, verify results). */
+  async replyInThread(incidentId: string, markdown: string): Promise<void> {
+    const thread = await this.ensureThread(incidentId);
+    if (!thread) throw new Error(`no thread for ${incidentId}`);
+    await this.deps.channel.reply(thread.conversationId, { text: markdown, textFormat: 'markdown' });
+  }
+}

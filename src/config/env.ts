@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { ConfigError } from './customers';
+
+/**
+ * The process environment, validated once at start. Every variable is listed, grouped and
+ * commented in .env.sample. Sandbox mode (no MicrosoftAppId) gets safe local defaults and says so;
+ * production refuses to start without its tokens.
+ */
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min).max(max)).default(String(def));
+
+export const envSchema = z.object({
+  // --- Teams / Bot Framework -----------------------------------------------------------------
+  MicrosoftAppId: z.string().uuid().optional(),
+  MicrosoftAppPassword: z.string().optional(),
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('SingleTenant'),
+  MicrosoftAppTenantId: z.string().uuid().optional(),
+  IR_CHANNEL_NAME: z.string().min(1).max(50).default('sec-ir'),
+  BOT_NAME: z.string().min(1).max(30).default('ir'),
+
+  // --- HTTP ------------------------------------------------------------------------------------
+  PORT: int(3978, 1, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  IR_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+  // --- Store -----------------------------------------------------------------------------------
+  STORE_URL: z.string().optional(),
+
+  // --- Customers, procedures, shifts ------------------------------------------------------------
+  CUSTOMERS_FILE: z.string().optional(),
+  SHIFTS_FILE: z.string().optional(),
+  APPROVAL_TTL_MINUTES: int(60, 1, 24 * 60),
+  IMPOSSIBLE_TRAVEL_KMH: int(900, 100, 100_000),
+
+  // --- The MSP's own mailbox (CISO emails via Graph sendMail) ------------------------------------
+  MSP_TENANT_ID: z.string().uuid().optional(),
+  MSP_GRAPH_CLIENT_ID: z.string().uuid().optional(),
+  MSP_GRAPH_CLIENT_SECRET: z.string().optional(),
+  MSP_GRAPH_AUTHORITY_HOST: z.string().url().optional(),
+  MSP_GRAPH_BASE_URL: z.string().url().optional(),
+  MSP_MAILBOX: z.string().email().optional(),
+
+  // --- Sandbox -----------------------------------------------------------------------------------
+  SANDBOX_PLAYGROUND: bool.default('true'),
+  PLAYGROUND_PORT: int(56150, 1, 65535),
+
+  // --- Logging -----------------------------------------------------------------------------------
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  mode: 'sandbox' | 'production';
+  alertWebhookToken: string;
+  apiToken: string;
+};
+
+export const SANDBOX_TOKEN = 'sandbox-token';
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings in a .env file mean "not set".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const r = envSchema.safeParse(cleaned);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ConfigError(`environment variable ${i.path.join('.')}: ${i.message}`);
+  }
+  const e = r.data;
+  const mode = e.MicrosoftAppId ? 'production' : 'sandbox';
+  if (mode === 'production') {
+    const missing = [
+      !e.MicrosoftAppPassword && e.MicrosoftAppType !== 'UserAssignedMSI' ? 'MicrosoftAppPassword' : null,
+      e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId ? 'MicrosoftAppTenantId' : null,
+      !e.ALERT_WEBHOOK_TOKEN ? 'ALERT_WEBHOOK_TOKEN' : null,
+      !e.IR_API_TOKEN ? 'IR_API_TOKEN' : null,
+      !e.CUSTOMERS_FILE ? 'CUSTOMERS_FILE' : null,
+      !e.STORE_URL ? 'STORE_URL' : null,
+    ].filter(Boolean);
+    if (missing.length) throw new ConfigError(`production mode (MicrosoftAppId is set) needs ${missing.join(', ')}`);
+  }
+  return {
+    ...e,
+    mode,
+    alertWebhookToken: e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN,
+    apiToken: e.IR_API_TOKEN ?? SANDBOX_TOKEN,
+  };
+}

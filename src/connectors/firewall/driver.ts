@@ -1,0 +1,69 @@
+import type { FirewallConfig } from '../../config/customers';
+import type { SecretStore } from '../../config/secrets';
+import type { IpAddress } from '../../domain/net';
+import type { Logger } from '../../log';
+import type { RawPayload } from '../types';
+
+/** A remote-access VPN session as a firewall lists it. */
+export interface VpnSession {
+  firewallId: string;
+  /** FortiOS SSL-VPN tunnel / web (login) session, or a PAN-OS GlobalProtect user */
+  kind: 'sslvpn-tunnel' | 'sslvpn-web' | 'globalprotect';
+  /** the user name exactly as the device shows it */
+  user: string;
+  sourceIp: string | null;
+  /** the address given to the client inside the tunnel */
+  tunnelIp: string | null;
+  durationSeconds: number | null;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  /** how the device addresses this session when cutting it: FortiOS index, PAN-OS gateway + computer */
+  handle: { index?: number; gateway?: string; computer?: string };
+  loginTime?: string;
+}
+
+/** One entry of the firewall's session (flow) table. */
+export interface FlowSession {
+  firewallId: string;
+  id: string | null;
+  proto: string;
+  src: string;
+  srcPort: number | null;
+  dst: string;
+  dstPort: number | null;
+  durationSeconds: number | null;
+  /** bytes from the originator / from the responder */
+  bytesOriginal: number | null;
+  bytesReply: number | null;
+  application?: string;
+  state?: string;
+}
+
+export interface BlockResult { added: IpAddress[]; alreadyBlocked: IpAddress[]; transcript: RawPayload }
+export interface UnblockResult { removed: IpAddress[]; notPresent: IpAddress[]; transcript: RawPayload }
+
+/**
+ * What the containment steps need from a perimeter firewall, vendor-neutral. Every method opens
+ * (or reuses) one CLI session per device, reads before it writes, and returns the CLI transcript.
+ * Values arrive validated (IpAddress is parsed); drivers validate again before building a line.
+ */
+export interface FirewallDriver {
+  readonly config: FirewallConfig;
+  /** the addresses currently in the block group (read-only) */
+  listBlocked(): Promise<{ ips: IpAddress[]; transcript: RawPayload }>;
+  /** adds an address object per IP and puts it in the block group; IPs already there are left alone */
+  blockIps(ips: IpAddress[], opts: { incidentId: string }): Promise<BlockResult>;
+  /** takes the objects out of the group, then deletes them */
+  unblockIps(ips: IpAddress[]): Promise<UnblockResult>;
+  listVpnSessions(user: string): Promise<{ sessions: VpnSession[]; transcript: RawPayload }>;
+  revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }>;
+  sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }>;
+  close(): Promise<void>;
+}
+
+export interface FirewallDriverDeps {
+  secrets: SecretStore;
+  log?: Logger;
+}
+
+export type FirewallDriverFactory = (config: FirewallConfig, deps: FirewallDriverDeps) => FirewallDriver;

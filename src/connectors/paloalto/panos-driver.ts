@@ -1,0 +1,151 @@
+import type { IpAddress } from '../../domain/net';
+import { ConnectorError, type RawPayload } from '../types';
+import type { CliShell } from '../ssh/cli-shell';
+import { CliFirewallDriver, type CliRun } from '../firewall/cli-driver';
+import type { BlockResult, FirewallDriver, FlowSession, UnblockResult, VpnSession } from '../firewall/driver';
+import { addressObjectName, checkedIp, hostPrefix, ipFromObjectName, parseDeviceToken, parseIncidentId, parseVpnUser, sameVpnUser } from '../firewall/cli-values';
+import { panOsErrorLines, parseGlobalProtectUsers, parsePanOsSessions, parseStaticMembers, showsObject } from './panos-parse';
+
+/** A commit on a busy firewall takes minutes. */
+const COMMIT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Palo Alto Networks firewall over the PAN-OS CLI (SSH). One static address-group holds both IPv4
+ * and IPv6 objects (ip-netmask takes either). Changes go to the candidate config and are committed;
+ * a commit that does not print `Configuration committed successfully` fails the step.
+ */
+export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
+  protected readonly source = 'paloalto.cli';
+
+  protected errorLines(output: string): string[] {
+    return panOsErrorLines(output);
+  }
+
+  protected async prepare(shell: CliShell): Promise<void> {
+    // Per-session setting: whole listings, no `--more--`.
+    await shell.send('set cli pager off');
+  }
+
+  private get group(): string {
+    return this.config.blockGroup;
+  }
+
+  private async readMembers(run: CliRun): Promise<string[]> {
+    const members = parseStaticMembers(await run(`show address-group ${this.group}`, { probe: true }), this.group);
+    if (!members) {
+      throw new ConnectorError(`${this.device}: the address-group ${this.group} does not exist; create it (static) and the deny rule that uses it`, { source: this.source });
+    }
+    return members;
+  }
+
+  /** Runs `body` in configure mode and always leaves it, so the next operation starts at `>`. */
+  private async configure<T>(run: CliRun, body: () => Promise<T>): Promise<T> {
+    await run('configure');
+    const value = await body();
+    await run('exit');
+    return value;
+  }
+
+  private async commit(run: CliRun): Promise<void> {
+    const out = await run('commit', { timeoutMs: Math.max(COMMIT_TIMEOUT_MS, this.config.ssh.timeoutMs) });
+    if (!/Configuration committed successfully/.test(out)) {
+      const last = out.split('\n').map((l) => l.trim()).filter((l) => l && l !== '[edit]').pop() ?? '(no output)';
+      throw new ConnectorError(`${this.device}: commit did not succeed: ${JSON.stringify(last)}`, { source: this.source });
+    }
+  }
+
+  async listBlocked(): Promise<{ ips: IpAddress[]; transcript: RawPayload }> {
+    const { value, transcript } = await this.withCli('read the block group', (run) => this.configure(run, async () =>
+      (await this.readMembers(run)).map(ipFromObjectName).filter((ip): ip is IpAddress => !!ip)));
+    return { ips: value, transcript };
+  }
+
+  async blockIps(ips: IpAddress[], opts: { incidentId: string }): Promise<BlockResult> {
+    const incidentId = parseIncidentId(opts.incidentId);
+    const wanted = [...new Set(ips.map(checkedIp))];
+    const { value, transcript } = await this.withCli(`block ${wanted.join(', ')} for ${incidentId}`, (run) => this.configure(run, async () => {
+      const members = new Set(await this.readMembers(run));
+      const todo = wanted.filter((ip) => !members.has(addressObjectName(ip)));
+      const alreadyBlocked = wanted.filter((ip) => members.has(addressObjectName(ip)));
+      if (!todo.length) return { added: [], alreadyBlocked };
+      for (const ip of todo) {
+        await run(`set address ${addressObjectName(ip)} ip-netmask ${hostPrefix(ip)}`);
+        await run(`set address ${addressObjectName(ip)} description "incident ${incidentId} (teams-ir-bot)"`);
+      }
+      // `set` on a list adds to it: existing members stay.
+      await run(`set address-group ${this.group} static [ ${todo.map(addressObjectName).join(' ')} ]`);
+      await this.commit(run);
+      const after = new Set(await this.readMembers(run));
+      const missing = todo.filter((ip) => !after.has(addressObjectName(ip)));
+      if (missing.length) throw new ConnectorError(`${this.device}: ${missing.join(', ')} not in ${this.group} after the commit`, { source: this.source });
+      return { added: todo, alreadyBlocked };
+    }));
+    return { ...value, transcript };
+  }
+
+  async unblockIps(ips: IpAddress[]): Promise<UnblockResult> {
+    const wanted = [...new Set(ips.map(checkedIp))];
+    const { value, transcript } = await this.withCli(`unblock ${wanted.join(', ')}`, (run) => this.configure(run, async () => {
+      const members = new Set(await this.readMembers(run));
+      const inGroup = wanted.filter((ip) => members.has(addressObjectName(ip)));
+      // Out of the group first: PAN-OS refuses to delete an object that is still referenced.
+      for (const ip of inGroup) await run(`delete address-group ${this.group} static ${addressObjectName(ip)}`);
+      const existing: IpAddress[] = [];
+      for (const ip of wanted) {
+        if (showsObject(await run(`show address ${addressObjectName(ip)}`, { probe: true }), addressObjectName(ip))) existing.push(ip);
+      }
+      for (const ip of existing) await run(`delete address ${addressObjectName(ip)}`);
+      if (inGroup.length || existing.length) await this.commit(run);
+      const removed = wanted.filter((ip) => inGroup.includes(ip) || existing.includes(ip));
+      return { removed, notPresent: wanted.filter((ip) => !removed.includes(ip)) };
+    }));
+    return { ...value, transcript };
+  }
+
+  private async readVpn(run: CliRun, user: string): Promise<VpnSession[]> {
+    const all = parseGlobalProtectUsers(await run('show global-protect-gateway current-user'), this.config.id);
+    return all.filter((s) => sameVpnUser(s.user, user));
+  }
+
+  async listVpnSessions(user: string): Promise<{ sessions: VpnSession[]; transcript: RawPayload }> {
+    const wanted = parseVpnUser(user);
+    const { value, transcript } = await this.withCli(`GlobalProtect users ${wanted}`, (run) => this.readVpn(run, wanted));
+    return { sessions: value, transcript };
+  }
+
+  /**
+   * `request global-protect-gateway client-logout gateway <gw> user <user> reason force-logout
+   * computer <computer>`: the CLI form of the XML API's <client-logout> request.
+   */
+  async revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }> {
+    const wanted = parseVpnUser(user);
+    const { value, transcript } = await this.withCli(`log out GlobalProtect user ${wanted}`, async (run) => {
+      const sessions = await this.readVpn(run, wanted);
+      for (const s of sessions) {
+        // The device's own names go back into a command: they are checked like any other value.
+        const gateway = parseDeviceToken(this.config.globalProtectGateway ?? s.handle.gateway, 'gateway');
+        const deviceUser = parseVpnUser(s.user, 'GlobalProtect user');
+        const computer = s.handle.computer ? ` computer ${parseDeviceToken(s.handle.computer, 'computer')}` : '';
+        await run(`request global-protect-gateway client-logout gateway ${gateway} user ${deviceUser} reason force-logout${computer}`);
+      }
+      const left = sessions.length ? await this.readVpn(run, wanted) : [];
+      if (left.length) throw new ConnectorError(`${this.device}: ${left.length} GlobalProtect session(s) of ${wanted} still listed after client-logout`, { source: this.source });
+      return sessions;
+    });
+    return { revoked: value, transcript };
+  }
+
+  async sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }> {
+    const wanted = [...new Set(ips.map(checkedIp))];
+    const { value, transcript } = await this.withCli(`session table for ${wanted.join(', ')}`, async (run) => {
+      const byId = new Map<string, FlowSession>();
+      for (const ip of wanted) {
+        for (const dir of ['source', 'destination'] as const) {
+          for (const s of parsePanOsSessions(await run(`show session all filter ${dir} ${ip}`), this.config.id)) byId.set(s.id ?? `${s.src}:${s.srcPort}-${s.dst}:${s.dstPort}`, s);
+        }
+      }
+      return [...byId.values()];
+    });
+    return { sessions: value, transcript };
+  }
+}

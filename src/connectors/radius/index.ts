@@ -1,0 +1,10 @@
+export { radiusActions, createRadiusActions, accountingInput, disconnectInput, type DisconnectOutput, type RadiusActionOptions } from './actions';
+export { readAccounting, type AccountingDeps } from './accounting/read-accounting';
+export type { AccountingReport, AccountingSession } from './accounting/accounting-session';
+export { readDetailAccounting, localDetailSource, type DetailSource, type DetailFile } from './accounting/detail-accounting';
+export { sshDetailSource } from './accounting/ssh-detail-source';
+export { readSqlAccounting } from './accounting/sql-accounting';
+export { parseDetailStream, type DetailRecord } from './accounting/detail-parser';
+export { disconnectSessions, planDisconnects, matchNas, sessionRefOf, type SessionRef, type SessionDisconnectResult, type DisconnectStatus } from './coa/disconnect-sessions';
+export { sendDisconnectRequests, type DisconnectExchange } from './coa/disconnect-client';
+export { parseRadiusString, type RadiusString } from './radius-string';

@@ -1,0 +1,83 @@
+import type { CustomerConfig } from '../config/customers';
+import type { ApprovalRecord } from '../store/store';
+
+/**
+ * Who may approve a destructive step. Pure: group membership is resolved by the caller (through
+ * the GroupMembership port) and passed in as the set of the customer's approver groups the
+ * person belongs to.
+ */
+
+export interface Clicker {
+  aadObjectId: string;
+  name: string;
+  /** the clicker's UPN when the channel tells us (Teams does for members of the tenant) */
+  upn?: string | null;
+}
+
+export interface GroupMembership {
+  isMember(objectId: string, groupId: string): Promise<boolean>;
+}
+
+export type PolicyVerdict = { ok: true } | { ok: false; code: 'subject' | 'not-approver'; reason: string };
+
+const same = (a: string | null | undefined, b: string | null | undefined): boolean =>
+  !!a && !!b && a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** The incident's subject never approves (or retries) the containment of their own account. */
+export function isSubject(clicker: Clicker, incident: { subjectObjectId: string | null; subjectUpn: string }): boolean {
+  return same(clicker.aadObjectId, incident.subjectObjectId) || same(clicker.upn, incident.subjectUpn);
+}
+
+export function checkApprover(input: {
+  customer: Pick<CustomerConfig, 'name' | 'approvers'>;
+  incident: { id: string; subjectObjectId: string | null; subjectUpn: string };
+  clicker: Clicker;
+  /** the customer's approver groups that the clicker is a member of */
+  clickerGroups: ReadonlySet<string>;
+}): PolicyVerdict {
+  const { customer, incident, clicker } = input;
+  // Checked first: an approver whose own account is the subject is still refused.
+  if (isSubject(clicker, incident)) {
+    return { ok: false, code: 'subject', reason: `${clicker.name} is the subject of ${incident.id}: nobody may approve the containment of their own account` };
+  }
+  const byId = customer.approvers.objectIds.some((id) => same(id, clicker.aadObjectId));
+  const byGroup = customer.approvers.groupIds.some((g) => [...input.clickerGroups].some((m) => same(m, g)));
+  if (!byId && !byGroup) return { ok: false, code: 'not-approver', reason: `${clicker.name} is not an approver for ${customer.name}` };
+  return { ok: true };
+}
+
+/** Two distinct approvers when the procedure step asks for it or the customer lists the step. */
+export function requiredApprovers(step: { id: string; action: string; twoPerson?: boolean }, customer: Pick<CustomerConfig, 'approvers'>): 1 | 2 {
+  if (step.twoPerson) return 2;
+  const listed = customer.approvers.twoPersonSteps;
+  return listed.includes(step.id) || listed.includes(step.action) ? 2 : 1;
+}
+
+export function hasVoted(approval: Pick<ApprovalRecord, 'votes'>, approverId: string): boolean {
+  return approval.votes.some((v) => same(v.approverId, approverId));
+}
+
+/** `03:12 UTC` (with the date when it is not the same day as `now`). */
+export function formatUtc(iso: string, now?: Date): string {
+  const d = new Date(iso);
+  const hm = d.toISOString().slice(11, 16);
+  if (now && now.toISOString().slice(0, 10) === d.toISOString().slice(0, 10)) return `${hm} UTC`;
+  return `${d.toISOString().slice(0, 10)} ${hm} UTC`;
+}
+
+/** The sentence shown to someone who clicks an approval that is no longer pending. */
+export function describeAnswered(approval: ApprovalRecord, retryHint: string, now?: Date): string {
+  const when = approval.decidedAt ? ` at ${formatUtc(approval.decidedAt, now)}` : '';
+  switch (approval.status) {
+    case 'approved':
+      return `already approved by ${approval.decidedBy ?? 'someone'}${when}`;
+    case 'rejected':
+      return `already rejected by ${approval.decidedBy ?? 'someone'}${when}${approval.reason ? ` (${approval.reason})` : ''}`;
+    case 'expired':
+      return `this request expired at ${formatUtc(approval.expiresAt, now)}; ask for a new one with ${retryHint}`;
+    case 'superseded':
+      return `this request was replaced by a newer one or the incident was cancelled; use the latest card`;
+    default:
+      return 'this request is still pending';
+  }
+}

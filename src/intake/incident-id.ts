@@ -1,0 +1,18 @@
+import { randomInt } from 'node:crypto';
+
+// Crockford base32 without I, L, O, U: easy to read out on a bridge call at 3 a.m.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** `IR-20261127-7K3Q`: the day it opened (UTC) and four random characters. */
+export function newIncidentId(now: Date): string {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  let tail = '';
+  for (let i = 0; i < 4; i++) tail += ALPHABET[randomInt(ALPHABET.length)];
+  return `IR-${day}-${tail}`;
+}
+
+export const INCIDENT_ID = /^IR-\d{8}-[0-9A-HJKMNP-TV-Z]{4}$/;
+export function parseIncidentId(v: string): string | undefined {
+  const s = v.trim().toUpperCase();
+  return INCIDENT_ID.test(s) ? s : undefined;
+}

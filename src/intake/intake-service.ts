@@ -1,0 +1,109 @@
+import type { Alert } from '../domain/alert';
+import type { CustomerConfig } from '../config/customers';
+import type { Store, TimelineEventInput } from '../store/store';
+import type { Logger } from '../log';
+import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
+import { newIncidentId } from './incident-id';
+
+export type AlertSource = 'webhook' | 'sentinel' | 'poller' | 'manual';
+
+export class UnknownTenantError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`tenantId ${tenantId} is not a customer of this MSP`);
+    this.name = 'UnknownTenantError';
+  }
+}
+
+export interface IntakeResult {
+  alertId: string;
+  incidentId: string;
+  created: boolean;
+  duplicate: boolean;
+}
+
+export interface IntakeDeps {
+  store: Store;
+  customerByTenant(tenantId: string): CustomerConfig | undefined;
+  /** called once per new incident, after it is stored: the engine starts the procedure */
+  onIncidentCreated?(incidentId: string): void;
+  /** called when an existing incident received a new alert */
+  onIncidentChanged?(incidentId: string): void;
+  now?(): Date;
+  log: Logger;
+}
+
+/**
+ * Alert intake: validate everything first (a refused request stores nothing), then record each
+ * alert in one transaction: the same alert id twice is a no-op, a new alert for a user with an open
+ * incident joins it, anything else opens a new incident.
+ */
+export class IntakeService {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async receive(body: unknown, source: AlertSource, rawText?: string): Promise<IntakeResult[]> {
+    const alerts = normalizeAlertBody(body);
+    // Resolve every tenant before writing anything, so a batch with one unknown tenant stores nothing.
+    const customers = alerts.map((a) => {
+      const c = this.deps.customerByTenant(a.tenantId);
+      if (!c) throw new UnknownTenantError(a.tenantId);
+      return c;
+    });
+    const results: IntakeResult[] = [];
+    for (let i = 0; i < alerts.length; i++) {
+      const raw = alerts.length === 1 && rawText !== undefined ? rawText : JSON.stringify((body as { value?: unknown[] }).value?.[i] ?? body);
+      results.push(await this.record(alerts[i], customers[i], source, raw));
+    }
+    return results;
+  }
+
+  private async record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+    const now = (this.deps.now ?? (() => new Date()))();
+    const subject = alert.users[0];
+    const incidentId = newIncidentId(now);
+    const r = await this.deps.store.recordAlert({
+      alert: {
+        id: alert.id,
+        customerId: customer.id,
+        receivedAt: now.toISOString(),
+        source,
+        alert: alert as unknown as Record<string, unknown>,
+        raw,
+      },
+      newIncident: {
+        id: incidentId,
+        customerId: customer.id,
+        tenantId: customer.tenantId,
+        subjectUpn: subject.upn,
+        subjectObjectId: subject.objectId,
+        severity: alert.severity,
+        title: alert.title,
+        status: 'open',
+        procedure: null,
+        createdAt: now.toISOString(),
+        data: { alertWebUrl: alert.alertWebUrl },
+      },
+      events: (joined) => alertEvents(alert, customer, source, joined),
+    });
+    if (r.created) this.deps.onIncidentCreated?.(r.incidentId);
+    else if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
+    this.deps.log.info({ alertId: alert.id, incidentId: r.incidentId, created: r.created, duplicate: r.duplicate, customer: customer.id }, 'alert received');
+    return { alertId: alert.id, ...r };
+  }
+}
+
+function alertEvents(alert: Alert, customer: CustomerConfig, source: AlertSource, joined: boolean): TimelineEventInput[] {
+  const ips = alert.ips.map((i) => `${i.ip}${i.countryLetterCode ? ` (${i.countryLetterCode})` : ''}`).join(', ');
+  const events: TimelineEventInput[] = [{
+    source: 'defender',
+    kind: joined ? 'alert.joined' : 'alert.received',
+    summary: `${joined ? 'Another alert for this user' : 'Defender alert'}: ${alert.title} — severity ${alert.severity}, ${customer.name}, ${alert.users[0].upn}${ips ? `, IPs ${ips}` : ''}`,
+    sourceTime: alert.createdDateTime ?? alert.firstActivityDateTime,
+    data: { alertId: alert.id, source, detectorId: alert.detectorId, serviceSource: alert.serviceSource },
+  }];
+  for (const ig of alert.ignoredEvidence) {
+    events.push({ source: 'defender', kind: 'alert.evidenceIgnored', summary: `Evidence not used (${ig.type}): ${ig.reason}`, data: { alertId: alert.id } });
+  }
+  return events;
+}
+
+export { AlertValidationError };

@@ -1,0 +1,45 @@
+import { startCliSshServer } from './ssh-cli-server';
+import { FortiOsCli } from './fortios-cli';
+import { contosoFortiGateState, emptyFortiOsState, type FortiOsState, type FortiOsStateInit } from './fortios-state';
+
+export interface FortiOsEmulator {
+  port: number;
+  hostKeySha256: string;
+  state: FortiOsState;
+  /** every CLI line received, in order */
+  received: string[];
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A FortiGate CLI over SSH for the sandbox and the tests. `state` overrides parts of an empty
+ * device (use `contosoFortiGateState()` for the sandbox story).
+ */
+export async function startFortiOsEmulator(opts: {
+  port?: number;
+  hostname?: string;
+  users: Array<{ username: string; password: string }>;
+  hostKey?: string;
+  state?: FortiOsStateInit;
+}): Promise<FortiOsEmulator> {
+  const state: FortiOsState = { ...emptyFortiOsState(opts.hostname), ...opts.state };
+  if (opts.hostname) state.hostname = opts.hostname;
+  const server = await startCliSshServer({
+    port: opts.port,
+    users: opts.users,
+    hostKey: opts.hostKey,
+    newSession: () => new FortiOsCli(state),
+  });
+  return {
+    port: server.port,
+    hostKeySha256: server.hostKeySha256,
+    state,
+    received: server.received,
+    get connections() { return server.connections; },
+    close: () => server.close(),
+  };
+}
+
+export { contosoFortiGateState, emptyFortiOsState, FortiOsCli };
+export type { FortiOsState, FortiOsStateInit };

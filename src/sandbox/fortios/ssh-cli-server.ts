@@ -1,0 +1,123 @@
+import { Server, utils, type Connection } from 'ssh2';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { hostKeyFingerprint } from '../../connectors/ssh/host-key';
+
+/** One CLI session's interpreter: the device's modes and state behind one SSH shell. */
+export interface CliInterpreter {
+  /** the banner and first prompt */
+  greeting(): string;
+  /** handles one line; returns the text to print (without the echo) and whether to hang up */
+  handle(line: string): { output: string; hangUp?: boolean };
+  prompt(): string;
+}
+
+export interface CliSshServer {
+  port: number;
+  hostKeySha256: string;
+  /** every line received, in order, over all connections */
+  received: string[];
+  /** SSH connections accepted at TCP level (including refused logins) */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export interface CliSshServerOptions {
+  port?: number;
+  host?: string;
+  users: Array<{ username: string; password: string }>;
+  /** PEM (OpenSSH or PKCS#1/8) host key; an ed25519 key is generated when absent */
+  hostKey?: string;
+  /** a new interpreter per shell, for the user who logged in */
+  newSession(username: string): CliInterpreter;
+}
+
+const same = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** Generates an ed25519 host key in OpenSSH format, with its `SHA256:` fingerprint. */
+export function generateHostKey(): { pem: string; sha256: string } {
+  const pem = utils.generateKeyPairSync('ed25519').private;
+  return { pem, sha256: fingerprintOf(pem) };
+}
+
+export function fingerprintOf(pem: string): string {
+  const parsed = utils.parseKey(pem);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) throw key;
+  return hostKeyFingerprint(key.getPublicSSH());
+}
+
+/**
+ * An SSH server that runs a device CLI per shell the way a pty-backed device does: it echoes each
+ * line, prints the reply and the next prompt, with CRLF line ends.
+ */
+export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliSshServer> {
+  const key = opts.hostKey ? { pem: opts.hostKey, sha256: fingerprintOf(opts.hostKey) } : generateHostKey();
+  const received: string[] = [];
+  const counters = { connections: 0 };
+  const clients = new Set<Connection>();
+  const server = new Server({ hostKeys: [key.pem] }, (client) => {
+    counters.connections++;
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    client.on('error', () => undefined);
+    let username = '';
+    client.on('authentication', (ctx) => {
+      username = ctx.username;
+      const ok = ctx.method === 'password' && opts.users.some((u) => u.username === ctx.username && same(u.password, ctx.password));
+      if (ok) ctx.accept();
+      else ctx.reject(['password', 'keyboard-interactive']);
+    });
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('pty', (ok) => ok?.());
+        session.on('window-change', (ok) => ok?.());
+        session.on('exec', (_ok, reject) => reject?.());
+        session.on('shell', (ok) => {
+          const ch = ok();
+          const cli = opts.newSession(username);
+          const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
+          ch.write(crlf(cli.greeting()));
+          let line = '';
+          let lastWasCr = false;
+          ch.on('data', (d: Buffer) => {
+            for (const c of d.toString('utf8')) {
+              if (c === '\n' && lastWasCr) { lastWasCr = false; continue; }
+              lastWasCr = c === '\r';
+              if (c !== '\r' && c !== '\n') { line += c; continue; }
+              const input = line;
+              line = '';
+              received.push(input);
+              const { output, hangUp } = cli.handle(input);
+              // One write per reply (echo, output, prompt): split writes meet Nagle + delayed ACK.
+              const reply = crlf(`${input}\n${output ? `${output}\n` : ''}`);
+              if (hangUp) { ch.write(reply); ch.exit(0); ch.end(); return; }
+              ch.write(reply + cli.prompt());
+            }
+          });
+          ch.on('error', () => undefined);
+        });
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    hostKeySha256: key.sha256,
+    received,
+    get connections() { return counters.connections; },
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Live connections keep the server open: end them so close() completes.
+      for (const c of clients) c.end();
+    }),
+  };
+}

@@ -1,0 +1,84 @@
+/** The Graph emulator's state: one entry per tenant, inspectable (and editable) by tests. */
+
+export interface EmulatorUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  mail: string;
+  accountEnabled: boolean;
+  signInSessionsValidFromDateTime: string;
+  lastPasswordChangeDateTime: string;
+  /** as last PATCHed; the emulator keeps only forceChangePasswordNextSignIn and whether a password was set */
+  passwordProfile: { forceChangePasswordNextSignIn: boolean; passwordSet: boolean } | null;
+  /** directory role display names */
+  roles: string[];
+  groups: string[];
+}
+
+export interface EmulatorApp {
+  secret?: string;
+  /** PEM certificate whose key signs client assertions */
+  certificatePem?: string;
+  permissions: Set<string>;
+}
+
+export interface AuditQuery {
+  body: Record<string, unknown>;
+  id: string;
+  polls: number;
+  records: Record<string, unknown>[];
+}
+
+export interface EmulatorTenant {
+  id: string;
+  name: string;
+  domain: string;
+  hasP2: boolean;
+  apps: Map<string, EmulatorApp>;
+  users: Map<string, EmulatorUser>;
+  alerts: Map<string, Record<string, unknown>>;
+  signIns: Record<string, unknown>[];
+  directoryAudits: Record<string, unknown>[];
+  /** unified audit log records (the audit-log query API's auditLogRecord shape) */
+  m365Records: Record<string, unknown>[];
+  auditQueries: Map<string, AuditQuery>;
+  riskyUsers: Map<string, { riskLevel: string; riskState: string; riskDetail: string }>;
+  roleTemplates: Record<string, string>;
+}
+
+export interface LoggedRequest {
+  at: string;
+  method: string;
+  path: string;
+  /** the tenant of the bearer token, when one was presented */
+  tokenTenantId: string | null;
+  clientId: string | null;
+  status: number;
+  /** the parsed JSON body, with any password replaced */
+  body?: unknown;
+}
+
+export interface SentMail {
+  tenantId: string;
+  mailbox: string;
+  at: string;
+  message: Record<string, unknown>;
+  saveToSentItems: unknown;
+}
+
+export interface EmulatorState {
+  tenants: Map<string, EmulatorTenant>;
+  outbox: SentMail[];
+  revocations: Array<{ tenantId: string; userId: string; at: string }>;
+  /** every token minted: which client got a token for which tenant */
+  tokens: Array<{ tenantId: string; clientId: string; at: string }>;
+  requests: LoggedRequest[];
+}
+
+export function findUser(t: EmulatorTenant, idOrUpn: string): EmulatorUser | undefined {
+  const key = idOrUpn.toLowerCase();
+  for (const u of t.users.values()) {
+    if (u.id === key || u.userPrincipalName.toLowerCase() === key) return u;
+  }
+  return undefined;
+}

@@ -1,0 +1,44 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * SQLite with every transaction opened as BEGIN IMMEDIATE: the write lock is taken up front, so
+ * a read-then-write transaction (append to the hash chain, claim an action, count votes) can never
+ * be overtaken by another connection between its read and its write, and never dead-ends in
+ * SQLITE_BUSY halfway (a deferred transaction cannot upgrade its lock while another writer waits).
+ */
+export class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqlite: BetterSqlite3.Database, config: Omit<SqliteDialectConfig, 'database'> = {}) {
+    super({ ...config, database: sqlite });
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.sqlite });
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** SQLite said another connection holds the lock: worth retrying after a pause. */
+export function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** A unique or primary-key constraint refused a row (another writer got there first). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** PostgreSQL aborted the transaction to resolve a conflict; running it again is the cure. */
+export function isRetryablePgError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '40001' || code === '40P01';
+}

@@ -1,0 +1,23 @@
+/** Errors the store raises on purpose; anything else is a database or driver failure. */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The record asked for does not exist. */
+export class NotFoundError extends StoreError {
+  constructor(readonly entity: string, readonly id: string | number) {
+    super(`${entity} ${JSON.stringify(String(id))} does not exist`);
+  }
+}
+
+/** The write would break a rule the store keeps (one open incident per subject, ...). */
+export class ConflictError extends StoreError {}
+
+/** The caller passed something the store will not persist (bad timestamp, wrong type). */
+export class StoreInputError extends StoreError {}
+
+/** Stored data no longer matches its recorded hash or size: tampering or corruption. */
+export class IntegrityError extends StoreError {}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../dialect';
+import { initialSchema } from './0001-initial';
+
+/**
+ * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
+ * order of application; add `NNNN-name` files and list them here; never edit an applied one.
+ */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001-initial': initialSchema(dialect),
+  };
+  return { getMigrations: async () => migrations };
+}

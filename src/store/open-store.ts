@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect } from 'kysely';
+import { Pool } from 'pg';
+import type { Logger } from '../log';
+import { ImmediateSqliteDialect } from './dialect';
+import { KyselyStore } from './kysely-store';
+import type { Database } from './schema';
+import type { Store } from './store';
+
+export const DEFAULT_SQLITE_PATH = './data/ir.sqlite';
+
+/**
+ * SQLite's busy handler sleeps synchronously, which would freeze this process's event loop while
+ * another connection holds the write lock. So it is kept short, and transactions retry
+ * asynchronously on SQLITE_BUSY instead (see KyselyStore.tx).
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 20;
+
+export type StoreLocation =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string };
+
+/**
+ * Where STORE_URL points: '' or undefined → ./data/ir.sqlite; `sqlite:<path>` / `sqlite::memory:`;
+ * `postgres://` / `postgresql://` URLs. The error never echoes the URL: it may carry a password.
+ */
+export function parseStoreUrl(url: string | undefined): StoreLocation {
+  const u = (url ?? '').trim();
+  if (u === '') return { dialect: 'sqlite', file: DEFAULT_SQLITE_PATH };
+  if (/^postgres(ql)?:\/\//i.test(u)) return { dialect: 'postgres', url: u };
+  if (/^sqlite:/i.test(u)) {
+    let file = u.slice('sqlite:'.length);
+    if (file.startsWith('//')) file = file.slice(2); // sqlite:///abs/path
+    if (file === '') throw new Error('STORE_URL "sqlite:" needs a file path, e.g. sqlite:./data/ir.sqlite or sqlite::memory:');
+    return { dialect: 'sqlite', file };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1];
+  throw new Error(
+    `STORE_URL ${scheme ? `with scheme "${scheme}:" ` : ''}is not supported: use sqlite:<path>, sqlite::memory: or postgres://user@host:5432/db`,
+  );
+}
+
+/** The location for logs: PostgreSQL URL without its password. */
+export function describeLocation(loc: StoreLocation): string {
+  if (loc.dialect === 'sqlite') return `sqlite:${loc.file}`;
+  try {
+    const parsed = new URL(loc.url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+/** Opens the store STORE_URL points at and brings its schema up to date. */
+export async function openStore(url: string | undefined, opts: { log?: Logger } = {}): Promise<Store> {
+  const loc = parseStoreUrl(url);
+  const store = loc.dialect === 'sqlite' ? openSqlite(loc.file, opts.log) : openPostgres(loc.url, opts.log);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  opts.log?.info({ store: describeLocation(loc) }, 'store open');
+  return store;
+}
+
+function openSqlite(file: string, log?: Logger): KyselyStore {
+  const inMemory = file === ':memory:';
+  if (!inMemory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new BetterSqlite3(file);
+  try {
+    // WAL: readers never wait for the writer; FULL: a resolved promise means the commit is on disk.
+    if (!inMemory) sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    sqlite.pragma('foreign_keys = ON');
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return new KyselyStore(new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) }), 'sqlite', log);
+}
+
+function openPostgres(url: string, log?: Logger): KyselyStore {
+  const pool = new Pool({ connectionString: url, max: 10, application_name: 'teams-ir-bot', connectionTimeoutMillis: 10_000 });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
+  pool.on('error', (err) => log?.error({ err: err.message }, 'store: an idle PostgreSQL connection failed'));
+  return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', log);
+}

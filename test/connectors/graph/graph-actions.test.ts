@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { startGraphEmulator, type GraphEmulator } from '../../../src/sandbox/graph/emulator';
+import { graphActions } from '../../../src/connectors/graph/actions';
+import type { ActionDef } from '../../../src/connectors/types';
+import { CONTOSO } from '../../../src/sandbox/contoso';
+import { graphActionContext, graphSandboxCustomers } from '../../support/graph-sandbox';
+
+const action = (name: string): ActionDef => {
+  const a = graphActions.find((x) => x.name === name);
+  assert.ok(a, `action ${name} registered`);
+  return a;
+};
+
+describe('Graph actions (entra.contain and friends) against the emulator', () => {
+  let emu: GraphEmulator;
+  let env: ReturnType<typeof graphSandboxCustomers>;
+  beforeEach(async () => {
+    emu = await startGraphEmulator();
+    env = graphSandboxCustomers(emu);
+  });
+  afterEach(async () => { await emu.close(); });
+
+  it('registers the expected actions with their risk levels', () => {
+    assert.deepEqual(graphActions.map((a) => [a.name, a.risk]), [
+      ['entra.lookupUser', 'read'], ['entra.signIns', 'read'], ['entra.directoryAudits', 'read'], ['m365.auditSearch', 'read'],
+      ['entra.contain', 'destructive'], ['defender.comment', 'change'], ['defender.setStatus', 'change'],
+    ]);
+  });
+
+  it('validates inputs: a bad UPN, an unknown status, unknown keys', () => {
+    assert.equal(action('entra.lookupUser').input.safeParse({ upn: "x' or 1 eq 1" }).success, false);
+    assert.equal(action('entra.lookupUser').input.safeParse({ upn: 'adele.vance@contoso.com', extra: 1 }).success, false);
+    assert.equal(action('defender.setStatus').input.safeParse({ alertId: 'a1', status: 'closedForever' }).success, false);
+    assert.equal(action('defender.setStatus').input.safeParse({ alertId: 'a1; rm -rf /', status: 'resolved' }).success, false);
+    const ok = action('entra.signIns').input.parse({ upn: 'Adele.Vance@Contoso.com' }) as { upn: string; hours: number };
+    assert.deepEqual(ok, { upn: 'adele.vance@contoso.com', hours: 24 });
+  });
+
+  it('entra.signIns finds the Lisbon → Singapore impossible travel', async () => {
+    const a = action('entra.signIns');
+    const r = await a.run(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    assert.match(r.summary, /Lisbon → Singapore, 11,900 km in 50 min = 14,300 km\/h/);
+  });
+
+  it('entra.contain preview states exactly what will change, live', async () => {
+    const a = action('entra.contain');
+    const p = await a.preview!(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    const facts = Object.fromEntries(p.facts.map((f) => [f.label, f.value]));
+    assert.equal(facts.Customer, 'Contoso');
+    assert.equal(facts.Tenant, CONTOSO.tenantId);
+    assert.equal(facts['Object id'], CONTOSO.adele.objectId);
+    assert.equal(facts.UPN, CONTOSO.adele.upn);
+    assert.ok(p.changes.includes('Disable the account (enabled now)'));
+    // three distinct correlation ids among adele's successful sign-ins in 24 h (2 Lisbon, 1 Singapore)
+    assert.ok(p.changes.some((c) => c.startsWith('Revoke all sign-in sessions and refresh tokens (3 sessions')), p.changes.join('|'));
+    assert.ok(p.changes.some((c) => /Confirm the user compromised/.test(c)));
+    assert.ok(p.warnings.some((w) => w.startsWith('Global Administrator')));
+    assert.equal(emu.state.requests.filter((q) => q.method !== 'GET').length, 0, 'a preview changes nothing');
+  });
+
+  it('entra.contain leaves the tenant contained, never exposes the password, and is idempotent when repeated', async () => {
+    const a = action('entra.contain');
+    const input = a.input.parse({ upn: CONTOSO.adele.upn });
+    const t0 = new Date();
+    const first = await a.run(input, graphActionContext(env.contoso, env.secrets));
+    const tenant = emu.state.tenants.get(CONTOSO.tenantId)!;
+    const u = tenant.users.get(CONTOSO.adele.objectId)!;
+    assert.equal(u.accountEnabled, false);
+    assert.ok(Date.parse(u.signInSessionsValidFromDateTime) >= t0.getTime() - 1000);
+    assert.deepEqual(u.passwordProfile, { forceChangePasswordNextSignIn: true, passwordSet: true });
+    assert.equal(tenant.riskyUsers.get(u.id)?.riskState, 'confirmedCompromised');
+    assert.equal(emu.state.revocations.length, 1);
+
+    // the password appears nowhere: not in evidence, not in the output, not in the summary
+    const evidence = first.raw.map((p) => p.body.toString('utf8')).join('\n');
+    assert.match(evidence, /\[redacted: generated, never shown or stored\]/);
+    assert.doesNotMatch(evidence + JSON.stringify(first.output) + first.summary, /"password":"(?!\[redacted)/);
+
+    // a retry after a crash (mayHaveRun) re-reads state and makes no PATCH/POST
+    const writesBefore = emu.state.requests.filter((q) => q.method !== 'GET').length;
+    const second = await a.run(input, graphActionContext(env.contoso, env.secrets, { mayHaveRun: true, idempotencyKey: `IR-1:contain@${t0.toISOString()}` }));
+    const writesAfter = emu.state.requests.filter((q) => q.method !== 'GET').length;
+    assert.equal(writesAfter, writesBefore, 'the second run wrote nothing');
+    assert.match(second.summary, /disabled \(already\), sessions revoked \(already\), password reset \(already\), confirmed compromised \(already\)/);
+    assert.equal(emu.state.revocations.length, 1);
+  });
+
+  it('does not offer confirmCompromised without P2', async () => {
+    const { fabrikam } = env;
+    const a = action('entra.contain');
+    const p = await a.preview!(a.input.parse({ upn: 'megan.bowen@fabrikam.com' }), graphActionContext(fabrikam, env.secrets));
+    assert.ok(p.notChanged?.some((n) => /Identity Protection/.test(n.item) && /P2/.test(n.reason)));
+    assert.ok(!p.changes.some((c) => /compromised/.test(c)));
+  });
+
+  it('defender.setStatus and defender.comment change the alert', async () => {
+    const id = 'da637551227677560813_-961444813';
+    const s = action('defender.setStatus');
+    await s.run(s.input.parse({ alertId: id, status: 'resolved' }), graphActionContext(env.contoso, env.secrets));
+    const c = action('defender.comment');
+    const r = await c.run(c.input.parse({ alertId: id, comment: 'Closed by IR bot' }), graphActionContext(env.contoso, env.secrets));
+    const alert = emu.state.tenants.get(CONTOSO.tenantId)!.alerts.get(id)!;
+    assert.equal(alert.status, 'resolved');
+    assert.match(JSON.stringify(alert.comments), /Closed by IR bot/);
+    assert.ok(r.raw.length >= 2);
+  });
+
+  it('m365.auditSearch and entra.directoryAudits summarise what the attacker did', async () => {
+    const m = action('m365.auditSearch');
+    const r = await m.run(m.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    assert.match(r.summary, /New-InboxRule \(forwards to adele\.backup@mail-forward\.example\)/);
+    const d = action('entra.directoryAudits');
+    const r2 = await d.run(d.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    assert.match(r2.summary, /User registered security info/);
+  });
+});

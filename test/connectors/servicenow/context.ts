@@ -1,0 +1,47 @@
+import pino from 'pino';
+import { customerSchema, type CustomerConfig } from '../../../src/config/customers';
+import { EnvFileSecretStore } from '../../../src/config/secrets';
+import type { ActionContext } from '../../../src/connectors/types';
+import { CONTOSO } from '../../../src/sandbox/contoso';
+
+/** The Contoso customer pointed at a ServiceNow emulator, with its credentials behind env: references. */
+export function contosoWithServiceNow(instanceUrl: string, servicenow: Record<string, unknown> = {}): CustomerConfig {
+  return customerSchema.parse({
+    id: CONTOSO.customerId,
+    name: CONTOSO.name,
+    tenantId: CONTOSO.tenantId,
+    domains: [CONTOSO.domain],
+    graph: { clientId: CONTOSO.graphClientId, credential: { type: 'secret', secretRef: 'env:CONTOSO_GRAPH_SECRET' } },
+    contacts: CONTOSO.contacts,
+    approvers: { objectIds: ['00000000-0000-4000-8000-000000000020'] },
+    servicenow: {
+      instanceUrl,
+      usernameRef: 'env:SNOW_USER',
+      passwordRef: 'env:SNOW_PASSWORD',
+      severityHigh: '1',
+      contactField: 'caller_id',
+      contact: 'Nestor Wilke',
+      ...servicenow,
+    },
+  });
+}
+
+export function serviceNowContext(
+  customer: CustomerConfig,
+  opts: { incidentId?: string; username?: string; password?: string; signal?: AbortSignal } = {},
+): ActionContext {
+  const secrets = new EnvFileSecretStore({
+    SNOW_USER: opts.username ?? CONTOSO.servicenow.username,
+    SNOW_PASSWORD: opts.password ?? CONTOSO.servicenow.password,
+  });
+  return {
+    customer,
+    secrets,
+    incidentId: opts.incidentId ?? 'IR-20261127-7K3Q',
+    idempotencyKey: `${opts.incidentId ?? 'IR-20261127-7K3Q'}:servicenow.openIncident`,
+    mayHaveRun: false,
+    log: pino({ level: 'silent' }),
+    now: () => new Date(),
+    signal: opts.signal,
+  };
+}

@@ -1,0 +1,414 @@
+import assert from 'node:assert/strict';
+import { ActionRegistry } from '../../src/engine/action-registry';
+import { Engine, type EngineDeps } from '../../src/engine/engine';
+import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
+import { verifyChain } from '../../src/domain/timeline-hash';
+import { CONTOSO } from '../../src/sandbox/contoso';
+import type { Store } from '../../src/store/store';
+import { withTestStores } from '../support/store-factory';
+import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
+
+const SCOPE = ['entra.lookupUser', 'entra.signIns', 'entra.directoryAudits', 'm365.auditSearch', 'radius.accounting', 'firewall.vpnSessions'];
+
+withTestStores((dialect, make) => {
+  let store: Store;
+  let engines: Engine[] = [];
+  let rec: Recorder;
+  let clock: SkewClock;
+  let notifier: RecordingNotifier;
+
+  before(async () => {
+    store = await make();
+  });
+
+  beforeEach(() => {
+    rec = new Recorder();
+    clock = new SkewClock();
+    notifier = new RecordingNotifier();
+  });
+
+  // Tests share one database: leave nothing live for the next test's engine to pick up.
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.stop();
+    for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
+      for (const a of await store.listActions(inc.id)) {
+        if (['waiting', 'ready', 'awaiting_approval', 'running'].includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
+      }
+      await store.updateIncident(inc.id, { status: 'cancelled' });
+    }
+  });
+
+  function engine(over: Partial<EngineDeps> & { customer?: ReturnType<typeof testCustomer>; procedureText?: string } = {}): Engine {
+    const registry = over.registry ?? new ActionRegistry(testActions(rec));
+    const customer = over.customer ?? testCustomer();
+    const procedures = over.procedures ?? new ProcedureCatalog(over.procedureText ? parseProcedure(over.procedureText, 'test.yaml', registry) : loadProcedure(DEFAULT_PROCEDURE_FILE, registry));
+    const e = new Engine({
+      store,
+      registry,
+      procedures,
+      customers: (id) => (id === customer.id ? customer : undefined),
+      secrets: testSecrets,
+      notifier,
+      clock,
+      workerId: `test-${dialect}-${engines.length}`,
+      leaseMs: 5_000,
+      retry: { maxAttempts: 4, baseMs: 1_000, capMs: 10_000 },
+      ...over,
+    });
+    engines.push(e);
+    return e;
+  }
+
+  async function statusOf(incidentId: string): Promise<Record<string, string>> {
+    return Object.fromEntries((await store.listActions(incidentId)).map((a) => [a.stepId, a.status]));
+  }
+  async function pendingApproval(incidentId: string, stepId: string) {
+    const a = (await store.listApprovals({ incidentId, status: 'pending' })).find((x) => x.actionId === `${incidentId}:${stepId}`);
+    assert.ok(a, `a pending approval for ${stepId}`);
+    return a;
+  }
+  async function timeline(incidentId: string) {
+    const t = await store.listTimeline(incidentId);
+    assert.equal(verifyChain(t).ok, true, 'the timeline hash chain verifies');
+    return t;
+  }
+
+  it('runs the scope steps in parallel, then waits for approval before any destructive call', async () => {
+    for (const name of SCOPE) rec.behaviour[name] = { latencyMs: 150 };
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+
+    const scope = rec.calls.filter((c) => SCOPE.includes(c.name));
+    assert.deepEqual(scope.map((c) => c.name).sort(), [...SCOPE].sort());
+    // overlap: every scope call started before the first one ended
+    assert.ok(Math.max(...scope.map((c) => c.start)) < Math.min(...scope.map((c) => c.end)), 'the six scope calls overlapped');
+
+    assert.deepEqual(await statusOf(id), {
+      'entra-lookup': 'succeeded', 'entra-signins': 'succeeded', 'entra-audits': 'succeeded', 'm365-audit': 'succeeded',
+      'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded',
+      'entra-contain': 'awaiting_approval', 'radius-disconnect': 'awaiting_approval', 'firewall-block': 'awaiting_approval',
+    });
+    assert.equal(rec.calls.filter((c) => ['entra.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
+
+    const inc = (await store.getIncident(id))!;
+    assert.equal(inc.procedure, 'Account compromise containment@1');
+    assert.equal(inc.subjectObjectId, CONTOSO.adele.objectId, 'lookup filled the subject object id');
+    assert.equal(inc.data.signIns24h, 14);
+    assert.deepEqual(inc.data.countries, ['PT', 'SG']);
+    assert.equal(inc.data.impossibleTravel, 'Lisbon → Singapore in 38 min');
+    assert.equal(inc.data.sessionsFound, 2);
+    assert.equal((inc.data.steps as Record<string, { status: string }>)['entra-contain'].status, 'awaiting_approval');
+
+    // the approval card preview carries the counts from the scope steps
+    const contain = (await store.getAction(`${id}:entra-contain`))!;
+    assert.deepEqual((contain.preview as { facts: unknown[] }).facts, [{ label: 'Sign-ins (24 h)', value: '14' }]);
+    assert.equal(notifier.requested.filter((a) => a.incidentId === id).length, 3);
+
+    // evidence: one raw payload per scope step, linked to its action
+    const ev = await store.listEvidence(id);
+    assert.equal(ev.length, 6);
+    assert.ok(ev.every((x) => x.actionId?.startsWith(`${id}:`)));
+    const t = await timeline(id);
+    const signins = t.find((x) => x.kind === 'step.succeeded' && x.summary.startsWith('Sign-ins'));
+    assert.equal(signins?.source, 'entra');
+    assert.equal(signins?.sourceTime, '2026-11-27T03:01:00Z');
+    assert.ok(t.some((x) => x.kind === 'finding.ipSelection' && x.summary.includes('203.0.113.7') && x.summary.includes('inside Contoso egress 198.51.100.0/24')));
+  });
+
+  it('blocks only the attacker IP: egress and private addresses are left out, with the reason', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const block = (await store.getAction(`${id}:firewall-block`))!;
+    assert.deepEqual((block.input as { ips: string[] }).ips, [CONTOSO.attackerIp]);
+    const sel = (await store.getIncident(id))!.data.ipSelection as { notBlocked: Array<{ ip: string; reason: string }> };
+    assert.deepEqual(sel.notBlocked.map((n) => n.ip).sort(), ['10.1.2.3', CONTOSO.lisbonIp].sort());
+  });
+
+  it('ten concurrent approvals run the destructive action exactly once; the incident becomes contained', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const ap = await pendingApproval(id, 'entra-contain');
+    const results = await Promise.all(APPROVERS.map((clicker) => e.decide({ approvalId: ap.id, vote: 'approve', clicker })));
+    const ok = results.filter((r) => r.ok);
+    assert.equal(ok.length, 1, 'exactly one vote decides');
+    for (const r of results.filter((x) => !x.ok)) assert.match((r as { reason: string }).reason, /^already approved by Approver \d+ at \d\d:\d\d UTC$/);
+    assert.equal((await store.getIncident(id))!.status, 'containing');
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+    assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'succeeded');
+
+    for (const step of ['radius-disconnect', 'firewall-block']) {
+      const r = await e.decide({ approvalId: (await pendingApproval(id, step)).id, vote: 'approve', clicker: ALEX });
+      assert.equal(r.ok, true);
+    }
+    await e.settle();
+    const inc = (await store.getIncident(id))!;
+    assert.equal(inc.status, 'contained');
+    assert.equal(inc.data.sessionsDisconnected, 2);
+    assert.deepEqual(inc.data.ipsBlocked, [CONTOSO.attackerIp]);
+    assert.equal(inc.data.vpnSessionsRevoked, 1);
+    const t = await timeline(id);
+    assert.equal(t.filter((x) => x.kind === 'approval.refused').length, 9, 'every refused click is on the timeline');
+    assert.ok(t.some((x) => x.kind === 'incident.contained'));
+  });
+
+  it('refuses a non-approver and the subject, and says so on the timeline', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const ap = await pendingApproval(id, 'entra-contain');
+
+    const megan = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: MEGAN });
+    assert.deepEqual(megan, { ok: false, reason: 'Megan Bowen is not an approver for Contoso' });
+    // Adele is in the approvers list, but she is the subject (object id from the lookup step)
+    const adele = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ADELE });
+    assert.equal(adele.ok, false);
+    assert.match((adele as { reason: string }).reason, /Adele Vance is the subject of .*own account/);
+    // ... and by UPN when the object id differs (a second account of hers would not pass either)
+    const inc = (await store.getIncident(id))!;
+    const byUpn = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: { aadObjectId: APPROVERS[0].aadObjectId, name: 'Adele (other device)', upn: inc.subjectUpn.toUpperCase() } });
+    assert.equal(byUpn.ok, false);
+    const forged = await e.decide({ approvalId: 'not-a-real-approval', vote: 'approve', clicker: ALEX });
+    assert.equal(forged.ok, false);
+    assert.match((forged as { reason: string }).reason, /not known/);
+
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'awaiting_approval');
+    const refused = (await timeline(id)).filter((x) => x.kind === 'approval.refused');
+    assert.equal(refused.length, 3);
+    assert.match(refused[0].summary, /Megan Bowen tried to approve entra-contain: refused \(Megan Bowen is not an approver for Contoso\)/);
+    assert.equal(refused[0].actor, MEGAN.aadObjectId);
+  });
+
+  it('a rejection skips the dependents with the reason; independent branches continue', async () => {
+    const text = `
+name: Reject test
+version: 1
+steps:
+  - { id: lookup, action: entra.lookupUser, with: { upn: { from: incident.subjectUpn } } }
+  - { id: signins, action: entra.signIns, with: { upn: { from: incident.subjectUpn }, hours: 24 } }
+  - id: contain
+    action: entra.contain
+    needs: [lookup, signins]
+    with: { upn: { from: incident.subjectUpn }, userId: { from: steps.lookup.output.id }, signIns24h: { from: steps.signins.output.count } }
+  - { id: after-contain, action: m365.auditSearch, needs: [contain], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
+  - { id: audits, action: entra.directoryAudits, needs: [lookup], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
+`;
+    const e = engine({ procedureText: text });
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const r = await e.decide({ approvalId: (await pendingApproval(id, 'contain')).id, vote: 'reject', clicker: ALEX, reason: 'travelling, confirmed by phone' });
+    assert.equal(r.ok, true);
+    await e.settle();
+    assert.deepEqual(await statusOf(id), { lookup: 'succeeded', signins: 'succeeded', contain: 'rejected', 'after-contain': 'skipped', audits: 'succeeded' });
+    const skipped = (await store.getAction(`${id}:after-contain`))!;
+    assert.equal(skipped.error, 'skipped: contain is rejected');
+    assert.ok((await timeline(id)).some((x) => x.kind === 'step.skipped' && x.summary.includes('contain is rejected')));
+    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('m365.auditSearch', id).length, 0);
+    const again = await e.decide({ approvalId: (await store.listApprovals({ incidentId: id }))[0].id, vote: 'approve', clicker: APPROVERS[1] });
+    assert.match((again as { reason: string }).reason, /^already rejected by Alex Wilber at \d\d:\d\d UTC \(travelling, confirmed by phone\)$/);
+  });
+
+  it('an approval expires; the old card explains how to retry; retry asks again and the step runs', async () => {
+    const e = engine({ approvalTtlMs: 60 * 60_000 });
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const old = await pendingApproval(id, 'entra-contain');
+    clock.advance(61 * 60_000);
+    await e.tick();
+    assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'expired');
+    const late = await e.decide({ approvalId: old.id, vote: 'approve', clicker: ALEX });
+    assert.equal(late.ok, false);
+    assert.match((late as { reason: string }).reason, new RegExp(`^this request expired at .*UTC; ask for a new one with @ir retry ${id} entra-contain$`));
+    assert.ok((await timeline(id)).some((x) => x.kind === 'step.expired'));
+
+    const megan = await e.retry(id, 'entra-contain', MEGAN);
+    assert.equal(megan.ok, false, 'only approvers may retry');
+    const retried = await e.retry(id, 'entra-contain', ALEX);
+    assert.equal(retried.ok, true);
+    await e.settle();
+    const fresh = await pendingApproval(id, 'entra-contain');
+    assert.notEqual(fresh.id, old.id);
+    assert.equal((await e.decide({ approvalId: fresh.id, vote: 'approve', clicker: ALEX })).ok, true);
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+  });
+
+  it('a failed step skips its dependents, independents continue, and retry resumes them', async () => {
+    rec.behaviour['entra.signIns'] = { fail: 'Graph answered 403: AuditLog.Read.All is not granted to the app' };
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const s = await statusOf(id);
+    assert.equal(s['entra-signins'], 'failed');
+    assert.equal(s['entra-contain'], 'skipped');
+    assert.equal(s['radius-disconnect'], 'awaiting_approval');
+    assert.equal(s['firewall-block'], 'awaiting_approval');
+    const failed = (await store.getAction(`${id}:entra-signins`))!;
+    assert.match(failed.error!, /AuditLog.Read.All is not granted/);
+    assert.ok((await timeline(id)).some((x) => x.kind === 'step.failed' && x.summary.includes(`@ir retry ${id} entra-signins`)));
+
+    delete rec.behaviour['entra.signIns'];
+    const r = await e.retry(id, 'entra-signins', ALEX);
+    assert.deepEqual(r, { ok: true, message: 'entra-signins will be tried again; entra-contain wait for it again' });
+    await e.settle();
+    const after = await statusOf(id);
+    assert.equal(after['entra-signins'], 'succeeded');
+    assert.equal(after['entra-contain'], 'awaiting_approval');
+  });
+
+  it('a retryable error backs off and then succeeds', async () => {
+    rec.behaviour['entra.directoryAudits'] = { retryableFailures: 2 };
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    let a = (await store.getAction(`${id}:entra-audits`))!;
+    assert.equal(a.status, 'ready');
+    assert.ok(a.notBefore && new Date(a.notBefore) > clock.now(), 'not before a back-off delay');
+    await e.settle(); // the back-off has not passed: nothing is claimed
+    assert.equal(rec.callsOf('entra.directoryAudits', id).length, 1);
+    clock.advance(1_500);
+    await e.settle();
+    clock.advance(3_000);
+    await e.settle();
+    a = (await store.getAction(`${id}:entra-audits`))!;
+    assert.equal(a.status, 'succeeded');
+    assert.equal(a.attempts, 3);
+    const calls = rec.callsOf('entra.directoryAudits', id);
+    assert.deepEqual(calls.map((c) => c.mayHaveRun), [false, true, true]);
+    assert.equal((await timeline(id)).filter((x) => x.kind === 'step.retrying').length, 2);
+  });
+
+  it('a customer without RADIUS: the RADIUS steps are skipped with the reason, the rest runs', async () => {
+    const customer = testCustomer({ radius: undefined });
+    const e = engine({ customer });
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const s = await statusOf(id);
+    assert.equal(s['radius-accounting'], 'skipped');
+    assert.equal(s['radius-disconnect'], 'skipped');
+    assert.equal((await store.getAction(`${id}:radius-accounting`))!.error, 'skipped: Contoso has no RADIUS configured (customers file: radius)');
+    assert.equal(rec.callsOf('radius.accounting').length, 0);
+    for (const step of ['entra-contain', 'firewall-block']) {
+      assert.equal((await e.decide({ approvalId: (await pendingApproval(id, step)).id, vote: 'approve', clicker: ALEX })).ok, true);
+    }
+    await e.settle();
+    assert.equal((await store.getIncident(id))!.status, 'contained', 'skipped destructive steps count as ended');
+  });
+
+  it('a destructive step with nothing to do completes without asking', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    const inc = (await store.getIncident(id))!;
+    rec.world.disabled.add(inc.subjectUpn);
+    await e.startIncident(id);
+    await e.settle();
+    const a = (await store.getAction(`${id}:entra-contain`))!;
+    assert.equal(a.status, 'succeeded');
+    assert.match(String(a.result?.summary), /^nothing to do/);
+    assert.equal((await store.listApprovals({ incidentId: id })).filter((x) => x.actionId === a.id).length, 0);
+    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+  });
+
+  it('two-person steps need two distinct approvers', async () => {
+    const customer = testCustomer({ approvers: { objectIds: [ALEX.aadObjectId, APPROVERS[0].aadObjectId], groupIds: [], twoPersonSteps: ['entra-contain'] } });
+    const e = engine({ customer });
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const ap = await pendingApproval(id, 'entra-contain');
+    assert.equal(ap.requiredApprovers, 2);
+    const first = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
+    assert.equal(first.ok && first.decided, false);
+    const twice = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
+    assert.match((twice as { reason: string }).reason, /already voted .* second, different approver/);
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    const second = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: APPROVERS[0] });
+    assert.equal(second.ok && second.decided, true);
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+  });
+
+  it('approver groups are checked through the GroupMembership port', async () => {
+    const group = '11111111-2222-4333-8444-555555555555';
+    const customer = testCustomer({ approvers: { objectIds: [], groupIds: [group], twoPersonSteps: [] } });
+    const asked: string[] = [];
+    const e = engine({ customer, groupMembership: { isMember: async (oid, gid) => { asked.push(`${oid}/${gid}`); return oid === MEGAN.aadObjectId && gid === group; } } });
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const ap = await pendingApproval(id, 'entra-contain');
+    assert.equal((await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX })).ok, false);
+    assert.equal((await e.decide({ approvalId: ap.id, vote: 'approve', clicker: MEGAN })).ok, true);
+    assert.ok(asked.includes(`${MEGAN.aadObjectId}/${group}`));
+  });
+
+  it('@ir contain <upn>: an incident without an alert, same approvals; cancel stops it', async () => {
+    const e = engine();
+    const bad = await e.startForAccount({ customerId: 'contoso', upn: 'someone@fabrikam.com', requestedBy: ALEX });
+    assert.deepEqual(bad, { ok: false, reason: "someone@fabrikam.com is not in Contoso's domains (contoso.com)" });
+    const upn = `manual-${Date.now()}@contoso.com`;
+    const r = await e.startForAccount({ customerId: 'contoso', upn, requestedBy: ALEX });
+    assert.ok(r.ok && r.created);
+    const id = (r as { incidentId: string }).incidentId;
+    assert.match(id, /^IR-\d{8}-[2-9A-HJKMNP-TV-Z]{4}$/);
+    const again = await e.startForAccount({ customerId: 'contoso', upn: upn.toUpperCase(), requestedBy: MEGAN });
+    assert.deepEqual(again, { ok: true, incidentId: id, created: false });
+    await e.settle();
+    const s = await statusOf(id);
+    assert.equal(s['entra-contain'], 'awaiting_approval');
+    assert.equal(s['firewall-block'], 'awaiting_approval', 'VPN sessions to revoke even without alert IPs');
+    assert.deepEqual((await store.getAction(`${id}:firewall-block`))!.input?.ips, []);
+
+    const ap = await pendingApproval(id, 'entra-contain');
+    assert.equal((await e.cancel(id, MEGAN)).ok, false, 'only approvers cancel');
+    const c = await e.cancel(id, ALEX);
+    assert.ok(c.ok);
+    assert.equal((await store.getIncident(id))!.status, 'cancelled');
+    assert.equal((await statusOf(id))['entra-contain'], 'cancelled');
+    const late = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
+    assert.equal(late.ok, false);
+    await e.settle();
+    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+  });
+
+  it('decideByStep approves the pending card of a step (text fallback)', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const r = await e.decideByStep({ incidentId: id, stepId: 'entra-contain', vote: 'approve', clicker: ALEX });
+    assert.equal(r.ok, true);
+    const again = await e.decideByStep({ incidentId: id, stepId: 'entra-contain', vote: 'approve', clicker: APPROVERS[2] });
+    assert.match((again as { reason: string }).reason, /^already approved by Alex Wilber/);
+    const none = await e.decideByStep({ incidentId: id, stepId: 'entra-lookup', vote: 'approve', clicker: ALEX });
+    assert.equal((none as { reason: string }).reason, 'entra-lookup is not waiting for approval (it is succeeded)');
+  });
+
+  it('start() runs on its own: alert to first step without waiting for the interval', async () => {
+    const e = engine({ tickIntervalMs: 60_000 });
+    e.start();
+    const id = await createAlertIncident(store);
+    const t0 = Date.now();
+    await e.startIncident(id);
+    while (Date.now() - t0 < 5_000 && rec.callsOf('entra.lookupUser', id).length === 0) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(rec.callsOf('entra.lookupUser', id).length, 1);
+    assert.ok(rec.callsOf('entra.lookupUser', id)[0].start - t0 < 2_000);
+    await e.stop();
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'restify';
+import { withTestStores } from '../support/store-factory';
+import { twoCustomers } from '../support/customers-fixture';
+import { createServer } from '../../src/server';
+import { IntakeService } from '../../src/intake/intake-service';
+import { log } from '../../src/log';
+import type { Store } from '../../src/store/store';
+
+const ALERT_TOKEN = 'alert-token-0123456789';
+const API_TOKEN = 'api-token-0123456789ab';
+const fixture = () => JSON.parse(readFileSync('test/fixtures/graph/alert-impossible-travel.json', 'utf8'));
+let seq = 0;
+const freshAlert = () => ({ ...fixture(), id: `da-test-${Date.now()}-${seq++}` });
+
+withTestStores((dialect, make) => {
+  describe('POST /api/alerts and the operator API', () => {
+    let store: Store;
+    let server: Server;
+    let base: string;
+    const created: string[] = [];
+
+    before(async () => {
+      store = await make();
+      const customers = twoCustomers();
+      const intake = new IntakeService({
+        store,
+        customerByTenant: (t) => customers.customers.find((c) => c.tenantId === t),
+        onIncidentCreated: (id) => created.push(id),
+        log,
+      });
+      server = createServer({ store, intake, log, alertWebhookToken: ALERT_TOKEN, apiToken: API_TOKEN });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    const post = (body: unknown, opts: { token?: string | null; type?: string; raw?: string } = {}) =>
+      fetch(`${base}/api/alerts`, {
+        method: 'POST',
+        headers: {
+          'content-type': opts.type ?? 'application/json',
+          ...(opts.token === null ? {} : { authorization: `Bearer ${opts.token ?? ALERT_TOKEN}` }),
+        },
+        body: opts.raw ?? JSON.stringify(body),
+      });
+    const api = (path: string, token = API_TOKEN) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const incidentCount = async () => (await store.listIncidents({ limit: 500 })).length;
+
+    it('accepts an alerts_v2 alert with 202 {incidentId, created: true} and opens an incident', async () => {
+      const res = await post(freshAlert());
+      assert.equal(res.status, 202);
+      const body = await res.json() as { incidentId: string; created: boolean };
+      assert.equal(body.created, true);
+      assert.match(body.incidentId, /^IR-\d{8}-[0-9A-Z]{4}$/);
+      assert.ok(created.includes(body.incidentId));
+      const inc = await store.getIncident(body.incidentId);
+      assert.equal(inc?.subjectUpn, 'adele.vance@contoso.com');
+      assert.equal(inc?.customerId, 'contoso');
+      assert.equal(inc?.status, 'open');
+    });
+
+    it('is idempotent on the alert id, and joins a second alert for the same user to the open incident', async () => {
+      const a = freshAlert();
+      const first = await (await post(a)).json() as { incidentId: string };
+      const again = await post(a);
+      assert.equal(again.status, 202);
+      assert.deepEqual(await again.json(), { incidentId: first.incidentId, created: false, alertId: a.id });
+      const second = await (await post({ ...a, id: `${a.id}-b`, title: 'Unfamiliar sign-in properties' })).json() as { incidentId: string; created: boolean };
+      assert.equal(second.incidentId, first.incidentId);
+      assert.equal(second.created, false);
+      const detail = await (await api(`/api/incidents/${first.incidentId}`)).json() as { alerts: Array<{ id: string }>; timeline: Array<{ kind: string; summary: string }> };
+      const ids = detail.alerts.map((x) => x.id);
+      assert.ok(ids.includes(a.id) && ids.includes(`${a.id}-b`), 'both alerts are on the incident');
+      assert.equal(ids.filter((x) => x === a.id).length, 1, 'the repeated alert is stored once');
+      assert.ok(detail.timeline.some((e) => e.kind === 'alert.joined' && /Unfamiliar sign-in/.test(e.summary)));
+    });
+
+    it('refuses without a token (401), with a wrong one (401), and stores nothing', async () => {
+      const before = await incidentCount();
+      assert.equal((await post(freshAlert(), { token: null })).status, 401);
+      assert.equal((await post(freshAlert(), { token: 'wrong-token-wrong-token' })).status, 401);
+      assert.equal(await incidentCount(), before);
+    });
+
+    it('answers 400 naming the invalid field, 413 over 1 MB, 415 for non-JSON, 422 for an unknown tenant: nothing stored', async () => {
+      const before = await incidentCount();
+      const r400 = await post({ ...freshAlert(), tenantId: 'not-a-guid' });
+      assert.equal(r400.status, 400);
+      assert.equal(((await r400.json()) as { error: { field: string } }).error.field, 'tenantId');
+      const noUser = freshAlert();
+      noUser.evidence = noUser.evidence.filter((e: { '@odata.type': string }) => !e['@odata.type'].endsWith('userEvidence'));
+      const r400b = await post(noUser);
+      assert.equal(r400b.status, 400);
+      assert.match(((await r400b.json()) as { error: { message: string } }).error.message, /no userEvidence/);
+      assert.equal((await post(null, { raw: '{"id": ' })).status, 400);
+      const big = { ...freshAlert(), description: 'x'.repeat(1024 * 1024 + 10) };
+      assert.equal((await post(big)).status, 413);
+      assert.equal((await post(null, { raw: 'id=1', type: 'application/x-www-form-urlencoded' })).status, 415);
+      const r422 = await post({ ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' });
+      assert.equal(r422.status, 422);
+      // a batch with one unknown tenant stores none of the batch
+      const r422b = await post({ value: [freshAlert(), { ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' }] });
+      assert.equal(r422b.status, 422);
+      assert.equal(await incidentCount(), before);
+    });
+
+    it('serves incidents to the operator API with its token only', async () => {
+      const { incidentId } = await (await post(freshAlert())).json() as { incidentId: string };
+      assert.equal((await api('/api/incidents', 'nope-nope-nope-nope')).status, 401);
+      const list = await (await api('/api/incidents')).json() as { value: Array<{ id: string }> };
+      assert.ok(list.value.some((i) => i.id === incidentId));
+      const one = await (await api(`/api/incidents/${incidentId}`)).json() as Record<string, unknown> & { user: { upn: string }; timeline: Array<Record<string, string>>; actions: unknown[] };
+      assert.equal(one.id, incidentId);
+      assert.equal(one.status, 'open');
+      assert.equal(one.customer, 'contoso');
+      assert.equal(one.tenantId, '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d');
+      assert.equal(one.user.upn, 'adele.vance@contoso.com');
+      assert.equal(one.severity, 'high');
+      assert.ok(Array.isArray(one.actions));
+      assert.equal(one.timeline[0].kind, 'alert.received');
+      for (const k of ['at', 'source', 'kind', 'summary']) assert.equal(typeof one.timeline[0][k], 'string');
+      assert.equal((await api('/api/incidents/IR-20200101-ZZZZ')).status, 404);
+      assert.equal((await api('/api/incidents/..%2F..%2Fetc')).status, 404);
+    });
+
+    it('answers the health probes', async () => {
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const ready = await fetch(`${base}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(((await ready.json()) as { store: string }).store, dialect);
+    });
+  });
+});

@@ -1,0 +1,4 @@
+import { withTestStores } from '../support/store-factory';
+import { storeContract } from './store-contract';
+
+withTestStores(storeContract);
