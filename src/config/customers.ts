@@ -107,6 +107,8 @@ export const serviceNowSchema = z.object({
   /** the contact value: a sys_id or a display value, as the instance expects */
   contact: z.string().max(200),
   correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
+  /** where the Defender alert link is noted: internal work notes or customer-visible comments */
+  notesField: z.enum(['work_notes', 'comments']).default('work_notes'),
 });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 

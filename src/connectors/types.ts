@@ -44,6 +44,8 @@ export interface ActionContext {
   idempotencyKey: string;
   /** true when a previous attempt may have reached the target: the action re-reads state before acting */
   mayHaveRun: boolean;
+  /** when the intent to run this action was first recorded: a re-check after a crash compares against it */
+  intentAt?: Date;
   log: Logger;
   now(): Date;
   signal?: AbortSignal;
@@ -64,7 +66,7 @@ export interface ActionDef<I = unknown, O = unknown> {
 export class ConnectorError extends Error {
   constructor(
     message: string,
-    readonly opts: { retryable?: boolean; status?: number; source?: string; cause?: unknown } = {},
+    readonly opts: { retryable?: boolean; status?: number; source?: string; cause?: unknown; raw?: RawPayload[] } = {},
   ) {
     super(message);
     this.name = 'ConnectorError';

@@ -167,6 +167,7 @@ export class Engine {
   }
 
   private async round(awaitRuns: boolean): Promise<TickReport> {
+    if (process.env.ENGINE_DEBUG) console.error('round start', this.workerId);
     const expired = await this.expireApprovals();
     let scheduled = 0;
     for (const incident of await this.store.listIncidents({ open: true, limit: 1000 })) {

@@ -149,6 +149,15 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       assert.deepEqual(retried, { incidentId: incident.id, created: true, duplicate: false });
     });
 
+    it('a reused incident id on a new subject is a ConflictError, not a silent join', async () => {
+      const customer = uniqueId('cust');
+      const taken = await openIncident(store, customer);
+      await assert.rejects(
+        store.recordAlert({ alert: alertFor(customer), newIncident: incidentFor(customer, `${uniqueId('u')}@contoso.com`, taken), events: received }),
+        (e: unknown) => e instanceof ConflictError && e.message.includes(taken),
+      );
+    });
+
     it('records one alert once when two processes receive it at the same moment', async () => {
       const other = await make();
       const customer = uniqueId('cust');

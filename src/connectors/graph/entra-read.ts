@@ -57,11 +57,11 @@ function isoSeconds(d: Date): string {
 }
 
 /** Sign-ins of one user since `since` (newest first, all pages). */
-export async function listSignIns(s: GraphSession, upn: Upn, since: Date, until?: Date): Promise<{ signIns: Record<string, unknown>[]; raw: RawPayload[]; pages: number }> {
+export async function listSignIns(s: GraphSession, upn: Upn, since: Date, until?: Date, o: { pageSize?: number } = {}): Promise<{ signIns: Record<string, unknown>[]; raw: RawPayload[]; pages: number }> {
   const filter = `userPrincipalName eq ${odataString(upn)} and createdDateTime ge ${isoSeconds(since)}${until ? ` and createdDateTime le ${isoSeconds(until)}` : ''}`;
   const r = await s.getAllPages<Record<string, unknown>>('/v1.0/auditLogs/signIns', {
     source: 'graph.signIns', op: { does: `read the sign-in logs of ${upn}`, permissions: ['AuditLog.Read.All'], roleHint: 'sign-in logs need Entra ID P1 or P2' },
-    query: { $filter: filter, $top: 1000 },
+    query: { $filter: filter, $top: o.pageSize ?? 1000 },
   });
   const rangeFrom = since.toISOString();
   const rangeTo = (until ?? new Date()).toISOString();
@@ -72,12 +72,12 @@ export async function listSignIns(s: GraphSession, upn: Upn, since: Date, until?
  * Directory audits where the user acted or was the target since `since`. Graph does not combine the
  * two conditions with `or`, so this asks twice and merges by id.
  */
-export async function listDirectoryAudits(s: GraphSession, upn: Upn, since: Date): Promise<{ audits: Record<string, unknown>[]; raw: RawPayload[] }> {
+export async function listDirectoryAudits(s: GraphSession, upn: Upn, since: Date, o: { pageSize?: number } = {}): Promise<{ audits: Record<string, unknown>[]; raw: RawPayload[] }> {
   const op = { does: `read the directory audit log of ${upn}`, permissions: ['AuditLog.Read.All'] };
   const at = `activityDateTime ge ${isoSeconds(since)}`;
   const [byUser, onUser] = await Promise.all([
-    s.getAllPages<Record<string, unknown>>('/v1.0/auditLogs/directoryAudits', { source: 'graph.directoryAudits', op, query: { $filter: `${at} and initiatedBy/user/userPrincipalName eq ${odataString(upn)}` } }),
-    s.getAllPages<Record<string, unknown>>('/v1.0/auditLogs/directoryAudits', { source: 'graph.directoryAudits', op, query: { $filter: `${at} and targetResources/any(t:t/userPrincipalName eq ${odataString(upn)})` } }),
+    s.getAllPages<Record<string, unknown>>('/v1.0/auditLogs/directoryAudits', { source: 'graph.directoryAudits', op, query: { $filter: `${at} and initiatedBy/user/userPrincipalName eq ${odataString(upn)}`, $top: o.pageSize } }),
+    s.getAllPages<Record<string, unknown>>('/v1.0/auditLogs/directoryAudits', { source: 'graph.directoryAudits', op, query: { $filter: `${at} and targetResources/any(t:t/userPrincipalName eq ${odataString(upn)})`, $top: o.pageSize } }),
   ]);
   const seen = new Map<string, Record<string, unknown>>();
   for (const a of [...byUser.items, ...onUser.items]) seen.set(String(a.id), a);

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { REPO_ROOT } from './config';
 
 /**
  * Starts the Microsoft 365 Agents Playground (our local Teams) as a child process.
@@ -56,31 +56,19 @@ export class PlaygroundStartError extends Error {
   }
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-// Preloaded into the Playground: its CLI replaces console.error output with nothing on config errors.
+// Preloaded into the Playground. Its bundle reassigns console.error after start-up (telemetry console
+// hooks), which swallows its own config-error message before it calls process.exit(1). Pinning
+// console.error with a no-op setter and writing synchronously to fd 2 brings the message back.
 const SHOW_ERRORS_PRELOAD = `
 const fs = require('node:fs');
 const util = require('node:util');
-console.error = (...args) => { try { fs.writeSync(2, util.format(...args) + '\\n'); } catch {} };
+const write = (...args) => { try { fs.writeSync(2, util.format(...args) + '\\n'); } catch {} };
+Object.defineProperty(console, 'error', { get: () => write, set: () => {}, configurable: false });
 `;
 
 export function playgroundCliPath(): string {
   return require.resolve('@microsoft/m365agentsplayground/cli.js', { paths: [REPO_ROOT] });
-}
-
-/** Asks the OS for a free TCP port on localhost (released immediately; a race is tolerated below). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function validateEndpoint(botEndpoint: string): string {
@@ -124,7 +112,8 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Run
     throw new PlaygroundStartError(`Playground config not found: ${configPath}`, '');
   }
   const requestedPort = opts.port ?? PLAYGROUND_DEFAULT_PORT;
-  const port = requestedPort === 0 ? await findFreePort() : requestedPort;
+  // `-p 0` lets the OS choose; the real port is read back from its `Listening on` line either way.
+  const port = requestedPort;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'playground-'));
   const preload = path.join(workDir, 'show-errors.cjs');
   await writeFile(preload, SHOW_ERRORS_PRELOAD);
@@ -193,7 +182,7 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Run
   }
 
   const actualPort = listeningPort!;
-  if (actualPort !== port) {
+  if (port !== 0 && actualPort !== port) {
     opts.log?.error(`port ${port} was taken: the Playground fell back to ${actualPort}`);
   }
   let closed: Promise<void> | undefined;

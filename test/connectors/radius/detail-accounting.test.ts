@@ -93,6 +93,15 @@ describe('radius detail files', () => {
     assert.equal(report.active.length, 2);
   });
 
+  it('matches a DOMAIN\\user name written with FreeRADIUS escapes, in a CRLF file without blank-line separators that parse', async () => {
+    const client = join(dir, 'escaped', '10.20.0.9');
+    await mkdir(client, { recursive: true });
+    const rec = (sid: string, user: string, ts: number) => `Thu Nov 26 20:00:00 2026\r\n\tAcct-Status-Type = Start\r\n\tUser-Name = "${user}"\r\n\tAcct-Session-Id = "${sid}"\r\n\tTimestamp = ${ts}\r\n\r\n`;
+    await writeFile(join(client, 'detail-20261126'), rec('S-1', 'CONTOSO\\\\adele', 1795723200) + rec('S-2', 'CONTOSO\\\\megan', 1795723201) + rec('S-3', 'contoso\\\\ADELE', 1795723202));
+    const { report } = await readDetailAccounting(localDetailSource(join(dir, 'escaped')), parseRadiusString('CONTOSO\\adele', 'user'), WINDOW, () => NOW);
+    assert.deepEqual(report.sessions.map((s) => [s.acctSessionId, s.userName]), [['S-3', 'contoso\\ADELE'], ['S-1', 'CONTOSO\\adele']]);
+  });
+
   it('covers the window with the neighbouring days (rotation follows the server\'s local time)', () => {
     assert.deepEqual([...daysCovering(new Date('2026-11-26T00:05:00Z'), new Date('2026-11-27T00:05:00Z'))], ['20261125', '20261126', '20261127', '20261128']);
   });

@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import fc from 'fast-check';
 import type { RadiusConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
+import { sendDisconnectRequests } from '../../../src/connectors/radius/coa/disconnect-client';
 import { disconnectSessions, disconnectAttributes, radclientLines, type SessionRef } from '../../../src/connectors/radius/coa/disconnect-sessions';
 import { decodePacket, encodeRequest, encodeResponse, integerAttr, RadiusAttr, RadiusCode, verifyRequest } from '../../../src/connectors/radius/coa/radius-packet';
 import { startFreeRadius, type FreeRadiusInstance } from '../../support/freeradius';
@@ -119,13 +120,14 @@ describe('radius Disconnect against FreeRADIUS NASes', function () {
   });
 
   it('pipelines 600 requests to one NAS over more than one socket (256 Identifiers each)', async () => {
-    const cfg = config([{ id: 'nas-a', port: fr.coaPorts[0] }], 2000, 2);
-    const sessions = Array.from({ length: 600 }, (_, i) => ({ userName: adele, acctSessionId: i % 2 ? 'S-1001' : `S-X${i}`, nasIp: '127.0.0.1' }));
-    const { results, raw } = await disconnectSessions(sessions, cfg, { secrets });
-    assert.equal(results.filter((r) => r.status === 'disconnected').length, 300);
-    assert.equal(results.filter((r) => r.status === 'not-found').length, 300);
-    const ex = JSON.parse(raw[0].body.toString()).exchanges as Array<{ identifier: number }>;
-    assert.equal(ex.length, 600);
+    const target = { nasId: 'nas-a', host: '127.0.0.1', port: fr.coaPorts[0], secret: SECRET };
+    const requests = Array.from({ length: 600 }, (_, i) => ({
+      key: String(i), target, attributes: disconnectAttributes({ userName: adele, acctSessionId: i % 2 ? 'S-1001' : `S-X${i}` }),
+    }));
+    const { exchanges, nas } = await sendDisconnectRequests(requests, { timeoutMs: 2000, retries: 3, maxInFlightPerNas: 400, socketsPerNas: 2 });
+    assert.equal(nas[0].sockets, 2);
+    assert.deepEqual(exchanges.map((e) => e.key), requests.map((r) => r.key));
+    exchanges.forEach((e, i) => assert.equal(e.outcome, i % 2 ? 'ack' : 'nak', `request ${i}`));
   });
 });
 

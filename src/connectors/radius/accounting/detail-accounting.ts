@@ -111,10 +111,15 @@ export async function readDetailAccounting(
     return lines.some((l) => l.startsWith('\tAcct-Status-Type = Accounting-O'));
   };
 
+  // The raw text test only rules records out; `keep` decides on the parsed value.
+  const asciiUser = /^[\x20-\x7e]*$/.test(user);
+  const userPattern = new RegExp(`\tUser-Name = "${user.replace(/\\/g, '\\\\').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"(?:\n|$)`, 'i');
+  const prefilter = (text: string) => !asciiUser || userPattern.test(text) || text.includes('\tAcct-Status-Type = Accounting-O');
+
   for (const file of files) {
     const stream = await source.open(file);
     try {
-      for await (const record of parseDetailStream(stream, { keep, stats })) {
+      for await (const record of parseDetailStream(stream, { prefilter, keep, stats })) {
         const e = detailRecordToEvent(record, file.client);
         if (!e) continue;
         events.push(e);

@@ -24,12 +24,13 @@ export interface DetailParseStats {
 }
 
 /**
- * Yields each record whose raw attribute lines pass `keep` (cheap pre-filter on the unparsed lines,
- * so a big file of other users' records costs little); `keep` defaults to every record.
+ * Yields each record that passes `prefilter` (a cheap test on the record's raw text, so a big file
+ * of other users' records costs little) and then `keep` (on its attribute lines); both default to
+ * every record. A prefilter must accept every record it cannot rule out: it sees escaped text.
  */
 export async function* parseDetailStream(
   input: AsyncIterable<Buffer | string>,
-  opts: { keep?: (lines: string[]) => boolean; stats?: DetailParseStats } = {},
+  opts: { prefilter?: (recordText: string) => boolean; keep?: (lines: string[]) => boolean; stats?: DetailParseStats } = {},
 ): AsyncGenerator<DetailRecord> {
   const decoder = new StringDecoder('utf8');
   const stats = opts.stats ?? { records: 0, skippedLines: 0 };
@@ -48,11 +49,12 @@ export async function* parseDetailStream(
     return buildRecord(h, l);
   };
 
-  const consume = function* (text: string): Generator<DetailRecord> {
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
+  /** Line by line: the exact reading, also of damaged input (a header with no blank line before it). */
+  const parseLines = function* (text: string, from: number, to: number): Generator<DetailRecord> {
+    let start = from;
+    while (start < to) {
+      let nl = text.indexOf('\n', start);
+      if (nl < 0 || nl > to) nl = to;
       let line = text.slice(start, nl);
       start = nl + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
@@ -70,6 +72,31 @@ export async function* parseDetailStream(
         header = line;
       }
     }
+  };
+
+  /** Whole records (up to a blank line) at a time; only those passing the prefilter are split into lines. */
+  const consume = function* (text: string): Generator<DetailRecord> {
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n\n', start);
+      if (end < 0) break;
+      if (opts.prefilter && header === undefined && end > start && !opts.prefilter(text.slice(start, end))) {
+        stats.records++;
+      } else {
+        yield* parseLines(text, start, end + 1);
+        const r = close();
+        if (r) yield r;
+      }
+      start = end + 2;
+    }
+    // No blank line for a long stretch (CRLF files, damage): fall back to lines so memory stays bounded.
+    if (text.length - start > 1 << 20) {
+      const lastNl = text.lastIndexOf('\n');
+      if (lastNl >= start) {
+        yield* parseLines(text, start, lastNl + 1);
+        start = lastNl + 1;
+      }
+    }
     partial = text.slice(start);
   };
 
@@ -77,7 +104,8 @@ export async function* parseDetailStream(
     const text = partial + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
     yield* consume(text);
   }
-  yield* consume(partial + decoder.end() + '\n');
+  const rest = partial + decoder.end();
+  yield* parseLines(rest, 0, rest.length);
   const last = close();
   if (last) yield last;
 }

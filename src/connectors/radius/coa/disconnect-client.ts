@@ -61,6 +61,8 @@ export interface NasExchangeLog {
   to: string;
   /** replies that matched no outstanding request: unknown Identifier, foreign source, malformed */
   strayReplies: IgnoredReply[];
+  /** UDP sockets used (each carries at most 256 outstanding Identifiers) */
+  sockets: number;
 }
 
 export interface SendDisconnectsOptions {
@@ -68,7 +70,7 @@ export interface SendDisconnectsOptions {
   retries: number;
   /** sockets per NAS; each carries at most 256 requests in flight (the Identifier is one octet) */
   socketsPerNas?: number;
-  /** how many requests may be outstanding at one NAS at once (default 256 × socketsPerNas) */
+  /** how many requests may be outstanding at one NAS at once (default 128, at most 256 × socketsPerNas) */
   maxInFlightPerNas?: number;
   signal?: AbortSignal;
   now?: () => Date;
@@ -126,8 +128,9 @@ class NasChannel {
   constructor(private readonly target: DisconnectTarget, private readonly opts: SendDisconnectsOptions) {
     this.now = opts.now ?? (() => new Date());
     this.socketsPerNas = Math.max(1, opts.socketsPerNas ?? 4);
-    this.maxInFlight = Math.max(1, Math.min(opts.maxInFlightPerNas ?? 256 * this.socketsPerNas, 256 * this.socketsPerNas));
-    this.log = { nasId: target.nasId, to: `${target.host}:${target.port}`, strayReplies: [] };
+    // 128 by default: loopback FreeRADIUS starts dropping (socket buffer) near 256 outstanding.
+    this.maxInFlight = Math.max(1, Math.min(opts.maxInFlightPerNas ?? 128, 256 * this.socketsPerNas));
+    this.log = { nasId: target.nasId, to: `${target.host}:${target.port}`, strayReplies: [], sockets: 0 };
   }
 
   async run(list: DisconnectRequestSpec[]): Promise<{ exchanges: DisconnectExchange[]; log: NasExchangeLog }> {
@@ -201,6 +204,7 @@ class NasChannel {
     socket.on('message', (msg, rinfo) => this.onMessage(slot, msg, rinfo));
     socket.on('error', () => { /* a send error is reported by the send callback; bind errors surface there too */ });
     this.slots.push(slot);
+    this.log.sockets = this.slots.length;
     return slot;
   }
 

@@ -1,0 +1,45 @@
+/**
+ * `npm run alert -- [file.json] [--as-is]`: posts a Defender alert to the running bot's webhook.
+ * Without a file it sends the bundled impossible-travel sample for Contoso's adele.vance, with a
+ * fresh alert id and times just before now (so each run is a new alert); `--as-is` sends a file
+ * unchanged (to see idempotency on a repeated alert id).
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const asIs = args.includes('--as-is');
+const file = args.find((a) => !a.startsWith('--')) ?? resolve(__dirname, '../test/fixtures/graph/alert-impossible-travel.json');
+const port = process.env.PORT ?? '3978';
+const url = process.env.ALERT_URL ?? `http://localhost:${port}/api/alerts`;
+const token = process.env.ALERT_WEBHOOK_TOKEN ?? 'sandbox-token';
+
+function refresh(alert: Record<string, unknown>): Record<string, unknown> {
+  const now = Date.now();
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  const id = `da${Date.now()}_${randomBytes(4).toString('hex')}`;
+  return {
+    ...alert,
+    id,
+    providerAlertId: id,
+    createdDateTime: at(2),
+    lastUpdateDateTime: at(1),
+    firstActivityDateTime: at(55),
+    lastActivityDateTime: at(5),
+  };
+}
+
+async function main() {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const body = asIs || args.some((a) => !a.startsWith('--')) ? raw : refresh(raw);
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const text = await res.text();
+  process.stdout.write(`${res.status} ${text}\n`);
+  if (!res.ok) process.exit(1);
+}
+
+main().catch((e) => {
+  process.stderr.write(`could not post the alert to ${url}: ${(e as Error).message}\n(is the bot running? npm start)\n`);
+  process.exit(1);
+});

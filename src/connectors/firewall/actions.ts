@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import type { FirewallConfig } from '../../config/customers';
+import { cidrContains, InvalidInputError, parseCidr, parseIp, type IpAddress } from '../../domain/net';
+import type { FeedEntry, Store } from '../../store/store';
+import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
+import type { FirewallDriver, FirewallDriverFactory, FlowSession, VpnSession } from './driver';
+import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
+import { createFirewallDriver, firewallDrivers } from './registry';
+
+// --- inputs: validated (and canonicalised) before any device is contacted ------------------------
+
+const asValidated = <T>(parse: (v: unknown, field: string) => T, field: string) => z.unknown().transform((v, ctx) => {
+  try {
+    return parse(v, field);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const ips = z.array(asValidated(parseIp, 'ip')).min(1).max(100)
+  .transform((list) => [...new Set(list)] as IpAddress[]);
+const user = asValidated(parseVpnUser, 'user');
+const incidentId = asValidated(parseIncidentId, 'incidentId');
+
+export const blockInput = z.object({ ips, user: user.optional(), incidentId: incidentId.optional() });
+export const vpnSessionsInput = z.object({ user });
+export const sessionsInput = z.object({ ips });
+export type BlockInput = z.infer<typeof blockInput>;
+
+/** Re-validates inside the action: run() may be reached without the engine's parse. */
+function validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(issue.path.join('.') || 'input', issue.message.replace(/^[a-zA-Z]+: /, ''));
+  }
+  return r.data;
+}
+
+// --- outputs ------------------------------------------------------------------------------------
+
+export interface DeviceBlockOutcome {
+  firewallId: string;
+  kind: FirewallConfig['kind'];
+  added: IpAddress[];
+  alreadyBlocked: IpAddress[];
+  vpnSessionsCut: VpnSession[];
+}
+export interface BlockOutput {
+  devices: DeviceBlockOutcome[];
+  /** IPs inside the customer's own egress ranges: never blocked */
+  excluded: Array<{ ip: IpAddress; reason: string }>;
+  /** what the threat feed lists and when the expiry job takes the objects off the devices */
+  feedEntries: Array<Omit<FeedEntry, 'removedAt'>>;
+}
+
+// --- running on every firewall of the customer -----------------------------------------------------
+
+export interface FirewallActionDeps {
+  drivers?: Record<string, FirewallDriverFactory>;
+  /** when given, firewall.block records the feed entries itself; otherwise the engine does from the output */
+  feed?: Pick<Store, 'addFeedEntries'>;
+}
+
+/**
+ * Runs `op` on every firewall of THE CONTEXT'S CUSTOMER (never any other), in parallel, closing
+ * every session. Fails if any device failed, naming each one, after all have finished.
+ */
+async function onEachFirewall<T>(ctx: ActionContext, deps: FirewallActionDeps, what: string, op: (d: FirewallDriver) => Promise<T>): Promise<Array<{ config: FirewallConfig; value: T }>> {
+  const firewalls = ctx.customer.firewalls;
+  const drivers = firewalls.map((f) => createFirewallDriver(f, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? firewallDrivers));
+  try {
+    const settled = await Promise.allSettled(drivers.map((d) => op(d)));
+    const failed = settled.map((s, i) => (s.status === 'rejected' ? `${firewalls[i].id}: ${(s.reason as Error).message}` : undefined)).filter(Boolean);
+    if (failed.length) {
+      const ok = firewalls.filter((_, i) => settled[i].status === 'fulfilled').map((f) => f.id);
+      throw new ConnectorError(`${what} failed on ${failed.length} of ${firewalls.length} firewall(s): ${failed.join('; ')}${ok.length ? ` (done on ${ok.join(', ')})` : ''}`, {
+        retryable: settled.some((s) => s.status === 'rejected' && (s.reason as ConnectorError).retryable),
+        source: 'firewall',
+      });
+    }
+    return settled.map((s, i) => ({ config: firewalls[i], value: (s as PromiseFulfilledResult<T>).value }));
+  } finally {
+    await Promise.all(drivers.map((d) => d.close().catch(() => undefined)));
+  }
+}
+
+function excludedByEgress(ctx: ActionContext, list: IpAddress[]): { keep: IpAddress[]; excluded: BlockOutput['excluded'] } {
+  const ranges = ctx.customer.egressRanges.map((r) => parseCidr(r, 'egressRanges'));
+  const excluded: BlockOutput['excluded'] = [];
+  const keep: IpAddress[] = [];
+  for (const ip of list) {
+    const hit = ranges.find((r) => cidrContains(r, ip));
+    if (hit) excluded.push({ ip, reason: `inside ${ctx.customer.name}'s own egress range ${hit.text}` });
+    else keep.push(ip);
+  }
+  return { keep, excluded };
+}
+
+function feedExpiry(ctx: ActionContext): { addedAt: string; expiresAt: string; days: number } {
+  const now = ctx.now();
+  const days = ctx.customer.threatFeed?.ttlDays ?? 7;
+  return { addedAt: now.toISOString(), expiresAt: new Date(now.getTime() + days * 86_400_000).toISOString(), days };
+}
+
+const describeVpn = (s: VpnSession) => {
+  const kind = s.kind === 'sslvpn-tunnel' ? 'SSL-VPN tunnel' : s.kind === 'sslvpn-web' ? 'SSL-VPN web login' : 'GlobalProtect session';
+  const where = s.kind === 'globalprotect' ? `gateway ${s.handle.gateway}${s.handle.computer ? `, computer ${s.handle.computer}` : ''}` : `index ${s.handle.index}`;
+  return `${kind} of ${s.user}${s.sourceIp ? ` from ${s.sourceIp}` : ''} (${where})`;
+};
+
+export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[] {
+  const vpnSessions: ActionDef<z.infer<typeof vpnSessionsInput>, { sessions: VpnSession[] }> = {
+    name: 'firewall.vpnSessions',
+    risk: 'read',
+    description: "Lists the user's remote-access VPN sessions (FortiGate SSL-VPN, GlobalProtect) on every firewall of the customer.",
+    input: vpnSessionsInput,
+    async run(input, ctx) {
+      const { user: u } = validate(vpnSessionsInput, input);
+      const results = await onEachFirewall(ctx, deps, 'listing VPN sessions', (d) => d.listVpnSessions(u));
+      const sessions = results.flatMap((r) => r.value.sessions);
+      return {
+        output: { sessions },
+        summary: `${sessions.length} VPN session(s) of ${u} on ${results.length} firewall(s)`,
+        raw: results.map((r) => r.value.transcript),
+      };
+    },
+  };
+
+  const sessions: ActionDef<z.infer<typeof sessionsInput>, { sessions: FlowSession[] }> = {
+    name: 'firewall.sessions',
+    risk: 'read',
+    description: 'Reads the firewall session table for the given IPs (as source and as destination), for forensics.',
+    input: sessionsInput,
+    async run(input, ctx) {
+      const { ips: list } = validate(sessionsInput, input);
+      const results = await onEachFirewall(ctx, deps, 'reading the session table', (d) => d.sessionTable(list));
+      const flows = results.flatMap((r) => r.value.sessions);
+      return {
+        output: { sessions: flows },
+        summary: `${flows.length} session(s) involving ${list.join(', ')} on ${results.length} firewall(s)`,
+        raw: results.map((r) => r.value.transcript),
+      };
+    },
+  };
+
+  const block: ActionDef<BlockInput, BlockOutput> = {
+    name: 'firewall.block',
+    risk: 'destructive',
+    description: "Blocks IPs on every firewall of the customer (address object in the block group) and cuts the user's VPN sessions.",
+    input: blockInput,
+    async preview(input, ctx): Promise<Preview> {
+      const inp = validate(blockInput, input);
+      const { keep, excluded } = excludedByEgress(ctx, inp.ips);
+      const expiry = feedExpiry(ctx);
+      const firewalls = ctx.customer.firewalls;
+      const preview: Preview = {
+        title: `Block ${keep.length} IP(s) on ${firewalls.length} ${ctx.customer.name} firewall(s)${inp.user ? ` and cut ${inp.user}'s VPN sessions` : ''}`,
+        facts: [
+          { label: 'IPs', value: inp.ips.join(', ') },
+          { label: 'Firewalls', value: firewalls.map((f) => `${f.id} (${f.kind})`).join(', ') || 'none configured' },
+          { label: 'Feed expiry', value: `${expiry.expiresAt} (${expiry.days} days)` },
+        ],
+        changes: [],
+        warnings: [],
+        notChanged: excluded.map((e) => ({ item: e.ip, reason: e.reason })),
+      };
+      if (!firewalls.length) preview.warnings.push(`${ctx.customer.name} has no firewall configured: nothing can be blocked at the perimeter`);
+      const results = await onEachFirewall(ctx, deps, 'reading the block groups', async (d) => ({
+        blocked: keep.length ? (await d.listBlocked()).ips : [],
+        vpn: inp.user ? (await d.listVpnSessions(inp.user)).sessions : [],
+      }));
+      let toBlock = 0;
+      for (const { config, value } of results) {
+        for (const ip of keep) {
+          if (value.blocked.includes(ip)) preview.notChanged!.push({ item: `${ip} on ${config.id}`, reason: `already in ${config.blockGroup}` });
+          else {
+            toBlock++;
+            preview.changes.push(`Block ${ip} on ${config.id} (${config.kind}): address object ${addressObjectName(ip)} in group ${config.blockGroup}, listed on the threat feed until ${expiry.expiresAt}`);
+          }
+        }
+        for (const s of value.vpn) preview.changes.push(`Cut the ${describeVpn(s)} on ${config.id}`);
+      }
+      const vpnCount = results.reduce((n, r) => n + r.value.vpn.length, 0);
+      if (inp.user && !vpnCount) preview.notChanged!.push({ item: `VPN sessions of ${inp.user}`, reason: 'none connected' });
+      preview.nothingToDo = toBlock === 0 && vpnCount === 0;
+      preview.data = { ipsToBlock: toBlock, vpnSessionsToCut: vpnCount, excluded: excluded.length, firewalls: firewalls.length };
+      return preview;
+    },
+    async run(input, ctx) {
+      const inp = validate(blockInput, input);
+      const incident = parseIncidentId(inp.incidentId ?? ctx.incidentId);
+      const { keep, excluded } = excludedByEgress(ctx, inp.ips);
+      // blockIps always reads the group before writing, so a retry after a crash (ctx.mayHaveRun)
+      // adds only what is missing and never appends a member twice.
+      const results = await onEachFirewall(ctx, deps, 'blocking', async (d) => {
+        const raw: RawPayload[] = [];
+        const b = keep.length ? await d.blockIps(keep, { incidentId: incident }) : { added: [], alreadyBlocked: [] as IpAddress[], transcript: undefined };
+        if (b.transcript) raw.push(b.transcript);
+        const cut = inp.user ? await d.revokeVpnSessions(inp.user) : undefined;
+        if (cut) raw.push(cut.transcript);
+        return { added: b.added, alreadyBlocked: b.alreadyBlocked, vpnSessionsCut: cut?.revoked ?? [], raw };
+      });
+      const expiry = feedExpiry(ctx);
+      const feedEntries = keep.map((ip) => ({ customerId: ctx.customer.id, ip, incidentId: incident, addedAt: expiry.addedAt, expiresAt: expiry.expiresAt }));
+      if (deps.feed && feedEntries.length) await deps.feed.addFeedEntries(feedEntries);
+      const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, added: value.added, alreadyBlocked: value.alreadyBlocked, vpnSessionsCut: value.vpnSessionsCut }));
+      const added = devices.reduce((n, d) => n + d.added.length, 0);
+      const already = devices.reduce((n, d) => n + d.alreadyBlocked.length, 0);
+      const cut = devices.reduce((n, d) => n + d.vpnSessionsCut.length, 0);
+      return {
+        output: { devices, excluded, feedEntries },
+        summary: `Blocked ${keep.length} IP(s) on ${devices.length} firewall(s) (${added} added, ${already} already blocked${excluded.length ? `, ${excluded.length} excluded as own egress` : ''})${inp.user ? `; cut ${cut} VPN session(s) of ${inp.user}` : ''}`,
+        raw: results.flatMap((r) => r.value.raw),
+      };
+    },
+  };
+
+  return [vpnSessions, sessions, block] as ActionDef[];
+}
+
+/** The firewall actions with the built-in drivers; feed entries are returned in the output. */
+export const firewallActions: ActionDef[] = createFirewallActions();

@@ -1,0 +1,16 @@
+import type { FirewallConfig } from '../../config/customers';
+import { FortiGateDriver } from '../fortigate/fortigate-driver';
+import { PanOsDriver } from '../paloalto/panos-driver';
+import type { FirewallDriver, FirewallDriverDeps, FirewallDriverFactory } from './driver';
+
+/** One line per vendor, keyed by `FirewallConfig.kind`. A new vendor is a folder and a line here. */
+export const firewallDrivers: Record<FirewallConfig['kind'], FirewallDriverFactory> = {
+  fortigate: (config, deps) => new FortiGateDriver(config, deps),
+  paloalto: (config, deps) => new PanOsDriver(config, deps),
+};
+
+export function createFirewallDriver(config: FirewallConfig, deps: FirewallDriverDeps, registry: Record<string, FirewallDriverFactory> = firewallDrivers): FirewallDriver {
+  const factory = registry[config.kind];
+  if (!factory) throw new Error(`no firewall driver for kind ${JSON.stringify(config.kind)} (firewall ${config.id})`);
+  return factory(config, deps);
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import dotenv from 'dotenv';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { loadEnv } from './config/env';
+import { loadCustomersFile, ConfigError, type CustomersFile } from './config/customers';
+import { EnvFileSecretStore } from './config/secrets';
+import { log } from './log';
+import { openStore } from './store/open-store';
+import { IntakeService } from './intake/intake-service';
+import { createServer } from './server';
+import { ActionRegistry } from './engine/action-registry';
+import { ProcedureCatalog } from './engine/procedure';
+import { Engine } from './engine/engine';
+import { graphActions } from './connectors/graph/actions';
+import { radiusActions } from './connectors/radius/actions';
+import { createFirewallActions } from './connectors/firewall/actions';
+import { serviceNowActions } from './connectors/servicenow/actions';
+import { startGraphPoller } from './intake/graph-poller';
+import { createTeamsBot } from './bot/teams-app';
+import { SendQueue } from './bot/send-queue';
+import { createBotOperations } from './operations/bot-operations';
+import type { Notifier } from './engine/notifier';
+
+/**
+ * Composition root: environment → customers → store → connectors → engine → bot → HTTP server.
+ * In sandbox mode (no MicrosoftAppId) the emulated customer and the Playground come up too.
+ */
+async function main(): Promise<void> {
+  // A .env file (see .env.sample) fills in what the real environment does not set.
+  dotenv.config({ quiet: true });
+  const env = loadEnv();
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const secrets = new EnvFileSecretStore();
+
+  let customers: CustomersFile;
+  let customersFile: string | undefined = env.CUSTOMERS_FILE;
+  let closeSandbox: (() => Promise<void>) | undefined;
+  if (env.mode === 'sandbox') {
+    log.warn('SANDBOX MODE: no MicrosoftAppId, so Teams requests are not authenticated and the API tokens default to "sandbox-token". Never expose this process.');
+    if (customersFile) {
+      customers = loadCustomersFile(customersFile);
+    } else {
+      const { startSandbox } = await import('./sandbox/start-sandbox');
+      const sandbox = await startSandbox({ dataDir: resolve('data/sandbox'), log });
+      customers = sandbox.customers;
+      closeSandbox = sandbox.close;
+      customersFile = undefined;
+    }
+  } else {
+    customers = loadCustomersFile(customersFile!);
+  }
+  const byId = new Map(customers.customers.map((c) => [c.id, c]));
+  const byTenant = new Map(customers.customers.map((c) => [c.tenantId.toLowerCase(), c]));
+
+  const store = await openStore(env.STORE_URL, { log });
+  const registry = new ActionRegistry(graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions);
+  const procedures = ProcedureCatalog.load({ registry, customers: customers.customers, customersFile });
+
+  // The engine and the bot refer to each other (notifications one way, commands the other).
+  let notifier: Notifier | undefined;
+  const lateNotifier: Notifier = {
+    incidentChanged: (id) => notifier?.incidentChanged(id),
+    approvalRequested: (a) => notifier?.approvalRequested(a),
+    approvalDecided: (a) => notifier?.approvalDecided(a),
+    approvalVoted: (a) => notifier?.approvalVoted?.(a),
+    stepEvidence: (i, s, t) => notifier?.stepEvidence(i, s, t),
+  };
+  const engine = new Engine({
+    store, registry, procedures, secrets, log, workerId,
+    customers: (id) => byId.get(id),
+    notifier: lateNotifier,
+    approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
+  });
+
+  const bot = createTeamsBot({
+    mode: env.mode,
+    appId: env.MicrosoftAppId,
+    appPassword: env.MicrosoftAppPassword,
+    appType: env.MicrosoftAppType,
+    appTenantId: env.MicrosoftAppTenantId,
+    channelName: env.IR_CHANNEL_NAME,
+    botName: env.BOT_NAME,
+    store,
+    queue: new SendQueue(),
+    ops: createBotOperations({ engine, customers }),
+    customerName: (id) => byId.get(id)?.name ?? id,
+    log,
+    workerId,
+  });
+  notifier = bot.notifier;
+
+  const intake = new IntakeService({
+    store,
+    customerByTenant: (t) => byTenant.get(t.toLowerCase()),
+    onIncidentCreated: (id) => { engine.startIncident(id).catch((e) => log.error({ err: e, incidentId: id }, 'procedure did not start')); },
+    onIncidentChanged: (id) => { void bot.notifier.incidentChanged(id); },
+    log,
+  });
+
+  const server = createServer({
+    store, intake, log,
+    alertWebhookToken: env.alertWebhookToken,
+    apiToken: env.apiToken,
+    messages: bot.handle,
+  });
+  await new Promise<void>((r) => server.listen(env.PORT, env.HOST, r));
+  log.info({ port: env.PORT, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
+
+  engine.start();
+  const stopPoller = startGraphPoller({
+    customers: customers.customers.filter((c) => c.graph.pollAlerts),
+    secrets, store, log,
+    onAlert: async (raw) => { await intake.receive(raw, 'poller'); },
+  });
+
+  let closePlayground: (() => Promise<void>) | undefined;
+  if (env.mode === 'sandbox' && env.SANDBOX_PLAYGROUND) {
+    const { startPlayground } = await import('./sandbox/playground/launcher');
+    const pg = await startPlayground({ botEndpoint: `http://localhost:${env.PORT}/api/messages`, port: env.PLAYGROUND_PORT });
+    closePlayground = pg.close;
+    const banner = [
+      '',
+      `  Teams (Agents Playground): ${pg.url}   → team "MSP SOC", channel #${env.IR_CHANNEL_NAME}`,
+      `  Fire the sample alert:     npm run alert            (or: npm run alert -- path/to/alert.json)`,
+      `  Then in #${env.IR_CHANNEL_NAME}:          @${env.BOT_NAME} status`,
+      `  Operator API:              curl -H 'Authorization: Bearer sandbox-token' http://localhost:${env.PORT}/api/incidents`,
+      '',
+    ].join('\n');
+    process.stdout.write(`${banner}\n`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    stopPoller();
+    await engine.stop().catch(() => undefined);
+    await new Promise<void>((r) => server.close(() => r()));
+    await closePlayground?.().catch(() => undefined);
+    await closeSandbox?.().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`teams-ir-bot: configuration error: ${e.message}\n`);
+  } else {
+    process.stderr.write(`teams-ir-bot: failed to start: ${(e as Error).stack ?? e}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+import { parseCustomers, type CustomersFile } from '../config/customers';
+import { CONTOSO, FABRIKAM, PLAYGROUND_USERS } from './contoso';
+
+/** The live addresses of the sandbox's emulators, known only once they have started. */
+export interface SandboxEndpoints {
+  graphUrl: string;
+  authorityHost: string;
+  serviceNowUrl: string;
+  fortigate?: { port: number; hostKeySha256: string };
+  nas?: { coaPort: number };
+  accounting?: { kind: 'detail-ssh'; port: number; hostKeySha256: string; directory: string } | { kind: 'sql' };
+}
+
+/** Environment variables the sandbox customers file refers to (secret references resolve to these). */
+export const SANDBOX_SECRETS: Record<string, string> = {
+  CONTOSO_GRAPH_SECRET: CONTOSO.graphClientSecret,
+  FABRIKAM_GRAPH_SECRET: FABRIKAM.graphClientSecret,
+  CONTOSO_FGT_PASSWORD: CONTOSO.fortigate.password,
+  CONTOSO_NAS_SECRET: CONTOSO.nas.secret,
+  CONTOSO_SNOW_USER: CONTOSO.servicenow.username,
+  CONTOSO_SNOW_PASSWORD: CONTOSO.servicenow.password,
+  CONTOSO_FEED_USER: CONTOSO.feed.username,
+  CONTOSO_FEED_PASSWORD: CONTOSO.feed.password,
+};
+
+/**
+ * The customers file of the sandbox: Contoso with every system, Fabrikam with Graph only (so the
+ * sandbox always shows that nothing crosses tenants). Built in code because the emulators' ports
+ * and host keys are only known at start; `npm start` also writes it to data/ for reading.
+ */
+export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
+  const graph = (c: typeof CONTOSO | typeof FABRIKAM, secretEnv: string) => ({
+    clientId: c.graphClientId,
+    credential: { type: 'secret', secretRef: `env:${secretEnv}` },
+    authorityHost: e.authorityHost,
+    baseUrl: e.graphUrl,
+    caCertificateRef: 'env:SANDBOX_GRAPH_CA_PEM',
+    auditQueryPath: '/beta/security/auditLog/queries',
+    hasP2: c.customerId === 'contoso',
+  });
+  const contoso: Record<string, unknown> = {
+    id: CONTOSO.customerId,
+    name: CONTOSO.name,
+    tenantId: CONTOSO.tenantId,
+    domains: [CONTOSO.domain],
+    graph: graph(CONTOSO, 'CONTOSO_GRAPH_SECRET'),
+    egressRanges: [CONTOSO.egressRange],
+    firewalls: e.fortigate ? [{
+      id: CONTOSO.fortigate.id,
+      kind: 'fortigate',
+      ssh: { host: CONTOSO.fortigate.host, port: e.fortigate.port, username: CONTOSO.fortigate.username, passwordRef: 'env:CONTOSO_FGT_PASSWORD', hostKeySha256: e.fortigate.hostKeySha256 },
+      blockGroup: CONTOSO.fortigate.blockGroup,
+    }] : [],
+    servicenow: {
+      instanceUrl: e.serviceNowUrl,
+      usernameRef: 'env:CONTOSO_SNOW_USER',
+      passwordRef: 'env:CONTOSO_SNOW_PASSWORD',
+      contact: `${CONTOSO.contacts.ciso.name} <${CONTOSO.contacts.ciso.email}>`,
+    },
+    contacts: CONTOSO.contacts,
+    approvers: { objectIds: [PLAYGROUND_USERS.alex.aadObjectId] },
+    mail: { via: 'graph' },
+    threatFeed: { usernameRef: 'env:CONTOSO_FEED_USER', passwordRef: 'env:CONTOSO_FEED_PASSWORD', ttlDays: 7 },
+  };
+  if (e.nas && e.accounting) {
+    contoso.radius = {
+      accounting: e.accounting.kind === 'detail-ssh'
+        ? { kind: 'detail-ssh', ssh: { host: '127.0.0.1', port: e.accounting.port, username: 'root', privateKeyRef: 'env:SANDBOX_SSH_KEY', hostKeySha256: e.accounting.hostKeySha256 }, directory: e.accounting.directory }
+        : { kind: 'sql', urlRef: 'env:SANDBOX_RADACCT_URL' },
+      disconnect: { mode: 'direct', timeoutMs: 2000, retries: 2 },
+      nas: [{ id: CONTOSO.nas.id, ip: CONTOSO.nas.ip, coaPort: e.nas.coaPort, secretRef: 'env:CONTOSO_NAS_SECRET' }],
+    };
+  }
+  const fabrikam = {
+    id: FABRIKAM.customerId,
+    name: FABRIKAM.name,
+    tenantId: FABRIKAM.tenantId,
+    domains: [FABRIKAM.domain],
+    graph: graph(FABRIKAM, 'FABRIKAM_GRAPH_SECRET'),
+    contacts: { ciso: { name: 'Fabrikam CISO', email: 'ciso@fabrikam.com' }, onCall: { name: 'Fabrikam on-call', email: 'oncall@fabrikam.com' } },
+    approvers: { objectIds: [PLAYGROUND_USERS.alex.aadObjectId] },
+  };
+  return parseCustomers({ customers: [contoso, fabrikam] }, 'sandbox customers');
+}

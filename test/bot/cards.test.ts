@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { renderTimelineCard, renderApprovalCard, renderStatusCard, type IncidentSnapshot } from '../../src/bot/render-cards';
+import type { ActionRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
+import { adaptiveCardProblems, cardText } from '../support/adaptive-card-check';
+
+const HOSTILE = "${jndi:ldap://x} [click](https://evil.example) <at>Alex Wilber</at> **bold**\nnew line " + 'A'.repeat(10_000);
+const now = '2026-11-27T03:12:00.000Z';
+
+function incident(over: Partial<IncidentRecord> = {}): IncidentRecord {
+  return {
+    id: 'IR-20261127-7K3Q', customerId: 'contoso', tenantId: '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+    subjectUpn: 'adele.vance@contoso.com', subjectObjectId: '5b2c7d1e-8f3a-4b6c-9d0e-1f2a3b4c5d6e', severity: 'high',
+    title: 'Impossible travel activity', status: 'containing', procedure: 'account-compromise-containment@1',
+    createdAt: now, updatedAt: now, closedAt: null,
+    data: { signIns24h: 42, countries: ['PT', 'SG'], impossibleTravel: 'Lisbon → Singapore, 11,900 km in 50 min = 14,255 km/h', steps: { 'entra-contain': { title: 'Contain in Entra' } } },
+    ...over,
+  };
+}
+function action(stepId: string, status: ActionRecord['status'], over: Partial<ActionRecord> = {}): ActionRecord {
+  return {
+    id: `IR-20261127-7K3Q:${stepId}`, incidentId: 'IR-20261127-7K3Q', stepId, name: 'entra.contain', status, idempotencyKey: `IR-20261127-7K3Q:${stepId}`,
+    attempts: 0, input: null, preview: null, result: null, error: null, leaseOwner: null, leaseUntil: null, notBefore: null, createdAt: now, updatedAt: now, ...over,
+  };
+}
+function events(n: number, summary = 'Sign-ins collected'): TimelineEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    incidentId: 'IR-20261127-7K3Q', seq: i + 1, at: now, source: 'entra', kind: 'step.succeeded', summary: `${summary} ${i}`,
+    sourceTime: null, actor: null, data: {}, prevHash: '0'.repeat(64), hash: 'a'.repeat(64),
+  }));
+}
+const snapshot = (over: Partial<IncidentSnapshot> = {}): IncidentSnapshot => ({
+  incident: incident(), customerName: 'Contoso', alertCount: 1, approvals: [], timeline: events(30),
+  actions: [action('sign-ins', 'succeeded', { result: { summary: '42 sign-ins in 24 h' } }), action('entra-contain', 'awaiting_approval'), action('radius-disconnect', 'failed', { error: 'NAS 10.0.0.1 did not answer' })],
+  ...over,
+});
+const approval = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  id: 'apv_0123456789abcdef', incidentId: 'IR-20261127-7K3Q', actionId: 'IR-20261127-7K3Q:entra-contain', status: 'pending', requiredApprovers: 1,
+  requestedAt: now, expiresAt: '2026-11-27T04:12:00.000Z', decidedAt: null, decidedBy: null, reason: null, cardActivityId: null, votes: [], ...over,
+});
+const preview = {
+  title: 'Contain adele.vance@contoso.com in Entra',
+  facts: [{ label: 'Account', value: 'Adele Vance (adele.vance@contoso.com)' }, { label: 'Object id', value: '5b2c7d1e-8f3a-4b6c-9d0e-1f2a3b4c5d6e' }],
+  changes: ['Disable the account (enabled now)', 'Revoke sign-in sessions: 14 sessions seen in 24 h', 'Reset the password (forced change at next sign-in)'],
+  warnings: ['Global Administrator: a privileged account'],
+};
+
+describe('Adaptive Cards', () => {
+  it('the timeline card parses as Adaptive Card 1.5, shows steps, findings and the latest events, and stays small', () => {
+    const card = renderTimelineCard(snapshot());
+    assert.equal(card.version, '1.5');
+    assert.deepEqual(adaptiveCardProblems(card), []);
+    const text = cardText(card);
+    for (const s of ['IR-20261127-7K3Q', 'adele.vance@contoso.com', 'Contain in Entra — awaiting approval', 'Error: NAS 10.0.0.1 did not answer', '42 sign-ins in 24 h', 'Lisbon → Singapore', 'latest 15 of 30']) assert.ok(text.includes(s), s);
+    assert.ok(JSON.stringify(card).length < 80_000);
+  });
+
+  it('the approval card says exactly what will change and carries only the approval id', () => {
+    const card = renderApprovalCard({ approval: approval(), incident: incident(), customerName: 'Contoso', action: action('entra-contain', 'awaiting_approval', { preview }) });
+    assert.deepEqual(adaptiveCardProblems(card), []);
+    const text = cardText(card);
+    for (const s of ['Approval needed: Contain in Entra', 'Tenant id', '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', 'Revoke sign-in sessions: 14 sessions seen in 24 h', 'Global Administrator', 'Approve', 'Reject']) assert.ok(text.includes(s), s);
+    const actions = card.actions as Array<{ verb: string; data: Record<string, unknown> }>;
+    assert.deepEqual(actions.map((a) => a.verb), ['ir.approve', 'ir.reject']);
+    assert.deepEqual(actions[0].data, { approvalId: 'apv_0123456789abcdef' });
+  });
+
+  it('the answered approval card shows who decided and the result, without buttons', () => {
+    const card = renderApprovalCard({
+      approval: approval({ status: 'approved', decidedAt: now, decidedBy: 'Alex Wilber' }), incident: incident(), customerName: 'Contoso',
+      action: action('entra-contain', 'succeeded', { preview, result: { summary: 'disabled, 14 sessions revoked, password reset' } }),
+    });
+    assert.deepEqual(adaptiveCardProblems(card), []);
+    const text = cardText(card);
+    assert.ok(text.includes('Approved by Alex Wilber at 2026-11-27 03:12:00 UTC'));
+    assert.ok(text.includes('disabled, 14 sessions revoked, password reset'));
+    assert.equal((card.actions as unknown[] | undefined)?.length ?? 0, 0);
+  });
+
+  it('hostile strings from an alert stay inert text: no template expansion, no link, no mention, bounded', () => {
+    const card = renderTimelineCard(snapshot({ incident: incident({ title: HOSTILE, subjectUpn: 'o\'brien@contoso.com' }), timeline: events(3, HOSTILE) }));
+    assert.deepEqual(adaptiveCardProblems(card), []);
+    const json = JSON.stringify(card);
+    assert.ok(json.includes('${jndi:ldap://x}'), 'template expressions in data are not evaluated');
+    assert.ok(!json.includes('[click](https'), 'no Markdown link survives');
+    assert.ok(!json.includes('<at>'), 'no mention tag survives');
+    assert.ok(!/\*\*bold/.test(json.replace(/\\\\\*/g, '')), 'no emphasis survives');
+    assert.ok(!cardText(card).split('\n').some((l) => l.length > 1000), 'bounded');
+    assert.ok(json.length < 80_000);
+  });
+
+  it('the status card lists open incidents with the current step and pending approvals', () => {
+    const card = renderStatusCard([{ incident: incident(), customerName: 'Contoso', current: 'Contain in Entra (awaiting approval)', pending: ['Contain in Entra'] }], 'Open incidents: 1', new Date(now));
+    assert.deepEqual(adaptiveCardProblems(card), []);
+    const text = cardText(card);
+    assert.ok(text.includes('IR-20261127-7K3Q · Contoso · high · containing'));
+    assert.ok(text.includes('Waiting for approval: Contain in Entra'));
+    const empty = renderStatusCard([], 'Open incidents: 0', new Date(now));
+    assert.ok(cardText(empty).includes('No open incidents.'));
+  });
+});

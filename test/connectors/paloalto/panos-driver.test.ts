@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { PanOsDriver } from '../../../src/connectors/paloalto/panos-driver';
+import { parseIp } from '../../../src/domain/net';
+import { contosoPanOsState, startPanOsEmulator, type PanOsEmulator } from '../../../src/sandbox/panos/panos-emulator';
+import { FW_USER, firewallConfig, fwSecrets, since } from '../firewall/helpers';
+
+describe('PanOsDriver against the PAN-OS emulator', () => {
+  let emu: PanOsEmulator;
+  let driver: PanOsDriver;
+  beforeEach(async () => {
+    emu = await startPanOsEmulator({ users: [FW_USER], state: contosoPanOsState() });
+    driver = new PanOsDriver(firewallConfig('paloalto', emu), { secrets: fwSecrets });
+  });
+  afterEach(async () => { await driver.close(); await emu.close(); });
+
+  it('blocks IPv4 and IPv6 in the candidate and commits, with exactly these lines', async () => {
+    const r = await driver.blockIps([parseIp('203.0.113.7'), parseIp('2001:DB8:bad:cafe:0:0:0:7')], { incidentId: 'IR-20261127-7K3Q' });
+    assert.deepEqual(r.added, ['203.0.113.7', '2001:db8:bad:cafe::7']);
+    assert.deepEqual(emu.received, [
+      'set cli pager off',
+      'configure',
+      'show address-group IR-Block',
+      'set address IR-203.0.113.7 ip-netmask 203.0.113.7/32',
+      'set address IR-203.0.113.7 description "incident IR-20261127-7K3Q (teams-ir-bot)"',
+      'set address IR-2001-db8-bad-cafe--7 ip-netmask 2001:db8:bad:cafe::7/128',
+      'set address IR-2001-db8-bad-cafe--7 description "incident IR-20261127-7K3Q (teams-ir-bot)"',
+      'set address-group IR-Block static [ IR-203.0.113.7 IR-2001-db8-bad-cafe--7 ]',
+      'commit',
+      'show address-group IR-Block',
+      'exit',
+    ]);
+    assert.deepEqual(emu.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder', 'IR-203.0.113.7', 'IR-2001-db8-bad-cafe--7']);
+    assert.equal(emu.state.running.address.get('IR-2001-db8-bad-cafe--7')!.ipNetmask, '2001:db8:bad:cafe::7/128');
+    assert.match(r.transcript.body.toString(), /ir-bot@PA-3220# commit\n[\s\S]*Configuration committed successfully/);
+  });
+
+  it('is idempotent: nothing set and no commit the second time', async () => {
+    await driver.blockIps([parseIp('203.0.113.7')], { incidentId: 'IR-1' });
+    const from = emu.received.length;
+    const again = await driver.blockIps([parseIp('203.0.113.7')], { incidentId: 'IR-1' });
+    assert.deepEqual([again.added, again.alreadyBlocked], [[], ['203.0.113.7']]);
+    assert.deepEqual(since(emu.received, from), ['configure', 'show address-group IR-Block', 'exit']);
+    assert.equal(emu.state.commits, 1);
+  });
+
+  it('unblocks (group member, then object) and commits', async () => {
+    await driver.blockIps([parseIp('203.0.113.7')], { incidentId: 'IR-1' });
+    const from = emu.received.length;
+    const r = await driver.unblockIps([parseIp('203.0.113.7')]);
+    assert.deepEqual(r.removed, ['203.0.113.7']);
+    assert.deepEqual(since(emu.received, from), [
+      'configure', 'show address-group IR-Block',
+      'delete address-group IR-Block static IR-203.0.113.7',
+      'show address IR-203.0.113.7',
+      'delete address IR-203.0.113.7',
+      'commit', 'exit',
+    ]);
+    assert.equal(emu.state.running.address.has('IR-203.0.113.7'), false);
+    assert.deepEqual(emu.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder']);
+  });
+
+  it('fails the step on a commit failure, quoting the device lines', async () => {
+    // Someone left a dangling member in the candidate: the commit validation refuses it.
+    emu.state.candidate.addressGroup.get('IR-Block')!.static.push('IR-ghost');
+    await assert.rejects(driver.blockIps([parseIp('203.0.113.7')], { incidentId: 'IR-1' }), (e: Error) => {
+      assert.equal(e.message, `paloalto-test (127.0.0.1:${emu.port}) refused "commit": "Commit failed" ("address-group -> IR-Block -> static 'IR-ghost' is not a valid reference")`);
+      return true;
+    });
+    assert.equal(emu.state.running.address.has('IR-203.0.113.7'), false, 'nothing reached the running config');
+  });
+
+  it('lists GlobalProtect users and logs out only that user', async () => {
+    const listed = await driver.listVpnSessions('adele.vance@contoso.com');
+    assert.deepEqual(listed.sessions.map((s) => [s.user, s.sourceIp, s.tunnelIp, s.handle.gateway, s.handle.computer]), [
+      ['adele.vance', '203.0.113.7', '10.31.32.5', 'GP-GW-N', 'ADELE-LT01'],
+    ]);
+    const from = emu.received.length;
+    const r = await driver.revokeVpnSessions('adele.vance@contoso.com');
+    assert.equal(r.revoked.length, 1);
+    assert.deepEqual(since(emu.received, from), [
+      'show global-protect-gateway current-user',
+      'request global-protect-gateway client-logout gateway GP-GW-N user adele.vance reason force-logout computer ADELE-LT01',
+      'show global-protect-gateway current-user',
+    ]);
+    assert.deepEqual(emu.state.globalProtect.map((u) => u.user), ['megan.bowen']);
+  });
+
+  it('reads the session table by source and destination', async () => {
+    const r = await driver.sessionTable([parseIp('203.0.113.7')]);
+    assert.deepEqual(r.sessions.map((s) => `${s.id} ${s.application} ${s.proto} ${s.src}:${s.srcPort}->${s.dst}:${s.dstPort}`), [
+      '49183 ssl tcp 203.0.113.7:51234->198.51.100.1:443',
+      '49201 dns-base udp 10.0.10.5:53->203.0.113.7:40000',
+    ]);
+    assert.deepEqual(emu.received.slice(1), ['show session all filter source 203.0.113.7', 'show session all filter destination 203.0.113.7']);
+  });
+});

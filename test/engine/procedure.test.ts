@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ActionRegistry } from '../../src/engine/action-registry';
+import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog, ProcedureError } from '../../src/engine/procedure';
+import { Recorder, testActions, testCustomer } from '../support/engine-fixtures';
+
+const registry = new ActionRegistry(testActions(new Recorder()));
+const ref = (p: string) => `{ from: ${p} }`;
+const base = (steps: string) => `name: T\nversion: 2\nsteps:\n${steps}`;
+const lookup = `  - { id: lookup, action: entra.lookupUser, with: { upn: ${ref('incident.subjectUpn')} } }\n`;
+
+function refused(text: string, message: string | RegExp): void {
+  assert.throws(() => parseProcedure(text, 'procedures/t.yaml', registry), (e: Error) => {
+    assert.ok(e instanceof ProcedureError);
+    if (typeof message === 'string') assert.equal(e.message, message);
+    else assert.match(e.message, message);
+    return true;
+  });
+}
+
+describe('procedures as data', () => {
+  it('loads the default procedure: nine steps, the scope without needs, containment after it', () => {
+    const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
+    assert.equal(p.ref, 'Account compromise containment@1');
+    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block']);
+    assert.deepEqual(p.steps.filter((s) => s.needs.length === 0).length, 6);
+    assert.deepEqual(p.steps.find((s) => s.id === 'entra-contain')!.needs, ['entra-lookup', 'entra-signins']);
+  });
+
+  it('names the file, the step and the problem', () => {
+    refused(base(`  - { id: a, action: entra.nukeUser }\n`), /^procedures\/t\.yaml: step "a": unknown action "entra\.nukeUser" \(known: entra\.contain, /);
+    refused(base(`${lookup}  - { id: b, action: entra.signIns, needs: [c], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n  - { id: c, action: entra.signIns, needs: [b], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n`),
+      'procedures/t.yaml: step "b": cycle in needs: b → c → b');
+    refused(base(`  - { id: a, action: entra.signIns, needs: [nope], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n`), 'procedures/t.yaml: step "a": needs unknown step "nope"');
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('incident.subjectUpn')} } }\n`), 'procedures/t.yaml: step "a": missing input "hours" required by entra.signIns');
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('incident.subjectUpn')}, hours: 1, days: 2 } }\n`), 'procedures/t.yaml: step "a": input "days" is not an input of entra.signIns (it takes: upn, hours)');
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('incident.subjectUpn')}, hours: "24" } }\n`), /^procedures\/t\.yaml: step "a": input "hours" = "24" does not fit entra\.signIns: Expected number, received string$/);
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('incident.upn')}, hours: 1 } }\n`), /^procedures\/t\.yaml: step "a": input "upn": reference "incident\.upn": incident has no field "upn" \(known: id, /);
+    refused(base(`${lookup}  - { id: b, action: entra.signIns, with: { upn: ${ref('steps.lookup.output.upn')}, hours: 1 } }\n`),
+      'procedures/t.yaml: step "b": input "upn": refers to step "lookup", which it does not need (add it to needs)');
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('steps.ghost.output.x')}, hours: 1 } }\n`), 'procedures/t.yaml: step "a": input "upn": refers to unknown step "ghost"');
+    refused(base(`  - { id: a, action: entra.signIns, with: { upn: { from: incident.subjectUpn, default: x }, hours: 1 } }\n`), 'procedures/t.yaml: step "a": input "upn": a reference is written { from: <path> } and nothing else');
+    refused(base(`${lookup}  - { id: lookup, action: entra.lookupUser, with: { upn: x } }\n`), 'procedures/t.yaml: step "lookup": the id is used twice');
+    refused(base(`  - { id: a, action: entra.signIns, approval: { twoPerson: true }, with: { upn: x, hours: 1 } }\n`), 'procedures/t.yaml: step "a": approval is only for destructive actions; entra.signIns is read');
+    refused(base(`  - { id: A_1, action: entra.lookupUser, with: { upn: x } }\n`), /^procedures\/t\.yaml: step "A_1": key "id": step ids are lower-case/);
+    refused(base(`  - { id: a, action: entra.lookupUser, wiht: { upn: x } }\n`), /^procedures\/t\.yaml: step "a": Unrecognized key\(s\) in object: 'wiht'$/);
+    refused('name: [', /^procedures\/t\.yaml: not valid YAML/);
+  });
+
+  it('a customer override replaces the default, from a file relative to the customers file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'engine-proc-'));
+    try {
+      await writeFile(path.join(dir, 'no-radius.yaml'), base(lookup));
+      const contoso = testCustomer({ procedure: 'no-radius.yaml' });
+      const fabrikam = testCustomer({ id: 'fabrikam', tenantId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' });
+      const cat = ProcedureCatalog.load({ registry, customers: [contoso, fabrikam], customersFile: path.join(dir, 'customers.yaml') });
+      assert.equal(cat.forCustomer('contoso').ref, 'T@2');
+      assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@1');
+      assert.equal(cat.get('T@2')?.steps.length, 1);
+      assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer({ procedure: 'missing.yaml' })], customersFile: path.join(dir, 'customers.yaml') }),
+        new RegExp(`^ProcedureError: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/missing\\.yaml: cannot read the procedure \\(ENOENT\\)$`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
