@@ -10,13 +10,14 @@ import { openStore } from './store/open-store';
 import { IntakeService } from './intake/intake-service';
 import { createServer } from './server';
 import { ActionRegistry } from './engine/action-registry';
-import { ProcedureCatalog } from './engine/procedure';
+import { ProcedureCatalog, ProcedureError } from './engine/procedure';
 import { Engine } from './engine/engine';
 import { graphActions } from './connectors/graph/actions';
 import { radiusActions } from './connectors/radius/actions';
 import { createFirewallActions } from './connectors/firewall/actions';
 import { serviceNowActions } from './connectors/servicenow/actions';
 import { startGraphPoller } from './intake/graph-poller';
+import { handleFeedRequest, FeedExpiryJob } from './connectors/threat-feed';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
@@ -42,7 +43,11 @@ async function main(): Promise<void> {
       customers = loadCustomersFile(customersFile);
     } else {
       const { startSandbox } = await import('./sandbox/start-sandbox');
-      const sandbox = await startSandbox({ dataDir: resolve('data/sandbox'), log });
+      const sandbox = await startSandbox({
+        dataDir: resolve(env.SANDBOX_DATA_DIR),
+        log,
+        ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, nas: env.SANDBOX_NAS_PORT },
+      });
       customers = sandbox.customers;
       closeSandbox = sandbox.close;
       customersFile = undefined;
@@ -103,11 +108,20 @@ async function main(): Promise<void> {
     alertWebhookToken: env.alertWebhookToken,
     apiToken: env.apiToken,
     messages: bot.handle,
+    feed: (customerId, authorization) => handleFeedRequest(customerId, authorization, { customer: (id) => byId.get(id), secrets, store }),
   });
   await new Promise<void>((r) => server.listen(env.PORT, env.HOST, r));
   log.info({ port: env.PORT, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
   engine.start();
+  // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
+  const feedExpiry = new FeedExpiryJob({ store, customer: (id) => byId.get(id), secrets, log });
+  const runFeedExpiry = () => feedExpiry.runOnce(new Date()).then((o) => {
+    if (o.removed.length || o.failed.length) log.info({ removed: o.removed.length, failed: o.failed }, 'feed expiry');
+  }).catch((e) => log.error({ err: e }, 'feed expiry failed'));
+  const feedTimer = setInterval(runFeedExpiry, 60 * 60_000);
+  feedTimer.unref();
+  void runFeedExpiry();
   const stopPoller = startGraphPoller({
     customers: customers.customers.filter((c) => c.graph.pollAlerts),
     secrets, store, log,
@@ -136,6 +150,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     stopPoller();
+    clearInterval(feedTimer);
     await engine.stop().catch(() => undefined);
     await new Promise<void>((r) => server.close(() => r()));
     await closePlayground?.().catch(() => undefined);
@@ -148,7 +163,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  if (e instanceof ConfigError) {
+  if (e instanceof ConfigError || e instanceof ProcedureError) {
     process.stderr.write(`teams-ir-bot: configuration error: ${e.message}\n`);
   } else {
     process.stderr.write(`teams-ir-bot: failed to start: ${(e as Error).stack ?? e}\n`);

@@ -20,7 +20,7 @@ export const envSchema = z.object({
   BOT_NAME: z.string().min(1).max(30).default('ir'),
 
   // --- HTTP ------------------------------------------------------------------------------------
-  PORT: int(3978, 1, 65535),
+  PORT: int(3978, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_BASE_URL: z.string().url().optional(),
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -45,7 +45,14 @@ export const envSchema = z.object({
 
   // --- Sandbox -----------------------------------------------------------------------------------
   SANDBOX_PLAYGROUND: bool.default('true'),
-  PLAYGROUND_PORT: int(56150, 1, 65535),
+  PLAYGROUND_PORT: int(56150, 0, 65535),
+  /** where the sandbox keeps its FreeRADIUS config and the generated customers file */
+  SANDBOX_DATA_DIR: z.string().default('data/sandbox'),
+  /** emulator ports (0 = any free port; tests use 0 so they can run beside a running sandbox) */
+  SANDBOX_GRAPH_PORT: int(3981, 0, 65535),
+  SANDBOX_SERVICENOW_PORT: int(3982, 0, 65535),
+  SANDBOX_FORTIGATE_PORT: int(2222, 0, 65535),
+  SANDBOX_NAS_PORT: int(13799, 0, 65535),
 
   // --- Logging -----------------------------------------------------------------------------------
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -33,7 +33,8 @@ function longestRun(s: string, ch: string): number {
  * padding (stripped by renderers) so a value that starts or ends with a backtick stays intact.
  * In a GFM table cell a pipe would end the cell even inside a code span: `table: true` escapes it.
  */
-export function code(value: unknown, opts: { max?: number; table?: boolean } = {}): string {
+export function code(value: unknown, optsOrMax: number | { max?: number; table?: boolean } = {}): string {
+  const opts = typeof optsOrMax === 'number' ? { max: optsOrMax } : optsOrMax;
   let s = value === null || value === undefined ? '' : typeof value === 'string' ? value : String(value);
   const max = opts.max ?? 500;
   if (s.length > max) s = `${s.slice(0, max - 1)}…`;

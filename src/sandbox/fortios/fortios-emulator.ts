@@ -43,3 +43,15 @@ export async function startFortiOsEmulator(opts: {
 
 export { contosoFortiGateState, emptyFortiOsState, FortiOsCli };
 export type { FortiOsState, FortiOsStateInit };
+
+/** The sandbox's Contoso FortiGate (src/sandbox/contoso.ts): port 2222 unless given, its login. */
+export async function startContosoFortiGate(opts: { port?: number; hostKey?: string } = {}): Promise<FortiOsEmulator> {
+  const { CONTOSO } = await import('../contoso');
+  return startFortiOsEmulator({
+    port: opts.port ?? CONTOSO.fortigate.port,
+    hostname: 'FGT-CONTOSO',
+    users: [{ username: CONTOSO.fortigate.username, password: CONTOSO.fortigate.password }],
+    hostKey: opts.hostKey,
+    state: contosoFortiGateState(),
+  });
+}

@@ -93,7 +93,7 @@ describe('radius detail files', () => {
     assert.equal(report.active.length, 2);
   });
 
-  it('matches a DOMAIN\\user name written with FreeRADIUS escapes, in a CRLF file without blank-line separators that parse', async () => {
+  it('matches a DOMAIN\\user name written with FreeRADIUS escapes, in a CRLF-terminated file', async () => {
     const client = join(dir, 'escaped', '10.20.0.9');
     await mkdir(client, { recursive: true });
     const rec = (sid: string, user: string, ts: number) => `Thu Nov 26 20:00:00 2026\r\n\tAcct-Status-Type = Start\r\n\tUser-Name = "${user}"\r\n\tAcct-Session-Id = "${sid}"\r\n\tTimestamp = ${ts}\r\n\r\n`;

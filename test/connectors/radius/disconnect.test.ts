@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import fc from 'fast-check';
 import type { RadiusConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
+import { accountingInput, disconnectInput } from '../../../src/connectors/radius/actions';
 import { sendDisconnectRequests } from '../../../src/connectors/radius/coa/disconnect-client';
 import { disconnectSessions, disconnectAttributes, radclientLines, type SessionRef } from '../../../src/connectors/radius/coa/disconnect-sessions';
 import { decodePacket, encodeRequest, encodeResponse, integerAttr, RadiusAttr, RadiusCode, verifyRequest } from '../../../src/connectors/radius/coa/radius-packet';
@@ -73,6 +74,15 @@ describe('radius Disconnect-Request codec', () => {
       }
     }), { numRuns: 2000 });
     assert.throws(() => radclientLines({ userName: 'a"\nAcct-Session-Id = "x', acctSessionId: 'S' }), /User-Name: contains a control character or a double quote/);
+  });
+
+  it('the actions refuse such values at input validation, with a message that says why', () => {
+    const bad = disconnectInput.safeParse({ user: adele, sessions: [{ userName: adele, acctSessionId: 'S-1\nUser-Name = "mallory"' }] });
+    assert.equal(bad.success, false);
+    assert.match(bad.error!.issues[0].message, /acctSessionId must be 1-253 bytes without control characters or double quotes/);
+    assert.equal(accountingInput.safeParse({ user: 'x'.repeat(254) }).success, false);
+    assert.equal(disconnectInput.safeParse({ user: adele, sessions: [{ userName: adele, acctSessionId: 'S-1', nasIp: '10.0.0.1; reboot' }] }).success, false);
+    assert.deepEqual(accountingInput.parse({ user: adele }), { user: adele, hours: 24 });
   });
 });
 
@@ -172,6 +182,19 @@ describe('radius Disconnect against a misbehaving NAS', () => {
     assert.match(reasons, /Response Authenticator does not verify/);
     assert.match(reasons, /not from the NAS/);
     assert.match(evidence.strayReplies[0].replies[0].reason, /no request outstanding with Identifier/);
+  });
+
+  it('stops waiting when the run is aborted', async () => {
+    const nas = await udp();
+    sockets.push(nas);
+    const cfg = config([{ id: 'silent', port: nas.address().port }], 5000, 3);
+    const started = Date.now();
+    const { results } = await disconnectSessions(
+      Array.from({ length: 20 }, (_, i) => ({ userName: adele, acctSessionId: `S-${i}`, nasIp: '127.0.0.1' })),
+      cfg, { secrets, signal: AbortSignal.timeout(100) },
+    );
+    assert.ok(Date.now() - started < 2000);
+    assert.ok(results.every((r) => r.status === 'no-answer' && r.transmissions === 1));
   });
 
   it('only forged replies: no answer, never a false ACK', async () => {

@@ -8,7 +8,8 @@ import { ConnectorError, type RawPayload } from '../../types';
 import type { RadiusString } from '../radius-string';
 import type { AccountingReport } from './accounting-session';
 import { parseAttributeLine, parseDetailStream, type DetailParseStats, type DetailRecord } from './detail-parser';
-import { foldSessions, octetsWithGigawords, statusKind, type AccountingEvent } from './session-fold';
+import { octetsWithGigawords } from './accounting-session';
+import { foldSessions, statusKind, type AccountingEvent } from './session-fold';
 
 /**
  * Accounting from FreeRADIUS detail files (`<radacctdir>/<client-ip>/detail-YYYYMMDD[.gz]`), read

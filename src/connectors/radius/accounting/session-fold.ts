@@ -91,4 +91,3 @@ export function foldSessions(events: AccountingEvent[], window: { from: Date; to
   return orderSessions(inWindow.map(({ firstAt: _f, lastAt: _l, ...s }) => s));
 }
 
-export { octetsWithGigawords };

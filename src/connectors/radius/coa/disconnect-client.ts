@@ -141,10 +141,16 @@ class NasChannel {
       return { exchanges: list.map((spec) => this.failed(spec, error)), log: this.log };
     }
     this.log.to = `${this.address}:${this.target.port}`;
+    // One listener per NAS, not per request: an AbortSignal warns beyond a handful of listeners.
+    const onAbort = () => {
+      for (const slot of this.slots) for (const p of [...slot.inFlight.values()]) this.finish(p, 'no-answer', 'aborted');
+    };
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const exchanges = await Promise.all(list.map((spec) => this.send(spec)));
       return { exchanges, log: this.log };
     } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
       for (const s of this.slots) s.socket.close();
     }
   }
@@ -161,6 +167,7 @@ class NasChannel {
     while (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
     this.inFlight++;
     try {
+      if (this.opts.signal?.aborted) return this.failed(spec, 'aborted before sending');
       const slot = this.slotWithFreeId();
       const identifier = this.takeId(slot);
       let packet: Buffer;
@@ -176,13 +183,6 @@ class NasChannel {
       await new Promise<void>((done) => {
         const p: Pending = { spec, exchange, packet, slot, attempts: 0, firstSentAt: 0, done };
         slot.inFlight.set(identifier, p);
-        const onAbort = () => this.finish(p, 'no-answer', 'aborted');
-        this.opts.signal?.addEventListener('abort', onAbort, { once: true });
-        const origDone = p.done;
-        p.done = () => {
-          this.opts.signal?.removeEventListener('abort', onAbort);
-          origDone();
-        };
         this.transmit(p);
       });
       return exchange;

@@ -1,0 +1,178 @@
+/**
+ * Per-conversation send queue for Bot Connector calls.
+ *
+ * Teams throttles bots per conversation (documented: 7 messages/1 s, 8/2 s, 60/30 s, 1800/1 h per
+ * bot per thread) and answers 429 with Retry-After. Sends to one conversation therefore run one at
+ * a time, spaced by a minimum gap, while different conversations proceed in parallel. A throttled
+ * send is retried after Retry-After, a bounded number of times.
+ *
+ * Pure TypeScript: the 429 detection is injectable, so no botbuilder import is needed here.
+ */
+
+export interface QueueClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: QueueClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** What the queue needs to know about a failed send: is it throttling, and how long to wait. */
+export interface Throttle {
+  /** Milliseconds from Retry-After, if the server sent one. */
+  retryAfterMs?: number;
+}
+
+export type ThrottleDetector = (err: unknown) => Throttle | undefined;
+
+export interface SendQueueOptions {
+  /**
+   * Minimum time between the starts of two sends to one conversation. 500 ms keeps a busy thread
+   * under the binding sustained limit (60 per 30 s) and far under the burst ones.
+   */
+  minGapMs?: number;
+  /** Total attempts of one task, the first included. */
+  maxAttempts?: number;
+  /** Wait when a 429 carries no usable Retry-After. */
+  defaultRetryAfterMs?: number;
+  /** Upper bound on any single Retry-After wait, so a bad header cannot park a conversation. */
+  maxRetryAfterMs?: number;
+  isThrottled?: ThrottleDetector;
+  clock?: QueueClock;
+}
+
+export class SendThrottledError extends Error {
+  constructor(
+    readonly conversationKey: string,
+    readonly attempts: number,
+    override readonly cause: unknown,
+  ) {
+    super(`Teams kept throttling sends to conversation ${conversationKey}: gave up after ${attempts} attempts (HTTP 429)`);
+    this.name = 'SendThrottledError';
+  }
+}
+
+/** Parses a Retry-After value: delay-seconds or an HTTP-date. */
+export function parseRetryAfter(value: unknown, now: number): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function headerOf(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
+  if (typeof h.get === 'function') return h.get(name);
+  const key = Object.keys(h).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : h[key];
+}
+
+/**
+ * Recognises a 429 the way botbuilder surfaces it: a RestError with `statusCode` 429 and the
+ * response headers on `response.headers` (a HttpHeaders with `get`), or a plain object with
+ * `status`/`headers`/`retryAfter`.
+ */
+export function detectHttp429(err: unknown, now: number = Date.now()): Throttle | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as {
+    statusCode?: unknown;
+    status?: unknown;
+    retryAfter?: unknown;
+    headers?: unknown;
+    response?: { status?: unknown; headers?: unknown };
+  };
+  const status = e.statusCode ?? e.status ?? e.response?.status;
+  if (status !== 429) return undefined;
+  const raw = e.retryAfter ?? headerOf(e.headers, 'retry-after') ?? headerOf(e.response?.headers, 'retry-after');
+  return { retryAfterMs: parseRetryAfter(raw, now) };
+}
+
+interface Lane {
+  tail: Promise<void>;
+  pending: number;
+  /** start time of the last attempt in this conversation */
+  lastStart: number;
+}
+
+const SWEEP_THRESHOLD = 256;
+
+export class SendQueue {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly minGapMs: number;
+  private readonly maxAttempts: number;
+  private readonly defaultRetryAfterMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly isThrottled: ThrottleDetector;
+  private readonly clock: QueueClock;
+
+  constructor(opts: SendQueueOptions = {}) {
+    this.minGapMs = opts.minGapMs ?? 500;
+    this.maxAttempts = opts.maxAttempts ?? 4;
+    this.defaultRetryAfterMs = opts.defaultRetryAfterMs ?? 1000;
+    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 30_000;
+    this.clock = opts.clock ?? systemClock;
+    this.isThrottled = opts.isThrottled ?? ((err) => detectHttp429(err, this.clock.now()));
+    if (this.maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
+    if (this.minGapMs < 0) throw new RangeError('minGapMs must not be negative');
+  }
+
+  /** Number of conversations with queued or running sends. */
+  get activeConversations(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) if (lane.pending > 0) n++;
+    return n;
+  }
+
+  enqueue<T>(conversationKey: string, task: () => Promise<T>): Promise<T> {
+    if (this.lanes.size >= SWEEP_THRESHOLD) this.sweepIdleLanes();
+    let lane = this.lanes.get(conversationKey);
+    if (!lane) {
+      lane = { tail: Promise.resolve(), pending: 0, lastStart: Number.NEGATIVE_INFINITY };
+      this.lanes.set(conversationKey, lane);
+    }
+    const l = lane;
+    l.pending++;
+    const run = l.tail.then(() => this.runWithRetries(conversationKey, l, task));
+    // The lane continues whether this task succeeded or failed.
+    l.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    void l.tail.then(() => {
+      l.pending--;
+    });
+    return run;
+  }
+
+  private async runWithRetries<T>(key: string, lane: Lane, task: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const wait = lane.lastStart + this.minGapMs - this.clock.now();
+      if (wait > 0) await this.clock.sleep(wait);
+      lane.lastStart = this.clock.now();
+      try {
+        return await task();
+      } catch (err) {
+        const throttle = this.isThrottled(err);
+        if (!throttle) throw err;
+        if (attempt >= this.maxAttempts) throw new SendThrottledError(key, attempt, err);
+        const retryAfter = Math.min(throttle.retryAfterMs ?? this.defaultRetryAfterMs, this.maxRetryAfterMs);
+        await this.clock.sleep(retryAfter);
+        // The server's wait already covers the gap; do not add minGap on top of it.
+        lane.lastStart = Number.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  /** Drops idle lanes whose gap has passed, so thousands of finished threads do not pile up. */
+  private sweepIdleLanes(): void {
+    const now = this.clock.now();
+    for (const [key, lane] of this.lanes) {
+      if (lane.pending === 0 && lane.lastStart + this.minGapMs <= now) this.lanes.delete(key);
+    }
+  }
+}

@@ -1,0 +1,493 @@
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
+import type { CustomerConfig } from '../config/customers';
+import { verifyChain } from '../domain/timeline-hash';
+import { IntegrityError, NotFoundError } from '../store/errors';
+import type { ActionRecord, AlertRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
+import {
+  SOURCE_SECTIONS, columnsFor, formatOf, sectionOf, type RecordFormat, type SectionKey,
+} from './evidence-sections';
+import { bytes, cell, code, fence, int, table, text, utc } from './markdown';
+import { DelimitedRecordScanner, JsonRecordScanner, RecordSampler, parseDetailRecord, type RecordScanner } from './record-scan';
+
+/**
+ * The forensic report of one incident, as Markdown, generated from the store alone and streamed:
+ * large payloads are read chunk by chunk and summarised (counts, the first and last records), so a
+ * busy day of logs costs bounded memory. Everything that came from outside (alerts, logs, CLI
+ * output) is written as code spans or fenced blocks, where no Markdown renderer makes a link or HTML.
+ */
+
+export interface ReportOptions {
+  customers: (customerId: string) => CustomerConfig | undefined;
+  now: Date | (() => Date);
+  /** display names for timeline actors / approvers (aadObjectId → name) */
+  analysts?: (actor: string) => string | undefined;
+  /** records shown at the start of each source's table (default 50) */
+  headRows?: number;
+  /** records shown at the end (default 10) */
+  tailRows?: number;
+  /** text payloads up to this size are inlined whole in the action/other sections (default 16 KiB) */
+  inlineMaxBytes?: number;
+}
+
+export const REPORT_SOURCE = 'report.markdown';
+export const REPORT_CONTENT_TYPE = 'text/markdown; charset=utf-8';
+
+export function reportFileName(incidentId: string): string {
+  return `${incidentId.replace(/[^A-Za-z0-9._-]/g, '_')}-forensic-report.md`;
+}
+
+interface Loaded {
+  incident: IncidentRecord;
+  customer: CustomerConfig | undefined;
+  alerts: AlertRecord[];
+  timeline: TimelineEvent[];
+  actions: ActionRecord[];
+  approvals: ApprovalRecord[];
+  evidence: EvidenceRecord[];
+}
+
+async function load(store: Store, incidentId: string, opts: ReportOptions): Promise<Loaded> {
+  const incident = await store.getIncident(incidentId);
+  if (!incident) throw new NotFoundError('incident', incidentId);
+  const [alerts, timeline, actions, approvals, evidence] = await Promise.all([
+    store.listAlerts(incidentId), store.listTimeline(incidentId), store.listActions(incidentId),
+    store.listApprovals({ incidentId }), store.listEvidence(incidentId),
+  ]);
+  return { incident, customer: opts.customers(incident.customerId), alerts, timeline, actions, approvals, evidence };
+}
+
+/** The report, piece by piece (each piece a few KiB at most). */
+export async function* generateReport(store: Store, incidentId: string, opts: ReportOptions): AsyncGenerator<string> {
+  const now = typeof opts.now === 'function' ? opts.now() : opts.now;
+  const d = await load(store, incidentId, opts);
+  const headRows = opts.headRows ?? 50;
+  const tailRows = opts.tailRows ?? 10;
+  const inlineMax = opts.inlineMaxBytes ?? 16 * 1024;
+  const actionById = new Map(d.actions.map((a) => [a.id, a]));
+  const stepTitle = stepTitles(d.incident);
+
+  yield header(d, now, opts);
+  yield summary(d, stepTitle);
+  yield* timelineSection(d.timeline);
+
+  // Evidence, grouped by section in a fixed order.
+  const groups = new Map<SectionKey, EvidenceRecord[]>();
+  for (const e of d.evidence) {
+    const key = sectionOf(e, e.actionId ? actionById.get(e.actionId)?.name : undefined);
+    const list = groups.get(key) ?? [];
+    list.push(e);
+    groups.set(key, list);
+  }
+  yield `## Evidence\n\nEvery payload below was stored byte for byte as the source returned it, with its SHA-256 at collection time. ` +
+    `${int(d.evidence.length)} payload(s), ${bytes(d.evidence.reduce((n, e) => n + e.size, 0))} in total. ` +
+    'Source ranges are the time span of the records according to the source\'s own timestamps.\n\n';
+  for (const spec of SOURCE_SECTIONS) {
+    yield* sourceSection(store, spec.title, spec.about, groups.get(spec.key) ?? [], headRows, tailRows);
+  }
+  yield* actionsSection(store, d, groups.get('actions') ?? [], stepTitle, inlineMax, headRows, tailRows);
+  yield* otherSection(store, groups.get('other') ?? [], inlineMax, headRows, tailRows);
+  const reports = groups.get('reports') ?? [];
+  if (reports.length) {
+    yield '### Earlier reports\n\nReports generated before this one (kept as evidence, not repeated here).\n\n';
+    yield table(['Evidence', 'Generated (UTC)', 'Size', 'SHA-256'], reports.map((e) => [`#${e.id}`, utc(e.collectedAt), bytes(e.size), cell(e.sha256)]));
+    yield '\n';
+  }
+  yield chainSection(d);
+}
+
+/** Streams the report into a Writable, honouring back-pressure. */
+export async function writeReport(store: Store, incidentId: string, opts: ReportOptions, out: Writable): Promise<void> {
+  for await (const piece of reportBuffers(generateReport(store, incidentId, opts))) {
+    if (!out.write(piece)) await once(out, 'drain');
+  }
+}
+
+/** Pieces of text as UTF-8 buffers of about 64 KiB (fewer, larger writes). */
+export async function* reportBuffers(pieces: AsyncIterable<string>, size = 64 * 1024): AsyncGenerator<Buffer> {
+  let pending: string[] = [];
+  let length = 0;
+  for await (const p of pieces) {
+    pending.push(p);
+    length += p.length;
+    if (length >= size) {
+      yield Buffer.from(pending.join(''), 'utf8');
+      pending = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.from(pending.join(''), 'utf8');
+}
+
+export interface StoredReport {
+  evidence: EvidenceRecord;
+  name: string;
+  summary: string;
+}
+
+/** Generates the report and keeps it as evidence (source report.markdown), byte for byte. */
+export async function storeReport(store: Store, incidentId: string, opts: ReportOptions & { actionId?: string | null }): Promise<StoredReport> {
+  const now = typeof opts.now === 'function' ? opts.now() : opts.now;
+  const timeline = await store.listTimeline(incidentId);
+  const evidence = await store.putEvidenceStream({
+    incidentId,
+    actionId: opts.actionId ?? null,
+    source: REPORT_SOURCE,
+    contentType: REPORT_CONTENT_TYPE,
+    collectedAt: now.toISOString(),
+    rangeFrom: timeline[0]?.at ?? null,
+    rangeTo: timeline.at(-1)?.at ?? null,
+    recordCount: null,
+    note: `forensic report ${reportFileName(incidentId)} generated by teams-ir-bot`,
+  }, reportBuffers(generateReport(store, incidentId, { ...opts, now })));
+  const name = reportFileName(incidentId);
+  const head = timeline.at(-1);
+  return {
+    evidence,
+    name,
+    summary: `Forensic report ${name}: ${bytes(evidence.size)}, SHA-256 ${evidence.sha256.slice(0, 16)}…, ` +
+      `${timeline.length} timeline events${head ? ` (chain head ${head.hash.slice(0, 12)})` : ''}`,
+  };
+}
+
+/** The latest stored report of the incident, if any. */
+export async function latestReport(store: Store, incidentId: string): Promise<EvidenceRecord | undefined> {
+  const list = await store.listEvidence(incidentId);
+  return list.filter((e) => e.source === REPORT_SOURCE).sort((a, b) => b.id - a.id)[0];
+}
+
+// --- header and summary ------------------------------------------------------------------------
+
+function stepTitles(inc: IncidentRecord): (stepId: string) => string {
+  const steps = (inc.data?.steps ?? {}) as Record<string, { title?: unknown }>;
+  return (stepId) => (typeof steps[stepId]?.title === 'string' ? String(steps[stepId].title) : stepId);
+}
+
+export function analystsOf(timeline: TimelineEvent[], approvals: ApprovalRecord[], names?: (actor: string) => string | undefined): string[] {
+  const seen = new Map<string, string>();
+  const add = (id: string, name?: string) => {
+    const key = id.toLowerCase();
+    if (!seen.has(key)) seen.set(key, names?.(id) ?? name ?? id);
+  };
+  for (const a of approvals) for (const v of a.votes) add(v.approverId, v.approverName);
+  for (const e of timeline) if (e.actor) add(e.actor);
+  return [...new Set(seen.values())];
+}
+
+function header(d: Loaded, now: Date, opts: ReportOptions): string {
+  const inc = d.incident;
+  const analysts = analystsOf(d.timeline, d.approvals, opts.analysts);
+  const rows: string[][] = [
+    ['Incident', cell(inc.id)],
+    ['Customer', `${cell(d.customer?.name ?? inc.customerId)} (${cell(inc.customerId)})`],
+    ['Tenant', cell(inc.tenantId)],
+    ['Subject user', `${cell(inc.subjectUpn)}${inc.subjectObjectId ? ` (object id ${cell(inc.subjectObjectId)})` : ''}`],
+    ['Title', cell(inc.title, 300)],
+    ['Severity', cell(inc.severity)],
+    ['Status', `${cell(inc.status)}${inc.closedAt ? ` (closed ${utc(inc.closedAt)})` : ''}`],
+    ['Opened', utc(inc.createdAt)],
+    ['Procedure', cell(inc.procedure ?? 'none recorded')],
+    ['Analysts involved', analysts.length ? analysts.map((a) => cell(a, 120)).join(', ') : 'none recorded (no approvals or analyst actions)'],
+    ['Generated at', utc(now.toISOString())],
+    ['Generated by', 'teams-ir-bot, from its store only'],
+  ];
+  return `# Forensic report: ${code(inc.id)}\n\n${table(['Field', 'Value'], rows)}\nAll times are UTC.\n\n`;
+}
+
+type Data = Record<string, unknown>;
+
+function findingLines(data: Data): string[] {
+  const out: string[] = [];
+  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : undefined);
+  const used = new Set(['steps', 'ticket', 'findings']);
+  const take = (k: string) => { used.add(k); return data[k]; };
+  if (typeof data.impossibleTravel === 'string') out.push(`Impossible travel: ${code(take('impossibleTravel'))}`);
+  if (num('signIns24h') !== undefined) {
+    const countries = Array.isArray(data.countries) ? ` from ${(take('countries') as unknown[]).map((c) => code(c)).join(', ')}` : '';
+    out.push(`${int(take('signIns24h') as number)} sign-ins in 24 h${countries}`);
+  }
+  if (num('directoryChanges6h') !== undefined) out.push(`${int(take('directoryChanges6h') as number)} directory changes in 6 h`);
+  if (num('m365Records6h') !== undefined) out.push(`${int(take('m365Records6h') as number)} Microsoft 365 audit records in 6 h`);
+  if (num('sessionsFound') !== undefined) out.push(`RADIUS sessions found: ${take('sessionsFound')}${num('sessionsDisconnected') !== undefined ? `, disconnected: ${take('sessionsDisconnected')}` : ''}`);
+  if (num('vpnSessionsFound') !== undefined) out.push(`VPN sessions found: ${take('vpnSessionsFound')}${num('vpnSessionsRevoked') !== undefined ? `, revoked: ${take('vpnSessionsRevoked')}` : ''}`);
+  if (Array.isArray(data.ipsBlocked)) out.push(`IPs blocked: ${(take('ipsBlocked') as unknown[]).map((i) => code(i)).join(', ') || 'none'}`);
+  if (Array.isArray(data.findings)) for (const f of data.findings) out.push(code(f, 400));
+  for (const [k, v] of Object.entries(data)) {
+    if (used.has(k) || v === undefined) continue;
+    out.push(`${code(k)}: ${code(typeof v === 'string' ? v : JSON.stringify(v), 300)}`);
+  }
+  return out;
+}
+
+function summary(d: Loaded, stepTitle: (id: string) => string): string {
+  const inc = d.incident;
+  const parts: string[] = ['## Summary\n\n### What happened\n\n'];
+  if (d.alerts.length === 0) parts.push('No alert is recorded for this incident (opened by hand).\n\n');
+  for (const a of d.alerts) {
+    const al = a.alert as Data;
+    const facts = [
+      `Alert ${code(a.id)} received ${utc(a.receivedAt)} via ${code(a.source)}`,
+      `title ${code(al.title ?? '', 300)}`,
+      al.severity ? `severity ${code(al.severity)}` : '',
+      al.detectorId ? `detector ${code(al.detectorId)}` : '',
+      al.serviceSource ? `service ${code(al.serviceSource)}` : '',
+      al.createdDateTime ? `created by the source ${utc(String(al.createdDateTime))}` : '',
+    ].filter(Boolean);
+    parts.push(`- ${facts.join('; ')}\n`);
+    const ips = Array.isArray(al.ips) ? (al.ips as Array<Data>).map((i) => `${code(i.ip)}${i.countryLetterCode ? ` (${code(i.countryLetterCode)})` : ''}`) : [];
+    if (ips.length) parts.push(`  - IPs in the alert: ${ips.join(', ')}\n`);
+    if (typeof al.alertWebUrl === 'string' && al.alertWebUrl) parts.push(`  - Defender link (as text): ${code(al.alertWebUrl, 400)}\n`);
+  }
+  const findings = findingLines(inc.data ?? {});
+  parts.push(findings.length ? `\nFindings recorded on the incident:\n\n${findings.map((f) => `- ${f}\n`).join('')}\n` : '\nNo findings were recorded on the incident.\n\n');
+
+  parts.push('### What was done\n\n');
+  if (d.actions.length === 0) parts.push('No procedure steps were run.\n\n');
+  for (const a of d.actions) {
+    const result = a.result as { summary?: unknown } | null;
+    const outcome = a.status === 'failed' ? `error: ${code(a.error ?? 'unknown', 400)}`
+      : typeof result?.summary === 'string' ? code(result.summary, 400)
+      : a.error ? code(a.error, 400) : '';
+    parts.push(`- ${code(stepTitle(a.stepId), 120)} (${code(a.name)}): **${a.status}**${outcome ? `: ${outcome}` : ''}\n`);
+  }
+  const ticket = (inc.data?.ticket ?? undefined) as { number?: unknown; link?: unknown } | undefined;
+  if (ticket?.number) parts.push(`- ServiceNow ticket ${code(ticket.number)}${ticket.link ? ` (${code(ticket.link, 300)})` : ''}\n`);
+
+  parts.push('\n### What is left\n\n');
+  const left = whatIsLeft(d.incident, d.actions, d.approvals, stepTitle);
+  parts.push(left.length ? left.map((l) => `- ${l}\n`).join('') : '- Nothing: every step has finished.\n');
+  parts.push('\n');
+  return parts.join('');
+}
+
+export function whatIsLeft(inc: IncidentRecord, actions: ActionRecord[], approvals: ApprovalRecord[], stepTitle: (id: string) => string): string[] {
+  const out: string[] = [];
+  for (const p of approvals.filter((x) => x.status === 'pending')) {
+    const a = actions.find((x) => x.id === p.actionId);
+    out.push(`Awaiting approval: ${code(stepTitle(a?.stepId ?? p.actionId))} (expires ${utc(p.expiresAt)})`);
+  }
+  for (const a of actions) {
+    if (a.status === 'failed') out.push(`Failed, to retry or do by hand: ${code(stepTitle(a.stepId))}`);
+    else if (a.status === 'expired') out.push(`Approval expired, to ask again: ${code(stepTitle(a.stepId))}`);
+    else if (['waiting', 'ready', 'running'].includes(a.status)) out.push(`Not finished yet: ${code(stepTitle(a.stepId))} (${a.status})`);
+  }
+  if (inc.status !== 'closed' && inc.status !== 'cancelled') out.push(`The incident is ${code(inc.status)}: close it when the customer confirms.`);
+  return out;
+}
+
+function* timelineSection(timeline: TimelineEvent[]): Generator<string> {
+  yield `## Timeline (UTC)\n\n${int(timeline.length)} events, in the order they were recorded. ` +
+    '"Recorded" is when the bot stored the event; "Source time" is the source\'s own timestamp, when it has one. ' +
+    'Each hash chains to the previous one (see the end of the report).\n\n';
+  yield table(['Seq', 'Recorded', 'Source time', 'Source', 'Event', 'Summary', 'Actor', 'SHA-256 (chain)'], []);
+  for (let i = 0; i < timeline.length; i += 200) {
+    yield timeline.slice(i, i + 200).map((e) =>
+      `| ${e.seq} | ${utc(e.at)} | ${e.sourceTime ? utc(e.sourceTime) : '—'} | ${cell(e.source, 40)} | ${cell(e.kind, 60)} | ${cell(e.summary, 600)} | ${cell(e.actor, 80)} | ${cell(e.hash)} |\n`).join('');
+  }
+  yield '\n';
+}
+
+function chainSection(d: Loaded): string {
+  const head = d.timeline.at(-1);
+  const verdict = verifyChain(d.timeline);
+  const state = verdict.ok ? 'The chain verified when this report was generated.'
+    : `**The chain did NOT verify when this report was generated: event ${verdict.seq}: ${text(verdict.reason)}.**`;
+  return '## Hash chain\n\n' +
+    `Every timeline event is hashed with the previous event's hash (SHA-256 over the previous hash and the event's canonical JSON). ${state}\n\n` +
+    `Verify the stored evidence and the chain at any time with ${code(`npm run verify -- ${d.incident.id}`)}.\n\n` +
+    (head
+      ? `Chain head: event ${head.seq} of ${head.seq}, recorded ${utc(head.at)}, SHA-256 ${code(head.hash)}\n`
+      : 'Chain head: no timeline events are recorded.\n');
+}
+
+// --- payload summaries -------------------------------------------------------------------------
+
+interface ScanResult {
+  records: number;
+  integrity?: string;
+}
+
+function scannerFor(format: RecordFormat, sampler: RecordSampler): RecordScanner | undefined {
+  if (format === 'json') return new JsonRecordScanner(sampler.sink);
+  if (format === 'detail') return new DelimitedRecordScanner(sampler.sink, '\n\n');
+  if (format === 'lines') return new DelimitedRecordScanner(sampler.sink, '\n');
+  return undefined;
+}
+
+/** Streams one payload through a scanner; an integrity failure is reported, not thrown. */
+async function scanPayload(store: Store, e: EvidenceRecord, sampler: RecordSampler, format: RecordFormat): Promise<ScanResult> {
+  const scanner = scannerFor(format, sampler);
+  try {
+    for await (const chunk of store.readEvidence(e.id)) {
+      scanner?.push(chunk);
+      sampler.settle();
+    }
+    scanner?.end();
+    sampler.settle();
+  } catch (err) {
+    if (err instanceof IntegrityError) return { records: scanner?.count ?? 0, integrity: err.message };
+    throw err;
+  }
+  return { records: scanner?.count ?? 0 };
+}
+
+function parseRecord(format: RecordFormat, b: Buffer | null): Record<string, unknown> | string | undefined {
+  if (b === null) return undefined;
+  if (format === 'json') {
+    try {
+      const v = JSON.parse(b.toString('utf8')) as unknown;
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: JSON.stringify(v) };
+    } catch {
+      return undefined;
+    }
+  }
+  if (format === 'detail') return parseDetailRecord(b.toString('utf8'));
+  return b.toString('utf8').replace(/\r$/, '');
+}
+
+function payloadRow(e: EvidenceRecord, scan: ScanResult, counted: boolean): string[] {
+  const recs = counted ? `${int(scan.records)}${e.recordCount !== null && e.recordCount !== scan.records ? ` (source said ${int(e.recordCount)})` : ''}` : e.recordCount !== null ? int(e.recordCount) : '—';
+  return [
+    `#${e.id}`, utc(e.collectedAt),
+    e.rangeFrom || e.rangeTo ? `${utc(e.rangeFrom)} – ${utc(e.rangeTo)}` : '—',
+    recs, bytes(e.size), cell(e.sha256), cell(e.note ?? e.source, 200),
+  ];
+}
+
+const PAYLOAD_HEADERS = ['Evidence', 'Collected', 'Source range', 'Records', 'Size', 'SHA-256', 'Request'];
+
+function integrityLines(failures: Array<{ e: EvidenceRecord; message: string }>): string {
+  return failures.map(({ e, message }) => `> **Integrity failure:** evidence #${e.id} (${code(e.source)}): ${code(message, 300)}\n`).join('') + (failures.length ? '\n' : '');
+}
+
+function recordTables(source: string, format: RecordFormat, sampler: RecordSampler): string {
+  if (sampler.total === 0) return 'No records.\n\n';
+  const head = sampler.head.map((b, i) => ({ index: i, rec: parseRecord(format, b) }));
+  const tail = sampler.tail().map((t) => ({ index: t.index, rec: parseRecord(format, t.bytes) }));
+  const out: string[] = [];
+  if (format === 'lines') {
+    const lines = (rows: typeof head) => rows.map((r) => (typeof r.rec === 'string' ? r.rec : '[line too long to show]')).join('\n');
+    out.push(`First ${head.length} of ${int(sampler.total)} lines:\n\n${fence(lines(head))}\n`);
+    if (tail.length) out.push(`Last ${tail.length} lines (from line ${int(tail[0].index + 1)}):\n\n${fence(lines(tail))}\n`);
+    return out.join('');
+  }
+  const sample = [...head, ...tail].map((r) => r.rec).find((r): r is Record<string, unknown> => typeof r === 'object');
+  const cols = columnsFor(source, sample);
+  const headers = ['#', ...cols.map((c) => text(c.header))];
+  const row = (r: { index: number; rec: Record<string, unknown> | string | undefined }) => (
+    typeof r.rec === 'object'
+      ? [String(r.index + 1), ...cols.map((c) => cell(display(c.pick(r.rec as Record<string, unknown>))))]
+      : [String(r.index + 1), ...cols.map((_, i) => (i === 0 ? 'record too large or not parsable' : '—'))]
+  );
+  out.push(`First ${head.length} of ${int(sampler.total)} records:\n\n${table(headers, head.map(row))}\n`);
+  if (tail.length) out.push(`Last ${tail.length} records:\n\n${table(headers, tail.map(row))}\n`);
+  return out.join('');
+}
+
+function display(v: unknown): unknown {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'object' ? JSON.stringify(v) : v;
+}
+
+async function* sourceSection(store: Store, title: string, about: string, list: EvidenceRecord[], headRows: number, tailRows: number): AsyncGenerator<string> {
+  yield `### ${title}\n\n${about}\n\n`;
+  if (list.length === 0) { yield 'Nothing was collected from this source for this incident.\n\n'; return; }
+  // One table per source label (e.g. sign-in pages vs. the audit query's status polls).
+  const bySource = new Map<string, EvidenceRecord[]>();
+  for (const e of list) bySource.set(e.source, [...(bySource.get(e.source) ?? []), e]);
+  for (const [source, payloads] of bySource) {
+    const format = formatOf(payloads[0]);
+    const sampler = new RecordSampler(headRows, tailRows);
+    const rows: string[][] = [];
+    const failures: Array<{ e: EvidenceRecord; message: string }> = [];
+    for (const e of payloads) {
+      const scan = await scanPayload(store, e, sampler, formatOf(e));
+      if (scan.integrity) failures.push({ e, message: scan.integrity });
+      rows.push(payloadRow(e, scan, true));
+    }
+    const from = payloads.map((e) => e.rangeFrom).filter((x): x is string => !!x).sort()[0];
+    const to = payloads.map((e) => e.rangeTo).filter((x): x is string => !!x).sort().at(-1);
+    yield `#### ${code(source)}: ${int(sampler.total)} records in ${payloads.length} payload(s), ${bytes(payloads.reduce((n, e) => n + e.size, 0))}` +
+      `${from || to ? `, source range ${utc(from)} – ${utc(to)}` : ''}\n\n`;
+    yield integrityLines(failures);
+    yield table(PAYLOAD_HEADERS, rows) + '\n';
+    yield recordTables(source, format, sampler);
+  }
+}
+
+/** One payload in the action/other sections: inlined when small text, summarised otherwise. */
+async function* payloadBlock(store: Store, e: EvidenceRecord, inlineMax: number, headRows: number, tailRows: number): AsyncGenerator<string> {
+  const format = formatOf(e);
+  yield `- Evidence #${e.id} ${code(e.source)}, collected ${utc(e.collectedAt)}` +
+    `${e.rangeFrom || e.rangeTo ? `, source range ${utc(e.rangeFrom)} – ${utc(e.rangeTo)}` : ''}` +
+    `${e.recordCount !== null ? `, ${int(e.recordCount)} record(s)` : ''}, ${bytes(e.size)}, SHA-256 ${code(e.sha256)}` +
+    `${e.note ? `\n  - ${code(e.note, 300)}` : ''}\n\n`;
+  if (e.size <= inlineMax) {
+    let body: Buffer;
+    try {
+      body = await store.getEvidenceBody(e.id);
+    } catch (err) {
+      if (err instanceof IntegrityError) { yield integrityLines([{ e, message: err.message }]); return; }
+      throw err;
+    }
+    if (format === 'binary') yield fence(hexDump(body), 'hex');
+    else yield fence(body.toString('utf8'), format === 'json' ? 'json' : 'text');
+    yield '\n';
+    return;
+  }
+  if (format === 'binary') {
+    const failures: Array<{ e: EvidenceRecord; message: string }> = [];
+    const scan = await scanPayload(store, e, new RecordSampler(0, 0), format);
+    if (scan.integrity) failures.push({ e, message: scan.integrity });
+    yield integrityLines(failures) + `Binary payload of ${bytes(e.size)}: not shown; identified by its hash.\n\n`;
+    return;
+  }
+  const sampler = new RecordSampler(headRows, tailRows);
+  const scan = await scanPayload(store, e, sampler, format);
+  if (scan.integrity) yield integrityLines([{ e, message: scan.integrity }]);
+  yield `Too large to inline (${bytes(e.size)}); summarised:\n\n`;
+  yield recordTables(e.source, format, sampler);
+}
+
+function hexDump(b: Buffer): string {
+  const lines: string[] = [];
+  for (let i = 0; i < b.length; i += 16) {
+    const slice = b.subarray(i, i + 16);
+    lines.push(`${i.toString(16).padStart(8, '0')}  ${[...slice].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+async function* actionsSection(
+  store: Store, d: Loaded, list: EvidenceRecord[], stepTitle: (id: string) => string, inlineMax: number, headRows: number, tailRows: number,
+): AsyncGenerator<string> {
+  yield '### Containment and follow-up actions\n\nEach change the bot made, with its approval and the raw result exactly as the target answered ' +
+    '(Graph responses with the request we sent, RADIUS CoA/Disconnect ACK/NAK, firewall CLI transcripts, ticket and mail receipts).\n\n';
+  const byAction = new Map<string | null, EvidenceRecord[]>();
+  for (const e of list) byAction.set(e.actionId, [...(byAction.get(e.actionId) ?? []), e]);
+  const withApproval = new Set(d.approvals.map((a) => a.actionId));
+  const shown = d.actions.filter((a) => byAction.has(a.id) || withApproval.has(a.id));
+  if (shown.length === 0 && !byAction.has(null)) { yield 'No containment or follow-up action was taken.\n\n'; return; }
+  for (const a of shown) {
+    const result = a.result as { summary?: unknown } | null;
+    yield `#### ${code(stepTitle(a.stepId), 120)} (${code(a.name)}): ${a.status}\n\n`;
+    if (typeof result?.summary === 'string') yield `Result: ${code(result.summary, 600)}\n\n`;
+    if (a.error) yield `Error: ${code(a.error, 600)}\n\n`;
+    for (const ap of d.approvals.filter((x) => x.actionId === a.id)) {
+      const votes = ap.votes.map((v) => `${code(v.approverName, 100)} ${v.vote === 'approve' ? 'approved' : 'rejected'} ${utc(v.at)}`).join('; ');
+      yield `Approval ${code(ap.id)}: ${ap.status}, requested ${utc(ap.requestedAt)}${votes ? `; ${votes}` : ''}${ap.reason ? `; reason ${code(ap.reason, 300)}` : ''}\n\n`;
+    }
+    for (const e of byAction.get(a.id) ?? []) yield* payloadBlock(store, e, inlineMax, headRows, tailRows);
+  }
+  const loose = byAction.get(null) ?? [];
+  if (loose.length) {
+    yield '#### Not tied to a procedure step\n\n';
+    for (const e of loose) yield* payloadBlock(store, e, inlineMax, headRows, tailRows);
+  }
+}
+
+async function* otherSection(store: Store, list: EvidenceRecord[], inlineMax: number, headRows: number, tailRows: number): AsyncGenerator<string> {
+  yield '### Other evidence\n\nPayloads from other sources (account and alert look-ups, sources this report has no section for).\n\n';
+  if (list.length === 0) { yield 'None.\n\n'; return; }
+  for (const e of list) yield* payloadBlock(store, e, inlineMax, headRows, tailRows);
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { SendQueue, SendThrottledError, detectHttp429, parseRetryAfter, type QueueClock } from '../../src/bot/send-queue';
+
+/** Virtual time: sleeps resolve only when the test advances the clock past them. */
+class FakeClock implements QueueClock {
+  private t = 0;
+  private timers: Array<{ at: number; resolve: () => void }> = [];
+  readonly sleeps: number[] = [];
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    return new Promise((resolve) => this.timers.push({ at: this.t + ms, resolve }));
+  }
+  /** Runs timers in time order until nothing is pending (microtasks flushed between steps). */
+  async runAll(): Promise<void> {
+    for (let guard = 0; guard < 10_000; guard++) {
+      await new Promise((r) => setImmediate(r));
+      if (this.timers.length === 0) return;
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers.shift()!;
+      this.t = Math.max(this.t, next.at);
+      next.resolve();
+    }
+    throw new Error('fake clock: runaway timers');
+  }
+}
+
+function http429(retryAfter?: string): Error {
+  return Object.assign(new Error('Too Many Requests'), {
+    statusCode: 429,
+    response: { status: 429, headers: new Map(retryAfter === undefined ? [] : [['retry-after', retryAfter]]) },
+  });
+}
+
+describe('SendQueue', () => {
+  it('runs one conversation serially, in order, spaced by the minimum gap', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 500 });
+    const log: Array<[string, number]> = [];
+    let running = 0;
+    const send = (label: string) =>
+      q.enqueue('conv-a', async () => {
+        running++;
+        assert.equal(running, 1, 'never two sends at once in one conversation');
+        log.push([label, clock.now()]);
+        await Promise.resolve();
+        running--;
+        return label;
+      });
+    const results = Promise.all([send('1'), send('2'), send('3')]);
+    await clock.runAll();
+    assert.deepEqual(await results, ['1', '2', '3']);
+    assert.deepEqual(log, [['1', 0], ['2', 500], ['3', 1000]]);
+  });
+
+  it('keeps going after a failed (non-429) send, and that failure reaches only its caller', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 100 });
+    const boom = q.enqueue('c', async () => {
+      throw new Error('400 bad card');
+    });
+    const ok = q.enqueue('c', async () => 'sent');
+    const settled = Promise.allSettled([boom, ok]);
+    await clock.runAll();
+    const [a, b] = await settled;
+    assert.equal(a.status, 'rejected');
+    assert.match(String((a as PromiseRejectedResult).reason), /400 bad card/);
+    assert.deepEqual(b, { status: 'fulfilled', value: 'sent' });
+  });
+
+  it('runs different conversations in parallel', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 500 });
+    const starts: Record<string, number[]> = { a: [], b: [] };
+    const all = Promise.all(
+      ['a', 'b', 'a', 'b'].map((k) =>
+        q.enqueue(k, async () => {
+          starts[k].push(clock.now());
+        }),
+      ),
+    );
+    await clock.runAll();
+    await all;
+    assert.deepEqual(starts, { a: [0, 500], b: [0, 500] });
+  });
+
+  it('honours Retry-After on 429 and retries the same task', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 100 });
+    const attempts: number[] = [];
+    const p = q.enqueue('c', async () => {
+      attempts.push(clock.now());
+      if (attempts.length < 3) throw http429('2');
+      return 'delivered';
+    });
+    await clock.runAll();
+    assert.equal(await p, 'delivered');
+    assert.deepEqual(attempts, [0, 2000, 4000]);
+  });
+
+  it('waits the default 1 s when a 429 has no Retry-After, and caps absurd values', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 0, maxRetryAfterMs: 5000 });
+    const attempts: number[] = [];
+    const p = q.enqueue('c', async () => {
+      attempts.push(clock.now());
+      if (attempts.length === 1) throw http429();
+      if (attempts.length === 2) throw http429('86400');
+      return 'ok';
+    });
+    await clock.runAll();
+    assert.equal(await p, 'ok');
+    assert.deepEqual(attempts, [0, 1000, 6000]);
+  });
+
+  it('gives up after the bounded number of attempts with an actionable error', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 0, maxAttempts: 3 });
+    let calls = 0;
+    const p = q.enqueue('19:sec-ir@thread.tacv2;messageid=1', async () => {
+      calls++;
+      throw http429('1');
+    });
+    const settled = p.then(
+      () => assert.fail('should not resolve'),
+      (e: unknown) => e,
+    );
+    await clock.runAll();
+    const err = await settled;
+    assert.ok(err instanceof SendThrottledError);
+    assert.equal(err.attempts, 3);
+    assert.equal(calls, 3);
+    assert.match(err.message, /gave up after 3 attempts/);
+  });
+
+  it('uses an injected throttle detector', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 0, isThrottled: (e) => ((e as Error).message === 'slow down' ? { retryAfterMs: 300 } : undefined) });
+    let n = 0;
+    const p = q.enqueue('c', async () => {
+      if (n++ === 0) throw new Error('slow down');
+      return clock.now();
+    });
+    await clock.runAll();
+    assert.equal(await p, 300);
+  });
+});
+
+describe('detectHttp429 / parseRetryAfter', () => {
+  it('reads botbuilder-style RestErrors and plain shapes', () => {
+    assert.deepEqual(detectHttp429(http429('3')), { retryAfterMs: 3000 });
+    assert.deepEqual(detectHttp429({ status: 429, headers: { 'Retry-After': '1' } }), { retryAfterMs: 1000 });
+    assert.deepEqual(detectHttp429({ statusCode: 429, retryAfter: 4 }), { retryAfterMs: 4000 });
+    assert.deepEqual(detectHttp429({ statusCode: 429 }), { retryAfterMs: undefined });
+    assert.equal(detectHttp429({ statusCode: 500 }), undefined);
+    assert.equal(detectHttp429(new Error('x')), undefined);
+    assert.equal(detectHttp429(null), undefined);
+  });
+  it('parses seconds and HTTP-dates, rejects garbage', () => {
+    const now = Date.parse('2024-05-01T10:00:00Z');
+    assert.equal(parseRetryAfter('5', now), 5000);
+    assert.equal(parseRetryAfter('Wed, 01 May 2024 10:00:07 GMT', now), 7000);
+    assert.equal(parseRetryAfter('Wed, 01 May 2024 09:00:00 GMT', now), 0);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter(-1, now), undefined);
+  });
+});
