@@ -22,34 +22,46 @@ import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
 import type { Notifier } from './engine/notifier';
+import type { Env } from './config/env';
+import type { Store } from './store/store';
+import type { Sandbox } from './sandbox/start-sandbox';
+import type { AddressInfo } from 'node:net';
+
+export interface RunningApp {
+  env: Env;
+  port: number;
+  store: Store;
+  engine: Engine;
+  sandbox?: Sandbox;
+  playgroundUrl?: string;
+  close(): Promise<void>;
+}
 
 /**
  * Composition root: environment → customers → store → connectors → engine → bot → HTTP server.
  * In sandbox mode (no MicrosoftAppId) the emulated customer and the Playground come up too.
+ * `npm start` runs it from main(); the end-to-end tests run it in-process.
  */
-async function main(): Promise<void> {
-  // A .env file (see .env.sample) fills in what the real environment does not set.
-  dotenv.config({ quiet: true });
-  const env = loadEnv();
+export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise<RunningApp> {
+  const env = loadEnv(source);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const secrets = new EnvFileSecretStore();
 
   let customers: CustomersFile;
   let customersFile: string | undefined = env.CUSTOMERS_FILE;
-  let closeSandbox: (() => Promise<void>) | undefined;
+  let sandbox: Sandbox | undefined;
   if (env.mode === 'sandbox') {
     log.warn('SANDBOX MODE: no MicrosoftAppId, so Teams requests are not authenticated and the API tokens default to "sandbox-token". Never expose this process.');
     if (customersFile) {
       customers = loadCustomersFile(customersFile);
     } else {
       const { startSandbox } = await import('./sandbox/start-sandbox');
-      const sandbox = await startSandbox({
+      sandbox = await startSandbox({
         dataDir: resolve(env.SANDBOX_DATA_DIR),
         log,
         ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, nas: env.SANDBOX_NAS_PORT },
       });
       customers = sandbox.customers;
-      closeSandbox = sandbox.close;
       customersFile = undefined;
     }
   } else {
@@ -111,7 +123,8 @@ async function main(): Promise<void> {
     feed: (customerId, authorization) => handleFeedRequest(customerId, authorization, { customer: (id) => byId.get(id), secrets, store }),
   });
   await new Promise<void>((r) => server.listen(env.PORT, env.HOST, r));
-  log.info({ port: env.PORT, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
   engine.start();
   // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
@@ -129,40 +142,52 @@ async function main(): Promise<void> {
   });
 
   let closePlayground: (() => Promise<void>) | undefined;
+  let playgroundUrl: string | undefined;
   if (env.mode === 'sandbox' && env.SANDBOX_PLAYGROUND) {
     const { startPlayground } = await import('./sandbox/playground/launcher');
-    const pg = await startPlayground({ botEndpoint: `http://localhost:${env.PORT}/api/messages`, port: env.PLAYGROUND_PORT });
+    const pg = await startPlayground({ botEndpoint: `http://localhost:${port}/api/messages`, port: env.PLAYGROUND_PORT });
     closePlayground = pg.close;
+    playgroundUrl = pg.url;
     const banner = [
       '',
       `  Teams (Agents Playground): ${pg.url}   → team "MSP SOC", channel #${env.IR_CHANNEL_NAME}`,
       `  Fire the sample alert:     npm run alert            (or: npm run alert -- path/to/alert.json)`,
       `  Then in #${env.IR_CHANNEL_NAME}:          @${env.BOT_NAME} status`,
-      `  Operator API:              curl -H 'Authorization: Bearer sandbox-token' http://localhost:${env.PORT}/api/incidents`,
+      `  Operator API:              curl -H 'Authorization: Bearer sandbox-token' http://localhost:${port}/api/incidents`,
       '',
     ].join('\n');
-    process.stdout.write(`${banner}\n`);
+    if (source.IR_QUIET_BANNER !== 'true') process.stdout.write(`${banner}\n`);
   }
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    stopPoller();
-    clearInterval(feedTimer);
-    await engine.stop().catch(() => undefined);
-    await new Promise<void>((r) => server.close(() => r()));
-    await closePlayground?.().catch(() => undefined);
-    await closeSandbox?.().catch(() => undefined);
-    await store.close().catch(() => undefined);
-    process.exit(0);
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      stopPoller();
+      clearInterval(feedTimer);
+      await engine.stop().catch(() => undefined);
+      await new Promise<void>((r) => server.close(() => r()));
+      await closePlayground?.().catch(() => undefined);
+      await sandbox?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    })();
+    return closed;
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  return { env, port, store, engine, sandbox, playgroundUrl, close };
 }
 
-main().catch((e) => {
+async function main(): Promise<void> {
+  // A .env file (see .env.sample) fills in what the real environment does not set.
+  dotenv.config({ quiet: true });
+  const app = await startApp(process.env);
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void app.close().finally(() => process.exit(0));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (require.main === module) main().catch((e) => {
   if (e instanceof ConfigError || e instanceof ProcedureError) {
     process.stderr.write(`teams-ir-bot: configuration error: ${e.message}\n`);
   } else {

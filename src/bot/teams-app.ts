@@ -99,7 +99,14 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       bot: { id: context.activity.recipient.id, name: context.activity.recipient.name ?? o.botName },
     };
     const prev = (await channel.channel()) as ChannelRef | undefined;
-    if (!prev || prev.channelId !== ref.channelId || prev.serviceUrl !== ref.serviceUrl || prev.bot.id !== ref.bot.id) await channel.saveChannel(ref);
+    if (!prev || prev.channelId !== ref.channelId || prev.serviceUrl !== ref.serviceUrl || prev.bot.id !== ref.bot.id) {
+      await channel.saveChannel(ref);
+      // Incidents that opened before the bot knew its channel get their thread now.
+      for (const inc of await o.store.listIncidents({ open: true, limit: 200 })) {
+        const posted = await o.store.getState(`teams:card:${inc.id}`);
+        if (!posted || posted.startsWith('posting:')) void notifier.incidentChanged(inc.id);
+      }
+    }
   }
 
   app.activity('installationUpdate', async (context) => { await learnChannel(context); });

@@ -63,6 +63,8 @@ export const radiusSchema = z.object({
   accounting: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('sql'), urlRef: secretRef, table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('radacct') }),
     z.object({ kind: z.literal('detail-ssh'), ssh: sshTargetSchema, directory: z.string().regex(/^\/[A-Za-z0-9._\-/]+$/).default('/var/log/freeradius/radacct') }),
+    // detail files on a file system this process can read (a co-located RADIUS server, the sandbox)
+    z.object({ kind: z.literal('detail-local'), directory: z.string().regex(/^\/[A-Za-z0-9._\-/]+$/) }),
   ]),
   disconnect: z.discriminatedUnion('mode', [
     z.object({ mode: z.literal('direct'), timeoutMs: z.number().int().positive().default(3000), retries: z.number().int().min(0).max(10).default(2) }),

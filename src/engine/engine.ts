@@ -118,8 +118,8 @@ export class Engine {
   start(): void {
     if (this.started) return;
     this.started = true;
+    // Deliberately not unref'd: a started engine keeps a worker process alive until stop().
     this.timer = setInterval(() => this.kick(), this.tickIntervalMs);
-    this.timer.unref?.();
     this.kick();
   }
 
@@ -167,25 +167,19 @@ export class Engine {
   }
 
   private async round(awaitRuns: boolean): Promise<TickReport> {
-    if (process.env.ENGINE_DEBUG) console.error('round start', this.workerId);
     const expired = await this.expireApprovals();
     let scheduled = 0;
-    if (process.env.ENGINE_DEBUG) console.error('expired done');
     for (const incident of await this.store.listIncidents({ open: true, limit: 1000 })) {
       if (!LIVE_INCIDENT.has(incident.status)) continue;
       try {
-        if (process.env.ENGINE_DEBUG) console.error('schedule', incident.id);
         scheduled += await this.scheduleIncident(incident);
-        if (process.env.ENGINE_DEBUG) console.error('scheduled', incident.id);
       } catch (err) {
         this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
       }
     }
     const started: Promise<void>[] = [];
     while (this.inFlight.size < this.concurrency) {
-      if (process.env.ENGINE_DEBUG) console.error('claim');
       const action = await this.store.claimAction(this.workerId, this.leaseMs, this.clock.now());
-      if (process.env.ENGINE_DEBUG) console.error('claimed', action?.id);
       if (!action) break;
       const run: Promise<void> = this.runClaimed(action)
         .catch((err) => this.log.error({ err, actionId: action.id }, 'running the action failed unexpectedly'))

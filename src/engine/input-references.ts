@@ -117,13 +117,29 @@ export function resolveInputs(value: unknown, ctx: ReferenceContext): unknown {
   return value;
 }
 
-/** Reads `output.a.b` / `summary` from a step result (the `record:` mapping); undefined when absent. */
+/**
+ * Reads a `record:` path from a step result: `summary`, `output.a.b`, `output.items.length` (an
+ * array's length), or `output.devices[].added` (every element's `added`, flattened into one list;
+ * a final `.length` then counts that list). Undefined when absent.
+ */
 export function readResultPath(path: string, result: { output: unknown; summary: string }): unknown {
   if (path === 'summary') return result.summary;
-  const [head, ...rest] = path.split('.');
-  if (head !== 'output') return undefined;
+  const segments = path.split('.').flatMap((s) => (s.endsWith('[]') ? [s.slice(0, -2), '[]'] : [s]));
+  if (segments.shift() !== 'output') return undefined;
   let v: unknown = result.output;
-  for (const key of rest) {
+  let many = false;
+  for (const key of segments) {
+    if (key === '[]') {
+      if (!Array.isArray(v)) return undefined;
+      many = true;
+      continue;
+    }
+    if (many) {
+      const list = v as unknown[];
+      v = key === 'length' ? list.length : list.flatMap((e) => (e !== null && typeof e === 'object' && key in e ? [(e as Record<string, unknown>)[key]].flat() : []));
+      if (key === 'length') many = false;
+      continue;
+    }
     if (v === null || typeof v !== 'object') return undefined;
     v = (v as Record<string, unknown>)[key];
   }

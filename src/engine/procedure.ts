@@ -108,7 +108,7 @@ export function parseProcedure(text: string, file: string, registry: ActionRegis
     if (s.approval && def!.risk !== 'destructive') fail(s.id, `approval is only for destructive actions; ${s.action} is ${def!.risk}`);
     for (const [key, path] of Object.entries(s.record)) {
       if (!DATA_KEY.test(key) || RESERVED_DATA_KEYS.has(key)) fail(s.id, `record key "${key}" is not allowed (letters and digits; not ${[...RESERVED_DATA_KEYS].join(', ')})`);
-      if (path !== 'summary' && !/^output(\.[A-Za-z0-9_]+)*$/.test(path)) fail(s.id, `record "${key}": "${path}" must be output[.field...] or summary`);
+      if (path !== 'summary' && !/^output(\.[A-Za-z0-9_]+(\[\])?)*$/.test(path)) fail(s.id, `record "${key}": "${path}" must be output[.field...] (field[] for every element of a list) or summary`);
     }
     if (s.skipIfEmpty !== undefined && !(s.skipIfEmpty in s.with)) fail(s.id, `skipIfEmpty names "${s.skipIfEmpty}", which is not one of its inputs`);
   }

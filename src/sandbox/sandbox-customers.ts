@@ -8,7 +8,7 @@ export interface SandboxEndpoints {
   serviceNowUrl: string;
   fortigate?: { port: number; hostKeySha256: string };
   nas?: { coaPort: number };
-  accounting?: { kind: 'detail-ssh'; port: number; hostKeySha256: string; directory: string } | { kind: 'sql' };
+  accounting?: { kind: 'detail-local'; directory: string };
 }
 
 /** Environment variables the sandbox customers file refers to (secret references resolve to these). */
@@ -64,9 +64,7 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
   };
   if (e.nas && e.accounting) {
     contoso.radius = {
-      accounting: e.accounting.kind === 'detail-ssh'
-        ? { kind: 'detail-ssh', ssh: { host: '127.0.0.1', port: e.accounting.port, username: 'root', privateKeyRef: 'env:SANDBOX_SSH_KEY', hostKeySha256: e.accounting.hostKeySha256 }, directory: e.accounting.directory }
-        : { kind: 'sql', urlRef: 'env:SANDBOX_RADACCT_URL' },
+      accounting: { kind: 'detail-local', directory: e.accounting.directory },
       disconnect: { mode: 'direct', timeoutMs: 2000, retries: 2 },
       nas: [{ id: CONTOSO.nas.id, ip: CONTOSO.nas.ip, coaPort: e.nas.coaPort, secretRef: 'env:CONTOSO_NAS_SECRET' }],
     };

@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import { startGraphEmulator, type GraphEmulator } from './graph/emulator';
 import { startServiceNowEmulator, type ServiceNowEmulator } from './servicenow/emulator';
 import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } from './fortios/fortios-emulator';
-import { startFreeRadius, freeradiusBinary, type FreeRadiusInstance } from './radius/freeradius-instance';
+import { startSandboxRadius, FreeRadiusUnavailableError, type SandboxRadius } from './radius/start-sandbox-radius';
 import { CONTOSO } from './contoso';
 import { sandboxCustomers, SANDBOX_SECRETS, type SandboxEndpoints } from './sandbox-customers';
 
@@ -18,7 +18,7 @@ export interface Sandbox {
   graph: GraphEmulator;
   serviceNow: ServiceNowEmulator;
   fortigate: FortiOsEmulator;
-  radius?: FreeRadiusInstance;
+  radius?: SandboxRadius;
   warnings: string[];
   close(): Promise<void>;
 }
@@ -48,27 +48,21 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     state: contosoFortiGateState(),
   });
 
-  let radius: FreeRadiusInstance | undefined;
+  let radius: SandboxRadius | undefined;
   const endpoints: SandboxEndpoints = {
     graphUrl: graph.url,
     authorityHost: graph.authorityHost,
     serviceNowUrl: serviceNow.url,
     fortigate: { port: fortigate.port, hostKeySha256: fortigate.hostKeySha256 },
   };
-  if (freeradiusBinary()) {
-    try {
-      radius = await startFreeRadius({
-        ...(ports.nas ? { coaPorts: [ports.nas] } : { nasCount: 1 }),
-        secret: CONTOSO.nas.secret,
-        knownSessions: CONTOSO.nas.sessions.map((id) => ({ userName: CONTOSO.adele.upn, acctSessionId: id })),
-        baseDir: opts.dataDir,
-      });
-      endpoints.nas = { coaPort: radius.coaPorts[0] };
-    } catch (e) {
-      warnings.push(`FreeRADIUS did not start (${(e as Error).message.split('\n')[0]}): Contoso has no NAS in this sandbox`);
-    }
-  } else {
-    warnings.push('freeradius is not installed (apt-get install freeradius freeradius-utils): Contoso has no NAS in this sandbox, RADIUS steps are skipped');
+  try {
+    radius = await startSandboxRadius({ nasPort: ports.nas, accounting: true });
+    endpoints.nas = { coaPort: radius.nasPort };
+    if (radius.accountingDir) endpoints.accounting = { kind: 'detail-local', directory: radius.accountingDir };
+  } catch (e) {
+    warnings.push(e instanceof FreeRadiusUnavailableError
+      ? 'freeradius is not installed (apt-get install freeradius freeradius-utils): Contoso has no NAS in this sandbox, so its RADIUS steps are skipped'
+      : `the sandbox NAS did not start (${(e as Error).message.split('\n')[0]}): Contoso has no NAS in this sandbox`);
   }
 
   const customers = sandboxCustomers(endpoints);
@@ -78,7 +72,7 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
   return {
     customers, graph, serviceNow, fortigate, radius, warnings,
     close: async () => {
-      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.stop()]);
+      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.close()]);
     },
   };
 }

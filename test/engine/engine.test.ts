@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine, type EngineDeps } from '../../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
@@ -50,6 +51,7 @@ withTestStores((dialect, make) => {
       secrets: testSecrets,
       notifier,
       clock,
+      log: pino({ level: 'silent' }),
       workerId: `test-${dialect}-${engines.length}`,
       leaseMs: 5_000,
       retry: { maxAttempts: 4, baseMs: 1_000, capMs: 10_000 },

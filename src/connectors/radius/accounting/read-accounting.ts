@@ -5,7 +5,7 @@ import { ConnectorError, type RawPayload } from '../../types';
 import type { RadiusString } from '../radius-string';
 import { openSshShell, type OpenRemoteShell } from '../remote-shell';
 import type { AccountingReport } from './accounting-session';
-import { readDetailAccounting, type DetailSource } from './detail-accounting';
+import { readDetailAccounting, localDetailSource, type DetailSource } from './detail-accounting';
 import { sshDetailSource } from './ssh-detail-source';
 import { readSqlAccounting } from './sql-accounting';
 
@@ -33,6 +33,7 @@ export async function readAccounting(
   const window = { from: new Date(to.getTime() - hours * 3_600_000), to };
   const acc = config.accounting;
   if (deps.detailSource) return readDetailAccounting(deps.detailSource, user, window, now);
+  if (acc.kind === 'detail-local') return readDetailAccounting(localDetailSource(acc.directory), user, window, now);
   if (acc.kind === 'sql') {
     return readSqlAccounting({ connectionString: deps.secrets.get(acc.urlRef), table: acc.table }, user, window, now);
   }
