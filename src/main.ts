@@ -24,7 +24,8 @@ import { createBotOperations } from './operations/bot-operations';
 import type { Notifier } from './engine/notifier';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
-import type { Sandbox } from './sandbox/start-sandbox';
+import { startSandbox, type Sandbox } from './sandbox/start-sandbox';
+import { startPlayground } from './sandbox/playground/launcher';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningApp {
@@ -34,6 +35,8 @@ export interface RunningApp {
   engine: Engine;
   sandbox?: Sandbox;
   playgroundUrl?: string;
+  /** re-render an incident's card now (the engine does this on every change it makes) */
+  notifyIncident(incidentId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,7 +58,6 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     if (customersFile) {
       customers = loadCustomersFile(customersFile);
     } else {
-      const { startSandbox } = await import('./sandbox/start-sandbox');
       sandbox = await startSandbox({
         dataDir: resolve(env.SANDBOX_DATA_DIR),
         log,
@@ -144,7 +146,6 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
   let closePlayground: (() => Promise<void>) | undefined;
   let playgroundUrl: string | undefined;
   if (env.mode === 'sandbox' && env.SANDBOX_PLAYGROUND) {
-    const { startPlayground } = await import('./sandbox/playground/launcher');
     const pg = await startPlayground({ botEndpoint: `http://localhost:${port}/api/messages`, port: env.PLAYGROUND_PORT });
     closePlayground = pg.close;
     playgroundUrl = pg.url;
@@ -172,7 +173,7 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     })();
     return closed;
   };
-  return { env, port, store, engine, sandbox, playgroundUrl, close };
+  return { env, port, store, engine, sandbox, playgroundUrl, close, notifyIncident: (id) => bot.notifier.incidentChanged(id) };
 }
 
 async function main(): Promise<void> {

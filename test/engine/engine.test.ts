@@ -98,14 +98,16 @@ withTestStores((dialect, make) => {
     assert.equal(inc.procedure, 'Account compromise containment@1');
     assert.equal(inc.subjectObjectId, CONTOSO.adele.objectId, 'lookup filled the subject object id');
     assert.equal(inc.data.signIns24h, 14);
-    assert.deepEqual(inc.data.countries, ['PT', 'SG']);
-    assert.equal(inc.data.impossibleTravel, 'Lisbon → Singapore in 38 min');
+    assert.deepEqual(inc.data.impossibleTravel, ['Lisbon → Singapore in 38 min']);
+    assert.equal(inc.data.directoryAudits6h, 2);
+    assert.equal(inc.data.sensitiveOperations6h, 3);
     assert.equal(inc.data.sessionsFound, 2);
+    assert.equal(inc.data.vpnSessionsFound, 1);
     assert.equal((inc.data.steps as Record<string, { status: string }>)['entra-contain'].status, 'awaiting_approval');
 
-    // the approval card preview carries the counts from the scope steps
+    // the approval card's preview is stored with the step
     const contain = (await store.getAction(`${id}:entra-contain`))!;
-    assert.deepEqual((contain.preview as { facts: unknown[] }).facts, [{ label: 'Sign-ins (24 h)', value: '14' }]);
+    assert.equal((contain.preview as { title: string }).title, `Contain ${inc.subjectUpn} in Entra`);
     assert.equal(notifier.requested.filter((a) => a.incidentId === id).length, 3);
 
     // evidence: one raw payload per scope step, linked to its action
@@ -200,7 +202,7 @@ steps:
   - id: contain
     action: entra.contain
     needs: [lookup, signins]
-    with: { upn: { from: incident.subjectUpn }, userId: { from: steps.lookup.output.id }, signIns24h: { from: steps.signins.output.count } }
+    with: { upn: { from: incident.subjectUpn } }
   - { id: after-contain, action: m365.auditSearch, needs: [contain], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
   - { id: audits, action: entra.directoryAudits, needs: [lookup], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
 `;
@@ -374,8 +376,8 @@ steps:
     await e.settle();
     const s = await statusOf(id);
     assert.equal(s['entra-contain'], 'awaiting_approval');
-    assert.equal(s['firewall-block'], 'awaiting_approval', 'VPN sessions to revoke even without alert IPs');
-    assert.deepEqual((await store.getAction(`${id}:firewall-block`))!.input?.ips, []);
+    assert.equal(s['firewall-block'], 'skipped', 'no alert, no IP to block');
+    assert.equal((await store.getAction(`${id}:firewall-block`))!.error, 'skipped: nothing to act on: "ips" is empty');
 
     const ap = await pendingApproval(id, 'entra-contain');
     assert.equal((await e.cancel(id, MEGAN)).ok, false, 'only approvers cancel');

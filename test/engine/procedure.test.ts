@@ -4,6 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog, ProcedureError } from '../../src/engine/procedure';
+import { graphActions } from '../../src/connectors/graph/actions';
+import { radiusActions } from '../../src/connectors/radius/actions';
+import { firewallActions } from '../../src/connectors/firewall/actions';
+import { serviceNowActions } from '../../src/connectors/servicenow/actions';
 import { Recorder, testActions, testCustomer } from '../support/engine-fixtures';
 
 const registry = new ActionRegistry(testActions(new Recorder()));
@@ -27,6 +31,12 @@ describe('procedures as data', () => {
     assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 0).length, 6);
     assert.deepEqual(p.steps.find((s) => s.id === 'entra-contain')!.needs, ['entra-lookup', 'entra-signins']);
+  });
+
+  it('the default procedure validates against the real connectors', () => {
+    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, serviceNowActions);
+    const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
+    assert.equal(p.steps.length, 9);
   });
 
   it('names the file, the step and the problem', () => {

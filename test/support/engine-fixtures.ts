@@ -138,25 +138,26 @@ function readAction<I>(rec: Recorder, name: `${string}.${string}`, input: z.ZodT
 
 const upn = z.string().min(3);
 const hours = z.number().int().positive().max(720);
+const activeSessions = CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasIp: CONTOSO.nas.ip, userName: CONTOSO.adele.upn, active: true }));
 
-/** ActionDefs with the names and input shapes the default procedure uses. */
+/** ActionDefs with the names, input shapes and output shapes of the real connectors (src/connectors/*). */
 export function testActions(rec: Recorder): ActionDef[] {
   const defs: ActionDef<any, any>[] = [
-    readAction(rec, 'entra.lookupUser', z.object({ upn }), () => ({ output: { id: CONTOSO.adele.objectId, accountEnabled: true, directoryRoles: ['Global Administrator'] }, summary: 'Adele Vance: enabled, Global Administrator' })),
-    readAction(rec, 'entra.signIns', z.object({ upn, hours }), () => ({ output: { count: 14, countries: ['PT', 'SG'], impossibleTravel: 'Lisbon → Singapore in 38 min', sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h from PT, SG' })),
-    readAction(rec, 'entra.directoryAudits', z.object({ upn, hours }), () => ({ output: { count: 2 }, summary: '2 directory changes in 6 h' })),
-    readAction(rec, 'm365.auditSearch', z.object({ upn, hours }), () => ({ output: { count: 31 }, summary: '31 audit records in 6 h' })),
-    readAction(rec, 'radius.accounting', z.object({ upn, hours }), () => ({ output: { activeCount: 2, activeSessions: CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasId: CONTOSO.nas.id })) }, summary: '2 active RADIUS sessions' })),
-    readAction(rec, 'firewall.vpnSessions', z.object({ upn }), () => ({ output: { count: 1, sessions: [{ firewallId: CONTOSO.fortigate.id, index: 0, remoteIp: CONTOSO.attackerIp }] }, summary: '1 SSL-VPN session' })),
-    destructive(rec, 'entra.contain', z.object({ upn, userId: z.string().uuid(), signIns24h: z.number().int().nonnegative() }),
-      (i) => ({ done: rec.world.disabled.has(i.upn), preview: { title: `Contain ${i.upn} in Entra`, facts: [{ label: 'Sign-ins (24 h)', value: String(i.signIns24h) }], changes: ['Disable the account (enabled now)', 'Revoke sign-in sessions'], warnings: [] } }),
-      (i) => { rec.world.disabled.add(i.upn); return { output: { disabled: true, revoked: true }, summary: `${i.upn} disabled and sessions revoked` }; }),
-    destructive(rec, 'radius.disconnect', z.object({ upn, sessions: z.array(z.object({ acctSessionId: z.string(), nasId: z.string() })).min(1) }),
-      (i) => ({ done: i.sessions.every((s) => rec.world.disconnected.has(s.acctSessionId)), preview: { title: `Disconnect ${i.sessions.length} RADIUS sessions`, facts: [], changes: i.sessions.map((s) => `Disconnect ${s.acctSessionId}`), warnings: [] } }),
-      (i) => { i.sessions.forEach((s) => rec.world.disconnected.add(s.acctSessionId)); return { output: { disconnected: i.sessions.length }, summary: `${i.sessions.length} sessions disconnected` }; }),
-    destructive(rec, 'firewall.block', z.object({ upn, ips: z.array(z.string()), vpnSessions: z.array(z.unknown()) }),
-      (i) => ({ done: i.ips.every((ip) => rec.world.blocked.has(ip)) && i.vpnSessions.length === 0, preview: { title: `Block ${i.ips.join(', ') || 'nothing'}`, facts: [], changes: i.ips.map((ip) => `Block ${ip}`), warnings: [] } }),
-      (i) => { i.ips.forEach((ip) => rec.world.blocked.add(ip)); return { output: { ipsBlocked: i.ips, vpnSessionsRevoked: i.vpnSessions.length }, summary: `blocked ${i.ips.join(', ')}` }; }),
+    readAction(rec, 'entra.lookupUser', z.object({ upn }).strict(), (i) => ({ output: { objectId: CONTOSO.adele.objectId, userPrincipalName: i.upn, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
+    readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, travel: { findings: [{ summary: 'Lisbon → Singapore in 38 min' }] }, sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
+    readAction(rec, 'entra.directoryAudits', z.object({ upn, hours }).strict(), () => ({ output: { audits: [{ activityDisplayName: 'Update user' }, { activityDisplayName: 'Add member to role' }] }, summary: '2 directory audit events in 6 h' })),
+    readAction(rec, 'm365.auditSearch', z.object({ upn, hours }).strict(), () => ({ output: [{ operation: 'New-InboxRule' }, { operation: 'Set-Mailbox' }, { operation: 'Consent to application' }], summary: '3 sensitive operations' })),
+    readAction(rec, 'radius.accounting', z.object({ user: upn, hours }).strict(), () => ({ output: { active: activeSessions, sessions: activeSessions }, summary: '2 active RADIUS sessions' })),
+    readAction(rec, 'firewall.vpnSessions', z.object({ user: upn }).strict(), (i) => ({ output: { sessions: [{ kind: 'sslvpn-tunnel', user: i.user, sourceIp: CONTOSO.attackerIp, handle: { index: 0 } }] }, summary: '1 VPN session(s)' })),
+    destructive(rec, 'entra.contain', z.object({ upn }).strict(),
+      (i) => ({ done: rec.world.disabled.has(i.upn), preview: { title: `Contain ${i.upn} in Entra`, facts: [{ label: 'UPN', value: i.upn }], changes: ['Disable the account (enabled now)', 'Revoke sign-in sessions'], warnings: [] } }),
+      (i) => { rec.world.disabled.add(i.upn); return { output: { steps: [{ step: 'disable', changed: true }] }, summary: `${i.upn}: disabled, sessions revoked` }; }),
+    destructive(rec, 'radius.disconnect', z.object({ user: upn, sessions: z.array(z.unknown()).optional() }).strict(),
+      (i) => ({ done: rec.world.disconnected.has(i.user), preview: { title: `Disconnect ${i.user} from RADIUS`, facts: [], changes: activeSessions.map((s) => `End session ${s.acctSessionId}`), warnings: [] } }),
+      (i) => { rec.world.disconnected.add(i.user); return { output: { results: [], complete: true, counts: { disconnected: activeSessions.length } }, summary: `${activeSessions.length} RADIUS sessions ended` }; }),
+    destructive(rec, 'firewall.block', z.object({ ips: z.array(z.string()).min(1), user: upn.optional(), incidentId: z.string().optional() }).strict(),
+      (i) => ({ done: i.ips.every((ip) => rec.world.blocked.has(ip)), preview: { title: `Block ${i.ips.join(', ')}`, facts: [], changes: i.ips.map((ip) => `Block ${ip}`), warnings: [] } }),
+      (i) => { i.ips.forEach((ip) => rec.world.blocked.add(ip)); return { output: { devices: [{ firewallId: CONTOSO.fortigate.id, added: i.ips, alreadyBlocked: [], vpnSessionsCut: [{ user: i.user }] }], excluded: [], feedEntries: [] }, summary: `blocked ${i.ips.join(', ')}` }; }),
   ];
   return defs as ActionDef[];
 }
