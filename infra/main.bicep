@@ -216,8 +216,8 @@ var baseSettings = [
   // @azure/identity (DefaultAzureCredential / ManagedIdentityCredential) picks this identity.
   { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
   { name: 'KEY_VAULT_URI', value: vault.properties.vaultUri }
-  { name: 'STORE', value: 'postgres' }
-  { name: 'DATABASE_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${databaseUrlSecret.name}/)' }
+  // src/config/env.ts: the store is PostgreSQL when STORE_URL is a postgres:// URL.
+  { name: 'STORE_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${databaseUrlSecret.name}/)' }
 ]
 
 var extraSettings = [for item in items(appSettings): {

@@ -31,14 +31,17 @@ function findingsOf(inc: IncidentRecord): string[] {
   const d = dataOf(inc);
   const out: string[] = [];
   const num = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
-  if (typeof d.impossibleTravel === 'string') out.push(`Impossible travel: ${d.impossibleTravel}`);
+  if (Array.isArray(d.subjectPrivilegedRoles) && d.subjectPrivilegedRoles.length) out.push(`Privileged account: ${(d.subjectPrivilegedRoles as unknown[]).map(String).join(', ')}`);
+  for (const t of Array.isArray(d.impossibleTravel) ? d.impossibleTravel : typeof d.impossibleTravel === 'string' ? [d.impossibleTravel] : []) out.push(`Impossible travel: ${String(t)}`);
   if (num('signIns24h') !== undefined) {
     const countries = Array.isArray(d.countries) ? ` from ${(d.countries as unknown[]).map(String).join(', ')}` : '';
     out.push(`${num('signIns24h')} sign-ins in 24 h${countries}`);
   }
-  if (num('sensitiveOperations') !== undefined) out.push(`${num('sensitiveOperations')} sensitive operations in 6 h`);
+  if (num('sensitiveOperations6h') !== undefined) out.push(`${num('sensitiveOperations6h')} sensitive Microsoft 365 operations in 6 h`);
+  if (num('directoryAudits6h') !== undefined) out.push(`${num('directoryAudits6h')} directory changes in 6 h`);
   if (num('sessionsFound') !== undefined) out.push(`RADIUS sessions found: ${num('sessionsFound')}${num('sessionsDisconnected') !== undefined ? `, disconnected: ${num('sessionsDisconnected')}` : ''}`);
   if (num('vpnSessionsFound') !== undefined) out.push(`VPN sessions found: ${num('vpnSessionsFound')}${num('vpnSessionsRevoked') !== undefined ? `, revoked: ${num('vpnSessionsRevoked')}` : ''}`);
+  if (typeof d.entraContainment === 'string') out.push(`Entra: ${d.entraContainment}`);
   if (Array.isArray(d.ipsBlocked) && d.ipsBlocked.length) out.push(`IPs blocked: ${(d.ipsBlocked as unknown[]).map(String).join(', ')}`);
   if (Array.isArray(d.findings)) for (const f of d.findings) out.push(String(f));
   return out.map((f) => inert(f, 400));
@@ -60,7 +63,10 @@ export function renderTimelineCard(s: IncidentSnapshot): Record<string, unknown>
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
   ];
-  const steps = s.actions.map((a) => {
+  // In the procedure's order (the engine records its steps in that order), not the store's.
+  const order = Object.keys((d.steps ?? {}) as Record<string, unknown>);
+  const rank = (stepId: string) => { const i = order.indexOf(stepId); return i < 0 ? order.length : i; };
+  const steps = [...s.actions].sort((a, b) => rank(a.stepId) - rank(b.stepId)).map((a) => {
     const disp = STATE_DISPLAY[a.status];
     const result = a.result as { summary?: string } | null;
     const summary = a.status === 'failed' ? `Error: ${a.error ?? 'unknown'}` : result?.summary ?? (a.status === 'skipped' || a.status === 'rejected' ? a.error ?? '' : '');

@@ -695,7 +695,7 @@ export class Engine {
     let result: { output: unknown; summary: string; raw: RawPayload[] };
     try {
       const input = def.input.parse(a.input ?? {});
-      result = await def.run(input, { ...this.actionContext(incident, customer, a, mayHaveRun), signal: abort.signal });
+      result = await def.run(input, { ...this.actionContext(incident, customer, a, mayHaveRun), intentAt: await this.intentAt(a), signal: abort.signal });
     } catch (e) {
       clearInterval(renew);
       await this.recordFailure(incident, a, title, e, roundAttempts);
@@ -796,6 +796,17 @@ export class Engine {
       log: this.log.child({ incidentId: incident.id, step: a.stepId, action: a.name }),
       now: () => this.clock.now(),
     };
+  }
+
+  /**
+   * The earliest moment the action could have reached its target: when its approval was granted
+   * (a destructive step cannot run before), else when the step was created. A connector that
+   * re-checks after a crash treats a change after this time as its own earlier attempt.
+   */
+  private async intentAt(a: ActionRecord): Promise<Date> {
+    const approved = (await this.store.listApprovals({ incidentId: a.incidentId, status: 'approved' })).filter((p) => p.actionId === a.id && p.decidedAt);
+    const at = approved.map((p) => p.decidedAt!).sort().at(-1) ?? a.createdAt;
+    return new Date(at);
   }
 
   private procedureOf(incident: IncidentRecord): Procedure {

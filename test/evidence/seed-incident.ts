@@ -60,13 +60,14 @@ export interface SeededIncident {
   incidentId: string;
   evidence: EvidenceRecord[];
   signInCount: number;
+  alertId: string;
 }
 
-export async function seedIncident(store: Store, opts: { signInPages?: number[] } = {}): Promise<SeededIncident> {
+export async function seedIncident(store: Store, opts: { signInPages?: number[]; alertId?: string } = {}): Promise<SeededIncident> {
   const customerId = CONTOSO.customerId;
   const upn = `${uniqueId('adele')}@contoso.com`;
   const alertJson = JSON.parse(readFileSync(path.join(FIXTURES, 'graph', 'alert-impossible-travel.json'), 'utf8')) as Record<string, unknown>;
-  const alertId = uniqueId('da');
+  const alertId = opts.alertId ?? uniqueId('da');
   const now = new Date('2026-11-27T15:10:00.000Z');
   const normalised = {
     id: alertId, providerAlertId: alertId, tenantId: CONTOSO.tenantId, title: HOSTILE.title, description: null, severity: 'high',
@@ -148,5 +149,5 @@ export async function seedIncident(store: Store, opts: { signInPages?: number[] 
   await put(null, 'acme.blob', 'application/octet-stream', Buffer.from([0, 1, 2, 0x60, 0x60, 0x60, 255]));
 
   await store.updateIncident(incidentId, { status: 'contained' }, [{ source: 'engine', kind: 'incident.contained', summary: 'Contained', actor: null }]);
-  return { incidentId, evidence, signInCount: n };
+  return { incidentId, evidence, signInCount: n, alertId };
 }

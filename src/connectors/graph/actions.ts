@@ -128,10 +128,11 @@ const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
 };
 
 /**
- * The time the intent was recorded, from the idempotency key when it carries one (`...@<ISO>`),
- * else now minus a minute for a retry: a revocation/reset after it means an earlier attempt ran.
+ * The time the intent was recorded: the engine passes it (ctx.intentAt); else from the idempotency
+ * key when it carries one (`...@<ISO>`), else now minus 15 minutes for a retry: a revocation/reset after it means an earlier attempt ran.
  */
 function intentTime(ctx: ActionContext): Date {
+  if (ctx.intentAt) return ctx.intentAt;
   const m = /@(\d{4}-\d{2}-\d{2}T[0-9:.]+Z)$/.exec(ctx.idempotencyKey);
   if (m) return new Date(m[1]);
   return new Date(ctx.now().getTime() - (ctx.mayHaveRun ? 15 * 60_000 : 0));
