@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Client } from 'ssh2';
+import { findUser } from '../../src/sandbox/graph/state';
 import { startSandboxApp } from '../support/sandbox-app';
 import { openPlayground, type PlaygroundSession } from '../support/playground-driver';
 import { CONTOSO } from '../../src/sandbox/contoso';
@@ -77,10 +77,11 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
   it('leaves the emulators in the contained state', async () => {
     const sb = app.sandbox!;
     // Entra: disabled, sessions revoked, password reset
-    const tenant = (sb.graph.state as unknown as { tenants: Map<string, { users: Map<string, Record<string, unknown>> }> }).tenants;
-    void tenant;
-    const graphLog = JSON.stringify(sb.graph.state.requests ?? []);
-    assert.match(graphLog, /revokeSignInSessions/);
+    const adele = findUser(sb.graph.state.tenants.get(CONTOSO.tenantId)!, CONTOSO.adele.upn)!;
+    assert.equal(adele.accountEnabled, false, 'account disabled');
+    assert.ok(Date.parse(adele.signInSessionsValidFromDateTime) > Date.now() - 5 * 60_000, 'sessions revoked just now');
+    assert.deepEqual(adele.passwordProfile, { forceChangePasswordNextSignIn: true, passwordSet: true }, 'password reset with forced change');
+    assert.equal(sb.graph.state.revocations.filter((r) => r.userId === adele.id).length, 1, 'revoked exactly once');
     // FortiGate: the attacker's IP is in the block group, the VPN web session is gone
     const fgt = sb.fortigate.received.join('\n');
     assert.match(fgt, /append member "IR-203\.0\.113\.7"/);
@@ -98,6 +99,5 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
     // the incident is contained, and the timeline card says so
     await waitFor('contained', async () => (await app.store.getIncident(incidentId))?.status === 'contained');
     await ui.waitForText(new RegExp(`${incidentId} · Contoso · HIGH · contained`), 15_000);
-    void Client;
   });
 });
