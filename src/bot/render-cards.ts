@@ -47,7 +47,7 @@ function findingsOf(inc: IncidentRecord): string[] {
   return out.map((f) => inert(f, 400));
 }
 
-export function renderTimelineCard(s: IncidentSnapshot): Record<string, unknown> {
+export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<string, unknown> {
   const inc = s.incident;
   const d = dataOf(inc);
   const ticket = d.ticket as { number?: string; link?: string } | undefined;
@@ -72,9 +72,13 @@ export function renderTimelineCard(s: IncidentSnapshot): Record<string, unknown>
     const summary = a.status === 'failed' ? `Error: ${a.error ?? 'unknown'}` : result?.summary ?? (a.status === 'skipped' || a.status === 'rejected' ? a.error ?? '' : '');
     return { icon: disp.icon, title: inert(titleOfStep(inc, a.stepId), 120), state: disp.label, color: disp.color, summary: inert(summary, 400) };
   });
+  // A failed step offers Retry on the card (the engine lets approvers only); at most five buttons.
+  const retries = s.actions.filter((a) => a.status === 'failed').slice(0, 5)
+    .map((a) => ({ title: inert(titleOfStep(inc, a.stepId), 60), incidentId: inc.id, stepId: a.stepId }));
   const tl = s.timeline.slice(-TIMELINE_ROWS);
   const updated = s.timeline.at(-1)?.at ?? inc.updatedAt;
   return expandCard('timeline', {
+    notice: inert(notice, 400),
     headerStyle: STATUS_STYLE[inc.status] ?? 'default',
     heading: inert(`${inc.id} · ${s.customerName} · ${inc.severity.toUpperCase()} · ${inc.status}`),
     title: inert(inc.title, 300),
@@ -83,6 +87,7 @@ export function renderTimelineCard(s: IncidentSnapshot): Record<string, unknown>
     findings: findingsOf(inc),
     timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length})`,
     timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(e.summary, 300) })),
+    retries,
     footer: `Updated ${utc(updated)} · chain head ${s.timeline.at(-1)?.hash.slice(0, 12) ?? '—'} · @ir status ${inc.id}`,
   });
 }

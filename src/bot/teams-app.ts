@@ -205,13 +205,18 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
   app.adaptiveCards.actionExecute('ir.approve', onVote('approve'));
   app.adaptiveCards.actionExecute('ir.reject', onVote('reject'));
   app.adaptiveCards.actionExecute('ir.retry', async (context, _s, data: Record<string, unknown>) => {
-    const incidentId = String(data.incidentId ?? '');
-    const stepId = String(data.stepId ?? '');
+    const incidentId = String(data.incidentId ?? '').slice(0, 40);
+    const stepId = String(data.stepId ?? '').slice(0, 64);
     const r = await o.ops.retry({ incidentId, stepId, clicker: clickerOf(context) });
-    return {
-      type: 'AdaptiveCard', version: '1.5',
-      body: [{ type: 'TextBlock', wrap: true, text: inert(r.ok ? `Asked again for ${incidentId} ${stepId}; a new approval card follows in the thread.` : `Not done: ${r.reason}`, 400) }],
-    } as unknown as AdaptiveCard;
+    // The clicked card comes back current; a refusal is shown to the clicker only, above it.
+    const notice = r.ok ? '' : `Not retried: ${r.reason}`;
+    if (data.from === 'timeline') {
+      const snap = await loadSnapshot(o.store, incidentId, o.customerName);
+      if (snap) return asCard(renderTimelineCard(snap, notice));
+    }
+    const approvals = await o.store.listApprovals({ incidentId });
+    const latest = approvals.filter((a) => a.actionId === `${incidentId}:${stepId}`).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).at(-1);
+    return asCard(latest ? await notifier.approvalCard(latest.id, notice || undefined) : undefined);
   });
 
   return {

@@ -52,6 +52,8 @@ describe('Adaptive Cards', () => {
     const text = cardText(card);
     for (const s of ['IR-20261127-7K3Q', 'adele.vance@contoso.com', 'Contain in Entra — awaiting approval', 'Error: NAS 10.0.0.1 did not answer', '42 sign-ins in 24 h', 'Lisbon → Singapore', 'latest 15 of 30']) assert.ok(text.includes(s), s);
     assert.ok(JSON.stringify(card).length < 80_000);
+    const actions = card.actions as Array<{ verb: string; title: string; data: Record<string, unknown> }>;
+    assert.deepEqual(actions.map((a) => [a.verb, a.data]), [['ir.retry', { incidentId: 'IR-20261127-7K3Q', stepId: 'radius-disconnect', from: 'timeline' }]], 'a Retry button for the failed step only');
   });
 
   it('the approval card says exactly what will change and carries only the approval id', () => {
