@@ -8,7 +8,7 @@ export interface Clicker { aadObjectId: string; name: string; upn?: string }
 export type OpResult = { ok: true; message?: string } | { ok: false; reason: string };
 
 export interface BotOperations {
-  decide(input: { approvalId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<OpResult>;
+  decide(input: { approvalId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string; edits?: Record<string, unknown> }): Promise<OpResult>;
   decideByStep(input: { incidentId: string; stepId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<OpResult>;
   retry(input: { incidentId: string; stepId: string; clicker: Clicker }): Promise<OpResult>;
   cancel(input: { incidentId: string; clicker: Clicker }): Promise<OpResult>;

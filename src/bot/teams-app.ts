@@ -191,7 +191,8 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     }
   });
 
-  const asCard = (c: Record<string, unknown> | undefined): AdaptiveCard => (c ?? { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'This card is no longer current.', wrap: true }] }) as unknown as AdaptiveCard;
+  // No card to show (a forged or foreign approval id): the clicker still gets the refusal's reason.
+  const asCard = (c: Record<string, unknown> | undefined, refusal?: string): AdaptiveCard => (c ?? { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: refusal ? `Not done: ${inert(refusal, 500)}` : 'This card is no longer current.', wrap: true }] }) as unknown as AdaptiveCard;
 
   const onVote = (vote: 'approve' | 'reject') => async (context: TurnContext, _state: TurnState, data: Record<string, unknown>): Promise<AdaptiveCard> => {
     const approvalId = typeof data.approvalId === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(data.approvalId) ? data.approvalId : undefined;
@@ -200,7 +201,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     const r = await o.ops.decide({ approvalId, vote, clicker: clickerOf(context), reason });
     // Accepted: the notifier replaced the card for everybody; the clicker gets the same fresh card.
     // Refused: only the clicker sees why, on top of the unchanged card.
-    return asCard(await notifier.approvalCard(approvalId, r.ok ? undefined : r.reason));
+    return asCard(await notifier.approvalCard(approvalId, r.ok ? undefined : r.reason), r.ok ? undefined : r.reason);
   };
   app.adaptiveCards.actionExecute('ir.approve', onVote('approve'));
   app.adaptiveCards.actionExecute('ir.reject', onVote('reject'));

@@ -58,6 +58,11 @@ export interface ActionDef<I = unknown, O = unknown> {
   risk: Risk;
   description: string;
   input: z.ZodType<I, z.ZodTypeDef, unknown>;
+  /**
+   * Input fields the approver may change on the approval card before approving (e.g. an email's
+   * subject and body). The edited input is validated by `input` again and the preview re-made.
+   */
+  editable?: readonly string[];
   preview?(input: I, ctx: ActionContext): Promise<Preview>;
   run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
 }

@@ -290,7 +290,7 @@ export class Engine {
 
   // --------------------------------------------------------------------------------- approvals
 
-  async decide(req: { approvalId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<DecideResult> {
+  async decide(req: { approvalId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string; edits?: Record<string, unknown> }): Promise<DecideResult> {
     const { clicker, vote } = req;
     const now = this.clock.now();
     let approval: ApprovalRecord | undefined;
@@ -325,6 +325,10 @@ export class Engine {
     const allowed = await this.checkPerson(incident, clicker, vote, false);
     if (!allowed.ok) return refuse(allowed.reason);
     if (hasVoted(approval, clicker.aadObjectId)) return refuse(`${clicker.name} has already voted on this request; a second, different approver is needed`);
+    if (vote === 'approve' && req.edits && Object.keys(req.edits).length) {
+      const applied = await this.applyEdits(incident, action, req.edits, clicker);
+      if (!applied.ok) return refuse(applied.reason);
+    }
 
     const verb = vote === 'approve' ? 'approved' : 'rejected';
     const r = await this.store.voteApproval(
@@ -359,6 +363,34 @@ export class Engine {
     this.notify((n) => n.incidentChanged(incident.id));
     this.kick();
     return { ok: true, decided: r.decided, approval: r.approval };
+  }
+
+  /**
+   * An approver's edits of an editable input (the CISO email's subject, body, recipients), saved on
+   * the action before the vote that lets it run: only the fields the action declares editable, and
+   * only if the whole input still validates. Unchanged fields are not recorded as edits.
+   */
+  private async applyEdits(incident: IncidentRecord, action: ActionRecord, edits: Record<string, unknown>, clicker: Clicker): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const def = this.registry.get(action.name);
+    const editable = new Set(def?.editable ?? []);
+    const current = (action.input ?? {}) as Record<string, unknown>;
+    const changed = Object.entries(edits).filter(([k, v]) => editable.has(k) && JSON.stringify(current[k]) !== JSON.stringify(v));
+    const refused = Object.keys(edits).filter((k) => !editable.has(k));
+    if (refused.length) return { ok: false, reason: `${refused.slice(0, 5).join(', ')} cannot be changed on this card` };
+    if (!changed.length || !def) return { ok: true };
+    const merged = { ...current, ...Object.fromEntries(changed) };
+    const parsed = def.input.safeParse(merged);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      return { ok: false, reason: `the edited ${i.path.join('.') || 'input'} is not valid: ${i.message}` };
+    }
+    const customer = this.customerOf(incident);
+    const preview = def.preview ? await def.preview(parsed.data, this.actionContext(incident, customer, action, false)) : action.preview;
+    const fields = changed.map(([k]) => k).join(', ');
+    const moved = await this.store.transitionAction(action.id, { from: ['awaiting_approval'], to: 'awaiting_approval' }, { input: merged, preview: preview as Record<string, unknown> | null }, [
+      { source: 'engine', kind: 'step.edited', summary: `${clicker.name} edited ${fields} of ${action.stepId} before approving`, actor: clicker.aadObjectId, data: { fields: changed.map(([k]) => k) } },
+    ]);
+    return moved ? { ok: true } : { ok: false, reason: `${action.stepId} changed while you were editing; look at the card again` };
   }
 
   /** Text fallback `@ir approve <incident> <step>`: votes on the step's pending approval. */

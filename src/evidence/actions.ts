@@ -34,7 +34,7 @@ export interface MspMailbox {
 export interface EvidenceActionOptions {
   store: Store;
   customers: (customerId: string) => CustomerConfig | undefined;
-  /** links in handoffs/tickets to the bot's own pages, when it has any */
+  /** the bot's public URL: the Defender comment then links the report (<base>/reports/<incident>.md) */
   publicBaseUrl?: string;
   msp?: MspMailbox;
   /** copied on every CISO email and allowed as a recipient */
@@ -120,7 +120,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       const commented: string[] = [];
       if (alerts.length) {
         const graph = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: () => ctx.now() });
-        const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}`;
+        const reportLink = o.publicBaseUrl ? `; forensic report: ${o.publicBaseUrl.replace(/\/+$/, '')}/reports/${encodeURIComponent(incident.id)}.md` : '';
+        const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
         for (const a of alerts) {
           // Re-read first: a retry must not comment twice.
           const current = await getAlert(graph, a.id);

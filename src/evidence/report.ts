@@ -430,7 +430,8 @@ async function* payloadBlock(store: Store, e: EvidenceRecord, inlineMax: number,
       if (err instanceof IntegrityError) { yield integrityLines([{ e, message: err.message }]); return; }
       throw err;
     }
-    if (format === 'binary') yield fence(hexDump(body), 'hex');
+    if (body.length === 0) yield '(empty body)\n';
+    else if (format === 'binary') yield fence(hexDump(body), 'hex');
     else yield fence(body.toString('utf8'), format === 'json' ? 'json' : 'text');
     yield '\n';
     return;

@@ -1,14 +1,11 @@
 import { Server, utils, type ServerChannel } from 'ssh2';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { hostKeyFingerprint } from '../../src/connectors/ssh/host-key';
+import { generateHostKey } from '../../src/sandbox/fortios/ssh-cli-server';
 
-/** A fresh ed25519 host key (OpenSSH PEM) and its `SHA256:` fingerprint. */
+/** A fresh ed25519 host key (OpenSSH PEM) and its `SHA256:` fingerprint (see generateHostKey). */
 export function makeHostKey(): { pem: string; sha256: string } {
-  const pair = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(pair.private);
-  if (parsed instanceof Error) throw parsed;
-  return { pem: pair.private, sha256: hostKeyFingerprint(parsed.getPublicSSH()) };
+  return generateHostKey();
 }
 
 export interface TestSshServer {

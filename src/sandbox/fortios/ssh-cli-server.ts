@@ -38,10 +38,18 @@ const same = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-/** Generates an ed25519 host key in OpenSSH format, with its `SHA256:` fingerprint. */
+/**
+ * Generates an ed25519 host key in OpenSSH format, with its `SHA256:` fingerprint. ssh2's generator
+ * now and then (about 2 in 1,000, measured here) writes a key its own parser rejects as
+ * "Malformed OpenSSH private key": such a key is drawn again.
+ */
 export function generateHostKey(): { pem: string; sha256: string } {
-  const pem = utils.generateKeyPairSync('ed25519').private;
-  return { pem, sha256: fingerprintOf(pem) };
+  for (let attempt = 1; ; attempt++) {
+    const pem = utils.generateKeyPairSync('ed25519').private;
+    const parsed = utils.parseKey(pem);
+    if (!(parsed instanceof Error)) return { pem, sha256: fingerprintOf(pem) };
+    if (attempt >= 20) throw parsed;
+  }
 }
 
 export function fingerprintOf(pem: string): string {

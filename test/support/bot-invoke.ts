@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { TEAM } from './bot-connector-recorder';
+
+/** Someone in the MSP's Teams tenant (PLAYGROUND_USERS in src/sandbox/contoso.ts). */
+export interface TeamsUser { name: string; aadObjectId: string }
+
+/**
+ * The invoke activity Teams sends when someone clicks an Action.Execute button on a card in a
+ * channel thread (Universal Actions: name "adaptiveCard/action", value.action {type, verb, data}).
+ */
+export function cardActionInvoke(o: {
+  verb: string;
+  data: Record<string, unknown>;
+  from: TeamsUser;
+  serviceUrl: string;
+  /** the thread: `19:...@thread.tacv2;messageid=<root>` */
+  conversationId: string;
+  /** the clicked card's activity id */
+  replyToId?: string;
+}): Record<string, unknown> {
+  const now = new Date();
+  return {
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    id: `f:${randomUUID()}`,
+    timestamp: now.toISOString(),
+    localTimestamp: now.toISOString(),
+    channelId: 'msteams',
+    serviceUrl: o.serviceUrl,
+    from: { id: `29:${o.from.aadObjectId}`, name: o.from.name, aadObjectId: o.from.aadObjectId },
+    conversation: { id: o.conversationId, isGroup: true, conversationType: 'channel', tenantId: TEAM.tenantId },
+    recipient: { id: TEAM.bot.id, name: TEAM.bot.name },
+    ...(o.replyToId ? { replyToId: o.replyToId } : {}),
+    entities: [{ type: 'clientInfo', locale: 'en-US', country: 'US', platform: 'Web', timezone: 'Europe/Lisbon' }],
+    channelData: {
+      channel: { id: TEAM.channelId },
+      team: { id: TEAM.teamId },
+      tenant: { id: TEAM.tenantId },
+      source: { name: 'message' },
+    },
+    value: { action: { type: 'Action.Execute', verb: o.verb, data: o.data }, trigger: 'manual' },
+    locale: 'en-US',
+  };
+}
+
+export interface InvokeReply {
+  status: number;
+  body: { statusCode?: number; type?: string; value?: Record<string, unknown> } | undefined;
+}
+
+/** POSTs an activity to the bot's /api/messages; an invoke's response is synchronous. */
+export async function postActivity(port: number, activity: Record<string, unknown>): Promise<InvokeReply> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(activity),
+  });
+  const text = await res.text();
+  let body: InvokeReply['body'];
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body };
+}
+
+/** The text of an Adaptive Card (TextBlocks, FactSet titles and values), for assertions. */
+export function adaptiveCardText(card: Record<string, unknown> | undefined): string {
+  const out: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    for (const k of ['text', 'title', 'value']) if (typeof o[k] === 'string') out.push(o[k] as string);
+    for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return out.join('\n');
+}
