@@ -4,12 +4,21 @@
  * critical path's lower bound measured in the same run: the sum of latencies on the longest chain
  * of dependent calls (scope step → containment step). Prints the median of runs and the ratio
  * (goal ≤ 1.15). Store: a temp SQLite file (STORE_URL to use another).
+ * The bound comes from the calls' own measured durations, which a busy event loop stretches too
+ * (SQLite commits are synchronous), so it is also shown against the nominal 2 × latency.
+ * Steps of the default procedure whose action the test fixtures do not have (the follow-ups after
+ * containment: report, ticket, CISO email) run as read-only stand-ins with the same latency; they
+ * come after `contained` and are not on the measured path.
  *   npx tsx bench/time-to-contain.ts [runs=7] [latencyMs=200]
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { ActionDef } from '../src/connectors/types';
 import { ActionRegistry } from '../src/engine/action-registry';
 import { Engine } from '../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../src/engine/procedure';
@@ -20,6 +29,22 @@ const runs = Number(process.argv[2] ?? 7);
 const latencyMs = Number(process.argv[3] ?? 200);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Read-only stand-ins for the procedure's actions the fixtures lack (see the header). */
+function standIns(rec: Recorder, known: Set<string>): ActionDef[] {
+  const steps = (parseYaml(readFileSync(DEFAULT_PROCEDURE_FILE, 'utf8')) as { steps?: Array<{ action?: unknown }> }).steps ?? [];
+  const missing = [...new Set(steps.map((s) => s.action).filter((a): a is `${string}.${string}` => typeof a === 'string' && !known.has(a)))];
+  return missing.map((name): ActionDef => ({
+    name,
+    risk: 'read',
+    description: `bench stand-in for ${name}`,
+    input: z.record(z.unknown()),
+    async run(_i, ctx) {
+      await rec.enter(name, ctx.incidentId, {}, ctx.mayHaveRun, () => undefined);
+      return { output: {}, summary: `stand-in ${name}`, raw: [] };
+    },
+  }));
+}
+
 async function once(): Promise<{ wall: number; bound: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-ttc-'));
   const store = await openStore(process.env.STORE_URL ?? `sqlite:${path.join(dir, 'b.sqlite')}`);
@@ -27,7 +52,8 @@ async function once(): Promise<{ wall: number; bound: number }> {
   for (const name of ['entra.lookupUser', 'entra.signIns', 'entra.directoryAudits', 'm365.auditSearch', 'radius.accounting', 'firewall.vpnSessions', 'entra.contain', 'radius.disconnect', 'firewall.block']) {
     rec.behaviour[name] = { latencyMs };
   }
-  const registry = new ActionRegistry(testActions(rec));
+  const fixtures = testActions(rec);
+  const registry = new ActionRegistry(fixtures, standIns(rec, new Set(fixtures.map((d) => d.name))));
   const customer = testCustomer();
   let engine!: Engine;
   let done!: () => void;
@@ -70,8 +96,9 @@ async function once(): Promise<{ wall: number; bound: number }> {
   const wall = median(results.map((r) => r.wall));
   const bound = median(results.map((r) => r.bound));
   const ratio = median(results.map((r) => r.wall / r.bound));
-  console.log(`time to contain (${runs} runs, ${latencyMs} ms per call, 9 steps, 3 approvals):`);
+  console.log(`time to contain (${runs} runs, ${latencyMs} ms per call, 3 scope→contain chains, 3 approvals):`);
   console.log(`  alert → contained, median:       ${wall.toFixed(0)} ms`);
-  console.log(`  critical path lower bound:       ${bound.toFixed(0)} ms`);
+  console.log(`  critical path lower bound:       ${bound.toFixed(0)} ms  (measured call durations; nominal ${2 * latencyMs} ms)`);
   console.log(`  ratio (median of per-run ratios): ${ratio.toFixed(3)}  (goal ≤ 1.15)`);
+  console.log(`  ratio against the nominal bound:  ${(wall / (2 * latencyMs)).toFixed(3)}`);
 })().catch((e) => { console.error(e); process.exit(1); });

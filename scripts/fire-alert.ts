@@ -33,6 +33,11 @@ function refresh(alert: Record<string, unknown>): Record<string, unknown> {
 async function main() {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const body = asIs || args.some((a) => !a.startsWith('--')) ? raw : refresh(raw);
+  // In the sandbox, Defender first raises the alert in the emulated tenant (so the bot can read and
+  // comment it); against a real deployment that route does not exist and is skipped.
+  const raiseUrl = url.replace(/\/api\/alerts$/, '/sandbox/defender/alerts');
+  const raised = await fetch(raiseUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).catch(() => undefined);
+  if (raised && raised.status !== 201 && raised.status !== 404) process.stderr.write(`note: the sandbox did not raise the alert in its Defender (${raised.status} ${await raised.text()})\n`);
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   const text = await res.text();
   process.stdout.write(`${res.status} ${text}\n`);

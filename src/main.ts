@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import dotenv from 'dotenv';
+import restify from 'restify';
+import { bearerMatches } from './http/bearer';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { loadEnv } from './config/env';
@@ -21,6 +23,12 @@ import { handleFeedRequest, FeedExpiryJob } from './connectors/threat-feed';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
+import { createEvidenceOperations } from './operations/evidence-operations';
+import { createEvidenceActions } from './evidence/actions';
+import { latestReport, reportFileName } from './evidence/report';
+import { HandoffScheduler } from './evidence/handoff';
+import { loadShiftsFile } from './config/shifts';
+import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
@@ -70,10 +78,31 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     customers = loadCustomersFile(customersFile!);
   }
   const byId = new Map(customers.customers.map((c) => [c.id, c]));
+  const shiftsFile = env.SHIFTS_FILE ?? (env.mode === 'sandbox' ? resolve(__dirname, 'config/shifts.example.yaml') : undefined);
+  const shifts = shiftsFile ? loadShiftsFile(shiftsFile) : undefined;
+  if (!shifts) log.warn('SHIFTS_FILE not set: no automatic shift handoff (@ir handoff says so)');
   const byTenant = new Map(customers.customers.map((c) => [c.tenantId.toLowerCase(), c]));
 
   const store = await openStore(env.STORE_URL, { log });
-  const registry = new ActionRegistry(graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions);
+  // Report links are signed; their base is known once the server listens (or PUBLIC_BASE_URL).
+  let reportLinks: ReportLinks | undefined;
+  const reportUrl = (incidentId: string) => reportLinks?.url(incidentId) ?? `/reports/${incidentId}.md`;
+  // The MSP mailbox: the sandbox puts its emulator's values into the environment before this.
+  const mspEnv = { ...source, ...process.env };
+  const msp = mspEnv.MSP_TENANT_ID && mspEnv.MSP_GRAPH_CLIENT_ID && mspEnv.MSP_MAILBOX ? {
+    tenantId: mspEnv.MSP_TENANT_ID,
+    clientId: mspEnv.MSP_GRAPH_CLIENT_ID,
+    credentialRef: 'env:MSP_GRAPH_CLIENT_SECRET',
+    mailbox: mspEnv.MSP_MAILBOX,
+    authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
+    baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
+    caCertificateRef: sandbox ? 'env:SANDBOX_GRAPH_CA_PEM' : undefined,
+  } : undefined;
+  if (!msp) log.warn('MSP_TENANT_ID / MSP_GRAPH_CLIENT_ID / MSP_MAILBOX not set: CISO emails can go out only by SMTP');
+  const registry = new ActionRegistry(
+    graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions,
+    createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
+  );
   const procedures = ProcedureCatalog.load({ registry, customers: customers.customers, customersFile });
 
   // The engine and the bot refer to each other (notifications one way, commands the other).
@@ -102,7 +131,10 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     botName: env.BOT_NAME,
     store,
     queue: new SendQueue(),
-    ops: createBotOperations({ engine, customers }),
+    ops: createBotOperations({
+      engine, customers,
+      evidence: createEvidenceOperations({ store, engine, customers: (id) => byId.get(id), secrets, poster: () => bot.notifier, reportUrl, shifts, log }),
+    }),
     customerName: (id) => byId.get(id)?.name ?? id,
     log,
     workerId,
@@ -122,10 +154,27 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     alertWebhookToken: env.alertWebhookToken,
     apiToken: env.apiToken,
     messages: bot.handle,
+    report: async (incidentId) => {
+      const ev = await latestReport(store, incidentId);
+      return ev ? { name: reportFileName(incidentId), body: await store.getEvidenceBody(ev.id) } : undefined;
+    },
+    reportLinks: { verify: (id, exp, sig) => !!reportLinks?.verify(id, exp, sig) },
     feed: (customerId, authorization) => handleFeedRequest(customerId, authorization, { customer: (id) => byId.get(id), secrets, store }),
   });
+  if (sandbox) {
+    // Sandbox only: "Defender raises an alert" in the emulated tenant. `npm run alert` calls this,
+    // then posts the same alert to /api/alerts as a Sentinel playbook would.
+    const sb = sandbox;
+    server.post('/sandbox/defender/alerts', restify.plugins.bodyParser({ maxBodySize: 1024 * 1024, mapParams: false }), async (req: restify.Request, res: restify.Response) => {
+      if (!bearerMatches(req.header('authorization'), env.alertWebhookToken)) { res.status(401); res.json({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }); return; }
+      const r = sb.raiseAlert((req.body ?? {}) as Record<string, unknown>);
+      res.status(r.ok ? 201 : 400);
+      res.json(r.ok ? { raised: true } : { error: { code: 'invalid_alert', message: r.reason } });
+    });
+  }
   await new Promise<void>((r) => server.listen(env.PORT, env.HOST, r));
   const port = (server.address() as AddressInfo).port;
+  reportLinks = new ReportLinks(env.apiToken, env.PUBLIC_BASE_URL ?? `http://localhost:${port}`);
   log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
   engine.start();
@@ -137,6 +186,15 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
   const feedTimer = setInterval(runFeedExpiry, 60 * 60_000);
   feedTimer.unref();
   void runFeedExpiry();
+  // The shift handoff: checked every minute; the store decides which instance posts, once per shift.
+  const handoff = shifts ? new HandoffScheduler({ store, config: shifts, post: (h) => bot.notifier.postHandoff(h), customers: (id) => byId.get(id), links: { report: reportUrl }, log }) : undefined;
+  // Only once the bot knows its channel: a handoff claimed but not postable would be lost.
+  const runHandoff = async () => {
+    if (!handoff || !(await store.getRef('teams:channel'))) return;
+    await handoff.runOnce(new Date()).catch((e) => log.error({ err: e }, 'handoff failed'));
+  };
+  const handoffTimer = setInterval(runHandoff, 60_000);
+  handoffTimer.unref();
   const stopPoller = startGraphPoller({
     customers: customers.customers.filter((c) => c.graph.pollAlerts),
     secrets, store, log,
@@ -165,6 +223,7 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
     closed ??= (async () => {
       stopPoller();
       clearInterval(feedTimer);
+      clearInterval(handoffTimer);
       await engine.stop().catch(() => undefined);
       await new Promise<void>((r) => server.close(() => r()));
       await closePlayground?.().catch(() => undefined);

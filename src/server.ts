@@ -21,8 +21,9 @@ export interface ServerDeps {
   messages?: (req: Request, res: Response) => Promise<void>;
   /** GET /feeds/:customer/blocklist.txt */
   feed?: (customerId: string, authorization: string | undefined) => Promise<FeedResponse>;
-  /** GET /reports/:incident.md (operator token) */
+  /** GET /reports/:incident.md (operator token, or a signed link from the thread) */
   report?: (incidentId: string) => Promise<{ name: string; body: Buffer } | undefined>;
+  reportLinks?: { verify(incidentId: string, exp: unknown, sig: unknown): boolean };
 }
 
 function sendError(res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
@@ -125,8 +126,13 @@ export function createServer(deps: ServerDeps): Server {
 
   if (deps.report) {
     const report = deps.report;
-    server.get('/reports/:file', requireToken(deps.apiToken), async (req: Request, res: Response) => {
+    server.get('/reports/:file', async (req: Request, res: Response) => {
       const id = parseIncidentId(String(req.params.file ?? '').replace(/\.md$/, ''));
+      const q = req.query as Record<string, unknown>;
+      const signed = !!id && !!deps.reportLinks?.verify(id, q.exp, q.sig);
+      if (!signed && !bearerMatches(req.header('authorization'), deps.apiToken)) {
+        return sendError(res, 401, 'unauthorized', 'a signed report link or the operator bearer token is needed');
+      }
       const r = id ? await report(id) : undefined;
       if (!r) return sendError(res, 404, 'not_found', 'no report for that incident');
       res.setHeader('content-type', 'text/markdown; charset=utf-8');

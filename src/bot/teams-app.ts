@@ -198,7 +198,10 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     const approvalId = typeof data.approvalId === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(data.approvalId) ? data.approvalId : undefined;
     if (!approvalId) return asCard(undefined);
     const reason = typeof data.reason === 'string' ? data.reason.slice(0, 500) : undefined;
-    const r = await o.ops.decide({ approvalId, vote, clicker: clickerOf(context), reason });
+    // An editable card (the CISO email) sends its fields along; the engine accepts only the fields
+    // the action declares editable, and validates them.
+    const edits = Object.fromEntries(['subject', 'body', 'recipients', 'cc'].filter((k) => typeof data[k] === 'string').map((k) => [k, String(data[k]).slice(0, 20_000)]));
+    const r = await o.ops.decide({ approvalId, vote, clicker: clickerOf(context), reason, edits: Object.keys(edits).length ? edits : undefined });
     // Accepted: the notifier replaced the card for everybody; the clicker gets the same fresh card.
     // Refused: only the clicker sees why, on top of the unchanged card.
     return asCard(await notifier.approvalCard(approvalId, r.ok ? undefined : r.reason), r.ok ? undefined : r.reason);

@@ -5,7 +5,10 @@ import type { Logger } from '../log';
 import type { TeamsChannel } from './teams-channel';
 import { renderApprovalCard, renderTimelineCard } from './render-cards';
 import { loadSnapshot } from './incident-snapshot';
-import { inert } from './inert-text';
+import { inert, utc } from './inert-text';
+import { renderEmailDraftCard, renderHandoffCard } from './render-evidence-cards';
+import type { EmailDraft } from '../evidence/ciso-email';
+import type { HandoffData } from '../evidence/handoff';
 
 interface PostedRef { conversationId: string; activityId: string }
 
@@ -136,7 +139,23 @@ export class TeamsNotifier implements Notifier {
     if (!approval) return undefined;
     const [incident, action] = await Promise.all([this.deps.store.getIncident(approval.incidentId), this.deps.store.getAction(approval.actionId)]);
     if (!incident || !action) return undefined;
-    return renderApprovalCard({ approval, incident, action, customerName: this.deps.customerName(incident.customerId), notice });
+    const customerName = this.deps.customerName(incident.customerId);
+    const draft = (action.preview as { data?: { draft?: EmailDraft } } | null)?.data?.draft;
+    if (action.name === 'mail.notifyCiso' && draft) {
+      // The email's approval card is the draft itself, editable until it is sent.
+      const sent = action.result as { output?: { via?: string } } | null;
+      const outcome = approval.status === 'approved'
+        ? `${action.status === 'succeeded' ? 'Sent' : action.status === 'failed' ? `Approved by ${approval.decidedBy}, but sending failed: ${action.error ?? ''}` : 'Sending'}${action.status === 'failed' ? '' : ` (approved by ${approval.decidedBy} at ${utc(approval.decidedAt)})`}`
+        : approval.status === 'rejected' ? `Discarded by ${approval.decidedBy} at ${utc(approval.decidedAt)}${approval.reason ? `: ${approval.reason}` : ''}`
+          : approval.status === 'expired' ? `Not sent: the draft expired at ${utc(approval.expiresAt)}` : '';
+      return renderEmailDraftCard({
+        approvalId: approval.id, incidentId: incident.id, customerName, draft,
+        open: approval.status === 'pending', outcome,
+        outcomeColor: approval.status === 'approved' ? (action.status === 'failed' ? 'Attention' : 'Good') : approval.status === 'rejected' ? 'Default' : 'Warning',
+        sentVia: sent?.output?.via, expiresAt: approval.expiresAt, warnings: (action.preview as { warnings?: string[] }).warnings, notice,
+      });
+    }
+    return renderApprovalCard({ approval, incident, action, customerName, notice });
   }
 
   async approvalDecided(approval: ApprovalRecord): Promise<void> {
@@ -177,6 +196,11 @@ export class TeamsNotifier implements Notifier {
       this.deps.log.warn({ err: e, incidentId, stepId }, 'evidence reply not posted');
     }
     await this.refreshApprovalsOf(incidentId);
+  }
+
+  /** The shift handoff: a new thread in the IR channel, @mentioning the incoming analyst. */
+  async postHandoff(handoff: HandoffData): Promise<void> {
+    await this.deps.channel.startThread({ attachments: [CardFactory.adaptiveCard(renderHandoffCard(handoff))], summary: `Shift handoff: ${handoff.shiftName}` });
   }
 
   /** A plain reply in the incident's thread (report summaries, ticket numbers, verify results). */

@@ -13,6 +13,7 @@ export function connectorAvailability(action: string, customer: CustomerConfig):
     case 'firewall':
       return customer.firewalls.length > 0 ? { ok: true } : { ok: false, reason: `${customer.name} has no firewall configured (customers file: firewalls)` };
     case 'servicenow':
+    case 'ticket':
       return customer.servicenow ? { ok: true } : { ok: false, reason: `${customer.name} has no ServiceNow instance configured (customers file: servicenow)` };
     case 'threatfeed':
       return customer.threatFeed ? { ok: true } : { ok: false, reason: `${customer.name} has no threat feed configured (customers file: threatFeed)` };

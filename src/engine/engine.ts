@@ -6,7 +6,7 @@ import { ConnectorError, type ActionContext, type ActionDef, type Preview, type 
 import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker, type GroupMembership } from '../domain/approval-policy';
 import { parseUpn, upnDomain } from '../domain/identity';
 import { log as rootLog, type Logger } from '../log';
-import type { ActionRecord, ActionStatus, ApprovalRecord, IncidentRecord, Store, TimelineEventInput } from '../store/store';
+import type { ActionRecord, ActionStatus, AlertRecord, ApprovalRecord, IncidentRecord, Store, TimelineEventInput } from '../store/store';
 import type { ActionRegistry } from './action-registry';
 import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff';
 import { connectorAvailability } from './customer-capabilities';
@@ -64,6 +64,8 @@ export interface TickReport {
 
 /** Statuses after which a step's dependents cannot run (until `retry` revives the step). */
 const BLOCKING: ReadonlySet<ActionStatus> = new Set(['failed', 'rejected', 'skipped', 'cancelled', 'expired']);
+/** A step has ended, whatever its outcome, in these (for `after:`). */
+const ENDED: ReadonlySet<ActionStatus> = new Set(['succeeded', 'failed', 'rejected', 'skipped', 'cancelled', 'expired']);
 /** A destructive step has "ended" for the incident's contained status in these. */
 const ENDED_FOR_CONTAINMENT: ReadonlySet<ActionStatus> = new Set(['succeeded', 'skipped', 'rejected']);
 const RETRYABLE_BY_PERSON: ActionStatus[] = ['expired', 'failed', 'rejected'];
@@ -96,7 +98,12 @@ export class Engine {
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
-  private again = false;
+  /** the next round looks at everything: the interval, start(), a change whose incident is not known */
+  private wholeRound = false;
+  /** incidents this process changed since the last round: the next round schedules only these */
+  private readonly changedIncidents = new Set<string>();
+  /** a round found more runnable actions than free slots: the next free slot claims from every incident */
+  private backlog = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.store = deps.store;
@@ -146,52 +153,100 @@ export class Engine {
     throw new Error(`engine did not settle within ${maxRounds} rounds`);
   }
 
-  private kick(): void {
+  /**
+   * Asks for a round soon. With an incident id (a change this process just made to it) the round
+   * schedules that incident only and claims its runnable steps at once; without one (the interval,
+   * start()) it is a whole round: expire approvals, schedule every live incident, claim from all,
+   * which is also what picks up other processes' changes, passed back-offs and expired leases.
+   */
+  private kick(incidentId?: string): void {
     if (!this.started) return;
-    if (this.loop) {
-      this.again = true;
-      return;
-    }
+    if (incidentId === undefined) this.wholeRound = true;
+    else this.changedIncidents.add(incidentId);
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.loop || !this.started) return;
     this.loop = (async () => {
-      do {
-        this.again = false;
+      while (this.started && (this.wholeRound || this.changedIncidents.size > 0)) {
+        const only = this.wholeRound ? undefined : [...this.changedIncidents];
+        this.wholeRound = false;
+        this.changedIncidents.clear();
         try {
-          await this.round(false);
+          await this.round(false, only);
         } catch (err) {
           this.log.error({ err }, 'engine round failed; retrying on the next tick');
         }
-      } while (this.again && this.started);
+      }
     })().finally(() => {
       this.loop = undefined;
+      // a kick that came between the last check and here must not wait for the interval
+      if (this.wholeRound || this.changedIncidents.size > 0) this.drain();
     });
   }
 
-  private async round(awaitRuns: boolean): Promise<TickReport> {
-    const expired = await this.expireApprovals();
+  /** `only`: the incidents a targeted round schedules (see kick); a whole round otherwise. */
+  private async round(awaitRuns: boolean, only?: readonly string[]): Promise<TickReport> {
+    const started: Promise<void>[] = [];
+    const expired = only ? 0 : await this.expireApprovals();
+    const incidents = only ? await this.incidentsByIds(only) : await this.store.listIncidents({ open: true, limit: 1000 });
     let scheduled = 0;
-    for (const incident of await this.store.listIncidents({ open: true, limit: 1000 })) {
+    for (const incident of incidents) {
       if (!LIVE_INCIDENT.has(incident.status)) continue;
       try {
-        scheduled += await this.scheduleIncident(incident);
+        scheduled += await this.scheduleIncident(incident, only ? started : undefined);
       } catch (err) {
         this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
       }
     }
-    const started: Promise<void>[] = [];
-    while (this.inFlight.size < this.concurrency) {
-      const action = await this.store.claimAction(this.workerId, this.leaseMs, this.clock.now());
-      if (!action) break;
-      const run: Promise<void> = this.runClaimed(action)
-        .catch((err) => this.log.error({ err, actionId: action.id }, 'running the action failed unexpectedly'))
-        .finally(() => {
-          this.inFlight.delete(run);
-          this.kick();
-        });
-      this.inFlight.add(run);
-      started.push(run);
-    }
+    // A whole round claims oldest first across incidents; a targeted one only when slots were short.
+    if (!only || this.backlog) await this.claimRunnable(undefined, started);
     if (awaitRuns) await Promise.all(started);
     return { scheduled, ran: started.length, expired };
+  }
+
+  private async incidentsByIds(ids: readonly string[]): Promise<IncidentRecord[]> {
+    const out: IncidentRecord[] = [];
+    for (const id of ids) {
+      const incident = await this.store.getIncident(id);
+      if (incident) out.push(incident);
+    }
+    return out;
+  }
+
+  /**
+   * Claims runnable actions (of one incident, or of any; at most `max`) while this process has free
+   * slots, and starts each. Returns the claimed records; `started` collects the runs for tick().
+   */
+  private async claimRunnable(incident: IncidentRecord | undefined, started: Promise<void>[], max = Infinity): Promise<ActionRecord[]> {
+    const claimed: ActionRecord[] = [];
+    while (claimed.length < max) {
+      if (this.inFlight.size >= this.concurrency) {
+        this.backlog = true;
+        break;
+      }
+      const action = await this.store.claimAction(this.workerId, this.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
+      if (!action) {
+        if (!incident) this.backlog = false;
+        break;
+      }
+      claimed.push(action);
+      started.push(this.launch(action, incident));
+    }
+    return claimed;
+  }
+
+  /** Runs a claimed action in the background; when it ends, its incident is scheduled again. */
+  private launch(action: ActionRecord, incident?: IncidentRecord): Promise<void> {
+    const run: Promise<void> = this.runClaimed(action, incident)
+      .catch((err) => this.log.error({ err, actionId: action.id }, 'running the action failed unexpectedly'))
+      .finally(() => {
+        this.inFlight.delete(run);
+        this.kick(action.incidentId);
+      });
+    this.inFlight.add(run);
+    return run;
   }
 
   // --------------------------------------------------------------------------------- starting
@@ -218,7 +273,7 @@ export class Engine {
     }
     await this.ensureActionRows((await this.store.getIncident(incidentId))!);
     this.notify((n) => n.incidentChanged(incidentId));
-    this.kick();
+    this.kick(incidentId);
   }
 
   /** `@ir contain <upn> [customer]`: an incident without an alert, with the same approvals. */
@@ -361,7 +416,7 @@ export class Engine {
       this.notify((n) => n.approvalVoted?.(r.approval));
     }
     this.notify((n) => n.incidentChanged(incident.id));
-    this.kick();
+    this.kick(incident.id);
     return { ok: true, decided: r.decided, approval: r.approval };
   }
 
@@ -435,7 +490,7 @@ export class Engine {
     if (!moved) return { ok: false, reason: `${stepId} changed while you asked; look at the card again` };
     const revived = await this.reviveDependents(incident, stepId);
     this.notify((n) => n.incidentChanged(incident.id));
-    this.kick();
+    this.kick(incident.id);
     return { ok: true, message: `${stepId} will be tried again${revived.length ? `; ${revived.join(', ')} wait for it again` : ''}` };
   }
 
@@ -448,8 +503,13 @@ export class Engine {
     );
   }
 
-  /** Moves the incident's steps along; returns how many actions changed. */
-  private async scheduleIncident(incident: IncidentRecord): Promise<number> {
+  /**
+   * Moves the incident's steps along; returns how many actions changed. With `started` (a targeted
+   * round) runnable steps are claimed and started within the pass: one already ready (an approval
+   * just granted) first, one this pass makes ready right after its transition, and follow-up steps
+   * only after the incident's status is recorded (the contained status is not kept waiting on them).
+   */
+  private async scheduleIncident(incident: IncidentRecord, started?: Promise<void>[]): Promise<number> {
     if (!incident.procedure) {
       if (this.deps.autoStart === false || incident.status !== 'open') return 0;
       await this.startIncident(incident.id);
@@ -466,6 +526,13 @@ export class Engine {
     const byStep = new Map(actions.map((a) => [a.stepId, a]));
     const now = this.clock.now();
     let changed = 0;
+    let alerts: Promise<AlertRecord[]> | undefined;
+    const alertsOnce = () => (alerts ??= this.store.listAlerts(incident.id));
+    const runnable = () => [...byStep.values()].filter((a) => a.status === 'ready' && (!a.notBefore || new Date(a.notBefore) <= now)).length;
+    const claimNow = async (max: number) => {
+      for (const c of await this.claimRunnable(incident, started!, max)) byStep.set(c.stepId, c);
+    };
+    if (started && runnable() > 0) await claimNow(runnable());
 
     for (const step of topologicalOrder(proc)) {
       const a = byStep.get(step.id)!;
@@ -474,10 +541,11 @@ export class Engine {
         if (a.notBefore && new Date(a.notBefore) > now) continue;
         const needs = step.needs.map((n) => byStep.get(n)!);
         const blocked = needs.find((n) => BLOCKING.has(n.status));
+        if (!step.after.every((n) => ENDED.has(byStep.get(n)!.status))) continue;
         if (blocked) {
           next = await this.skip(a, step, `${blocked.stepId} ${blocked.status === 'skipped' ? 'was skipped' : `is ${blocked.status}`}`, { kind: 'dependency', step: blocked.stepId });
         } else if (needs.every((n) => n.status === 'succeeded')) {
-          next = await this.prepare(incident, customer, step, a, [...byStep.values()]);
+          next = await this.prepare(incident, customer, step, a, [...byStep.values()], alertsOnce);
         }
       } else if (a.status === 'awaiting_approval') {
         next = await this.ensureApproval(incident, customer, step, a);
@@ -485,12 +553,15 @@ export class Engine {
       if (next && next !== a) {
         byStep.set(step.id, next);
         changed++;
+        if (started && next.status === 'ready' && !step.followUp) await claimNow(1);
       }
     }
 
+    // Re-read: a vote or a cancel may have changed the status while this pass ran.
     const fresh = (await this.store.getIncident(incident.id))!;
     const dataChanged = await this.refreshIncident(fresh, proc, byStep);
     if (changed > 0 || dataChanged) this.notify((n) => n.incidentChanged(incident.id));
+    if (started && runnable() > 0) await claimNow(runnable());
     return changed;
   }
 
@@ -507,7 +578,14 @@ export class Engine {
   }
 
   /** A step whose needs all succeeded: resolve its inputs, then make it ready or ask for approval. */
-  private async prepare(incident: IncidentRecord, customer: CustomerConfig, step: ProcedureStep, a: ActionRecord, actions: ActionRecord[]): Promise<ActionRecord | undefined> {
+  private async prepare(
+    incident: IncidentRecord,
+    customer: CustomerConfig,
+    step: ProcedureStep,
+    a: ActionRecord,
+    actions: ActionRecord[],
+    alerts: () => Promise<AlertRecord[]> = () => this.store.listAlerts(incident.id),
+  ): Promise<ActionRecord | undefined> {
     const def = this.registry.get(step.action);
     if (!def) return this.failBeforeRun(a, step, `action ${step.action} is not registered in this process`);
     const available = connectorAvailability(step.action, customer);
@@ -515,7 +593,7 @@ export class Engine {
 
     let input: Record<string, unknown>;
     try {
-      const ctx = buildReferenceContext(incident, customer, await this.store.listAlerts(incident.id), actions);
+      const ctx = buildReferenceContext(incident, customer, await alerts(), actions);
       input = resolveInputs(step.with, ctx) as Record<string, unknown>;
     } catch (e) {
       if (e instanceof UnresolvedReferenceError) return this.failBeforeRun(a, step, `input not available: ${e.message}`);
@@ -577,11 +655,14 @@ export class Engine {
     const round = Number((a.preview as { approvalRound?: number } | null)?.approvalRound ?? 0);
     const key = `engine:approval:${a.id}:${round}`;
     let id = await this.store.getState(key);
+    let justFixed = false;
     if (!id) {
       const fresh = randomUUID();
-      id = (await this.store.casState(key, undefined, fresh)) ? fresh : await this.store.getState(key);
+      justFixed = await this.store.casState(key, undefined, fresh);
+      id = justFixed ? fresh : await this.store.getState(key);
     }
-    const existing = await this.store.getApproval(id!);
+    // An id this call has just fixed cannot have an approval yet: no need to look it up.
+    const existing = justFixed ? undefined : await this.store.getApproval(id!);
     if (existing) {
       // Expired while nobody moved its step (a crash right after expireApprovals).
       if (existing.status === 'expired') return (await this.markExpired(existing)) ?? a;
@@ -642,23 +723,23 @@ export class Engine {
       const a = byStep.get(s.id)!;
       steps[s.id] = { title: s.title, action: s.action, status: a.status, summary: typeof a.result?.summary === 'string' ? a.result.summary : null, error: a.error };
     }
-    let changed = false;
-    if (JSON.stringify(incident.data.steps) !== JSON.stringify(steps)) {
-      incident = await this.store.updateIncident(incident.id, { data: { steps } });
-      changed = true;
-    }
-    const destructive = proc.steps.filter((s) => this.registry.get(s.action)?.risk === 'destructive').map((s) => byStep.get(s.id)!);
-    if (
+    const stepsChanged = JSON.stringify(incident.data.steps) !== JSON.stringify(steps);
+    // Follow-up steps (the CISO email) are approved like destructive ones but do not contain anything.
+    const destructive = proc.steps.filter((s) => !s.followUp && this.registry.get(s.action)?.risk === 'destructive').map((s) => byStep.get(s.id)!);
+    const contained =
       (incident.status === 'open' || incident.status === 'containing') &&
       destructive.length > 0 &&
       destructive.every((a) => ENDED_FOR_CONTAINMENT.has(a.status)) &&
-      destructive.some((a) => a.status === 'succeeded')
-    ) {
-      const parts = destructive.map((a) => `${a.stepId} ${a.status}`).join(', ');
-      await this.store.updateIncident(incident.id, { status: 'contained' }, [{ source: 'engine', kind: 'incident.contained', summary: `Contained: ${parts}` }]);
-      changed = true;
-    }
-    return changed;
+      destructive.some((a) => a.status === 'succeeded');
+    if (!stepsChanged && !contained) return false;
+    // One transaction for the step list and the contained status (with its event) when both change.
+    const parts = destructive.map((a) => `${a.stepId} ${a.status}`).join(', ');
+    await this.store.updateIncident(
+      incident.id,
+      { ...(stepsChanged ? { data: { steps } } : {}), ...(contained ? { status: 'contained' as const } : {}) },
+      contained ? [{ source: 'engine', kind: 'incident.contained', summary: `Contained: ${parts}` }] : [],
+    );
+    return true;
   }
 
   /** A retried step's dependents that were skipped because of it (directly or not) wait again. */
@@ -683,8 +764,9 @@ export class Engine {
 
   // --------------------------------------------------------------------------------- running
 
-  private async runClaimed(a: ActionRecord): Promise<void> {
-    const incident = await this.store.getIncident(a.incidentId);
+  /** `known`: the incident as the scheduling pass that claimed the action has just read it. */
+  private async runClaimed(a: ActionRecord, known?: IncidentRecord): Promise<void> {
+    const incident = known?.id === a.incidentId ? known : await this.store.getIncident(a.incidentId);
     if (!incident) return;
     const proc = this.procedureOf(incident);
     const step = proc.steps.find((s) => s.id === a.stepId);
@@ -858,6 +940,13 @@ export class Engine {
   }
 
   /** Approver (by id or group), never the subject; refusals go on the timeline. */
+  /** Whether a person may act on an incident as its customer's approver (close, report); refusals go on the timeline. */
+  async authorize(incidentId: string, who: Clicker, doing: string): Promise<CommandResult> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) return { ok: false, reason: `no incident ${incidentId.slice(0, 40)}` };
+    return this.checkPerson(incident, who, doing);
+  }
+
   private async checkPerson(incident: IncidentRecord, who: Clicker, doing: string, logRefusal = true): Promise<CommandResult> {
     const customer = this.customerOf(incident);
     const groups = new Set<string>();
@@ -898,7 +987,7 @@ export function topologicalOrder(proc: Procedure): ProcedureStep[] {
   const visit = (s: ProcedureStep): void => {
     if (done.has(s.id)) return;
     done.add(s.id);
-    for (const n of s.needs) visit(byId.get(n)!);
+    for (const n of [...s.needs, ...s.after]) visit(byId.get(n)!);
     out.push(s);
   };
   proc.steps.forEach(visit);

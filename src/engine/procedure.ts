@@ -17,6 +17,14 @@ export interface ProcedureStep {
   title: string;
   action: string;
   needs: string[];
+  /**
+   * Steps this one waits for without depending on their outcome: it runs once each has ended
+   * (succeeded, failed, rejected, skipped, cancelled, expired). The forensic report runs after
+   * containment whether or not every containment step was approved.
+   */
+  after: string[];
+  /** a step after containment (report, ticket, email): not counted for the incident's `contained` status */
+  followUp: boolean;
   with: Record<string, unknown>;
   approval?: { twoPerson: boolean };
   /** incident.data keys filled from the result: { signIns24h: 'output.count' } */
@@ -53,6 +61,8 @@ const stepSchema = z.object({
   title: z.string().min(1).max(120).optional(),
   action: z.string().min(3),
   needs: z.array(z.string()).default([]),
+  after: z.array(z.string()).default([]),
+  followUp: z.boolean().default(false),
   with: z.record(z.unknown()).default({}),
   approval: z.object({ twoPerson: z.boolean().default(false) }).strict().optional(),
   record: z.record(z.string()).default({}),
@@ -105,6 +115,10 @@ export function parseProcedure(text: string, file: string, registry: ActionRegis
       if (!byId.has(n)) fail(s.id, `needs unknown step "${n}"`);
       if (n === s.id) fail(s.id, 'needs itself');
     }
+    for (const n of s.after) {
+      if (!byId.has(n)) fail(s.id, `runs after unknown step "${n}"`);
+      if (n === s.id) fail(s.id, 'runs after itself');
+    }
     if (s.approval && def!.risk !== 'destructive') fail(s.id, `approval is only for destructive actions; ${s.action} is ${def!.risk}`);
     for (const [key, path] of Object.entries(s.record)) {
       if (!DATA_KEY.test(key) || RESERVED_DATA_KEYS.has(key)) fail(s.id, `record key "${key}" is not allowed (letters and digits; not ${[...RESERVED_DATA_KEYS].join(', ')})`);
@@ -122,7 +136,7 @@ export function parseProcedure(text: string, file: string, registry: ActionRegis
       fail(id, `cycle in needs: ${loop.join(' → ')}`);
     }
     state.set(id, 'visiting');
-    for (const n of byId.get(id)!.needs) visit(n, [...trail, id]);
+    for (const n of [...byId.get(id)!.needs, ...byId.get(id)!.after]) visit(n, [...trail, id]);
     state.set(id, 'done');
   };
   for (const s of p.steps) visit(s.id, []);
@@ -157,6 +171,8 @@ export function parseProcedure(text: string, file: string, registry: ActionRegis
       title: s.title ?? `${s.action} (${s.id})`,
       action: s.action,
       needs: s.needs,
+      after: s.after,
+      followUp: s.followUp,
       with: s.with,
       ...(s.approval ? { approval: { twoPerson: s.approval.twoPerson } } : {}),
       record: s.record,

@@ -34,8 +34,8 @@ export interface MspMailbox {
 export interface EvidenceActionOptions {
   store: Store;
   customers: (customerId: string) => CustomerConfig | undefined;
-  /** the bot's public URL: the Defender comment then links the report (<base>/reports/<incident>.md) */
-  publicBaseUrl?: string;
+  /** a link to the incident's report the bot serves (signed, expiring): in the thread and the Defender comment */
+  reportUrl?: (incidentId: string) => string;
   msp?: MspMailbox;
   /** copied on every CISO email and allowed as a recipient */
   mspOnCall?: { name: string; email: string };
@@ -49,7 +49,7 @@ export interface EvidenceActionOptions {
 }
 
 export interface ReportOutput { name: string; sha256: string; size: number; evidenceId: number; summary: string }
-export interface TicketOutput { ticket: { number: string; link: string; sysId: string }; created: boolean; attached: boolean; reportEvidenceId: number; alertsCommented: string[] }
+export interface TicketOutput { ticket: { number: string; link: string; sysId: string }; created: boolean; attached: boolean; reportEvidenceId: number; alertsCommented: string[]; alertCommentFailures: string[] }
 export interface NotifyCisoOutput { via: 'graph' | 'smtp'; to: string[]; cc: string[]; subject: string; sentAt: string; messageId?: string; alreadySent?: boolean }
 
 const emptyInput = z.object({}).passthrough();
@@ -74,8 +74,9 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     async run(_input, ctx): Promise<ActionResult<ReportOutput>> {
       const r = await storeReport(store, ctx.incidentId, { customers: o.customers, now: ctx.now() });
       const output = { name: r.name, sha256: r.evidence.sha256, size: r.evidence.size, evidenceId: r.evidence.id, summary: r.summary };
+      const link = o.reportUrl ? ` Download: ${o.reportUrl(ctx.incidentId)}` : '';
       // The report is already stored (streamed); returning it as raw would store it a second time.
-      return { output, summary: r.summary, raw: [] };
+      return { output, summary: `${r.summary}${link}`, raw: [] };
     },
   };
 
@@ -118,24 +119,31 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
 
       const raw: RawPayload[] = [...snow.raw];
       const commented: string[] = [];
+      const commentFailures: string[] = [];
       if (alerts.length) {
         const graph = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: () => ctx.now() });
-        const reportLink = o.publicBaseUrl ? `; forensic report: ${o.publicBaseUrl.replace(/\/+$/, '')}/reports/${encodeURIComponent(incident.id)}.md` : '';
+        const reportLink = o.reportUrl ? `; forensic report: ${o.reportUrl(incident.id)}` : '';
         const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
         for (const a of alerts) {
-          // Re-read first: a retry must not comment twice.
-          const current = await getAlert(graph, a.id);
-          raw.push(...current.raw);
-          const comments = Array.isArray(current.alert.comments) ? (current.alert.comments as Array<{ comment?: unknown }>) : [];
-          if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) continue;
-          const r = await addAlertComment(graph, a.id, comment);
-          raw.push(...r.raw);
-          commented.push(a.id);
+          // The ticket exists by now: a Defender alert that cannot be commented (deleted, no
+          // permission) is reported with the ticket, not a reason to fail the step and retry it.
+          try {
+            // Re-read first: a retry must not comment twice.
+            const current = await getAlert(graph, a.id);
+            raw.push(...current.raw);
+            const comments = Array.isArray(current.alert.comments) ? (current.alert.comments as Array<{ comment?: unknown }>) : [];
+            if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) continue;
+            const r = await addAlertComment(graph, a.id, comment);
+            raw.push(...r.raw);
+            commented.push(a.id);
+          } catch (e) {
+            commentFailures.push(`${a.id}: ${(e as Error).message.split('\n')[0].slice(0, 300)}`);
+          }
         }
       }
       return {
-        output: { ticket, created: snow.output.created, attached: snow.output.attached, reportEvidenceId: report.id, alertsCommented: commented },
-        summary: `${snow.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}`,
+        output: { ticket, created: snow.output.created, attached: snow.output.attached, reportEvidenceId: report.id, alertsCommented: commented, alertCommentFailures: commentFailures },
+        summary: `${snow.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${commentFailures.join('; ')}` : ''}`,
         raw,
       };
     },
@@ -162,6 +170,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
     name: 'mail.notifyCiso',
     risk: 'destructive',
+    // the approval card is the draft: the approver may edit these before sending
+    editable: ['subject', 'body', 'recipients', 'cc'],
     description: "Emails the customer's CISO a one-screen update (editable on the approval card) from the MSP mailbox or the customer's SMTP relay.",
     input: notifyInput,
     async preview(input, ctx): Promise<Preview> {

@@ -48,6 +48,8 @@ export interface HandoffData {
 export interface HandoffLinks {
   /** the bot's public base URL: the report link is <base>/reports/<incident>.md */
   publicBaseUrl?: string;
+  /** a (signed) link to the incident's report; preferred over publicBaseUrl */
+  report?: (incidentId: string) => string;
   /** a deep link to the incident's thread, if the bot knows it */
   thread?: (incidentId: string) => Promise<string | undefined> | string | undefined;
 }
@@ -99,7 +101,7 @@ export async function buildHandoff(
       left,
       links: {
         thread: (await opts.links?.thread?.(inc.id)) ?? undefined,
-        report: report && base ? `${base}/reports/${encodeURIComponent(inc.id)}.md` : undefined,
+        report: !report ? undefined : opts.links?.report ? opts.links.report(inc.id) : base ? `${base}/reports/${encodeURIComponent(inc.id)}.md` : undefined,
         ticket: ticket?.link,
         ticketNumber: ticket?.number,
       },

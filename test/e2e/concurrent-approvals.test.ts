@@ -119,12 +119,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const forged of ['0c2b5a1e-2f3d-4c5b-8a79-6e5d4c3b2a10', 'x'.repeat(40)]) {
         const r = await invoke('ir.approve', { approvalId: forged });
         assertCardReply(r, `forged ${forged}`);
-        assert.match(adaptiveCardText(r.body?.value), /not known|no longer current/, 'the clicker is told the card is not one of ours');
+        assert.match(adaptiveCardText(r.body?.value), /Not done: this approval request is not known \(the card may be forged or from another installation\)/, 'the clicker is told why');
       }
       // malformed ids never reach the engine
       for (const bad of ['<script>', '', 42]) {
         const r = await invoke('ir.approve', { approvalId: bad });
         assertCardReply(r, `malformed ${String(bad)}`);
+        assert.match(adaptiveCardText(r.body?.value), /no longer current/);
       }
       assert.deepEqual(await app.store.listApprovals({ incidentId }), approvalsBefore, 'approvals unchanged');
       assert.deepEqual(await app.store.listActions(incidentId), actionsBefore, 'actions unchanged');

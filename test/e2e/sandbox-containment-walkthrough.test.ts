@@ -21,7 +21,10 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
     for (;;) {
       const v = await probe();
       if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > end) {
+        const steps = (await app.store.listActions(incidentId)).map((a) => `${a.stepId}=${a.status}${a.error ? ` (${a.error})` : ''}`);
+        throw new Error(`timed out waiting for ${what}; steps: ${steps.join('; ')}`);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   };
@@ -99,5 +102,43 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
     // the incident is contained, and the timeline card says so
     await waitFor('contained', async () => (await app.store.getIncident(incidentId))?.status === 'contained');
     await ui.waitForText(new RegExp(`${incidentId} · Contoso · HIGH · contained`), 15_000);
+  });
+
+  it('writes the forensic report, opens one ServiceNow security incident with it attached, and notes the ticket on the Defender alert', async () => {
+    await waitFor('the report', async () => (await stepStatus('forensic-report')) === 'succeeded', 60_000);
+    await waitFor('the ticket', async () => (await stepStatus('ir-ticket')) === 'succeeded', 60_000);
+    const snow = app.sandbox!.serviceNow.state;
+    const records = snow.records.get('sn_si_incident') ?? [];
+    assert.equal(records.length, 1, 'one security incident');
+    assert.equal(records[0].severity, '1');
+    assert.equal(records[0].correlation_id, incidentId);
+    assert.equal(snow.attachments.length, 1, 'one attachment');
+    assert.match(snow.attachments[0].bytes.toString('utf8'), new RegExp(`# Forensic report`));
+    const inc = await app.store.getIncident(incidentId);
+    const ticket = (inc!.data.ticket as { number: string }).number;
+    await ui.waitForText(new RegExp(ticket), 15_000);
+    // the report link in the thread works without the operator token (signed), and not without its signature
+    const reportStep = await app.store.getAction(`${incidentId}:forensic-report`);
+    const link = /https?:\/\/\S+\/reports\/\S+/.exec(String((reportStep!.result as { summary?: string }).summary))![0];
+    const dl = await fetch(link);
+    assert.equal(dl.status, 200);
+    assert.match(await dl.text(), /SHA-256/);
+    assert.equal((await fetch(link.replace(/sig=[^&]+/, 'sig=forged'))).status, 401);
+  });
+
+  it('shows the CISO email as an editable card; the email sent carries the edits made in the card', async () => {
+    await waitFor('the email draft', async () => (await stepStatus('notify-ciso')) === 'awaiting_approval', 60_000);
+    const card = ui.findCard(/Email to send/);
+    await card.waitFor({ timeout: 20_000 });
+    await card.getByLabel('Subject').fill('Contoso: account compromise contained (edited)');
+    await ui.clickCardButton(/Email to send/, 'Send');
+    await waitFor('the email to be sent', async () => (await stepStatus('notify-ciso')) === 'succeeded', 60_000);
+    const outbox = app.sandbox!.graph.state.outbox;
+    assert.equal(outbox.length, 1);
+    const sent = JSON.stringify(outbox[0]);
+    assert.match(sent, /Contoso: account compromise contained \(edited\)/);
+    assert.match(sent, /ciso@contoso\.com/);
+    const tl = await app.store.listTimeline(incidentId);
+    assert.ok(tl.some((e) => e.kind === 'step.edited' && /subject/.test(e.summary)));
   });
 });

@@ -78,3 +78,30 @@ export function adaptiveCardText(card: Record<string, unknown> | undefined): str
   walk(card);
   return out.join('\n');
 }
+
+/** A channel message that @mentions the bot (`@ir <text>`), as Teams delivers it. */
+export function textCommand(o: { text: string; from: TeamsUser; serviceUrl: string; conversationId: string }): Record<string, unknown> {
+  const now = new Date();
+  const mention = `<at>${TEAM.bot.name}</at>`;
+  return {
+    type: 'message',
+    id: `${Date.now()}`,
+    timestamp: now.toISOString(),
+    channelId: 'msteams',
+    serviceUrl: o.serviceUrl,
+    from: { id: `29:${o.from.aadObjectId}`, name: o.from.name, aadObjectId: o.from.aadObjectId },
+    conversation: { id: o.conversationId, isGroup: true, conversationType: 'channel', tenantId: TEAM.tenantId },
+    recipient: { id: TEAM.bot.id, name: TEAM.bot.name },
+    textFormat: 'plain',
+    text: `${mention} ${o.text}`,
+    entities: [{ type: 'mention', text: mention, mentioned: { id: TEAM.bot.id, name: TEAM.bot.name } }],
+    channelData: {
+      channel: { id: TEAM.channelId, name: TEAM.channelName },
+      team: { id: TEAM.teamId },
+      tenant: { id: TEAM.tenantId },
+      teamsChannelId: TEAM.channelId,
+      teamsTeamId: TEAM.teamId,
+    },
+    locale: 'en-US',
+  };
+}

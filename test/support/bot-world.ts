@@ -163,3 +163,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * The state the database reaches once a killed bot's leases run out (the engine's lease is 60 s):
+ * every running action of the incident gets a lease that ended an hour ago, through the Store port
+ * (a renewal by the dead owner, dated in the past). Returns the step ids it released.
+ */
+export async function expireLeasesOfDeadWorker(store: Store, incidentId: string): Promise<string[]> {
+  const released: string[] = [];
+  for (const a of await store.listActions(incidentId)) {
+    if (a.status !== 'running' || !a.leaseOwner) continue;
+    if (await store.renewLease(a.id, a.leaseOwner, 1, new Date(Date.now() - 3600_000))) released.push(a.stepId);
+  }
+  return released;
+}

@@ -38,6 +38,13 @@ export async function startSandboxApp(opts: { storeUrl?: string; playground?: bo
       lastUpdateDateTime: new Date(now - 60_000).toISOString(),
       ...overrides,
     };
+    // Defender raises it in the emulated tenant, then the playbook posts it to the bot.
+    const raised = await fetch(`http://127.0.0.1:${app.port}/sandbox/defender/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-token' },
+      body: JSON.stringify(body),
+    });
+    if (raised.status !== 201) throw new Error(`the sandbox did not raise the alert: ${raised.status} ${await raised.text()}`);
     const res = await fetch(`http://127.0.0.1:${app.port}/api/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-token' },

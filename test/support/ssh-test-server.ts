@@ -1,4 +1,4 @@
-import { Server, utils, type ServerChannel } from 'ssh2';
+import { Server, type ServerChannel } from 'ssh2';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { generateHostKey } from '../../src/sandbox/fortios/ssh-cli-server';
