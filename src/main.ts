@@ -54,6 +54,17 @@ export interface RunningApp {
  * `npm start` runs it from main(); the end-to-end tests run it in-process.
  */
 export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise<RunningApp> {
+  // What has started is stopped again if a later part fails: no emulator or NAS is left running.
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    return await composeApp(source, cleanups);
+  } catch (e) {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>): Promise<RunningApp> {
   const env = loadEnv(source);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const secrets = new EnvFileSecretStore();
@@ -73,6 +84,7 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
       });
       customers = sandbox.customers;
       customersFile = undefined;
+      cleanups.push(() => sandbox!.close());
     }
   } else {
     customers = loadCustomersFile(customersFile!);
@@ -84,6 +96,7 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
   const byTenant = new Map(customers.customers.map((c) => [c.tenantId.toLowerCase(), c]));
 
   const store = await openStore(env.STORE_URL, { log });
+  cleanups.push(() => store.close());
   // Report links are signed; their base is known once the server listens (or PUBLIC_BASE_URL).
   let reportLinks: ReportLinks | undefined;
   const reportUrl = (incidentId: string) => reportLinks?.url(incidentId) ?? `/reports/${incidentId}.md`;
@@ -172,7 +185,11 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
       res.json(r.ok ? { raised: true } : { error: { code: 'invalid_alert', message: r.reason } });
     });
   }
-  await new Promise<void>((r) => server.listen(env.PORT, env.HOST, r));
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(env.PORT, env.HOST, () => resolveListen());
+  });
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as AddressInfo).port;
   reportLinks = new ReportLinks(env.apiToken, env.PUBLIC_BASE_URL ?? `http://localhost:${port}`);
   log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');

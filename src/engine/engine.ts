@@ -642,7 +642,7 @@ export class Engine {
       { source: 'engine', kind: 'step.awaitingApproval', summary: `${step.title}: waiting for approval: ${preview.changes.join('; ') || preview.title}`, data: { step: step.id } },
     ]);
     if (!moved) return undefined;
-    return (await this.ensureApproval(incident, customer, step, moved)) ?? moved;
+    return (await this.ensureApproval(incident, customer, step, moved, true)) ?? moved;
   }
 
   /**
@@ -651,10 +651,12 @@ export class Engine {
    * written: two processes, or a process resuming after a crash between the transition and the
    * request, create one approval, not two.
    */
-  private async ensureApproval(incident: IncidentRecord, customer: CustomerConfig, step: ProcedureStep, a: ActionRecord): Promise<ActionRecord | undefined> {
+  private async ensureApproval(incident: IncidentRecord, customer: CustomerConfig, step: ProcedureStep, a: ActionRecord, justRequested = false): Promise<ActionRecord | undefined> {
     const round = Number((a.preview as { approvalRound?: number } | null)?.approvalRound ?? 0);
     const key = `engine:approval:${a.id}:${round}`;
-    let id = await this.store.getState(key);
+    // Right after this process moved the step to awaiting_approval the id is almost never fixed yet:
+    // go straight to the compare-and-set, which stays the authority either way.
+    let id = justRequested ? undefined : await this.store.getState(key);
     let justFixed = false;
     if (!id) {
       const fresh = randomUUID();
@@ -809,7 +811,7 @@ export class Engine {
     let result: { output: unknown; summary: string; raw: RawPayload[] };
     try {
       const input = def.input.parse(a.input ?? {});
-      result = await def.run(input, { ...this.actionContext(incident, customer, a, mayHaveRun), intentAt: await this.intentAt(a), signal: abort.signal });
+      result = await def.run(input, { ...this.actionContext(incident, customer, a, mayHaveRun), intentAt: await this.intentAt(a, def), signal: abort.signal });
     } catch (e) {
       clearInterval(renew);
       await this.recordFailure(incident, a, title, e, roundAttempts);
@@ -917,7 +919,9 @@ export class Engine {
    * (a destructive step cannot run before), else when the step was created. A connector that
    * re-checks after a crash treats a change after this time as its own earlier attempt.
    */
-  private async intentAt(a: ActionRecord): Promise<Date> {
+  private async intentAt(a: ActionRecord, def: ActionDef): Promise<Date> {
+    // Only destructive actions are ever put to an approval (see prepare): no need to look for one.
+    if (def.risk !== 'destructive') return new Date(a.createdAt);
     const approved = (await this.store.listApprovals({ incidentId: a.incidentId, status: 'approved' })).filter((p) => p.actionId === a.id && p.decidedAt);
     const at = approved.map((p) => p.decidedAt!).sort().at(-1) ?? a.createdAt;
     return new Date(at);

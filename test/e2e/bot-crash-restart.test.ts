@@ -27,12 +27,15 @@ import { expireLeasesOfDeadWorker, fireAlert, graphCounts, startBotWorld, waitFo
  * minute later.
  */
 const IN_FLIGHT_MS = 2500;
+/** BOT_CRASH_REPORT=1 prints what each kill point caused (attempts, leases released, recovery time). */
+const REPORT = process.env.BOT_CRASH_REPORT === '1';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`bot process SIGKILL and restart (${dialect})`, function () {
     this.timeout(90_000);
     let world: BotWorld | undefined;
     let bot: BotChild | undefined;
+    let measured: { released: string[]; listenMs: number } | undefined;
 
     afterEach(async function () {
       if (this.currentTest?.state === 'failed' && bot) process.stderr.write(`--- bot log (pid ${bot.pid}) ---\n${bot.tail(60)}\n`);
@@ -87,6 +90,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const expired = await expireLeasesOfDeadWorker(world!.store, incidentId);
       const restartedAt = Date.now();
       bot = await BotChild.start(world!.childEnv());
+      measured = { released: expired, listenMs: Date.now() - restartedAt };
       return { expired, restartedAt };
     }
 
@@ -96,6 +100,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const actionId = `${r.incidentId}:entra-contain`;
       await waitFor('entra-contain to succeed after the restart', async () => (await store.getAction(actionId))?.status === 'succeeded', 30_000);
       const action = (await store.getAction(actionId))!;
+      if (REPORT) process.stdout.write(`      [${dialect}] attempts=${action.attempts} leases released=${JSON.stringify(measured?.released)} restart→listening=${measured?.listenMs} ms restart→entra-contain succeeded=${Date.now() - restartedAt} ms\n`);
       assert.equal(action.attempts, expectAttempts, `attempts of entra-contain`);
 
       const adele = findUser(world!.graph.state.tenants.get(CONTOSO.tenantId)!, CONTOSO.adele.upn)!;

@@ -5,7 +5,7 @@ import { verifyChain } from '../../src/domain/timeline-hash';
 import type { ApprovalRecord } from '../../src/store/store';
 import { startSandboxApp } from '../support/sandbox-app';
 import { createTestDatabase, type TestDatabase } from '../support/store-factory';
-import { startRecordedConnector, type RecordedConnector } from '../support/bot-connector-recorder';
+import { cardText, startRecordedConnector, type RecordedConnector } from '../support/bot-connector-recorder';
 import { adaptiveCardText, cardActionInvoke, postActivity, type InvokeReply } from '../support/bot-invoke';
 import { graphCounts, waitFor } from '../support/bot-world';
 
@@ -95,6 +95,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(refused.length, 9, 'the nine other clicks are on the timeline as refused');
       for (const e of refused) assert.match(e.summary, /Alex Wilber tried to approve entra-contain: refused \((already approved by Alex Wilber|this request is no longer current)/);
       assert.equal(verifyChain(timeline).ok, true, 'the timeline chain verifies');
+
+      // Everybody's copy of the card (updated through the Bot Connector) shows one approval and the outcome.
+      await waitFor('the approval card updated for everybody', async () => /✅ done: adele\.vance@contoso\.com: disabled, sessions revoked, password reset/.test(cardText(connector.messages.get(thread.activityId)?.activity)));
+      const shared = cardText(connector.messages.get(thread.activityId)!.activity);
+      assert.equal(shared.match(/Approved by Alex Wilber/g)?.length, 1, shared);
+      assert.doesNotMatch(shared, /already approved/, 'refusals are shown to the clicker only, not on the shared card');
     });
 
     it('a stale card (already decided) answers with the reason and changes nothing', async () => {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MSP } from '../../src/sandbox/contoso';
+import { adaptiveCardText } from './bot-invoke';
 
 /**
  * A stand-in for the Bot Connector service (the Bot Framework REST API a bot calls at the
@@ -116,18 +117,8 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
   };
 }
 
-/** Every TextBlock / FactSet text of an activity's Adaptive Card attachments, one string. */
+/** The text of an activity's Adaptive Card attachments (TextBlocks, FactSet titles and values), one string. */
 export function cardText(activity: Record<string, unknown> | undefined): string {
-  const out: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (!node || typeof node !== 'object') return;
-    const o = node as Record<string, unknown>;
-    if (typeof o.text === 'string') out.push(o.text);
-    if (typeof o.title === 'string') out.push(o.title);
-    if (typeof o.value === 'string') out.push(o.value);
-    for (const [k, v] of Object.entries(o)) if (k !== 'text' && k !== 'title' && typeof v === 'object') walk(v);
-  };
-  walk((activity?.attachments as unknown[] | undefined)?.map((a) => (a as { content?: unknown }).content));
-  return out.join('\n');
+  const cards = ((activity?.attachments as Array<{ content?: unknown }> | undefined) ?? []).map((a) => a.content as Record<string, unknown> | undefined);
+  return cards.map((c) => adaptiveCardText(c)).join('\n');
 }

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnTiedToParent } from '../tied-child';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -118,7 +119,8 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Run
   const preload = path.join(workDir, 'show-errors.cjs');
   await writeFile(preload, SHOW_ERRORS_PRELOAD);
 
-  const child = spawn(
+  // Tied to this process, so a killed bot never leaves a Playground holding its port.
+  const child = spawnTiedToParent(
     process.execPath,
     ['-r', preload, playgroundCliPath(), '-e', endpoint, '-c', 'msteams', '--dt', '-p', String(port)],
     {
@@ -129,7 +131,6 @@ export async function startPlayground(opts: StartPlaygroundOptions): Promise<Run
         M365_AGENTS_PLAYGROUND_CONFIG_PATH: configPath,
         M365_AGENTS_PLAYGROUND_LOGFILE: path.join(workDir, 'playground.log'),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
 

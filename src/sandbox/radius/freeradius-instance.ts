@@ -1,3 +1,4 @@
+import { spawnTiedToParent } from '../tied-child';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -145,7 +146,8 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
       const raddb = await writeConfig(dir, opts, wanted, acctPort);
       const check = spawnSync(bin, ['-C', '-d', raddb], { encoding: 'utf8' });
       if (check.status !== 0) throw new Error(`FreeRADIUS rejected the generated config: ${(check.stdout + check.stderr).trim().split('\n').slice(-5).join(' | ')}`);
-      const child = spawn(bin, ['-f', '-l', 'stdout', '-d', raddb], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Tied to this process: a killed `npm start` or test run must not leave a NAS holding its port.
+      const child = spawnTiedToParent(bin, ['-f', '-l', 'stdout', '-d', raddb]);
       const instance = await waitReady(child, dir, wanted, acctPort, opts.logFile);
       return instance;
     } catch (e) {
