@@ -67,7 +67,6 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
 async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>): Promise<RunningApp> {
   const env = loadEnv(source);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const secrets = new EnvFileSecretStore();
 
   let customers: CustomersFile;
   let customersFile: string | undefined = env.CUSTOMERS_FILE;
@@ -89,6 +88,9 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   } else {
     customers = loadCustomersFile(customersFile!);
   }
+  // Secrets by reference: the environment, plus the sandbox's own values in sandbox mode.
+  const secretEnv = { ...source, ...sandbox?.env };
+  const secrets = new EnvFileSecretStore(secretEnv);
   const byId = new Map(customers.customers.map((c) => [c.id, c]));
   const shiftsFile = env.SHIFTS_FILE ?? (env.mode === 'sandbox' ? resolve(__dirname, 'config/shifts.example.yaml') : undefined);
   const shifts = shiftsFile ? loadShiftsFile(shiftsFile) : undefined;
@@ -101,7 +103,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   let reportLinks: ReportLinks | undefined;
   const reportUrl = (incidentId: string) => reportLinks?.url(incidentId) ?? `/reports/${incidentId}.md`;
   // The MSP mailbox: the sandbox puts its emulator's values into the environment before this.
-  const mspEnv = { ...source, ...process.env };
+  const mspEnv = secretEnv;
   const msp = mspEnv.MSP_TENANT_ID && mspEnv.MSP_GRAPH_CLIENT_ID && mspEnv.MSP_MAILBOX ? {
     tenantId: mspEnv.MSP_TENANT_ID,
     clientId: mspEnv.MSP_GRAPH_CLIENT_ID,

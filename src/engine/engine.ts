@@ -190,17 +190,18 @@ export class Engine {
   private async round(awaitRuns: boolean, only?: readonly string[]): Promise<TickReport> {
     const started: Promise<void>[] = [];
     const expired = only ? 0 : await this.expireApprovals();
-    const incidents = only ? await this.incidentsByIds(only) : await this.store.listIncidents({ open: true, limit: 1000 });
+    // Oldest first: the slots go to incidents in the order they came in.
+    const incidents = only ? await this.incidentsByIds(only) : (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
     let scheduled = 0;
     for (const incident of incidents) {
       if (!LIVE_INCIDENT.has(incident.status)) continue;
       try {
-        scheduled += await this.scheduleIncident(incident, only ? started : undefined);
+        scheduled += await this.scheduleIncident(incident, started);
       } catch (err) {
         this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
       }
     }
-    // A whole round claims oldest first across incidents; a targeted one only when slots were short.
+    // Whatever the passes did not claim: other processes' steps, passed back-offs, expired leases.
     if (!only || this.backlog) await this.claimRunnable(undefined, started);
     if (awaitRuns) await Promise.all(started);
     return { scheduled, ran: started.length, expired };
@@ -376,7 +377,12 @@ export class Engine {
       return refuse(`this request expired at ${formatUtc(approval.expiresAt, now)}; ask for a new one with ${hint}`);
     }
     if (!LIVE_INCIDENT.has(incident.status)) return refuse(`this request is no longer current: ${incident.id} is ${incident.status}`);
-    if (!action || action.status !== 'awaiting_approval') return refuse(`this request is no longer current: ${stepId} is ${action?.status ?? 'gone'}`);
+    if (!action || action.status !== 'awaiting_approval') {
+      // Another click may have decided it between our two reads: say who, not just "not current".
+      const fresh = await this.store.getApproval(approval.id);
+      if (fresh && fresh.status !== 'pending') return refuse(describeAnswered(fresh, hint, now));
+      return refuse(`this request is no longer current: ${stepId} is ${action?.status ?? 'gone'}`);
+    }
     const allowed = await this.checkPerson(incident, clicker, vote, false);
     if (!allowed.ok) return refuse(allowed.reason);
     if (hasVoted(approval, clicker.aadObjectId)) return refuse(`${clicker.name} has already voted on this request; a second, different approver is needed`);
@@ -504,12 +510,12 @@ export class Engine {
   }
 
   /**
-   * Moves the incident's steps along; returns how many actions changed. With `started` (a targeted
-   * round) runnable steps are claimed and started within the pass: one already ready (an approval
-   * just granted) first, one this pass makes ready right after its transition, and follow-up steps
-   * only after the incident's status is recorded (the contained status is not kept waiting on them).
+   * Moves the incident's steps along; returns how many actions changed. Runnable steps are claimed
+   * and started within the pass (`started` collects the runs): one already ready (an approval just
+   * granted) first, one this pass makes ready right after its transition, and follow-up steps only
+   * after the incident's status is recorded (the contained status is not kept waiting on them).
    */
-  private async scheduleIncident(incident: IncidentRecord, started?: Promise<void>[]): Promise<number> {
+  private async scheduleIncident(incident: IncidentRecord, started: Promise<void>[]): Promise<number> {
     if (!incident.procedure) {
       if (this.deps.autoStart === false || incident.status !== 'open') return 0;
       await this.startIncident(incident.id);
@@ -530,9 +536,9 @@ export class Engine {
     const alertsOnce = () => (alerts ??= this.store.listAlerts(incident.id));
     const runnable = () => [...byStep.values()].filter((a) => a.status === 'ready' && (!a.notBefore || new Date(a.notBefore) <= now)).length;
     const claimNow = async (max: number) => {
-      for (const c of await this.claimRunnable(incident, started!, max)) byStep.set(c.stepId, c);
+      for (const c of await this.claimRunnable(incident, started, max)) byStep.set(c.stepId, c);
     };
-    if (started && runnable() > 0) await claimNow(runnable());
+    if (runnable() > 0) await claimNow(runnable());
 
     for (const step of topologicalOrder(proc)) {
       const a = byStep.get(step.id)!;
@@ -553,7 +559,7 @@ export class Engine {
       if (next && next !== a) {
         byStep.set(step.id, next);
         changed++;
-        if (started && next.status === 'ready' && !step.followUp) await claimNow(1);
+        if (next.status === 'ready' && !step.followUp) await claimNow(1);
       }
     }
 
@@ -561,7 +567,7 @@ export class Engine {
     const fresh = (await this.store.getIncident(incident.id))!;
     const dataChanged = await this.refreshIncident(fresh, proc, byStep);
     if (changed > 0 || dataChanged) this.notify((n) => n.incidentChanged(incident.id));
-    if (started && runnable() > 0) await claimNow(runnable());
+    if (runnable() > 0) await claimNow(runnable());
     return changed;
   }
 

@@ -20,6 +20,8 @@ export interface Sandbox {
   fortigate: FortiOsEmulator;
   radius?: SandboxRadius;
   warnings: string[];
+  /** secrets and settings the sandbox customers file and MSP mailbox refer to (env:NAME) */
+  env: Record<string, string>;
   /** Defender raises an alert in the emulated tenant (so the bot can read and comment it later). */
   raiseAlert(alert: Record<string, unknown>): { ok: true } | { ok: false; reason: string };
   close(): Promise<void>;
@@ -35,17 +37,21 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
   const ports = { ...SANDBOX_PORTS, ...opts.ports };
   const warnings: string[] = [];
   mkdirSync(opts.dataDir, { recursive: true });
-  for (const [k, v] of Object.entries(SANDBOX_SECRETS)) process.env[k] ??= v;
+  // The sandbox's secrets and MSP mailbox settings, for this app only (never the process-wide
+  // environment: two sandboxes in one process, as in the tests, must not see each other's values).
+  const env: Record<string, string> = { ...SANDBOX_SECRETS };
 
   const graph = await startGraphEmulator({ port: ports.graph, host: '127.0.0.1' });
-  process.env.SANDBOX_GRAPH_CA_PEM = graph.caPem;
+  env.SANDBOX_GRAPH_CA_PEM = graph.caPem;
   // The MSP's own mailbox (CISO emails) lives in the same emulator, in the MSP tenant.
-  process.env.MSP_TENANT_ID ??= MSP.tenantId;
-  process.env.MSP_GRAPH_CLIENT_ID ??= MSP.clientId;
-  process.env.MSP_GRAPH_CLIENT_SECRET ??= MSP.clientSecret;
-  process.env.MSP_MAILBOX ??= MSP.mailbox;
-  process.env.MSP_GRAPH_AUTHORITY_HOST ??= graph.authorityHost;
-  process.env.MSP_GRAPH_BASE_URL ??= graph.url;
+  Object.assign(env, {
+    MSP_TENANT_ID: MSP.tenantId,
+    MSP_GRAPH_CLIENT_ID: MSP.clientId,
+    MSP_GRAPH_CLIENT_SECRET: MSP.clientSecret,
+    MSP_MAILBOX: MSP.mailbox,
+    MSP_GRAPH_AUTHORITY_HOST: graph.authorityHost,
+    MSP_GRAPH_BASE_URL: graph.url,
+  });
   const serviceNow = await startServiceNowEmulator({
     port: ports.serviceNow,
     users: [{ username: CONTOSO.servicenow.username, password: CONTOSO.servicenow.password, roles: ['sn_si.basic', 'sn_si.write'] }],
@@ -86,7 +92,7 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     return { ok: true };
   };
   return {
-    customers, graph, serviceNow, fortigate, radius, warnings, raiseAlert,
+    customers, graph, serviceNow, fortigate, radius, warnings, raiseAlert, env,
     close: async () => {
       await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.close()]);
     },

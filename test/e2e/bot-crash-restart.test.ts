@@ -161,6 +161,33 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(JSON.stringify(disconnect?.result), /disconnected/);
     });
 
+    it('(a2) killed while the approval card is being posted: the card reached Teams, its Approve still works after the restart', async () => {
+      world = await startBotWorld(dialect);
+      // Teams receives the Entra approval card but the bot dies before it learns the card's id.
+      world.connector.delayCardReplies(/Approval needed: Contain the account in Entra/, 30_000);
+      bot = await BotChild.start(world.childEnv());
+      const incidentId = await fireAlert(bot.port);
+      const approval = await pendingApproval(world.store, incidentId, 'entra-contain');
+      const delivered = await waitFor('the approval card to reach Teams', async () =>
+        world!.connector.calls.find((c) => c.kind !== 'update' && /Approval needed: Contain the account in Entra/.test(cardText(c.activity))), 30_000, 10);
+      assert.match(String(await world.store.getState(`teams:approval:${approval.id}`)), /^posting:/, 'the bot had not recorded the card when it died');
+      const timelineRef = (await world.store.getState(`teams:card:${incidentId}`))!;
+      world.connector.delayCardReplies(/./, 0);
+      const { restartedAt } = await killAndRestart(incidentId);
+
+      // The approver clicks Approve on the card Teams shows: the invoke carries the approval id.
+      const r: Ready = { incidentId, approval, card: { conversationId: delivered.conversationId, activityId: delivered.activityId }, timelineRef };
+      await approve(r);
+      await waitFor('entra-contain to succeed', async () => (await world!.store.getAction(`${incidentId}:entra-contain`))?.status === 'succeeded', 30_000);
+      const counts = graphCounts(world.graph.state, CONTOSO.adele.objectId);
+      assert.deepEqual([counts.disable, counts.revocations, counts.passwordResets], [1, 1, 1], 'each change made once');
+      assert.equal((await world.store.getAction(`${incidentId}:entra-contain`))?.attempts, 1);
+      assert.equal(verifyChain(await world.store.listTimeline(incidentId)).ok, true, 'the timeline chain verifies');
+      assert.equal(await world.store.getState(`teams:card:${incidentId}`), timelineRef, 'same thread');
+      assert.equal(world.connector.calls.filter((c) => c.kind === 'createConversation').length, 1, 'one thread');
+      assert.ok(world.connector.calls.some((c) => c.kind === 'update' && c.at >= restartedAt), 'the restarted bot keeps the thread current');
+    });
+
     it('(b) killed after the approval, before the disable call: the restarted bot makes the calls once', async () => {
       const r = await upToEntraApproval();
       // The read before the disable PATCH hangs: the action is claimed and running, nothing changed yet.

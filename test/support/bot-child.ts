@@ -41,7 +41,8 @@ export class BotChild {
   static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<BotChild> {
     const proc = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NODE_ENV: 'test', ...env, LOG_LEVEL: process.env.BOT_CHILD_LOG_LEVEL ?? 'info' },
+      // At least info: the port is read from the "listening" line.
+      env: { ...process.env, NODE_ENV: 'test', ...env, LOG_LEVEL: ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '') ? process.env.LOG_LEVEL! : 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const child = new BotChild(proc);

@@ -2,7 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MSP } from '../../src/sandbox/contoso';
-import { adaptiveCardText } from './bot-invoke';
 
 /**
  * A stand-in for the Bot Connector service (the Bot Framework REST API a bot calls at the
@@ -39,6 +38,11 @@ export interface RecordedConnector {
   calls: ConnectorCall[];
   /** the latest content of every message (posted, then replaced by updates) */
   messages: Map<string, { conversationId: string; activity: Record<string, unknown> }>;
+  /**
+   * Holds the answer to every reply whose card text matches `cardText` for `ms` (0 clears): the
+   * message is delivered (recorded) at once, the bot learns its id only when the answer comes.
+   */
+  delayCardReplies(cardText: RegExp, ms: number): void;
   /** the store's ChannelRef ('teams:channel') for this connector's #sec-ir */
   channelRef(): Record<string, unknown>;
   close(): Promise<void>;
@@ -47,6 +51,8 @@ export interface RecordedConnector {
 export async function startRecordedConnector(): Promise<RecordedConnector> {
   const calls: ConnectorCall[] = [];
   const messages = new Map<string, { conversationId: string; activity: Record<string, unknown> }>();
+  let delay: { match: RegExp; ms: number } | undefined;
+  const timers = new Set<NodeJS.Timeout>();
   const newId = () => `1${Date.now()}${randomBytes(3).readUIntBE(0, 3)}`;
 
   const server = http.createServer((req, res) => {
@@ -89,6 +95,11 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
           const activityId = newId();
           calls.push({ kind: target ? 'reply' : 'send', conversationId, activityId, activity: body, at });
           messages.set(activityId, { conversationId, activity: body });
+          if (delay && delay.ms > 0 && delay.match.test(cardText(body))) {
+            const t = setTimeout(() => { timers.delete(t); reply(201, { id: activityId }); }, delay.ms);
+            timers.add(t);
+            return;
+          }
           return reply(201, { id: activityId });
         }
       }
@@ -110,7 +121,9 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
       channelName: TEAM.channelName,
       bot: { ...TEAM.bot },
     }),
+    delayCardReplies: (match, ms) => { delay = ms > 0 ? { match, ms } : undefined; },
     close: () => new Promise<void>((r) => {
+      for (const t of timers) clearTimeout(t);
       server.closeAllConnections();
       server.close(() => r());
     }),
@@ -121,4 +134,18 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
 export function cardText(activity: Record<string, unknown> | undefined): string {
   const cards = ((activity?.attachments as Array<{ content?: unknown }> | undefined) ?? []).map((a) => a.content as Record<string, unknown> | undefined);
   return cards.map((c) => adaptiveCardText(c)).join('\n');
+}
+
+/** The text of an Adaptive Card (TextBlocks, FactSet titles and values), for assertions. */
+export function adaptiveCardText(card: Record<string, unknown> | undefined): string {
+  const out: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    for (const k of ['text', 'title', 'value']) if (typeof o[k] === 'string') out.push(o[k] as string);
+    for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return out.join('\n');
 }

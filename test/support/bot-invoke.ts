@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { TEAM } from './bot-connector-recorder';
 
+export { adaptiveCardText } from './bot-connector-recorder';
+
 /** Someone in the MSP's Teams tenant (PLAYGROUND_USERS in src/sandbox/contoso.ts). */
 export interface TeamsUser { name: string; aadObjectId: string }
 
@@ -63,20 +65,6 @@ export async function postActivity(port: number, activity: Record<string, unknow
     body = undefined;
   }
   return { status: res.status, body };
-}
-
-/** The text of an Adaptive Card (TextBlocks, FactSet titles and values), for assertions. */
-export function adaptiveCardText(card: Record<string, unknown> | undefined): string {
-  const out: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (!node || typeof node !== 'object') return;
-    const o = node as Record<string, unknown>;
-    for (const k of ['text', 'title', 'value']) if (typeof o[k] === 'string') out.push(o[k] as string);
-    for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v);
-  };
-  walk(card);
-  return out.join('\n');
 }
 
 /** A channel message that @mentions the bot (`@ir <text>`), as Teams delivers it. */

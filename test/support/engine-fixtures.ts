@@ -76,6 +76,7 @@ export interface World {
   disabled: Set<string>;
   disconnected: Set<string>;
   blocked: Set<string>;
+  mailed: boolean;
 }
 
 export interface Behaviour {
@@ -89,7 +90,7 @@ export interface Behaviour {
 export class Recorder {
   calls: Call[] = [];
   previews: string[] = [];
-  world: World = { disabled: new Set(), disconnected: new Set(), blocked: new Set() };
+  world: World = { disabled: new Set(), disconnected: new Set(), blocked: new Set(), mailed: false };
   behaviour: Record<string, Behaviour> = {};
   private failuresLeft = new Map<string, number>();
 
@@ -158,6 +159,12 @@ export function testActions(rec: Recorder): ActionDef[] {
     destructive(rec, 'firewall.block', z.object({ ips: z.array(z.string()).min(1), user: upn.optional(), incidentId: z.string().optional() }).strict(),
       (i) => ({ done: i.ips.every((ip) => rec.world.blocked.has(ip)), preview: { title: `Block ${i.ips.join(', ')}`, facts: [], changes: i.ips.map((ip) => `Block ${ip}`), warnings: [] } }),
       (i) => { i.ips.forEach((ip) => rec.world.blocked.add(ip)); return { output: { devices: [{ firewallId: CONTOSO.fortigate.id, added: i.ips, alreadyBlocked: [], vpnSessionsCut: [{ user: i.user }] }], excluded: [], feedEntries: [] }, summary: `blocked ${i.ips.join(', ')}` }; }),
+    // the follow-through steps of the default procedure (src/evidence/actions.ts): same names and inputs
+    { ...readAction(rec, 'evidence.report', z.object({}).passthrough(), () => ({ output: { name: 'report.md', sha256: '0'.repeat(64), size: 1, evidenceId: 1, summary: 'report' }, summary: 'forensic report written' })), risk: 'change' },
+    { ...readAction(rec, 'ticket.open', z.object({}).passthrough(), () => ({ output: { ticket: { number: 'SIR0010001', link: 'https://x.service-now.com', sysId: 'abc' } }, summary: 'SIR0010001 opened' })), risk: 'change' },
+    destructive(rec, 'mail.notifyCiso', z.object({ subject: z.string().optional(), body: z.string().optional(), recipients: z.string().optional(), cc: z.string().optional() }).strict(),
+      () => ({ done: rec.world.mailed, preview: { title: 'Email the CISO', facts: [], changes: ['Send the email'], warnings: [] } }),
+      () => { rec.world.mailed = true; return { output: { via: 'graph' }, summary: 'email sent' }; }),
   ];
   return defs as ActionDef[];
 }
