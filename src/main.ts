@@ -134,6 +134,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     customers: (id) => byId.get(id),
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
+    leaseMs: env.ENGINE_LEASE_SECONDS * 1000,
   });
 
   const bot = createTeamsBot({
@@ -214,6 +215,11 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   };
   const handoffTimer = setInterval(runHandoff, 60_000);
   handoffTimer.unref();
+  // Cards whose post was interrupted (a crash between claim and post) are posted by the sweep.
+  const sweep = () => bot.notifier.sweep().catch((e) => log.warn({ err: e }, 'card sweep failed'));
+  const sweepTimer = setInterval(sweep, 30_000);
+  sweepTimer.unref();
+  void sweep();
   const stopPoller = startGraphPoller({
     customers: customers.customers.filter((c) => c.graph.pollAlerts),
     secrets, store, log,
@@ -243,6 +249,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       stopPoller();
       clearInterval(feedTimer);
       clearInterval(handoffTimer);
+      clearInterval(sweepTimer);
       await engine.stop().catch(() => undefined);
       await new Promise<void>((r) => server.close(() => r()));
       await closePlayground?.().catch(() => undefined);

@@ -118,20 +118,44 @@ export class TeamsNotifier implements Notifier {
   }
 
   async approvalRequested(approval: ApprovalRecord): Promise<void> {
+    const key = `teams:approval:${approval.id}`;
+    let claimed = false;
     try {
       const thread = await this.ensureThread(approval.incidentId);
       if (!thread) throw new Error('the incident thread could not be started');
-      const key = `teams:approval:${approval.id}`;
       if (!(await this.claimPosting(key))) return;
+      claimed = true;
       const card = await this.approvalCard(approval.id);
       if (!card) return;
       const activityId = await this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] });
       await this.deps.store.setState(key, JSON.stringify({ conversationId: thread.conversationId, activityId }));
       await this.deps.store.setApprovalCard(approval.id, activityId);
     } catch (e) {
-      this.deps.log.warn({ err: e, approvalId: approval.id }, 'approval card not posted');
+      this.deps.log.warn({ err: e, approvalId: approval.id }, 'approval card not posted; the next sweep tries again');
+      if (claimed) await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
     }
     await this.incidentChanged(approval.incidentId);
+  }
+
+  /**
+   * Posts what should be in the channel and is not: a timeline card or an approval card whose post
+   * was interrupted (a crash between claiming and posting, a Teams outage). Runs at start-up and on
+   * a timer; the posting claims keep two instances from posting the same card.
+   */
+  async sweep(): Promise<void> {
+    if (!(await this.deps.channel.channel())) return;
+    const missing = async (key: string) => {
+      const v = await this.deps.store.getState(key);
+      if (!v) return true;
+      if (!v.startsWith('posting:')) return false;
+      return this.now().getTime() - Date.parse(v.split(':').slice(2).join(':')) > POSTING_STALE_MS;
+    };
+    for (const inc of await this.deps.store.listIncidents({ open: true, limit: 500 })) {
+      if (await missing(`teams:card:${inc.id}`)) await this.incidentChanged(inc.id);
+    }
+    for (const a of await this.deps.store.listApprovals({ status: 'pending' })) {
+      if (await missing(`teams:approval:${a.id}`)) await this.approvalRequested(a);
+    }
   }
 
   async approvalCard(approvalId: string, notice?: string): Promise<Record<string, unknown> | undefined> {

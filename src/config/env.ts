@@ -33,6 +33,8 @@ export const envSchema = z.object({
   CUSTOMERS_FILE: z.string().optional(),
   SHIFTS_FILE: z.string().optional(),
   APPROVAL_TTL_MINUTES: int(60, 1, 24 * 60),
+  /** how long a worker's claim on a running step holds; after a crash another worker resumes it after this */
+  ENGINE_LEASE_SECONDS: int(60, 5, 3600),
   IMPOSSIBLE_TRAVEL_KMH: int(900, 100, 100_000),
 
   // --- The MSP's own mailbox (CISO emails via Graph sendMail) ------------------------------------
