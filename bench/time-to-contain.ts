@@ -96,7 +96,7 @@ async function once(): Promise<{ wall: number; bound: number }> {
   const wall = median(results.map((r) => r.wall));
   const bound = median(results.map((r) => r.bound));
   const ratio = median(results.map((r) => r.wall / r.bound));
-  console.log(`time to contain (${runs} runs, ${latencyMs} ms per call, 3 scope→contain chains, 3 approvals):`);
+  console.log(`time to contain (${runs} runs, ${latencyMs} ms per call, 3 scope→contain chains, 3 containment approvals):`);
   console.log(`  alert → contained, median:       ${wall.toFixed(0)} ms`);
   console.log(`  critical path lower bound:       ${bound.toFixed(0)} ms  (measured call durations; nominal ${2 * latencyMs} ms)`);
   console.log(`  ratio (median of per-run ratios): ${ratio.toFixed(3)}  (goal ≤ 1.15)`);

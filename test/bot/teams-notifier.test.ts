@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { withTestStores, uniqueId } from '../support/store-factory';
+import { TeamsNotifier } from '../../src/bot/teams-notifier';
+import type { TeamsChannel } from '../../src/bot/teams-channel';
+import type { Store } from '../../src/store/store';
+import { log } from '../../src/log';
+
+/** Records what the notifier sends to Teams (the real path is covered by the Playground e2e tests). */
+function recordingChannel() {
+  const calls: Array<{ op: 'thread' | 'reply' | 'update'; conversationId?: string; activityId?: string }> = [];
+  let n = 0;
+  const tag = uniqueId('t');
+  const channel = {
+    channel: async () => ({ channelId: '19:sec-ir@thread.tacv2' }),
+    startThread: async () => { n++; calls.push({ op: 'thread' }); return { conversationId: `19:sec-ir@thread.tacv2;messageid=${tag}-${n}`, activityId: `${tag}-${n}` }; },
+    reply: async (conversationId: string) => { n++; calls.push({ op: 'reply', conversationId }); return String(n); },
+    update: async (conversationId: string, activityId: string) => { calls.push({ op: 'update', conversationId, activityId }); },
+  };
+  return { calls, channel: channel as unknown as TeamsChannel };
+}
+
+withTestStores((_dialect, make) => {
+  describe('TeamsNotifier: one card per incident and per approval, even across crashes', () => {
+    let store: Store;
+    before(async () => { store = await make(); });
+
+    async function incidentWithApproval() {
+      const id = `IR-20261127-${uniqueId('').slice(1, 5).toUpperCase().replace(/[^0-9A-HJKMNP-TV-Z]/g, 'A')}`;
+      await store.createIncident({ id, customerId: 'contoso', tenantId: '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', subjectUpn: `${uniqueId('u')}@contoso.com`, subjectObjectId: null, severity: 'high', title: 't', status: 'open', procedure: null, createdAt: new Date().toISOString(), data: {} }, [{ source: 'test', kind: 'x', summary: 'opened' }]);
+      await store.ensureActions([{ id: `${id}:entra-contain`, incidentId: id, stepId: 'entra-contain', name: 'entra.contain', status: 'awaiting_approval', idempotencyKey: `${id}:entra-contain`, input: {} }]);
+      const approval = await store.createApproval({ id: uniqueId('apv'), incidentId: id, actionId: `${id}:entra-contain`, requiredApprovers: 1, requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+      return { id, approval };
+    }
+
+    it('posts the timeline card once, then only updates it', async () => {
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w1' });
+      const { id } = await incidentWithApproval();
+      await Promise.all([n.incidentChanged(id), n.incidentChanged(id), n.incidentChanged(id)]);
+      await n.incidentChanged(id);
+      assert.equal(calls.filter((c) => c.op === 'thread').length, 1);
+      assert.ok(calls.filter((c) => c.op === 'update').length >= 1);
+    });
+
+    it('a second instance does not post a card the first is posting', async () => {
+      const a = recordingChannel();
+      const b = recordingChannel();
+      const n1 = new TeamsNotifier({ store, channel: a.channel, customerName: () => 'Contoso', log, workerId: 'w1' });
+      const n2 = new TeamsNotifier({ store, channel: b.channel, customerName: () => 'Contoso', log, workerId: 'w2' });
+      const { id } = await incidentWithApproval();
+      await Promise.all([n1.incidentChanged(id), n2.incidentChanged(id)]);
+      assert.equal(a.calls.filter((c) => c.op === 'thread').length + b.calls.filter((c) => c.op === 'thread').length, 1);
+    });
+
+    it('the sweep re-posts an approval card whose post was interrupted by a crash, once', async () => {
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w-restarted' });
+      const { id, approval } = await incidentWithApproval();
+      await n.incidentChanged(id);
+      // the crashed process had claimed the approval card 2 minutes ago and died before posting it
+      await store.setState(`teams:approval:${approval.id}`, `posting:w-dead:${new Date(Date.now() - 120_000).toISOString()}`);
+      await n.sweep();
+      await n.sweep();
+      // (other tests' incidents in this database get their cards too: count this incident's thread only)
+      const thread = JSON.parse((await store.getState(`teams:card:${id}`))!) as { conversationId: string };
+      const replies = calls.filter((c) => c.op === 'reply' && c.conversationId === thread.conversationId);
+      assert.equal(replies.length, 1, 'posted once');
+      assert.ok((await store.getApproval(approval.id))?.cardActivityId);
+      assert.match((await store.getState(`teams:approval:${approval.id}`))!, /^\{"conversationId"/);
+    });
+
+    it('the sweep leaves a fresh claim of another instance alone', async () => {
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w3' });
+      const { id, approval } = await incidentWithApproval();
+      await n.incidentChanged(id);
+      await store.setState(`teams:approval:${approval.id}`, `posting:w-other:${new Date().toISOString()}`);
+      await n.sweep();
+      const thread = JSON.parse((await store.getState(`teams:card:${id}`))!) as { conversationId: string };
+      assert.equal(calls.filter((c) => c.op === 'reply' && c.conversationId === thread.conversationId).length, 0);
+    });
+  });
+});
