@@ -13,6 +13,7 @@ import { graphErrorToConnectorError, type GraphOperation } from './graph-errors'
 
 export const PUBLIC_GRAPH = 'https://graph.microsoft.com';
 export const PUBLIC_AUTHORITY = 'https://login.microsoftonline.com';
+const TRANSIENT_TOKEN_ERROR = /endpoints_resolution_error|network_error|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/i;
 
 export interface GraphCall {
   /** what this call is, for errors and evidence: which permission, which object */
@@ -78,12 +79,22 @@ export class GraphSession {
     const caPem = g.caCertificateRef ? secrets.get(g.caCertificateRef) : undefined;
     const agent = caPem ? new https.Agent({ ca: caPem, keepAlive: true }) : undefined;
 
-    const credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
+    let credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
     const scope = `${graphOrigin === PUBLIC_GRAPH ? PUBLIC_GRAPH : graphOrigin}/.default`;
     this.provider = {
       getAccessToken: async () => {
         try {
-          const t = await credential.getToken(scope, { abortSignal: opts.signal });
+          let t;
+          try {
+            t = await credential.getToken(scope, { abortSignal: opts.signal });
+          } catch (first) {
+            // A network hiccup while MSAL resolves the authority's metadata (endpoints_resolution_error,
+            // a reset connection) is not a credential problem: try once more with a fresh client.
+            if (!TRANSIENT_TOKEN_ERROR.test((first as Error).message) || opts.signal?.aborted) throw first;
+            await new Promise((r) => setTimeout(r, 500));
+            credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
+            t = await credential.getToken(scope, { abortSignal: opts.signal });
+          }
           if (!t) throw new Error('no token returned');
           return t.token;
         } catch (e) {
