@@ -146,7 +146,9 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     channelName: env.IR_CHANNEL_NAME,
     botName: env.BOT_NAME,
     store,
-    queue: new SendQueue(),
+    // Teams allows a bot about 7 messages a second in one conversation (and 60 in 30 s): short bursts
+    // are paced at 150 ms, and a 429 beyond that is waited out with its Retry-After.
+    queue: new SendQueue({ minGapMs: 150 }),
     ops: createBotOperations({
       engine, customers,
       evidence: createEvidenceOperations({ store, engine, customers: (id) => byId.get(id), secrets, poster: () => bot.notifier, reportUrl, shifts, log }),

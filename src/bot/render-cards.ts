@@ -133,9 +133,10 @@ export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
     headerStyle: open ? 'warning' : a.status === 'approved' ? 'good' : 'default',
     heading: inert(`${open ? 'Approval needed' : 'Approval'}: ${stepName} · ${inc.id}`),
     title: inert(p.title ?? `${action.name} for ${inc.subjectUpn}`, 300),
+    // The customer and its tenant are always on the card; the preview may name them itself.
     facts: [
-      { label: 'Customer', value: inert(v.customerName) },
-      { label: 'Tenant id', value: inert(inc.tenantId) },
+      ...((p.facts ?? []).some((f) => /^customer$/i.test(f.label)) ? [] : [{ label: 'Customer', value: inert(v.customerName) }]),
+      ...((p.facts ?? []).some((f) => /^tenant/i.test(f.label)) ? [] : [{ label: 'Tenant id', value: inert(inc.tenantId) }]),
       ...(p.facts ?? []).map((f) => ({ label: inert(f.label, 60), value: inert(f.value, 300) })),
     ],
     warnings: (p.warnings ?? []).map((w) => inert(w, 300)),
