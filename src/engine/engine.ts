@@ -11,7 +11,7 @@ import type { ActionRegistry } from './action-registry';
 import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff';
 import { connectorAvailability } from './customer-capabilities';
 import { buildReferenceContext, ipSelectionFor } from './incident-context';
-import { newIncidentId } from './incident-id';
+import { newIncidentId } from '../intake/incident-id';
 import { readResultPath, resolveInputs, UnresolvedReferenceError } from './input-references';
 import { silentNotifier, type Notifier } from './notifier';
 import type { Procedure, ProcedureCatalog, ProcedureStep } from './procedure';
