@@ -1,5 +1,5 @@
 import https from 'node:https';
-import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import {
   AuthenticationHandler, Client, ResponseType, RetryHandler, RetryHandlerOptions,
@@ -81,22 +81,44 @@ export class GraphSession {
 
     let credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
     const scope = `${graphOrigin === PUBLIC_GRAPH ? PUBLIC_GRAPH : graphOrigin}/.default`;
+    // One token request at a time per session: @azure/identity aborts a credential's pending metadata
+    // requests when another getToken on it finishes, so concurrent calls of one session (parallel
+    // Graph calls) would fail each other with endpoints_resolution_error. The token is shared until
+    // a minute before it expires.
+    let pending: Promise<AccessToken> | undefined;
+    let cached: AccessToken | undefined;
+    const fetchToken = async (): Promise<AccessToken> => {
+      try {
+        const t = await credential.getToken(scope, { abortSignal: opts.signal });
+        if (!t) throw new Error('no token returned');
+        return t;
+      } catch (first) {
+        // MSAL reports any failure to fetch the authority's metadata as endpoints_resolution_error
+        // and drops the cause; a reset connection or a busy authority is not a credential problem,
+        // so try again (twice, with a fresh client and a growing pause) before giving up.
+        let last = first;
+        for (const pauseMs of [500, 2000]) {
+          if (!TRANSIENT_TOKEN_ERROR.test((last as Error).message) || opts.signal?.aborted) break;
+          await new Promise((r) => setTimeout(r, pauseMs));
+          credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
+          try {
+            const t = await credential.getToken(scope, { abortSignal: opts.signal });
+            if (t) return t;
+            last = new Error('no token returned');
+          } catch (e) {
+            last = e;
+          }
+        }
+        throw last;
+      }
+    };
     this.provider = {
       getAccessToken: async () => {
         try {
-          let t;
-          try {
-            t = await credential.getToken(scope, { abortSignal: opts.signal });
-          } catch (first) {
-            // A network hiccup while MSAL resolves the authority's metadata (endpoints_resolution_error,
-            // a reset connection) is not a credential problem: try once more with a fresh client.
-            if (!TRANSIENT_TOKEN_ERROR.test((first as Error).message) || opts.signal?.aborted) throw first;
-            await new Promise((r) => setTimeout(r, 500));
-            credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
-            t = await credential.getToken(scope, { abortSignal: opts.signal });
-          }
-          if (!t) throw new Error('no token returned');
-          return t.token;
+          if (cached && cached.expiresOnTimestamp - 60_000 > Date.now()) return cached.token;
+          pending ??= fetchToken().finally(() => { pending = undefined; });
+          cached = await pending;
+          return cached.token;
         } catch (e) {
           const ref = g.credential.type === 'secret' ? g.credential.secretRef : g.credential.certificatePemRef;
           // The message names the tenant, the app and the secret *reference*, never a value.
