@@ -64,7 +64,9 @@ function certificate(o: {
 }): Buffer {
   const algorithm = seq(oid(OID.ecdsaWithSha256));
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // positive INTEGER
+  // Positive and minimally encoded: a leading zero byte (1 serial in 256) is invalid DER, and
+  // OpenSSL then rejects the whole certificate, so every TLS connection to the emulator failed.
+  serial[0] = (serial[0] & 0x7f) | 0x40;
   const tbs = seq(
     tagged(0xa0, integer(Buffer.from([2]))), // v3
     integer(serial),
