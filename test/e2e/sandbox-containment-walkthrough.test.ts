@@ -130,7 +130,16 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
     await waitFor('the email draft', async () => (await stepStatus('notify-ciso')) === 'awaiting_approval', 60_000);
     const card = ui.findCard(/Email to send/);
     await card.waitFor({ timeout: 20_000 });
-    await card.getByLabel('Subject').fill('Contoso: account compromise contained (edited)');
+    // The Playground re-renders a thread's cards when any of its messages is updated, which resets
+    // what was typed; so type once the thread is quiet, and check the field before pressing Send.
+    const edited = 'Contoso: account compromise contained (edited)';
+    for (let attempt = 0; ; attempt++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      const subject = ui.findCard(/Email to send/).getByLabel('Subject');
+      await subject.fill(edited);
+      await new Promise((r) => setTimeout(r, 300));
+      if ((await subject.inputValue()) === edited || attempt === 4) break;
+    }
     await ui.clickCardButton(/Email to send/, 'Send');
     await waitFor('the email to be sent', async () => (await stepStatus('notify-ciso')) === 'succeeded', 60_000);
     const outbox = app.sandbox!.graph.state.outbox;
