@@ -53,4 +53,12 @@ describe('sandbox end to end: alert → timeline card in #sec-ir (Playground, he
     const status = ui.findCard(/Open incidents: \d+/);
     await status.getByText(new RegExp(`${incidentId} · Contoso`)).first().waitFor({ timeout: 10_000 });
   });
+
+  it('posts the shift handoff as a new thread on @ir handoff, naming the open incident and @mentioning the analyst on call', async () => {
+    await ui.postMention('ir', 'handoff');
+    await ui.waitForText(/Shift handoff · /, 15_000);
+    const card = ui.findCard(/Shift handoff · /);
+    await card.getByText(new RegExp(incidentId)).first().waitFor({ timeout: 10_000 });
+    await card.getByText(/you are on call now/).first().waitFor({ timeout: 10_000 });
+  });
 });
