@@ -15,6 +15,14 @@ export interface ChannelRef {
 
 export const CHANNEL_REF_KEY = 'teams:channel';
 
+/** Nothing can be posted until Teams tells the bot where #sec-ir is (its installation in the team). */
+export class ChannelUnknownError extends Error {
+  constructor() {
+    super('the IR channel is not known yet: install the bot in the team that has the channel (in the Playground: select the channel)');
+    this.name = 'ChannelUnknownError';
+  }
+}
+
 /** Serialises sends per conversation and honours 429 Retry-After (src/bot/send-queue.ts). */
 export interface ConversationQueue {
   enqueue<T>(conversationKey: string, task: () => Promise<T>): Promise<T>;
@@ -61,7 +69,7 @@ export class TeamsChannel {
 
   private async requireChannel(): Promise<ChannelRef> {
     const ch = await this.channel();
-    if (!ch) throw new Error('the IR channel is not known yet: install the bot in the team that has the channel');
+    if (!ch) throw new ChannelUnknownError();
     return ch;
   }
 

@@ -2,7 +2,7 @@ import { CardFactory } from 'botbuilder';
 import type { ApprovalRecord, Store } from '../store/store';
 import type { Notifier } from '../engine/notifier';
 import type { Logger } from '../log';
-import type { TeamsChannel } from './teams-channel';
+import { ChannelUnknownError, type TeamsChannel } from './teams-channel';
 import { renderApprovalCard, renderTimelineCard } from './render-cards';
 import { loadSnapshot } from './incident-snapshot';
 import { inert, utc } from './inert-text';
@@ -35,6 +35,18 @@ export class TeamsNotifier implements Notifier {
     },
   ) {}
 
+  private channelUnknownLogged = false;
+
+  /** A failed send is logged with its error; "no channel yet" once, in one line (the sweep posts later). */
+  private warn(e: unknown, fields: Record<string, unknown>, msg: string): void {
+    if (e instanceof ChannelUnknownError) {
+      if (!this.channelUnknownLogged) this.deps.log.warn(fields, `${msg}: ${e.message}; cards are posted once it is known`);
+      this.channelUnknownLogged = true;
+      return;
+    }
+    this.deps.log.warn({ ...fields, err: e }, msg);
+  }
+
   private now(): Date {
     return (this.deps.now ?? (() => new Date()))();
   }
@@ -54,7 +66,7 @@ export class TeamsNotifier implements Notifier {
           await this.renderTimeline(incidentId);
         } while (this.dirty.has(incidentId));
       } catch (e) {
-        this.deps.log.warn({ err: e, incidentId }, 'timeline card not updated');
+        this.warn(e, { incidentId }, 'timeline card not updated');
       } finally {
         this.inFlight.delete(incidentId);
       }
@@ -121,6 +133,7 @@ export class TeamsNotifier implements Notifier {
     const key = `teams:approval:${approval.id}`;
     let claimed = false;
     try {
+      if (!(await this.deps.channel.channel())) throw new ChannelUnknownError();
       const thread = await this.ensureThread(approval.incidentId);
       if (!thread) throw new Error('the incident thread could not be started');
       if (!(await this.claimPosting(key))) return;
@@ -131,7 +144,7 @@ export class TeamsNotifier implements Notifier {
       await this.deps.store.setState(key, JSON.stringify({ conversationId: thread.conversationId, activityId }));
       await this.deps.store.setApprovalCard(approval.id, activityId);
     } catch (e) {
-      this.deps.log.warn({ err: e, approvalId: approval.id }, 'approval card not posted; the next sweep tries again');
+      this.warn(e, { approvalId: approval.id }, 'approval card not posted; the next sweep tries again');
       if (claimed) await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
     }
     await this.incidentChanged(approval.incidentId);
@@ -200,7 +213,7 @@ export class TeamsNotifier implements Notifier {
       const card = await this.approvalCard(approvalId);
       if (card) await this.deps.channel.update(ref.conversationId, ref.activityId, { attachments: [CardFactory.adaptiveCard(card)] });
     } catch (e) {
-      this.deps.log.warn({ err: e, approvalId }, 'approval card not updated');
+      this.warn(e, { approvalId }, 'approval card not updated');
     }
   }
 
@@ -217,7 +230,7 @@ export class TeamsNotifier implements Notifier {
       const lines = text.split('\n').map((l) => inert(l, 500)).filter(Boolean).slice(0, 40);
       await this.deps.channel.reply(thread.conversationId, { text: lines.join('\n\n'), textFormat: 'markdown' });
     } catch (e) {
-      this.deps.log.warn({ err: e, incidentId, stepId }, 'evidence reply not posted');
+      this.warn(e, { incidentId, stepId }, 'evidence reply not posted');
     }
     await this.refreshApprovalsOf(incidentId);
   }
