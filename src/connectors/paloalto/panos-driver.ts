@@ -47,7 +47,11 @@ export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
   }
 
   private async commit(run: CliRun): Promise<void> {
-    const out = await run('commit', { timeoutMs: Math.max(COMMIT_TIMEOUT_MS, this.config.ssh.timeoutMs) });
+    // Only this administrator's changes: a plain `commit` would also push whatever other admins
+    // have pending in the customer's candidate config. The user name is the configured SSH login,
+    // already restricted to [A-Za-z0-9._-@] by the customers schema.
+    const admin = parseDeviceToken(this.config.ssh.username, 'ssh.username');
+    const out = await run(`commit partial admin ${admin}`, { timeoutMs: Math.max(COMMIT_TIMEOUT_MS, this.config.ssh.timeoutMs) });
     if (!/Configuration committed successfully/.test(out)) {
       const last = out.split('\n').map((l) => l.trim()).filter((l) => l && l !== '[edit]').pop() ?? '(no output)';
       throw new ConnectorError(`${this.device}: commit did not succeed: ${JSON.stringify(last)}`, { source: this.source });

@@ -141,6 +141,8 @@ export class PanOsCli implements CliInterpreter {
     const [verb, what, name, ...rest] = t;
     if (verb === 'exit' && t.length === 1) { this.configMode = false; return { output: 'Exiting configuration mode', leave: true }; }
     if (verb === 'commit' && t.length === 1) return { output: this.commit() };
+    // `commit partial admin <name>`: the emulator's candidate holds only this session's changes.
+    if (verb === 'commit' && what === 'partial' && name === 'admin' && rest.length === 1 && /^[A-Za-z0-9._@-]+$/.test(rest[0])) return { output: this.commit() };
     if (verb === 'show' && (what === 'address' || what === 'address-group') && name && !rest.length) return { output: this.show(what, name) };
     if (verb === 'set' && what === 'address' && name && OBJECT_NAME.test(name)) {
       const cur = c.address.get(name);

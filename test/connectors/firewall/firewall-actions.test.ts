@@ -22,7 +22,7 @@ const FORTIOS_LINES = [
   /^diagnose sys session6? (filter (clear|(src|dst) [0-9a-f.:]+)|list)$/,
 ];
 const PANOS_LINES = [
-  /^set cli pager off$/, /^configure$/, /^exit$/, /^commit$/,
+  /^set cli pager off$/, /^configure$/, /^exit$/, /^commit partial admin ir-bot$/,
   /^show address-group IR-Block$/,
   /^set address IR-[0-9a-f.\-]+ ip-netmask [0-9a-f.:]+\/(32|128)$/,
   /^set address IR-[0-9a-f.\-]+ description "incident IR-20261127-7K3Q \(teams-ir-bot\)"$/,
@@ -108,7 +108,7 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     pan.state.candidate.addressGroup.get('IR-Block')!.static.push('IR-ghost');
     const input = action('firewall.block').input.parse({ ips: ['203.0.113.7'], incidentId: 'IR-20261127-7K3Q' });
     await assert.rejects(action('firewall.block').run(input, actionContext(contoso())),
-      /blocking failed on 1 of 2 firewall\(s\): contoso-pa-1: contoso-pa-1 \(127\.0\.0\.1:\d+\) refused "commit": "Commit failed" .*IR-ghost.* \(done on contoso-fgt-1\)/);
+      /blocking failed on 1 of 2 firewall\(s\): contoso-pa-1: contoso-pa-1 \(127\.0\.0\.1:\d+\) refused "commit partial admin ir-bot": "Commit failed" .*IR-ghost.* \(done on contoso-fgt-1\)/);
   });
 
   it('lists VPN sessions and the session table across both vendors', async () => {

@@ -25,13 +25,13 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
       'set address IR-2001-db8-bad-cafe--7 ip-netmask 2001:db8:bad:cafe::7/128',
       'set address IR-2001-db8-bad-cafe--7 description "incident IR-20261127-7K3Q (teams-ir-bot)"',
       'set address-group IR-Block static [ IR-203.0.113.7 IR-2001-db8-bad-cafe--7 ]',
-      'commit',
+      'commit partial admin ir-bot',
       'show address-group IR-Block',
       'exit',
     ]);
     assert.deepEqual(emu.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder', 'IR-203.0.113.7', 'IR-2001-db8-bad-cafe--7']);
     assert.equal(emu.state.running.address.get('IR-2001-db8-bad-cafe--7')!.ipNetmask, '2001:db8:bad:cafe::7/128');
-    assert.match(r.transcript.body.toString(), /ir-bot@PA-3220# commit\n[\s\S]*Configuration committed successfully/);
+    assert.match(r.transcript.body.toString(), /ir-bot@PA-3220# commit partial admin ir-bot\n[\s\S]*Configuration committed successfully/);
   });
 
   it('is idempotent: nothing set and no commit the second time', async () => {
@@ -53,7 +53,7 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
       'delete address-group IR-Block static IR-203.0.113.7',
       'show address IR-203.0.113.7',
       'delete address IR-203.0.113.7',
-      'commit', 'exit',
+      'commit partial admin ir-bot', 'exit',
     ]);
     assert.equal(emu.state.running.address.has('IR-203.0.113.7'), false);
     assert.deepEqual(emu.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder']);
@@ -63,7 +63,7 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
     // Someone left a dangling member in the candidate: the commit validation refuses it.
     emu.state.candidate.addressGroup.get('IR-Block')!.static.push('IR-ghost');
     await assert.rejects(driver.blockIps([parseIp('203.0.113.7')], { incidentId: 'IR-1' }), (e: Error) => {
-      assert.equal(e.message, `paloalto-test (127.0.0.1:${emu.port}) refused "commit": "Commit failed" ("address-group -> IR-Block -> static 'IR-ghost' is not a valid reference")`);
+      assert.equal(e.message, `paloalto-test (127.0.0.1:${emu.port}) refused "commit partial admin ir-bot": "Commit failed" ("address-group -> IR-Block -> static 'IR-ghost' is not a valid reference")`);
       return true;
     });
     assert.equal(emu.state.running.address.has('IR-203.0.113.7'), false, 'nothing reached the running config');
