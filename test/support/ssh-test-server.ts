@@ -1,7 +1,7 @@
 import { Server, type ServerChannel } from 'ssh2';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { generateHostKey } from '../../src/sandbox/fortios/ssh-cli-server';
+import { generateHostKey } from '../../src/sandbox/ssh-cli-server';
 
 /** A fresh ed25519 host key (OpenSSH PEM) and its `SHA256:` fingerprint (see generateHostKey). */
 export function makeHostKey(): { pem: string; sha256: string } {

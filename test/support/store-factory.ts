@@ -69,7 +69,7 @@ async function withAdmin(fn: (c: Client) => Promise<void>): Promise<void> {
 }
 
 /** Registers one describe per dialect; `fn` declares the tests, calling `make()` inside them. */
-export function withTestStores(fn: (name: StoreDialectName, make: () => Promise<Store>) => void): void {
+export function withTestStores(fn: (name: StoreDialectName, make: () => Promise<Store>, database: () => TestDatabase) => void): void {
   for (const name of ['sqlite', 'postgres'] as const) {
     describe(`store adapter: ${name}`, function () {
       let database: TestDatabase | undefined;
@@ -93,7 +93,10 @@ export function withTestStores(fn: (name: StoreDialectName, make: () => Promise<
         return store;
       };
 
-      fn(name, make);
+      fn(name, make, () => {
+        if (!database) throw new Error('the test database exists only inside it()/before() hooks');
+        return database;
+      });
     });
   }
 }

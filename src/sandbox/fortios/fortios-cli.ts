@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { CliInterpreter } from './ssh-cli-server';
+import type { CliInterpreter } from '../ssh-cli-server';
 import type { FortiOsState } from './fortios-state';
 
 type Table = 'address' | 'address6' | 'addrgrp' | 'addrgrp6';

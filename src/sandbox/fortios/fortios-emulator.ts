@@ -1,16 +1,8 @@
-import { startCliSshServer } from './ssh-cli-server';
+import { startCliEmulator, type CliEmulator } from '../ssh-cli-server';
 import { FortiOsCli } from './fortios-cli';
 import { contosoFortiGateState, emptyFortiOsState, type FortiOsState, type FortiOsStateInit } from './fortios-state';
 
-export interface FortiOsEmulator {
-  port: number;
-  hostKeySha256: string;
-  state: FortiOsState;
-  /** every CLI line received, in order */
-  received: string[];
-  readonly connections: number;
-  close(): Promise<void>;
-}
+export type FortiOsEmulator = CliEmulator<FortiOsState>;
 
 /**
  * A FortiGate CLI over SSH for the sandbox and the tests. `state` overrides parts of an empty
@@ -25,20 +17,7 @@ export async function startFortiOsEmulator(opts: {
 }): Promise<FortiOsEmulator> {
   const state: FortiOsState = { ...emptyFortiOsState(opts.hostname), ...opts.state };
   if (opts.hostname) state.hostname = opts.hostname;
-  const server = await startCliSshServer({
-    port: opts.port,
-    users: opts.users,
-    hostKey: opts.hostKey,
-    newSession: () => new FortiOsCli(state),
-  });
-  return {
-    port: server.port,
-    hostKeySha256: server.hostKeySha256,
-    state,
-    received: server.received,
-    get connections() { return server.connections; },
-    close: () => server.close(),
-  };
+  return startCliEmulator({ port: opts.port, users: opts.users, hostKey: opts.hostKey }, state, (st) => new FortiOsCli(st));
 }
 
 export { contosoFortiGateState, emptyFortiOsState, FortiOsCli };

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { CliInterpreter } from '../fortios/ssh-cli-server';
+import type { CliInterpreter } from '../ssh-cli-server';
 import { cloneConfig, type PanOsConfig, type PanOsState } from './panos-state';
 
 const INVALID = 'Invalid syntax.';

@@ -1,15 +1,8 @@
-import { startCliSshServer } from '../fortios/ssh-cli-server';
+import { startCliEmulator, type CliEmulator } from '../ssh-cli-server';
 import { PanOsCli } from './panos-cli';
 import { contosoPanOsState, emptyPanOsState, type PanOsState } from './panos-state';
 
-export interface PanOsEmulator {
-  port: number;
-  hostKeySha256: string;
-  state: PanOsState;
-  received: string[];
-  readonly connections: number;
-  close(): Promise<void>;
-}
+export type PanOsEmulator = CliEmulator<PanOsState>;
 
 /** A Palo Alto PAN-OS CLI over SSH for the sandbox and the tests. */
 export async function startPanOsEmulator(opts: {
@@ -21,20 +14,7 @@ export async function startPanOsEmulator(opts: {
 }): Promise<PanOsEmulator> {
   const state: PanOsState = { ...emptyPanOsState(opts.hostname), ...opts.state };
   if (opts.hostname) state.hostname = opts.hostname;
-  const server = await startCliSshServer({
-    port: opts.port,
-    users: opts.users,
-    hostKey: opts.hostKey,
-    newSession: (username) => new PanOsCli(state, username),
-  });
-  return {
-    port: server.port,
-    hostKeySha256: server.hostKeySha256,
-    state,
-    received: server.received,
-    get connections() { return server.connections; },
-    close: () => server.close(),
-  };
+  return startCliEmulator({ port: opts.port, users: opts.users, hostKey: opts.hostKey }, state, (st, username) => new PanOsCli(st, username));
 }
 
 export { contosoPanOsState, emptyPanOsState, PanOsCli };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FortiOsCli, contosoFortiGateState, startFortiOsEmulator } from '../../../src/sandbox/fortios/fortios-emulator';
-import { generateHostKey } from '../../../src/sandbox/fortios/ssh-cli-server';
+import { generateHostKey } from '../../../src/sandbox/ssh-cli-server';
 import { SshSession } from '../../../src/connectors/ssh';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 

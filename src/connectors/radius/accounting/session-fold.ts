@@ -7,24 +7,15 @@ import { octetsWithGigawords, orderSessions, sessionKey, type AccountingSession 
 
 export type AccountingEventKind = 'start' | 'interim' | 'stop' | 'accounting-on' | 'accounting-off' | 'other';
 
-export interface AccountingEvent {
+/** The attributes one Accounting-Request carries: a session's fields, each possibly absent. */
+type SessionAttributes = Pick<AccountingSession,
+  'userName' | 'acctSessionId' | 'acctUniqueId' | 'nasIp' | 'nasIdentifier' | 'nasPortId' | 'framedIp' | 'framedIpv6Prefix'
+  | 'callingStationId' | 'calledStationId' | 'sessionTimeSeconds' | 'inputOctets' | 'outputOctets' | 'terminateCause'>;
+
+export interface AccountingEvent extends Partial<SessionAttributes> {
   kind: AccountingEventKind;
   /** epoch ms: Event-Timestamp, else the server's receive time less Acct-Delay-Time */
   at: number;
-  userName?: string;
-  acctSessionId?: string;
-  acctUniqueId?: string;
-  nasIp?: string;
-  nasIdentifier?: string;
-  nasPortId?: string;
-  framedIp?: string;
-  framedIpv6Prefix?: string;
-  callingStationId?: string;
-  calledStationId?: string;
-  sessionTimeSeconds?: number;
-  inputOctets?: number;
-  outputOctets?: number;
-  terminateCause?: string;
 }
 
 export function statusKind(value: string | number | undefined): AccountingEventKind {

@@ -1,7 +1,7 @@
 import { Server, utils, type Connection } from 'ssh2';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { hostKeyFingerprint } from '../../connectors/ssh/host-key';
+import { hostKeyFingerprint } from '../connectors/ssh/host-key';
 
 /** One CLI session's interpreter: the device's modes and state behind one SSH shell. */
 export interface CliInterpreter {
@@ -127,5 +127,27 @@ export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliS
       // Live connections keep the server open: end them so close() completes.
       for (const c of clients) c.end();
     }),
+  };
+}
+
+/** A device CLI emulator: the SSH server plus the device state its sessions share. */
+export interface CliEmulator<S> extends CliSshServer {
+  state: S;
+}
+
+/** Starts a device emulator over state shared by every session (FortiOS, PAN-OS, ...). */
+export async function startCliEmulator<S>(
+  opts: Omit<CliSshServerOptions, 'newSession'>,
+  state: S,
+  newSession: (state: S, username: string) => CliInterpreter,
+): Promise<CliEmulator<S>> {
+  const server = await startCliSshServer({ ...opts, newSession: (username) => newSession(state, username) });
+  return {
+    port: server.port,
+    hostKeySha256: server.hostKeySha256,
+    state,
+    received: server.received,
+    get connections() { return server.connections; },
+    close: () => server.close(),
   };
 }
