@@ -47,6 +47,18 @@ export const firewallSchema = z.object({
 });
 export type FirewallConfig = z.infer<typeof firewallSchema>;
 
+// --- access switches (issue 12): where a RADIUS session's client is plugged in --------------------
+export const switchSchema = z.object({
+  id,
+  kind: z.enum(['cisco-ios', 'aruba-aoscx']),
+  ssh: sshTargetSchema,
+  /** the NAS-IP-Address this switch puts in its RADIUS accounting: how a session finds its switch */
+  nasIp: ip,
+  /** switch.shutPort (shutdown of an access port, behind approval) is refused unless true */
+  allowPortShutdown: z.boolean().default(false),
+});
+export type SwitchConfig = z.infer<typeof switchSchema>;
+
 export const nasSchema = z.object({
   id,
   ip,
@@ -126,6 +138,8 @@ export const customerSchema = z.object({
   egressRanges: z.array(cidr).default([]),
   firewalls: z.array(firewallSchema).default([]),
   radius: radiusSchema.optional(),
+  /** access switches, by the NAS-IP-Address they use in RADIUS accounting */
+  switches: z.array(switchSchema).default([]),
   servicenow: serviceNowSchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
   approvers: z.object({

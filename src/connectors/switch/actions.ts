@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import type { SwitchConfig } from '../../config/customers';
+import { InvalidInputError, parseIp } from '../../domain/net';
+import { ConnectorError, type ActionContext, type ActionDef, type RawPayload } from '../types';
+import { SwitchCommandError } from './cli-switch-driver';
+import type { PortFacts, SwitchDriver, SwitchDriverFactory } from './driver';
+import { createSwitchDriver, switchDrivers } from './registry';
+import { formatMac, parseMac, parseRadiusUser, parseSwitchPort, type Mac, type SwitchPort } from './switch-values';
+
+// --- input: the shape is checked up front; each row's values are checked on their own in run(),
+// so that one bad row is refused and the others still go on.
+
+const text = (max: number) => z.string().max(max);
+export const portFactsRow = z.object({
+  nasIp: text(64),
+  nasPortId: text(128),
+  callingStationId: text(64),
+  username: text(256).optional(),
+});
+export const portFactsInput = z.object({ sessions: z.array(portFactsRow).min(1).max(50) });
+export type PortFactsInput = z.infer<typeof portFactsInput>;
+
+export interface PortFactsRowResult {
+  nasIp: string;
+  nasPortId: string;
+  outcome: 'ok' | 'refused' | 'failed';
+  /** the timeline line for this port, or why there is none */
+  line: string;
+  switchId?: string;
+  port?: string;
+  facts?: PortFacts;
+}
+export interface PortFactsOutput { ports: PortFactsRowResult[] }
+
+export interface SwitchActionDeps { drivers?: Record<string, SwitchDriverFactory> }
+
+interface Target { row: z.infer<typeof portFactsRow>; config: SwitchConfig; port: SwitchPort; mac: Mac; user?: string }
+
+/** Which switch and port a RADIUS row points at, or why it cannot be used. */
+function resolveRow(ctx: ActionContext, row: z.infer<typeof portFactsRow>): Target | string {
+  let nasIp: string;
+  try {
+    nasIp = parseIp(row.nasIp, 'nasIp');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const configs = ctx.customer.switches.filter((s) => parseIp(s.nasIp) === nasIp);
+  if (!configs.length) return `no switch of ${ctx.customer.name} is configured with NAS-IP-Address ${nasIp}`;
+  if (configs.length > 1) return `NAS-IP-Address ${nasIp} is configured for several switches (${configs.map((c) => c.id).join(', ')}): fix the customers file`;
+  const config = configs[0];
+  try {
+    const port = parseSwitchPort(config.kind, row.nasPortId, 'nasPortId');
+    const mac = parseMac(row.callingStationId, 'callingStationId');
+    const user = row.username === undefined ? undefined : parseRadiusUser(row.username, 'username');
+    return { row, config, port, mac, user };
+  } catch (e) {
+    if (e instanceof InvalidInputError) return `${config.id}: ${e.message}`;
+    throw e;
+  }
+}
+
+/** "Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456" */
+export function describePort(f: PortFacts, mac: Mac, radiusUser?: string): string {
+  const hex = parseMac(mac, 'mac');
+  const session = f.sessions.find((s) => s.mac === hex);
+  const learnt = f.macEntries.filter((e) => e.mac === hex);
+  const vlan = session?.vlan ?? learnt[0]?.vlan ?? f.status?.vlan;
+  const parts = [`${f.port.short} on ${f.switchId}`];
+  if (vlan) parts.push(/^\d+$/.test(vlan) ? `VLAN ${vlan}` : `VLAN ${vlan}`);
+  if (session) {
+    const who = session.userName ?? radiusUser;
+    parts.push(`${session.method ?? 'session'} ${session.authorised ? 'authorised' : `not authorised (${session.status})`}${who ? ` as ${who}` : ''}`);
+  } else {
+    parts.push('no 802.1X/MAB session for this MAC now');
+  }
+  if (f.status) parts.push(f.status.linkState ? `link ${f.status.linkState}` : f.status.linkUp ? 'link up' : `link ${f.status.status}`);
+  const elsewhere = learnt.filter((e) => !samePortText(f, e.port));
+  parts.push(`MAC ${f.mac}${!learnt.length ? ' (not in the MAC table)' : elsewhere.length ? ` (learnt on ${elsewhere.map((e) => e.port).join(', ')})` : ''}`);
+  const n = f.neighbors[0];
+  if (n?.deviceId) parts.push(`${n.protocol.toUpperCase()} neighbour ${n.deviceId}`);
+  return parts.join(', ');
+}
+
+function samePortText(f: PortFacts, printed: string): boolean {
+  try {
+    return parseSwitchPort(f.port.kind, printed, 'port').full === f.port.full;
+  } catch {
+    return false;
+  }
+}
+
+export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
+  const portFacts: ActionDef<PortFactsInput, PortFactsOutput> = {
+    name: 'switch.portFacts',
+    risk: 'read',
+    description: 'From RADIUS accounting sessions, finds the access switch and port of each client and reads the port: 802.1X session, MAC table, link, recent port log, CDP/LLDP neighbour.',
+    input: portFactsInput,
+    async run(input, ctx) {
+      const parsed = portFactsInput.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new InvalidInputError(issue.path.join('.') || 'input', issue.message);
+      }
+      const results: PortFactsRowResult[] = [];
+      const bySwitch = new Map<string, Target[]>();
+      const seen = new Set<string>();
+      for (const row of parsed.data.sessions) {
+        const t = resolveRow(ctx, row);
+        if (typeof t === 'string') {
+          results.push({ nasIp: row.nasIp, nasPortId: row.nasPortId, outcome: 'refused', line: `refused: ${t}` });
+          continue;
+        }
+        const key = `${t.config.id}|${t.port.full}|${t.mac}`;
+        if (seen.has(key)) continue; // Start/Interim/Stop of one session: one port read
+        seen.add(key);
+        bySwitch.set(t.config.id, [...(bySwitch.get(t.config.id) ?? []), t]);
+      }
+      const raw: RawPayload[] = [];
+      let retryable = false;
+      // One shared SSH session per switch; switches in parallel, ports of one switch in turn.
+      await Promise.all([...bySwitch.values()].map(async (targets) => {
+        const driver: SwitchDriver = createSwitchDriver(targets[0].config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+        try {
+          for (const t of targets) {
+            const base = { nasIp: t.row.nasIp, nasPortId: t.row.nasPortId, switchId: t.config.id, port: t.port.short };
+            try {
+              const { facts, transcript } = await driver.portFacts(t.port, t.mac);
+              raw.push(transcript);
+              results.push({ ...base, outcome: 'ok', line: describePort(facts, t.mac, t.user), facts });
+            } catch (e) {
+              if (e instanceof SwitchCommandError) raw.push(e.transcript);
+              if ((e as ConnectorError).retryable) retryable = true;
+              results.push({ ...base, outcome: 'failed', line: `${t.port.short} on ${t.config.id} (MAC ${formatMac(t.config.kind, t.mac)}): ${(e as Error).message}` });
+            }
+          }
+        } finally {
+          await driver.close().catch(() => undefined);
+        }
+      }));
+      const ok = results.filter((r) => r.outcome === 'ok');
+      const failed = results.filter((r) => r.outcome === 'failed');
+      if (!ok.length && failed.length) {
+        throw new ConnectorError(`no switch port could be read: ${failed.map((r) => r.line).join('; ')}`, { retryable, source: 'switch', raw });
+      }
+      return {
+        output: { ports: results },
+        summary: results.map((r) => r.line).join('\n'),
+        raw,
+      };
+    },
+  };
+  return [portFacts];
+}
+
+export const switchActions: ActionDef[] = createSwitchActions();

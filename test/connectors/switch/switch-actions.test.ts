@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { customerSchema, type CustomerConfig } from '../../../src/config/customers';
+import { EnvFileSecretStore } from '../../../src/config/secrets';
+import { createSwitchActions, type PortFactsOutput } from '../../../src/connectors/switch';
+import type { ActionContext, ActionDef } from '../../../src/connectors/types';
+import { log } from '../../../src/log';
+import { CONTOSO } from '../../../src/sandbox/contoso';
+import { startCliSshServer, type CliSshServer } from '../../../src/sandbox/ssh-cli-server';
+import { contosoAccessSwitchState, IosCli, startIosSwitchEmulator, type IosSwitchEmulator } from '../../../src/sandbox/switch/switch-emulator';
+
+const USER = { username: 'ir-bot', password: 'sw-test-pass' };
+const secrets = new EnvFileSecretStore({ SW_PASSWORD: USER.password });
+
+function contoso(switches: unknown[]): CustomerConfig {
+  return customerSchema.parse({
+    id: CONTOSO.customerId, name: CONTOSO.name, tenantId: CONTOSO.tenantId, domains: [CONTOSO.domain],
+    graph: { clientId: CONTOSO.graphClientId, credential: { type: 'secret', secretRef: 'env:GRAPH_SECRET' } },
+    contacts: CONTOSO.contacts, approvers: { objectIds: ['00000000-0000-4000-8000-000000000020'] },
+    switches,
+  });
+}
+const sw = (id: string, nasIp: string, emu: { port: number; hostKeySha256: string }, timeoutMs = 5000) => ({
+  id, kind: 'cisco-ios', nasIp,
+  ssh: { host: '127.0.0.1', port: emu.port, username: USER.username, passwordRef: 'env:SW_PASSWORD', hostKeySha256: emu.hostKeySha256, timeoutMs },
+});
+const ctx = (customer: CustomerConfig): ActionContext => ({
+  customer, secrets, incidentId: 'IR-20261127-7K3Q', idempotencyKey: 'k', mayHaveRun: false, log, now: () => new Date('2026-11-27T09:00:00Z'),
+});
+const ADELE = { nasIp: '10.20.0.3', nasPortId: 'GigabitEthernet1/0/12', callingStationId: '3C-22-FB-12-34-56', username: 'adele.vance' };
+
+describe('switch.portFacts against the Cisco IOS emulator', () => {
+  let emu: IosSwitchEmulator;
+  let action: ActionDef;
+  beforeEach(async () => {
+    emu = await startIosSwitchEmulator({ users: [USER], state: contosoAccessSwitchState() });
+    action = createSwitchActions().find((a) => a.name === 'switch.portFacts')!;
+  });
+  afterEach(async () => { await emu.close(); });
+
+  it('finds the port from the RADIUS row and reads it with exactly these commands over one session', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu)]);
+    // Start and Interim-Update of the same session: one port read.
+    const r = await action.run({ sessions: [ADELE, { ...ADELE, callingStationId: '3c:22:fb:12:34:56' }] }, ctx(c));
+    assert.equal(action.risk, 'read');
+    assert.deepEqual(emu.received, [
+      'terminal length 0',
+      'show authentication sessions interface GigabitEthernet1/0/12 details',
+      'show mac address-table address 3c22.fb12.3456',
+      'show interfaces GigabitEthernet1/0/12 status',
+      'show logging | include (GigabitEthernet|Gi)1/0/12([^0-9]|$)',
+      'show cdp neighbors GigabitEthernet1/0/12 detail',
+    ]);
+    assert.equal(emu.connections, 1);
+    assert.equal(r.summary, 'Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456');
+    const out = r.output as PortFactsOutput;
+    assert.equal(out.ports.length, 1);
+    assert.equal(out.ports[0].facts!.log.length, 5, 'the five Gi1/0/12 lines, not the Gi1/0/1 uplink line');
+    assert.equal(r.raw.length, 1);
+    assert.equal(r.raw[0].source, 'switch.cli');
+    assert.match(r.raw[0].body.toString(), /^sw-lis-3#show authentication sessions interface GigabitEthernet1\/0\/12 details\n +Interface:  GigabitEthernet1\/0\/12\n/);
+    assert.doesNotMatch(r.raw[0].body.toString(), /sw-test-pass/);
+  });
+
+  it('refuses a row whose port or MAC is outside the grammar, and still reads the other rows', async () => {
+    emu.state.ports.push({ name: 'GigabitEthernet1/0/13', link: false, adminShut: true, vlan: '20', type: '10/100/1000BaseTX' });
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu)]);
+    const r = await action.run({ sessions: [
+      { ...ADELE, nasPortId: 'GigabitEthernet1/0/12 ; reload' },
+      { ...ADELE, callingStationId: '3C-22-FB-12-34' },
+      { ...ADELE, nasIp: '10.99.0.1' },
+      { ...ADELE, nasPortId: 'Gi1/0/13', callingStationId: 'a0b1.c2d3.e4f5' },
+    ] }, ctx(c));
+    const out = r.output as PortFactsOutput;
+    assert.deepEqual(out.ports.map((p) => p.outcome), ['refused', 'refused', 'refused', 'ok']);
+    assert.match(out.ports[0].line, /^refused: sw-lis-3: nasPortId: not a Cisco IOS Ethernet port name/);
+    assert.match(out.ports[1].line, /not a MAC address/);
+    assert.match(out.ports[2].line, /no switch of Contoso.* NAS-IP-Address 10\.99\.0\.1/);
+    assert.equal(out.ports[3].line, 'Gi1/0/13 on sw-lis-3, VLAN 20, no 802.1X/MAB session for this MAC now, link disabled, MAC a0b1.c2d3.e4f5 (not in the MAC table)');
+    assert.ok(emu.received.every((l) => !l.includes('reload')));
+  });
+
+  it('a port the switch does not have: the switch answers % Invalid input, the row fails with that line', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu)]);
+    await assert.rejects(action.run({ sessions: [{ ...ADELE, nasPortId: 'GigabitEthernet1/0/48' }] }, ctx(c)),
+      (e: Error & { opts?: { raw?: unknown[] } }) => {
+        assert.match(e.message, /sw-lis-3 .* refused "show authentication sessions interface GigabitEthernet1\/0\/48 details": "% Invalid input detected at '\^' marker\."/);
+        assert.equal(e.opts?.raw?.length, 1);
+        return true;
+      });
+  });
+
+  it('the emulator is strict: an unknown command gets the IOS error with the caret', () => {
+    const cli = new IosCli(contosoAccessSwitchState());
+    assert.equal(cli.handle('show running-confg').output, `${' '.repeat('sw-lis-3#show '.length)}^\n% Invalid input detected at '^' marker.\n`);
+    assert.equal(cli.handle('show interfaces Gi1/0/12 status').output.split('\n')[2], 'Gi1/0/12  desk 3.12          connected    20         a-full a-1000 10/100/1000BaseTX');
+  });
+});
+
+describe('switch.portFacts on a device that never shows a known prompt', () => {
+  let server: CliSshServer;
+  before(async () => {
+    server = await startCliSshServer({ users: [USER], newSession: () => ({ greeting: () => 'Press RETURN to get started!\n', prompt: () => 'Press RETURN to get started!\n', handle: () => ({ output: '' }) }) });
+  });
+  after(async () => { await server.close(); });
+
+  it('fails with a clear line naming the device and what it printed', async () => {
+    const c = contoso([sw('sw-odd', '10.20.0.9', server, 500)]);
+    const action = createSwitchActions().find((a) => a.name === 'switch.portFacts')!;
+    await assert.rejects(action.run({ sessions: [{ ...ADELE, nasIp: '10.20.0.9' }] }, ctx(c)), /no prompt from 127\.0\.0\.1:\d+ .* waiting for the first prompt; last output: "Press RETURN to get started!/);
+  });
+});
