@@ -149,7 +149,59 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
       };
     },
   };
-  return [portFacts];
+  const shutPort: ActionDef<ShutPortInput, ShutPortOutput> = {
+    name: 'switch.shutPort',
+    risk: 'destructive',
+    description: "Shuts the access port a client is plugged in (interface shutdown), where the customer allows it; the undo is 'no shutdown'.",
+    input: shutPortInput,
+    async preview(input, ctx) {
+      const t = shutTarget(ctx, input);
+      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+      try {
+        const { shut } = await driver.isShut(t.port);
+        return {
+          title: `Shut ${t.port.short} on ${t.config.id}`,
+          facts: [{ label: 'Switch', value: `${t.config.id} (${t.config.kind})` }, { label: 'Port', value: t.port.full }],
+          changes: shut ? [] : [`Shut ${t.port.full} on ${t.config.id} (interface shutdown); undo: no shutdown`],
+          warnings: ['Everything on this port loses its link, including a phone or a daisy-chained device'],
+          notChanged: shut ? [{ item: t.port.full, reason: 'already administratively down' }] : [],
+          nothingToDo: shut,
+        };
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
+    },
+    async run(input, ctx) {
+      const t = shutTarget(ctx, input);
+      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+      try {
+        // shutPort reads the port first: a retry after a crash sends nothing when it is already shut.
+        const { changed, transcript } = await driver.shutPort(t.port);
+        return {
+          output: { switchId: t.config.id, port: t.port.full, changed, undo: { action: 'no shutdown', switchId: t.config.id, port: t.port.full } },
+          summary: `${t.port.short} on ${t.config.id} ${changed ? 'shut' : 'was already shut'} (undo: no shutdown on ${t.port.full})`,
+          raw: [transcript],
+        };
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
+    },
+  };
+  return [portFacts, shutPort];
+}
+
+export const shutPortInput = z.object({ switchId: z.string().max(63), nasPortId: text(128) });
+export type ShutPortInput = z.infer<typeof shutPortInput>;
+export interface ShutPortOutput { switchId: string; port: string; changed: boolean; undo: { action: 'no shutdown'; switchId: string; port: string } }
+
+/** The switch (of this customer only) and port to shut, refused unless the customer allows it. */
+function shutTarget(ctx: ActionContext, input: unknown): { config: SwitchConfig; port: SwitchPort } {
+  const r = shutPortInput.safeParse(input);
+  if (!r.success) throw new InvalidInputError(r.error.issues[0].path.join('.') || 'input', r.error.issues[0].message);
+  const config = ctx.customer.switches.find((s) => s.id === r.data.switchId);
+  if (!config) throw new InvalidInputError('switchId', `${ctx.customer.name} has no switch ${JSON.stringify(r.data.switchId.slice(0, 63))}`);
+  if (!config.allowPortShutdown) throw new ConnectorError(`shutting ports on ${config.id} is off for ${ctx.customer.name} (switches[].allowPortShutdown: false)`, { source: 'switch' });
+  return { config, port: parseSwitchPort(config.kind, r.data.nasPortId, 'nasPortId') };
 }
 
 export const switchActions: ActionDef[] = createSwitchActions();

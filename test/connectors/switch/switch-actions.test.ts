@@ -19,8 +19,8 @@ function contoso(switches: unknown[]): CustomerConfig {
     switches,
   });
 }
-const sw = (id: string, nasIp: string, emu: { port: number; hostKeySha256: string }, timeoutMs = 5000) => ({
-  id, kind: 'cisco-ios', nasIp,
+const sw = (id: string, nasIp: string, emu: { port: number; hostKeySha256: string }, timeoutMs = 5000, allowPortShutdown = false) => ({
+  id, kind: 'cisco-ios', nasIp, allowPortShutdown,
   ssh: { host: '127.0.0.1', port: emu.port, username: USER.username, passwordRef: 'env:SW_PASSWORD', hostKeySha256: emu.hostKeySha256, timeoutMs },
 });
 const ctx = (customer: CustomerConfig): ActionContext => ({
@@ -107,5 +107,42 @@ describe('switch.portFacts on a device that never shows a known prompt', () => {
     const c = contoso([sw('sw-odd', '10.20.0.9', server, 500)]);
     const action = createSwitchActions().find((a) => a.name === 'switch.portFacts')!;
     await assert.rejects(action.run({ sessions: [{ ...ADELE, nasIp: '10.20.0.9' }] }, ctx(c)), /no prompt from 127\.0\.0\.1:\d+ .* waiting for the first prompt; last output: "Press RETURN to get started!/);
+  });
+});
+
+describe('switch.shutPort against the Cisco IOS emulator', () => {
+  let emu: IosSwitchEmulator;
+  const shut = () => createSwitchActions().find((a) => a.name === 'switch.shutPort')!;
+  beforeEach(async () => { emu = await startIosSwitchEmulator({ users: [USER], state: contosoAccessSwitchState() }); });
+  afterEach(async () => { await emu.close(); });
+
+  it('is refused while the customer has not allowed port shutdown, and sends nothing', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu)]);
+    assert.equal(shut().risk, 'destructive');
+    await assert.rejects(shut().run({ switchId: 'sw-lis-3', nasPortId: 'GigabitEthernet1/0/12' }, ctx(c)), /shutting ports on sw-lis-3 is off for Contoso.*allowPortShutdown: false/);
+    assert.equal(emu.connections, 0);
+  });
+
+  it('previews, shuts with exactly these lines, records the undo, and sends no change the second time', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]);
+    const p = await shut().preview!({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, ctx(c));
+    assert.deepEqual(p.changes, ['Shut GigabitEthernet1/0/12 on sw-lis-3 (interface shutdown); undo: no shutdown']);
+    const from = emu.received.length;
+    const r = await shut().run({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, ctx(c));
+    assert.deepEqual(emu.received.slice(from), [
+      'terminal length 0',
+      'show interfaces GigabitEthernet1/0/12 status',
+      'configure terminal',
+      'interface GigabitEthernet1/0/12',
+      'shutdown',
+      'end',
+      'show interfaces GigabitEthernet1/0/12 status',
+    ]);
+    assert.deepEqual(r.output, { switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12', changed: true, undo: { action: 'no shutdown', switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12' } });
+    assert.equal(emu.state.ports.find((x) => x.name === 'GigabitEthernet1/0/12')!.adminShut, true);
+    const again = emu.received.length;
+    const r2 = await shut().run({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, { ...ctx(c), mayHaveRun: true });
+    assert.equal((r2.output as { changed: boolean }).changed, false);
+    assert.deepEqual(emu.received.slice(again), ['terminal length 0', 'show interfaces GigabitEthernet1/0/12 status']);
   });
 });
