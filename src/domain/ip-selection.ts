@@ -1,5 +1,5 @@
 import { isSuspiciousIp, type AlertIp } from './alert';
-import { cidrContains, ipToBytes, parseCidr, parseIp, quoteForError, type Cidr, type IpAddress } from './net';
+import { cidrContains, embeddedIpv4, ipToBytes, parseCidr, parseIp, quoteForError, type Cidr, type IpAddress } from './net';
 
 /**
  * Which of the IPs an alert mentions get blocked at the customer's perimeter. Pure: the same
@@ -37,12 +37,10 @@ const NON_PUBLIC: Array<{ cidr: Cidr; what: string }> = [
   ['ff00::/8', 'a multicast address'],
 ].map(([c, what]) => ({ cidr: parseCidr(c), what }));
 
-/** Why an address is not public, or null when it is. IPv4-mapped IPv6 is judged by its IPv4. */
+/** Why an address is not public, or null when it is. An IPv6 form that embeds IPv4 is judged by its IPv4. */
 export function nonPublicReason(ip: IpAddress): string | null {
-  const b = ipToBytes(ip);
-  if (b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
-    return nonPublicReason(parseIp(b.slice(12).join('.')));
-  }
+  const v4 = embeddedIpv4(ipToBytes(ip));
+  if (v4) return nonPublicReason(parseIp(v4.join('.')));
   for (const r of NON_PUBLIC) {
     if (cidrContains(r.cidr, ip)) return `${r.what} (${r.cidr.text}): never blocked at the perimeter`;
   }

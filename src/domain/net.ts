@@ -23,8 +23,19 @@ export function quoteForError(value: unknown): string {
 /**
  * Parses an IPv4 or IPv6 address (no zone id, no prefix) and returns its canonical text.
  * Everything an alert claims is an IP goes through here before it reaches a firewall or a feed.
+ * An IPv6 form that embeds an IPv4 address (see embeddedIpv4) comes back AS that IPv4 address, so
+ * the egress exclusion, the private ranges, the block list and the feed all judge the one host it
+ * names, and a card shows `198.51.100.7`, not `::ffff:c633:6407`.
  */
 export function parseIp(value: unknown, field = 'ip'): IpAddress {
+  const literal = parseIpLiteral(value, field);
+  if (isIP(literal) !== 6) return literal;
+  const v4 = embeddedIpv4(ipToBytes(literal));
+  return v4 ? (v4.join('.') as IpAddress) : literal;
+}
+
+/** The canonical text of an address exactly as written: an IPv6 form stays IPv6. */
+function parseIpLiteral(value: unknown, field: string): IpAddress {
   if (typeof value !== 'string') throw new InvalidInputError(field, `not a string: ${quoteForError(value)}`);
   const v = value.trim();
   const family = isIP(v);
@@ -34,6 +45,32 @@ export function parseIp(value: unknown, field = 'ip'): IpAddress {
   }
   if (family === 6) return canonicalIpv6(v) as IpAddress;
   throw new InvalidInputError(field, `not an IPv4 or IPv6 address: ${quoteForError(value)}`);
+}
+
+/**
+ * The IPv6 forms that stand for one IPv4 host, with the bit where the IPv4 address starts:
+ * IPv4-mapped ::ffff:a.b.c.d (a dual-stack socket's view of an IPv4 peer), SIIT's IPv4-translated
+ * ::ffff:0:a.b.c.d, NAT64's well-known prefix 64:ff9b::/96 (RFC 6052), 6to4 2002:AABB:CCDD::/48
+ * (RFC 3056: the site behind that IPv4 relay) and the deprecated IPv4-compatible ::a.b.c.d (only
+ * from 1.0.0.0 up, so :: and ::1 stay themselves).
+ */
+const EMBEDDINGS: Array<{ name: string; prefix: number[]; at: number; test?: (b: number[]) => boolean }> = [
+  { name: 'IPv4-mapped', prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], at: 12 },
+  { name: 'IPv4-translated', prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0], at: 12 },
+  { name: 'NAT64', prefix: [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], at: 12 },
+  { name: '6to4', prefix: [0x20, 0x02], at: 2 },
+  { name: 'IPv4-compatible', prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], at: 12, test: (b) => b[12] !== 0 },
+];
+
+function embeddingOf(bytes: number[]): (typeof EMBEDDINGS)[number] | undefined {
+  if (bytes.length !== 16) return undefined;
+  return EMBEDDINGS.find((e) => e.prefix.every((x, i) => bytes[i] === x) && (!e.test || e.test(bytes)));
+}
+
+/** The IPv4 address (4 bytes) an IPv6 address embeds, or undefined. */
+export function embeddedIpv4(bytes: number[]): number[] | undefined {
+  const e = embeddingOf(bytes);
+  return e ? bytes.slice(e.at, e.at + 4) : undefined;
 }
 
 export function ipFamily(ip: IpAddress): 4 | 6 {
@@ -82,17 +119,30 @@ function canonicalIpv6(ip: string): string {
 
 export interface Cidr { network: number[]; prefix: number; family: 4 | 6; text: string }
 
+/**
+ * A range. One written in an IPv6 form that embeds IPv4 (::ffff:198.51.100.0/120,
+ * 2002:c633:6400::/40) is the IPv4 range it stands for, since addresses are compared as IPv4 (see
+ * parseIp); one too wide to name any IPv4 network (::ffff:0:0/96 is every IPv4 address) is refused.
+ */
 export function parseCidr(value: string, field = 'cidr'): Cidr {
   const [addr, prefixText, ...rest] = String(value).split('/');
   if (rest.length) throw new InvalidInputError(field, `not a CIDR range: ${quoteForError(value)}`);
-  const ip = parseIp(addr, field);
+  const ip = parseIpLiteral(addr, field);
   const family = ipFamily(ip);
   const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (!/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) {
     throw new InvalidInputError(field, `bad prefix length in ${quoteForError(value)}`);
   }
-  return { network: ipToBytes(ip), prefix, family, text: `${ip}/${prefix}` };
+  const bytes = ipToBytes(ip);
+  const e = family === 6 ? embeddingOf(bytes) : undefined;
+  if (e && prefix >= e.at * 8) {
+    const v4prefix = Math.min(32, prefix - e.at * 8);
+    if (v4prefix < 8) throw new InvalidInputError(field, `${quoteForError(value)} is an ${e.name} range covering /${v4prefix} of IPv4: write the IPv4 range itself`);
+    const v4 = bytes.slice(e.at, e.at + 4);
+    return { network: v4, prefix: v4prefix, family: 4, text: `${v4.join('.')}/${v4prefix}` };
+  }
+  return { network: bytes, prefix, family, text: `${ip}/${prefix}` };
 }
 
 export function cidrContains(range: Cidr, ip: IpAddress): boolean {

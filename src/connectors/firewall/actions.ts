@@ -3,7 +3,7 @@ import type { FirewallConfig } from '../../config/customers';
 import { cidrContains, InvalidInputError, parseCidr, parseIp, type IpAddress } from '../../domain/net';
 import type { FeedEntry, Store } from '../../store/store';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
-import type { FirewallDriver, FirewallDriverFactory, FlowSession, VpnSession } from './driver';
+import type { FirewallDriver, FirewallDriverFactory, FlowSession, SkippedVpnSession, VpnSession } from './driver';
 import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
 import { createFirewallDriver, firewallDrivers } from './registry';
 
@@ -22,8 +22,11 @@ const ips = z.array(asValidated(parseIp, 'ip')).min(1).max(100)
   .transform((list) => [...new Set(list)] as IpAddress[]);
 const user = asValidated(parseVpnUser, 'user');
 const incidentId = asValidated(parseIncidentId, 'incidentId');
+// The block needs only the IPs: a user name that cannot be looked up on a device costs the VPN
+// cut (skipped, with the reason), never the block. So it is checked in run(), not here.
+const blockUser = z.string().max(1024);
 
-export const blockInput = z.object({ ips, user: user.optional(), incidentId: incidentId.optional() });
+export const blockInput = z.object({ ips, user: blockUser.optional(), incidentId: incidentId.optional() });
 export const vpnSessionsInput = z.object({ user });
 export const sessionsInput = z.object({ ips });
 export type BlockInput = z.infer<typeof blockInput>;
@@ -46,6 +49,8 @@ export interface DeviceBlockOutcome {
   added: IpAddress[];
   alreadyBlocked: IpAddress[];
   vpnSessionsCut: VpnSession[];
+  /** rows of this device the bot could not cut, each with the reason */
+  vpnSessionsSkipped: SkippedVpnSession[];
 }
 export interface BlockOutput {
   devices: DeviceBlockOutcome[];
@@ -53,6 +58,8 @@ export interface BlockOutput {
   excluded: Array<{ ip: IpAddress; reason: string }>;
   /** what the threat feed lists and when the expiry job takes the objects off the devices */
   feedEntries: Array<Omit<FeedEntry, 'removedAt'>>;
+  /** what was not done and why (one line each on the timeline); the rest of the action went on */
+  skipped: Array<{ firewallId?: string; item: string; reason: string }>;
 }
 
 // --- running on every firewall of the customer -----------------------------------------------------
@@ -96,6 +103,16 @@ function excludedByEgress(ctx: ActionContext, list: IpAddress[]): { keep: IpAddr
     else keep.push(ip);
   }
   return { keep, excluded };
+}
+
+/** The user whose VPN sessions are cut, or why there is none to look up (the block goes on). */
+function vpnUserOf(value: string | undefined): { user?: string; problem?: string } {
+  if (value === undefined) return {};
+  try {
+    return { user: parseVpnUser(value) };
+  } catch (e) {
+    return { problem: `VPN sessions not cut: ${(e as Error).message}` };
+  }
 }
 
 function feedExpiry(ctx: ActionContext): { addedAt: string; expiresAt: string; days: number } {
@@ -152,11 +169,12 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     input: blockInput,
     async preview(input, ctx): Promise<Preview> {
       const inp = validate(blockInput, input);
+      const vpn = vpnUserOf(inp.user);
       const { keep, excluded } = excludedByEgress(ctx, inp.ips);
       const expiry = feedExpiry(ctx);
       const firewalls = ctx.customer.firewalls;
       const preview: Preview = {
-        title: `Block ${keep.length} IP(s) on ${firewalls.length} ${ctx.customer.name} firewall(s)${inp.user ? ` and cut ${inp.user}'s VPN sessions` : ''}`,
+        title: `Block ${keep.length} IP(s) on ${firewalls.length} ${ctx.customer.name} firewall(s)${vpn.user ? ` and cut ${vpn.user}'s VPN sessions` : ''}`,
         facts: [
           { label: 'IPs', value: inp.ips.join(', ') },
           { label: 'Firewalls', value: firewalls.map((f) => `${f.id} (${f.kind})`).join(', ') || 'none configured' },
@@ -167,9 +185,10 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
         notChanged: excluded.map((e) => ({ item: e.ip, reason: e.reason })),
       };
       if (!firewalls.length) preview.warnings.push(`${ctx.customer.name} has no firewall configured: nothing can be blocked at the perimeter`);
+      if (vpn.problem) preview.warnings.push(vpn.problem);
       const results = await onEachFirewall(ctx, deps, 'reading the block groups', async (d) => ({
         blocked: keep.length ? (await d.listBlocked()).ips : [],
-        vpn: inp.user ? (await d.listVpnSessions(inp.user)).sessions : [],
+        vpn: vpn.user ? (await d.listVpnSessions(vpn.user)).sessions : [],
       }));
       let toBlock = 0;
       for (const { config, value } of results) {
@@ -183,7 +202,7 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
         for (const s of value.vpn) preview.changes.push(`Cut the ${describeVpn(s)} on ${config.id}`);
       }
       const vpnCount = results.reduce((n, r) => n + r.value.vpn.length, 0);
-      if (inp.user && !vpnCount) preview.notChanged!.push({ item: `VPN sessions of ${inp.user}`, reason: 'none connected' });
+      if (vpn.user && !vpnCount) preview.notChanged!.push({ item: `VPN sessions of ${vpn.user}`, reason: 'none connected' });
       preview.nothingToDo = toBlock === 0 && vpnCount === 0;
       preview.data = { ipsToBlock: toBlock, vpnSessionsToCut: vpnCount, excluded: excluded.length, firewalls: firewalls.length };
       return preview;
@@ -191,6 +210,7 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     async run(input, ctx) {
       const inp = validate(blockInput, input);
       const incident = parseIncidentId(inp.incidentId ?? ctx.incidentId);
+      const vpn = vpnUserOf(inp.user);
       const { keep, excluded } = excludedByEgress(ctx, inp.ips);
       // blockIps always reads the group before writing, so a retry after a crash (ctx.mayHaveRun)
       // adds only what is missing and never appends a member twice.
@@ -198,20 +218,25 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
         const raw: RawPayload[] = [];
         const b = keep.length ? await d.blockIps(keep, { incidentId: incident }) : { added: [], alreadyBlocked: [] as IpAddress[], transcript: undefined };
         if (b.transcript) raw.push(b.transcript);
-        const cut = inp.user ? await d.revokeVpnSessions(inp.user) : undefined;
+        const cut = vpn.user ? await d.revokeVpnSessions(vpn.user) : undefined;
         if (cut) raw.push(cut.transcript);
-        return { added: b.added, alreadyBlocked: b.alreadyBlocked, vpnSessionsCut: cut?.revoked ?? [], raw };
+        return { added: b.added, alreadyBlocked: b.alreadyBlocked, vpnSessionsCut: cut?.revoked ?? [], vpnSessionsSkipped: cut?.skipped ?? [], raw };
       });
       const expiry = feedExpiry(ctx);
       const feedEntries = keep.map((ip) => ({ customerId: ctx.customer.id, ip, incidentId: incident, addedAt: expiry.addedAt, expiresAt: expiry.expiresAt }));
       if (deps.feed && feedEntries.length) await deps.feed.addFeedEntries(feedEntries);
-      const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, added: value.added, alreadyBlocked: value.alreadyBlocked, vpnSessionsCut: value.vpnSessionsCut }));
+      const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, added: value.added, alreadyBlocked: value.alreadyBlocked, vpnSessionsCut: value.vpnSessionsCut, vpnSessionsSkipped: value.vpnSessionsSkipped }));
+      const skipped: BlockOutput['skipped'] = [
+        ...(vpn.problem ? [{ item: `VPN sessions of ${JSON.stringify(inp.user)}`, reason: vpn.problem }] : []),
+        ...devices.flatMap((d) => d.vpnSessionsSkipped.map((k) => ({ firewallId: d.firewallId, item: describeVpn(k.session), reason: k.reason }))),
+      ];
       const added = devices.reduce((n, d) => n + d.added.length, 0);
       const already = devices.reduce((n, d) => n + d.alreadyBlocked.length, 0);
       const cut = devices.reduce((n, d) => n + d.vpnSessionsCut.length, 0);
+      const skippedText = skipped.length ? `; skipped ${skipped.length}: ${skipped.map((k) => `${k.firewallId ? `${k.firewallId}: ` : ''}${k.item}: ${k.reason}`).join('; ')}` : '';
       return {
-        output: { devices, excluded, feedEntries },
-        summary: `Blocked ${keep.length} IP(s) on ${devices.length} firewall(s) (${added} added, ${already} already blocked${excluded.length ? `, ${excluded.length} excluded as own egress` : ''})${inp.user ? `; cut ${cut} VPN session(s) of ${inp.user}` : ''}`,
+        output: { devices, excluded, feedEntries, skipped },
+        summary: `Blocked ${keep.length} IP(s) on ${devices.length} firewall(s) (${added} added, ${already} already blocked${excluded.length ? `, ${excluded.length} excluded as own egress` : ''})${vpn.user ? `; cut ${cut} VPN session(s) of ${vpn.user}` : ''}${skippedText}`,
         raw: results.flatMap((r) => r.value.raw),
       };
     },

@@ -1,8 +1,11 @@
 import { InvalidInputError, ipFamily, parseIp, quoteForError, type IpAddress } from '../../domain/net';
 
 /**
- * The only values that reach a firewall CLI line, each checked against a strict shape first.
- * Nothing here allows whitespace, quotes, `;`, backslashes or control characters.
+ * The only values that reach a firewall CLI line. Our own values (object names, incident ids, IPs)
+ * are checked against a strict shape. Values that are not ours (computer names, user names and
+ * session labels a device reports) are QUOTED per the vendor's rules, never rejected for their
+ * shape: `Adele's MacBook Pro` is a Mac's default name. Only a value no quoting makes safe (a
+ * control character, a line break) is refused, and the caller skips that one row.
  */
 
 /**
@@ -39,15 +42,66 @@ export function hostPrefix(ip: IpAddress): string {
   return `${checkedIp(ip)}/${ipFamily(ip) === 4 ? 32 : 128}`;
 }
 
-// Local users, RADIUS/LDAP names and UPNs: letters, digits, `. _ - @`; starts with a letter or digit.
-const VPN_USER = /^[A-Za-z0-9][A-Za-z0-9._@\-]{0,127}$/;
-
-/** A user name as it may appear in a VPN command (and how we match device rows). */
-export function parseVpnUser(value: unknown, field = 'user'): string {
-  if (typeof value !== 'string' || !VPN_USER.test(value)) {
-    throw new InvalidInputError(field, `not a plain user name (letters, digits, . _ - @ only): ${quoteForError(value)}`);
+/**
+ * A value that no quoting makes safe on one vendor's CLI line. The row it belongs to is skipped
+ * with this message as the reason; the rest of the action goes on.
+ */
+export class UnquotableValueError extends InvalidInputError {
+  constructor(field: string, message: string) {
+    super(field, message);
+    this.name = 'UnquotableValueError';
   }
-  return value;
+}
+
+// C0, DEL, C1 and the Unicode line/paragraph separators: a terminal or a CLI parser may end or
+// rewrite a line at any of them, so no quoting makes them safe.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// A lone UTF-16 surrogate cannot be sent as UTF-8 at all.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const MAX_FOREIGN = 255;
+
+/** Why a foreign value cannot go into any CLI line, or undefined when quoting can carry it. */
+function foreignProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `not text: ${quoteForError(value)}`;
+  if (!value.length) return 'empty';
+  if (value.length > MAX_FOREIGN) return `longer than ${MAX_FOREIGN} characters: ${quoteForError(value)}`;
+  if (CONTROL.test(value)) return `contains a control character or line break: ${quoteForError(value)}`;
+  if (LONE_SURROGATE.test(value)) return `contains a lone UTF-16 surrogate: ${quoteForError(value)}`;
+  return undefined;
+}
+
+/**
+ * FortiOS: a double-quoted token, inside which `\` escapes the next character; so `\` and `"` are
+ * escaped and everything else printable (spaces, `'`, `’`, `;`, non-ASCII letters) is literal.
+ */
+export function fortiOsQuoted(value: unknown, field: string): string {
+  const problem = foreignProblem(value);
+  if (problem) throw new UnquotableValueError(field, problem);
+  return `"${(value as string).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * PAN-OS: a double-quoted token groups spaces and every other printable character. The CLI has
+ * no documented escape inside quotes, so a value containing `"` (or `\`, which some releases treat
+ * as an escape) cannot be carried: refused, and the caller skips the row or drops the optional
+ * argument.
+ */
+export function panOsQuoted(value: unknown, field: string): string {
+  const problem = foreignProblem(value) ?? (/["\\]/.test(value as string) ? `contains a double quote or a backslash, which the PAN-OS CLI cannot quote: ${quoteForError(value)}` : undefined);
+  if (problem) throw new UnquotableValueError(field, problem);
+  return `"${value as string}"`;
+}
+
+/**
+ * A user name as the bot looks for it on a device (a UPN, `DOMAIN\user`, `o'brien@contoso.com`,
+ * `josé`): it is only compared with what the device lists, never placed on a CLI line as given, so
+ * any text is fine except what no line could carry (control characters, lone surrogates) or
+ * absurd lengths.
+ */
+export function parseVpnUser(value: unknown, field = 'user'): string {
+  const problem = typeof value === 'string' && !value.trim() ? 'empty' : foreignProblem(value);
+  if (problem) throw new InvalidInputError(field, `not a usable user name (${problem})`);
+  return value as string;
 }
 
 // Incident ids as the bot makes them (IR-20261127-7K3Q) and any similar plain token.
@@ -60,8 +114,8 @@ export function parseIncidentId(value: unknown, field = 'incidentId'): string {
   return value;
 }
 
-// Computer names and gateway names reported by the device, before they go back into a command.
-const DEVICE_TOKEN = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$/;
+// Our own configured names that go on a line bare (the SSH login in `commit partial admin`).
+const DEVICE_TOKEN = /^[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}$/;
 
 export function parseDeviceToken(value: unknown, field: string): string {
   if (typeof value !== 'string' || !DEVICE_TOKEN.test(value)) {

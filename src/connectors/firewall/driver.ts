@@ -39,6 +39,10 @@ export interface FlowSession {
   state?: string;
 }
 
+/** A device row the bot could not act on (a name no quoting makes safe, a row the device refused). */
+export interface SkippedVpnSession { session: VpnSession; reason: string }
+export interface RevokeResult { revoked: VpnSession[]; skipped: SkippedVpnSession[]; transcript: RawPayload }
+
 export interface BlockResult { added: IpAddress[]; alreadyBlocked: IpAddress[]; transcript: RawPayload }
 export interface UnblockResult { removed: IpAddress[]; notPresent: IpAddress[]; transcript: RawPayload }
 
@@ -56,7 +60,11 @@ export interface FirewallDriver {
   /** takes the objects out of the group, then deletes them */
   unblockIps(ips: IpAddress[]): Promise<UnblockResult>;
   listVpnSessions(user: string): Promise<{ sessions: VpnSession[]; transcript: RawPayload }>;
-  revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }>;
+  /**
+   * Cuts every session of the user; a row that cannot be handled is skipped with its reason and the
+   * other rows are still cut (one odd computer name must not keep the attacker connected).
+   */
+  revokeVpnSessions(user: string): Promise<RevokeResult>;
   sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }>;
   close(): Promise<void>;
 }

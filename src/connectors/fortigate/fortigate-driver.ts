@@ -2,7 +2,7 @@ import { ipFamily, type IpAddress } from '../../domain/net';
 import { ConnectorError, type RawPayload } from '../types';
 import type { CliShell } from '../ssh/cli-shell';
 import { CliFirewallDriver, type CliRun } from '../firewall/cli-driver';
-import type { BlockResult, FirewallDriver, FlowSession, UnblockResult, VpnSession } from '../firewall/driver';
+import type { BlockResult, FirewallDriver, FlowSession, RevokeResult, SkippedVpnSession, UnblockResult, VpnSession } from '../firewall/driver';
 import { addressObjectName, checkedIp, hostPrefix, ipFromObjectName, parseIncidentId, parseVpnUser, sameVpnUser } from '../firewall/cli-values';
 import { fortiOsErrorLines, parseGroupMembers, parseSessionList, parseSslVpnMonitor, showsEntry } from './fortios-parse';
 
@@ -149,18 +149,30 @@ export class FortiGateDriver extends CliFirewallDriver implements FirewallDriver
     return { sessions: value, transcript };
   }
 
-  async revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }> {
+  async revokeVpnSessions(user: string): Promise<RevokeResult> {
     const wanted = parseVpnUser(user);
     const { value, transcript } = await this.withCli(`cut SSL-VPN sessions of ${wanted}`, (run) => this.inVdom(run, async () => {
       const sessions = await this.readVpn(run, wanted);
+      const revoked: VpnSession[] = [];
+      const skipped: SkippedVpnSession[] = [];
       // Tunnels first (the traffic), then the web/login rows; indexes come from this listing only.
-      for (const s of sessions.filter((x) => x.kind === 'sslvpn-tunnel')) await run(`execute vpn sslvpn del-tunnel ${index(s)}`);
-      for (const s of sessions.filter((x) => x.kind === 'sslvpn-web')) await run(`execute vpn sslvpn del-web ${index(s)}`);
-      const left = sessions.length ? await this.readVpn(run, wanted) : [];
-      if (left.length) throw new ConnectorError(`${this.device}: ${left.length} SSL-VPN session(s) of ${wanted} still listed after del-tunnel/del-web`, { source: this.source });
-      return sessions;
+      // Rows are addressed by index, never by name; a row without a usable index, or one the
+      // device refuses, is skipped with its reason and the others are still cut.
+      for (const kind of ['sslvpn-tunnel', 'sslvpn-web'] as const) {
+        for (const s of sessions.filter((x) => x.kind === kind)) {
+          const i = index(s);
+          if (i === undefined) { skipped.push({ session: s, reason: `no usable SSL-VPN index for ${JSON.stringify(s.user)}` }); continue; }
+          const errors = this.errorLines(await run(`execute vpn sslvpn ${kind === 'sslvpn-tunnel' ? 'del-tunnel' : 'del-web'} ${i}`, { probe: true }));
+          if (errors.length) skipped.push({ session: s, reason: `${this.device} refused to end index ${i}: ${JSON.stringify(errors[0])}` });
+          else revoked.push(s);
+        }
+      }
+      // Indexes may be renumbered after a delete: count what is left rather than match rows.
+      const left = revoked.length ? (await this.readVpn(run, wanted)).length - skipped.length : 0;
+      if (left > 0) throw new ConnectorError(`${this.device}: ${left} SSL-VPN session(s) of ${wanted} still listed after del-tunnel/del-web`, { source: this.source });
+      return { revoked, skipped };
     }));
-    return { revoked: value, transcript };
+    return { ...value, transcript };
   }
 
   async sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }> {
@@ -184,8 +196,7 @@ export class FortiGateDriver extends CliFirewallDriver implements FirewallDriver
   }
 }
 
-function index(s: VpnSession): number {
+function index(s: VpnSession): number | undefined {
   const i = s.handle.index;
-  if (i === undefined || !Number.isSafeInteger(i) || i < 0) throw new ConnectorError(`unusable SSL-VPN index for ${s.user}`);
-  return i;
+  return i !== undefined && Number.isSafeInteger(i) && i >= 0 ? i : undefined;
 }

@@ -2,8 +2,8 @@ import type { IpAddress } from '../../domain/net';
 import { ConnectorError, type RawPayload } from '../types';
 import type { CliShell } from '../ssh/cli-shell';
 import { CliFirewallDriver, type CliRun } from '../firewall/cli-driver';
-import type { BlockResult, FirewallDriver, FlowSession, UnblockResult, VpnSession } from '../firewall/driver';
-import { addressObjectName, checkedIp, hostPrefix, ipFromObjectName, parseDeviceToken, parseIncidentId, parseVpnUser, sameVpnUser } from '../firewall/cli-values';
+import type { BlockResult, FirewallDriver, FlowSession, RevokeResult, SkippedVpnSession, UnblockResult, VpnSession } from '../firewall/driver';
+import { addressObjectName, checkedIp, hostPrefix, ipFromObjectName, panOsQuoted, parseDeviceToken, parseIncidentId, parseVpnUser, sameVpnUser, UnquotableValueError } from '../firewall/cli-values';
 import { panOsErrorLines, parseGlobalProtectUsers, parsePanOsSessions, parseStaticMembers, showsObject } from './panos-parse';
 
 /** A commit on a busy firewall takes minutes. */
@@ -119,24 +119,39 @@ export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
 
   /**
    * `request global-protect-gateway client-logout gateway <gw> user <user> reason force-logout
-   * computer <computer>`: the CLI form of the XML API's <client-logout> request.
+   * computer <computer>`: the CLI form of the XML API's <client-logout> request. The gateway, user
+   * and computer are the device's own names (a Mac is `Adele's MacBook Pro`, an iPhone `Dan’s
+   * iPhone`): each is double-quoted, never checked against a shape. A row that still cannot be
+   * sent, or that the device refuses, is skipped with its reason and the other rows are cut.
    */
-  async revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }> {
+  async revokeVpnSessions(user: string): Promise<RevokeResult> {
     const wanted = parseVpnUser(user);
     const { value, transcript } = await this.withCli(`log out GlobalProtect user ${wanted}`, async (run) => {
       const sessions = await this.readVpn(run, wanted);
+      const revoked: VpnSession[] = [];
+      const skipped: SkippedVpnSession[] = [];
+      const planned: Array<{ session: VpnSession; line: string; byComputer: boolean }> = [];
       for (const s of sessions) {
-        // The device's own names go back into a command: they are checked like any other value.
-        const gateway = parseDeviceToken(this.config.globalProtectGateway ?? s.handle.gateway, 'gateway');
-        const deviceUser = parseVpnUser(s.user, 'GlobalProtect user');
-        const computer = s.handle.computer ? ` computer ${parseDeviceToken(s.handle.computer, 'computer')}` : '';
-        await run(`request global-protect-gateway client-logout gateway ${gateway} user ${deviceUser} reason force-logout${computer}`);
+        try {
+          planned.push({ session: s, ...clientLogoutLine(this.config.globalProtectGateway ?? s.handle.gateway, s) });
+        } catch (e) {
+          skipped.push({ session: s, reason: (e as Error).message });
+        }
       }
-      const left = sessions.length ? await this.readVpn(run, wanted) : [];
-      if (left.length) throw new ConnectorError(`${this.device}: ${left.length} GlobalProtect session(s) of ${wanted} still listed after client-logout`, { source: this.source });
-      return sessions;
+      // Rows named by computer first: a logout without a computer ends whichever of the user's
+      // sessions on that gateway is left, so it must not take one a precise line was meant for.
+      planned.sort((a, b) => Number(b.byComputer) - Number(a.byComputer));
+      for (const { session, line } of planned) {
+        const errors = this.errorLines(await run(line, { probe: true }));
+        if (errors.length) skipped.push({ session, reason: `${this.device} refused the logout: ${JSON.stringify(errors[0])}` });
+        else revoked.push(session);
+      }
+      // The skipped rows may still be listed; anything beyond them means a logout did not take.
+      const left = revoked.length ? (await this.readVpn(run, wanted)).length - skipped.length : 0;
+      if (left > 0) throw new ConnectorError(`${this.device}: ${left} GlobalProtect session(s) of ${wanted} still listed after client-logout`, { source: this.source });
+      return { revoked, skipped };
     });
-    return { revoked: value, transcript };
+    return { ...value, transcript };
   }
 
   async sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }> {
@@ -153,3 +168,23 @@ export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
     return { sessions: value, transcript };
   }
 }
+
+/**
+ * The logout line for one GlobalProtect row. The computer narrows the logout to one device; when
+ * its name cannot be quoted it is left out (the user's session on that gateway is still ended).
+ */
+export function clientLogoutLine(gatewayName: string | undefined, s: VpnSession): { line: string; byComputer: boolean } {
+  if (!gatewayName) throw new UnquotableValueError('gateway', 'the device listed no gateway for this session');
+  const gateway = panOsQuoted(gatewayName, 'gateway');
+  const user = panOsQuoted(s.user, 'GlobalProtect user');
+  let computer = '';
+  if (s.handle.computer) {
+    try {
+      computer = ` computer ${panOsQuoted(s.handle.computer, 'computer')}`;
+    } catch {
+      computer = '';
+    }
+  }
+  return { line: `request global-protect-gateway client-logout gateway ${gateway} user ${user} reason force-logout${computer}`, byComputer: computer !== '' };
+}
+

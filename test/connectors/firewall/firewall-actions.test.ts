@@ -28,7 +28,8 @@ const PANOS_LINES = [
   /^set address IR-[0-9a-f.\-]+ description "incident IR-20261127-7K3Q \(teams-ir-bot\)"$/,
   /^set address-group IR-Block static \[( IR-[0-9a-f.\-]+)+ \]$/,
   /^show global-protect-gateway current-user$/,
-  /^request global-protect-gateway client-logout gateway [A-Za-z0-9.\-_]+ user [A-Za-z0-9.@\-_]+ reason force-logout computer [A-Za-z0-9.\-_]+$/,
+  // device names are double-quoted: no quote, backslash or control character inside
+  /^request global-protect-gateway client-logout gateway "GP-GW-N" user "[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+" reason force-logout( computer "[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+")?$/,
   /^show session all filter (source|destination) [0-9a-f.:]+$/,
 ];
 const wellFormed = (lines: string[], allowed: RegExp[]) => lines.filter((l) => !allowed.some((re) => re.test(l)));
@@ -125,13 +126,51 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
   it('refuses an invalid IP or user with a clear error before any connection', async () => {
     for (const [name, input, msg] of [
       ['firewall.block', { ips: ['203.0.113.7\nexecute factoryreset'], incidentId: 'IR-1' }, /ips\.0: not an IPv4 or IPv6 address: "203\.0\.113\.7\\nexecute factoryreset"/],
-      ['firewall.block', { ips: ['203.0.113.7'], user: 'adele"; execute shutdown', incidentId: 'IR-1' }, /user: not a plain user name/],
-      ['firewall.vpnSessions', { user: 'adele vance' }, /user: not a plain user name/],
+      ['firewall.vpnSessions', { user: 'adele\nexecute shutdown' }, /user: not a usable user name \(contains a control character or line break: "adele\\nexecute shutdown"\)/],
+      ['firewall.vpnSessions', { user: '  ' }, /user: not a usable user name \(empty\)/],
       ['firewall.sessions', { ips: ['10.0.0.1/8'] }, /not an IPv4 or IPv6 address/],
     ] as const) {
       await assert.rejects(action(name).run(input as any, actionContext(contoso())), msg);
     }
     assert.equal(fgt.connections + pan.connections, 0);
+  });
+
+  it("blocks the IPs whatever the user name: an apostrophe, DOMAIN\\user and non-ASCII are looked up, a line break only costs the VPN cut", async () => {
+    fgt.state.sslvpn.tunnels.push({ index: 7, user: "CONTOSO\\o'brien", group: 'SSLVPN-Users', sourceIp: '203.0.113.7', duration: 60, bytesIn: 1, bytesOut: 2, tunnelIp: '10.212.134.201' });
+    pan.state.globalProtect.push({ gateway: 'GP-GW-N', domain: 'contoso', user: "o'brien", computer: "O'Brien's MacBook Pro", client: 'macOS', privateIp: '10.31.32.50', publicIp: '203.0.113.7', loginTime: 'Nov.27 08:00:00' });
+    const r = await action('firewall.block').run(action('firewall.block').input.parse({ ips: ['203.0.113.7'], user: "o'brien@contoso.com", incidentId: 'IR-20261127-7K3Q' }), actionContext(contoso()));
+    assert.deepEqual(r.output.devices.map((d: any) => [d.firewallId, d.added, d.vpnSessionsCut.map((s: any) => s.user)]), [
+      ['contoso-fgt-1', ['203.0.113.7'], ["CONTOSO\\o'brien"]],
+      ['contoso-pa-1', ['203.0.113.7'], ["o'brien"]],
+    ]);
+    assert.deepEqual(r.output.skipped, []);
+    assert.ok(pan.received.includes(`request global-protect-gateway client-logout gateway "GP-GW-N" user "o'brien" reason force-logout computer "O'Brien's MacBook Pro"`));
+    assert.deepEqual(wellFormed(fgt.received, FORTIOS_LINES), []);
+    assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
+
+    for (const user of ['CONTOSO\\adele.vance', 'Zoë.Æsir@contoso.com', 'adele"; execute shutdown']) {
+      const ok = await action('firewall.block').run(action('firewall.block').input.parse({ ips: ['198.18.0.1'], user, incidentId: 'IR-20261127-7K3Q' }), actionContext(contoso()));
+      assert.deepEqual(ok.output.skipped, [], user);
+    }
+    const bad = await action('firewall.block').run(action('firewall.block').input.parse({ ips: ['192.0.2.77'], user: 'adele\nexecute shutdown', incidentId: 'IR-20261127-7K3Q' }), actionContext(contoso()));
+    assert.deepEqual(bad.output.devices.map((d: any) => d.added), [['192.0.2.77'], ['192.0.2.77']]);
+    assert.equal(bad.output.skipped.length, 1);
+    assert.match(bad.output.skipped[0].reason, /^VPN sessions not cut: user: not a usable user name \(contains a control character/);
+    assert.match(bad.summary, /^Blocked 1 IP\(s\) on 2 firewall\(s\) \(2 added, 0 already blocked\); skipped 1: VPN sessions of "adele\\nexecute shutdown": VPN sessions not cut/);
+    assert.ok(fgt.state.addrgrp.get('IR-Block')!.member.includes('IR-192.0.2.77'));
+  });
+
+  it('one GlobalProtect row PAN-OS cannot take is skipped with its reason on the timeline; the IPs and every other row are done', async () => {
+    pan.state.globalProtect.push({ gateway: 'GP-GW-N', domain: 'contoso', user: 'adele.vance', computer: "Adele's MacBook Pro", client: 'macOS', privateIp: '10.31.32.51', publicIp: '203.0.113.7', loginTime: 'Nov.27 08:01:00' });
+    // the device lists a second gateway's row whose name it cannot take back on a line
+    pan.state.globalProtect.push({ gateway: 'GP"odd', domain: 'contoso', user: 'adele.vance', computer: 'ADELE-LT02', client: 'Windows', privateIp: '10.31.32.52', publicIp: '203.0.113.7', loginTime: 'Nov.27 08:02:00' });
+    const r = await action('firewall.block').run(action('firewall.block').input.parse({ ips: ['203.0.113.7'], user: 'adele.vance@contoso.com', incidentId: 'IR-20261127-7K3Q' }), actionContext(contoso()));
+    const pa = r.output.devices.find((d: any) => d.firewallId === 'contoso-pa-1');
+    assert.deepEqual(pa.added, ['203.0.113.7']);
+    assert.deepEqual(pa.vpnSessionsCut.map((s: any) => s.handle.computer), ['ADELE-LT01', "Adele's MacBook Pro"]);
+    assert.deepEqual(r.output.skipped.map((k: any) => [k.firewallId, k.reason]), [['contoso-pa-1', 'gateway: contains a double quote or a backslash, which the PAN-OS CLI cannot quote: "GP\\"odd"']]);
+    assert.match(r.summary, /cut 4 VPN session\(s\) of adele\.vance@contoso\.com; skipped 1: contoso-pa-1: GlobalProtect session of adele\.vance from 203\.0\.113\.7 \(gateway GP"odd, computer ADELE-LT02\): gateway: contains a double quote/);
+    assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
   });
 
   it('property: whatever an alert puts where an IP or a user goes, only well-formed lines reach the devices', async () => {
@@ -143,13 +182,16 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
       const before = fgt.connections + pan.connections;
       const parsed = action('firewall.block').input.safeParse({ ips, user, incidentId: 'IR-20261127-7K3Q' });
       if (!parsed.success) {
-        await assert.rejects(action('firewall.block').run({ ips, user, incidentId: 'IR-20261127-7K3Q' } as any, actionContext(contoso())), /not an IPv4 or IPv6|not a plain user name|Array must contain/);
+        // only the IPs can make the block invalid: the user name is never a reason to block nothing
+        assert.ok(parsed.error.issues.every((i) => i.path[0] === 'ips'), JSON.stringify(parsed.error.issues));
+        await assert.rejects(action('firewall.block').run({ ips, user, incidentId: 'IR-20261127-7K3Q' } as any, actionContext(contoso())), /not an IPv4 or IPv6|Array must contain/);
         assert.equal(fgt.connections + pan.connections, before, 'no connection for an invalid input');
         return;
       }
       valid++;
       // Own-egress and every other valid address: run for real on both devices.
-      await action('firewall.block').run(parsed.data, actionContext(contoso()));
+      const r = await action('firewall.block').run(parsed.data, actionContext(contoso()));
+      if (user !== undefined && /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(user)) assert.match(r.output.skipped[0]?.reason ?? '', /^VPN sessions not cut/);
       assert.deepEqual(wellFormed(fgt.received, FORTIOS_LINES), []);
       assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
     }), { numRuns: 60, seed: 20261127 });

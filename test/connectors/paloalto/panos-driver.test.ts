@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { PanOsDriver } from '../../../src/connectors/paloalto/panos-driver';
 import { parseIp } from '../../../src/domain/net';
 import { contosoPanOsState, startPanOsEmulator, type PanOsEmulator } from '../../../src/sandbox/panos/panos-emulator';
@@ -79,10 +80,58 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
     assert.equal(r.revoked.length, 1);
     assert.deepEqual(since(emu.received, from), [
       'show global-protect-gateway current-user',
-      'request global-protect-gateway client-logout gateway GP-GW-N user adele.vance reason force-logout computer ADELE-LT01',
+      'request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout computer "ADELE-LT01"',
       'show global-protect-gateway current-user',
     ]);
     assert.deepEqual(emu.state.globalProtect.map((u) => u.user), ['megan.bowen']);
+  });
+
+  const gp = (user: string, computer: string, publicIp = '203.0.113.7') => ({
+    gateway: 'GP-GW-N', domain: 'contoso', user, computer, client: 'macOS 14', privateIp: '10.31.32.44', publicIp, loginTime: 'Nov.27 07:50:00',
+  });
+
+  it("quotes device names (Adele's MacBook Pro, Dan’s iPhone) instead of refusing them, and logs every session out", async () => {
+    emu.state.globalProtect.push(gp('adele.vance', "Adele's MacBook Pro"), gp('adele.vance', 'Dan’s iPhone; reboot'), gp('adele.vance', 'José [büro] $(id)'));
+    const from = emu.received.length;
+    const r = await driver.revokeVpnSessions("adele.vance@contoso.com");
+    assert.deepEqual(r.skipped, []);
+    assert.deepEqual(r.revoked.map((s) => s.handle.computer), ['ADELE-LT01', "Adele's MacBook Pro", 'Dan’s iPhone; reboot', 'José [büro] $(id)']);
+    assert.deepEqual(since(emu.received, from).filter((l) => l.startsWith('request')), [
+      'request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout computer "ADELE-LT01"',
+      `request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout computer "Adele's MacBook Pro"`,
+      'request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout computer "Dan’s iPhone; reboot"',
+      'request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout computer "José [büro] $(id)"',
+    ]);
+    assert.deepEqual(emu.state.globalProtect.map((u) => u.user), ['megan.bowen']);
+  });
+
+  it("a computer name PAN-OS cannot quote is left out of the logout; a user it cannot quote is skipped with the reason, the rest goes on", async () => {
+    emu.state.globalProtect.push(gp('adele.vance', 'Lab "7"'), gp('o"brien', 'OB-LT'));
+    const r = await driver.revokeVpnSessions('adele.vance');
+    assert.deepEqual(r.revoked.map((s) => s.handle.computer), ['ADELE-LT01', 'Lab "7"']);
+    assert.ok(emu.received.includes('request global-protect-gateway client-logout gateway "GP-GW-N" user "adele.vance" reason force-logout'));
+    assert.deepEqual(emu.state.globalProtect.map((u) => u.user), ['megan.bowen', 'o"brien']);
+    const odd = await driver.revokeVpnSessions('o"brien@contoso.com');
+    assert.deepEqual(odd.revoked, []);
+    assert.equal(odd.skipped.length, 1);
+    assert.match(odd.skipped[0].reason, /^GlobalProtect user: contains a double quote or a backslash, which the PAN-OS CLI cannot quote: "o\\"brien"$/);
+    assert.ok(!emu.received.some((l) => l.includes('brien') && l.startsWith('request')), 'nothing unquotable reached the device');
+  });
+
+  it('property: any computer name never throws out of the cut, never puts an unquoted or control character on a line, and the other sessions are still cut', async () => {
+    const LOGOUT = /^request global-protect-gateway client-logout gateway "GP-GW-N" user "adele\.vance" reason force-logout( computer "[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+")?$/;
+    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), fc.constantFrom("Adele's MacBook Pro", 'Dan’s iPhone', 'a"b', 'a\\b', 'x\ty', ' ')), async (computer) => {
+      emu.state.globalProtect.splice(0, Infinity, gp('adele.vance', 'ADELE-LT01'), gp('adele.vance', computer, '198.51.100.99'), gp('megan.bowen', 'MEGAN-LT07', '192.0.2.8'));
+      const from = emu.received.length;
+      const r = await driver.revokeVpnSessions('adele.vance');
+      const sent = since(emu.received, from).filter((l) => l.startsWith('request'));
+      for (const l of sent) assert.match(l, LOGOUT);
+      assert.ok(r.revoked.some((s) => s.handle.computer === 'ADELE-LT01'), 'the plain session is always cut');
+      assert.equal(emu.state.globalProtect.some((u) => u.computer === 'ADELE-LT01'), false);
+      assert.equal(emu.state.globalProtect.filter((u) => u.user === 'megan.bowen').length, 1, "another user's session is never touched");
+      // every line sent is one row cut or one row the device refused; nothing else reached it
+      assert.equal(sent.length, r.revoked.length + r.skipped.filter((k) => /refused the logout/.test(k.reason)).length);
+    }), { numRuns: 40, seed: 20261127 });
   });
 
   it('reads the session table by source and destination', async () => {

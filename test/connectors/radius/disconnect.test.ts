@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import fc from 'fast-check';
 import type { RadiusConfig } from '../../../src/config/customers';
@@ -29,6 +30,31 @@ function udp(): Promise<Socket> {
     const s = createSocket('udp4');
     s.bind(0, '127.0.0.1', () => resolve(s));
   });
+}
+
+/**
+ * The stored evidence holds nothing that lets its reader test a guess of the shared secret: no
+ * packet octets, no request or response authenticator, no Message-Authenticator, no digest of the
+ * raw octets (all of which can be recomputed from a guess and the decoded attributes).
+ */
+function assertNoOfflineGuess(text: string, evidence: any, sessions: SessionRef[], secret: string): void {
+  assert.ok(!/"hex"|Hex"/.test(text), 'no hex fields');
+  for (const ex of evidence.exchanges) {
+    const session = sessions.find((x) => x.acctSessionId === ex.session.acctSessionId)!;
+    // Disconnect-Request octets are fixed by content and secret: rebuild exactly what went out.
+    const sent = encodeRequest(RadiusCode.DisconnectRequest, ex.identifier, disconnectAttributes(session), secret);
+    const auth = sent.subarray(4, 20);
+    for (const needle of [sent.toString('hex'), auth.toString('hex'), auth.toString('base64'), createHash('sha256').update(sent).digest('hex'), createHash('md5').update(sent).digest('hex')]) {
+      assert.ok(!text.toLowerCase().includes(needle.toLowerCase()), `evidence contains ${needle}`);
+    }
+    const masked = Buffer.from(sent);
+    masked.fill(0, 4, 20);
+    assert.equal(ex.request.sha256Masked, createHash('sha256').update(masked).digest('hex'), 'the digest identifies the packet with its authenticator zeroed');
+    assert.equal(ex.request.length, sent.length);
+  }
+  // no 32-hex-digit run (an MD5 value) anywhere, other than the SHA-256 digests
+  const withoutDigests = text.replace(/"sha256Masked": "[0-9a-f]{64}"/g, '');
+  assert.ok(!/[0-9a-f]{32}/i.test(withoutDigests), 'no MD5-sized hex run in the evidence');
 }
 
 describe('radius Disconnect-Request codec', () => {
@@ -113,10 +139,14 @@ describe('radius Disconnect against FreeRADIUS NASes', function () {
     const evidence = JSON.parse(raw[0].body.toString());
     assert.equal(evidence.exchanges.length, 3);
     assert.equal(evidence.exchanges[0].reply.code, 'Disconnect-ACK');
-    const req = Buffer.from(evidence.exchanges[0].request.hex, 'hex');
-    assert.ok(verifyRequest(req, SECRET));
     assert.equal(evidence.exchanges[2].reply.errorCause.code, 503);
     assert.ok(!raw[0].body.toString().includes(SECRET));
+    assertNoOfflineGuess(raw[0].body.toString(), evidence, sessions, SECRET);
+    assert.deepEqual(evidence.exchanges[0].request.attributes.map((a: any) => [a.name, a.value]), [
+      ['User-Name', adele], ['Acct-Session-Id', 'S-1001'], ['NAS-IP-Address', '10.20.0.1'], ['Framed-IP-Address', '10.99.0.77'],
+    ]);
+    assert.equal(evidence.exchanges[0].request.code, 'Disconnect-Request');
+    assert.deepEqual(evidence.exchanges[2].reply.attributes.filter((a: any) => a.name === 'Error-Cause').map((a: any) => a.value), ['503 Session Context Not Found']);
     // the same NAK on a retry of the action means our earlier attempt already ended it
     const retry = await disconnectSessions([sessions[2]], cfg, { secrets, isRetry: true });
     assert.equal(retry.results[0].status, 'already-gone');
@@ -156,7 +186,13 @@ describe('radius Disconnect against a misbehaving NAS', () => {
     assert.equal(results[0].transmissions, 3);
     assert.equal(seen.length, 3);
     assert.ok(seen.every((p) => p.equals(seen[0])), 'every retransmission is byte-identical');
-    assert.equal(JSON.parse(raw[0].body.toString()).exchanges[0].request.sentAt.length, 3);
+    const evidence = JSON.parse(raw[0].body.toString());
+    assert.equal(evidence.exchanges[0].request.sentAt.length, 3);
+    // what the NAS saw is identified by the masked digest, and its octets are nowhere in the evidence
+    const masked = Buffer.from(seen[0]);
+    masked.fill(0, 4, 20);
+    assert.equal(evidence.exchanges[0].request.sha256Masked, createHash('sha256').update(masked).digest('hex'));
+    assert.ok(!raw[0].body.toString().includes(seen[0].subarray(4, 20).toString('hex')));
   });
 
   it('ignores and records forged replies (bad authenticator, wrong source port, unknown Identifier) and accepts the genuine one', async () => {
@@ -182,6 +218,10 @@ describe('radius Disconnect against a misbehaving NAS', () => {
     assert.match(reasons, /Response Authenticator does not verify/);
     assert.match(reasons, /not from the NAS/);
     assert.match(evidence.strayReplies[0].replies[0].reason, /no request outstanding with Identifier/);
+    // refused replies are kept decoded too: a genuine NAS reply's authenticator would allow a guess as well
+    assert.deepEqual(evidence.exchanges[0].ignoredReplies.map((r: any) => [r.packet.code, r.packet.attributes.length, /^[0-9a-f]{64}$/.test(r.packet.sha256Masked)]), [['Disconnect-ACK', 0, true], ['Disconnect-ACK', 0, true]]);
+    assertNoOfflineGuess(raw[0].body.toString(), evidence, [{ userName: adele, acctSessionId: 'S-1001', nasIp: '127.0.0.1' }], SECRET);
+    assert.ok(!/[0-9a-f]{32}/.test(raw[0].body.toString().replace(/"sha256Masked": "[0-9a-f]{64}"/g, '')));
   });
 
   it('stops waiting when the run is aborted', async () => {

@@ -96,7 +96,8 @@ describe('radius over SSH: detail-file accounting and radclient disconnect on th
     const out = res.output as DisconnectOutput;
     assert.deepEqual(out.results.map((r) => [r.session.acctSessionId, r.status]), [['S-1002', 'disconnected'], ['S-1001', 'disconnected']]);
     assert.equal(out.complete, true);
-    assert.ok(res.raw.some((r) => r.source === 'radius.coa'));
+    const coa = res.raw.find((r) => r.source === 'radius.coa')!.body.toString();
+    assert.ok(!/[0-9a-f]{32}/i.test(coa.replace(/"sha256Masked": "[0-9a-f]{64}"/g, '')), 'the stored exchange holds no authenticator and no packet octets');
     assert.ok(res.raw.some((r) => r.source === 'radius.accounting.detail'));
   });
 
@@ -123,6 +124,9 @@ describe('radius over SSH: detail-file accounting and radclient disconnect on th
     assert.match(transcript[0].stdout, /Received Disconnect-ACK/);
     assert.match(transcript[0].packets, /User-Name = "o'brien\\\\x@contoso\.com"/);
     for (const r of res.raw) assert.ok(!r.body.toString().includes(secret), `${r.source} evidence must not hold the secret`);
+    // nor anything computed from it: no authenticator, no packet octets (an MD5-sized hex run)
+    const coa = res.raw.filter((r) => r.source.startsWith('radius.coa')).map((r) => r.body.toString()).join('\n');
+    assert.ok(!/[0-9a-f]{32}/i.test(coa), 'no authenticator or packet octets in the radclient evidence');
     // mktemp's files on the server (here the same host): none may remain holding the secret.
     const leftovers = readdirSync(tmpdir()).filter((f) => f.startsWith('tmp.')).map((f) => join(tmpdir(), f))
       .filter((f) => { try { return statSync(f).isFile() && readFileSync(f, 'utf8').includes(secret); } catch { return false; } });

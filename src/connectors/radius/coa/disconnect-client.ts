@@ -2,6 +2,7 @@ import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { describeErrorCause, type ErrorCause } from './error-cause';
+import { packetEvidence, type PacketEvidence } from './packet-evidence';
 import { RadiusAttr, RadiusCode, codeName, decodePacket, encodeRequest, verifyResponse, type RadiusAttribute } from './radius-packet';
 
 /**
@@ -29,7 +30,8 @@ export interface DisconnectRequestSpec {
 export interface IgnoredReply {
   at: string;
   from: string;
-  hex: string;
+  /** decoded, never the octets (see packet-evidence.ts) */
+  packet: PacketEvidence;
   reason: string;
 }
 
@@ -41,11 +43,12 @@ export interface DisconnectExchange {
   /** the address the request went to, after name resolution: `ip:port` */
   to: string;
   identifier: number;
-  requestHex: string;
+  /** the request decoded, with a digest of its masked octets; never the octets or the authenticator */
+  request?: PacketEvidence;
   /** one entry per transmission: the first send and every retransmission of the same bytes */
   sentAt: string[];
   outcome: WireOutcome;
-  replyHex?: string;
+  reply?: PacketEvidence;
   replyCode?: string;
   receivedAt?: string;
   errorCause?: ErrorCause;
@@ -157,7 +160,7 @@ class NasChannel {
 
   private failed(spec: DisconnectRequestSpec, error: string): DisconnectExchange {
     return {
-      key: spec.key, nasId: this.target.nasId, to: this.log.to, identifier: -1, requestHex: '', sentAt: [],
+      key: spec.key, nasId: this.target.nasId, to: this.log.to, identifier: -1, sentAt: [],
       outcome: 'send-failed', ignoredReplies: [], error,
     };
   }
@@ -178,7 +181,7 @@ class NasChannel {
       }
       const exchange: DisconnectExchange = {
         key: spec.key, nasId: this.target.nasId, to: this.log.to, identifier,
-        requestHex: packet.toString('hex'), sentAt: [], outcome: 'no-answer', ignoredReplies: [],
+        request: packetEvidence(packet), sentAt: [], outcome: 'no-answer', ignoredReplies: [],
       };
       await new Promise<void>((done) => {
         const p: Pending = { spec, exchange, packet, slot, attempts: 0, firstSentAt: 0, done };
@@ -247,7 +250,7 @@ class NasChannel {
 
   private onMessage(slot: SocketSlot, msg: Buffer, rinfo: RemoteInfo): void {
     const ignored = (reason: string): IgnoredReply => ({
-      at: this.now().toISOString(), from: `${rinfo.address}:${rinfo.port}`, hex: msg.toString('hex'), reason,
+      at: this.now().toISOString(), from: `${rinfo.address}:${rinfo.port}`, packet: packetEvidence(msg), reason,
     });
     const pending = msg.length >= 2 ? slot.inFlight.get(msg[1]) : undefined;
     const refuse = (reason: string) => (pending ? pending.exchange.ignoredReplies : this.log.strayReplies).push(ignored(reason));
@@ -276,7 +279,7 @@ class NasChannel {
       return;
     }
     const ex = pending.exchange;
-    ex.replyHex = msg.subarray(0, msg.readUInt16BE(2)).toString('hex');
+    ex.reply = packetEvidence(msg.subarray(0, msg.readUInt16BE(2)));
     ex.replyCode = codeName(msg[0]);
     ex.receivedAt = this.now().toISOString();
     ex.rttMs = Date.now() - pending.firstSentAt;

@@ -8,6 +8,7 @@ import { freeradiusQuoted, parseRadiusString } from '../radius-string';
 import { openSshShell, type OpenRemoteShell } from '../remote-shell';
 import { sendDisconnectRequests, type DisconnectExchange, type DisconnectTarget, type NasExchangeLog, type WireOutcome } from './disconnect-client';
 import { SESSION_CONTEXT_NOT_FOUND, type ErrorCause } from './error-cause';
+import { withoutAuthenticators } from './packet-evidence';
 import { radclientDisconnect, type RadclientPacket, type RadclientTranscript } from './radclient-disconnect';
 import { RadiusAttr, ipv4Attr, ipv6Attr, stringAttr, type RadiusAttribute } from './radius-packet';
 
@@ -211,7 +212,7 @@ export async function disconnectSessions(
           const packets: RadclientPacket[] = group.map((s) => ({ key: String(s.index), lines: radclientLines(s.item.session) }));
           try {
             const { outcomes, transcript } = await radclientDisconnect(shell, group[0].target, packets, { timeoutMs: mode.timeoutMs, retries: mode.retries, now });
-            transcripts.push(transcript);
+            transcripts.push({ ...transcript, stdout: withoutAuthenticators(transcript.stdout), stderr: withoutAuthenticators(transcript.stderr) });
             for (const o of outcomes) {
               const s = group.find((x) => String(x.index) === o.key)!;
               const status = statusOf(o.outcome, o.errorCause, deps.isRetry ?? false);
@@ -248,8 +249,8 @@ function exchangeEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[]
   const body = {
     exchanges: exchanges.map((e) => ({
       nasId: e.nasId, to: e.to, identifier: e.identifier, session: sessions[Number(e.key)] ?? null,
-      request: { hex: e.requestHex, sentAt: e.sentAt },
-      reply: e.replyHex ? { hex: e.replyHex, code: e.replyCode, receivedAt: e.receivedAt, errorCause: e.errorCause, replyMessage: e.replyMessage, rttMs: e.rttMs } : null,
+      request: e.request ? { ...e.request, sentAt: e.sentAt } : { sentAt: e.sentAt },
+      reply: e.reply ? { ...e.reply, receivedAt: e.receivedAt, errorCause: e.errorCause, replyMessage: e.replyMessage, rttMs: e.rttMs } : null,
       outcome: e.outcome, error: e.error, ignoredReplies: e.ignoredReplies,
     })),
     strayReplies: nas.filter((n) => n.strayReplies.length).map((n) => ({ nasId: n.nasId, to: n.to, replies: n.strayReplies })),
@@ -258,6 +259,6 @@ function exchangeEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[]
     source: 'radius.coa', contentType: 'application/json', collectedAt: now().toISOString(),
     body: Buffer.from(JSON.stringify(body, null, 2), 'utf8'), recordCount: exchanges.length,
     rangeFrom: times[0], rangeTo: times.at(-1),
-    note: 'RFC 5176 Disconnect-Request/Response packets as sent and received (hex)',
+    note: 'RFC 5176 Disconnect-Request/Response packets as sent and received, decoded, with SHA-256 of each packet with its authenticators zeroed (no octets, no authenticators: they would allow an offline guess of the shared secret)',
   };
 }
