@@ -16,6 +16,7 @@ import type {
   ActionRecord, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry, IncidentRecord, IncidentStatus,
   Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
 } from './store';
+import { StorableTextPlugin } from './storable-text-plugin';
 import { appendEvents } from './timeline-writer';
 
 type Db = Kysely<Database>;
@@ -35,12 +36,16 @@ const MAX_LIST_LIMIT = 1000;
  * lock at BEGIN IMMEDIATE) and to which errors are worth retrying.
  */
 export class KyselyStore implements Store {
+  /** For migrations tooling and tests (raw SQL); application code goes through the port. */
+  readonly db: Db;
+
   constructor(
-    /** For migrations tooling and tests (raw SQL); application code goes through the port. */
-    readonly db: Db,
+    db: Db,
     readonly dialect: Dialect,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.db = db.withPlugin(new StorableTextPlugin());
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
@@ -243,7 +248,7 @@ export class KyselyStore implements Store {
           next.status = status;
           next.closed_at = OPEN_EXCLUDED_STATUSES.includes(status) ? (current.closed_at ?? now) : null;
         }
-        if (patch.data !== undefined) next.data = JSON.stringify({ ...JSON.parse(current.data), ...patch.data });
+        if (patch.data !== undefined) next.data = objectToJson({ ...JSON.parse(current.data), ...patch.data }, 'patch.data');
         if (patch.subjectObjectId !== undefined) next.subject_object_id = patch.subjectObjectId;
         if (patch.procedure !== undefined) next.procedure = patch.procedure;
         const updated = await db.updateTable('incidents').set(next).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
