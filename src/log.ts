@@ -1,18 +1,13 @@
 import pino from 'pino';
+import { redactionOptions, withRedactedChildren } from './log-redaction';
 
 /**
- * One logger for the process. Secrets never reach it: every key that can hold one is redacted,
- * and connectors log references (env:NAME), never resolved values.
+ * One logger for the process. Secrets never reach it: every logged value is walked and whatever
+ * names or carries a secret is redacted (./log-redaction), and connectors log references
+ * (env:NAME), never resolved values.
  */
-export const log = pino({
+export const log = withRedactedChildren(pino({
   level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
-  redact: {
-    paths: [
-      'password', '*.password', '*.*.password', 'secret', '*.secret', 'clientSecret', '*.clientSecret',
-      'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
-      'token', '*.token', 'passwordProfile', '*.passwordProfile', 'privateKey', '*.privateKey',
-    ],
-    censor: '[redacted]',
-  },
-});
+  ...redactionOptions,
+}));
 export type Logger = typeof log;

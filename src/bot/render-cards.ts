@@ -109,6 +109,18 @@ interface PreviewShape {
   notChanged?: Array<{ item: string; reason: string }>;
 }
 
+/**
+ * What a pending approval still needs, for every approval card: the votes so far of a two-person
+ * step, and, when an approver changed the proposal, that the earlier approvals were reset.
+ */
+export function pendingApprovalLine(a: ApprovalRecord): string {
+  const votes = a.votes.filter((x) => x.vote === 'approve');
+  const needs = a.requiredApprovers > 1
+    ? `Needs ${a.requiredApprovers} different approvers; approved so far by: ${votes.map((x) => x.approverName).join(', ') || 'nobody'}`
+    : '';
+  return [a.reason ?? '', needs].filter(Boolean).join(' ');
+}
+
 export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
   const { approval: a, incident: inc, action } = v;
   const p = (action.preview ?? {}) as PreviewShape;
@@ -122,7 +134,7 @@ export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
   if (a.status === 'expired') { outcome = `Expired at ${utc(a.expiresAt)} without an answer. Ask again: @ir retry ${inc.id} ${action.stepId}`; outcomeColor = 'Warning'; }
   if (a.status === 'superseded') { outcome = 'Superseded: this request is no longer current.'; }
   const votes = a.votes.filter((x) => x.vote === 'approve');
-  if (open && a.requiredApprovers > 1) outcome = `Needs ${a.requiredApprovers} different approvers; approved so far by: ${votes.map((x) => x.approverName).join(', ') || 'nobody'}`;
+  if (open) outcome = pendingApprovalLine(a);
   let resultLine = '';
   if (a.status === 'approved') {
     const disp = STATE_DISPLAY[action.status];

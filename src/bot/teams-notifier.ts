@@ -3,7 +3,7 @@ import type { ApprovalRecord, Store } from '../store/store';
 import type { Notifier } from '../engine/notifier';
 import type { Logger } from '../log';
 import { ChannelUnknownError, type TeamsChannel } from './teams-channel';
-import { renderApprovalCard, renderTimelineCard } from './render-cards';
+import { pendingApprovalLine, renderApprovalCard, renderTimelineCard } from './render-cards';
 import { loadSnapshot } from './incident-snapshot';
 import { inert, utc } from './inert-text';
 import { renderEmailDraftCard, renderHandoffCard } from './render-evidence-cards';
@@ -184,7 +184,8 @@ export class TeamsNotifier implements Notifier {
       const outcome = approval.status === 'approved'
         ? `${action.status === 'succeeded' ? 'Sent' : action.status === 'failed' ? `Approved by ${approval.decidedBy}, but sending failed: ${action.error ?? ''}` : 'Sending'}${action.status === 'failed' ? '' : ` (approved by ${approval.decidedBy} at ${utc(approval.decidedAt)})`}`
         : approval.status === 'rejected' ? `Discarded by ${approval.decidedBy} at ${utc(approval.decidedAt)}${approval.reason ? `: ${approval.reason}` : ''}`
-          : approval.status === 'expired' ? `Not sent: the draft expired at ${utc(approval.expiresAt)}` : '';
+          : approval.status === 'expired' ? `Not sent: the draft expired at ${utc(approval.expiresAt)}`
+            : approval.status === 'pending' ? pendingApprovalLine(approval) : '';
       return renderEmailDraftCard({
         approvalId: approval.id, incidentId: incident.id, customerName, draft,
         open: approval.status === 'pending', outcome,

@@ -6,7 +6,7 @@ import { ConnectorError, type ActionContext, type ActionDef, type Preview, type 
 import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker, type GroupMembership } from '../domain/approval-policy';
 import { parseUpn, upnDomain } from '../domain/identity';
 import { log as rootLog, type Logger } from '../log';
-import type { ActionRecord, ActionStatus, AlertRecord, ApprovalRecord, IncidentRecord, Store, TimelineEventInput } from '../store/store';
+import type { ActionRecord, ActionStatus, AlertRecord, ApprovalRecord, IncidentRecord, ProposalRevision, Store, TimelineEventInput } from '../store/store';
 import type { ActionRegistry } from './action-registry';
 import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff';
 import { connectorAvailability } from './customer-capabilities';
@@ -70,6 +70,12 @@ const ENDED: ReadonlySet<ActionStatus> = new Set(['succeeded', 'failed', 'reject
 const ENDED_FOR_CONTAINMENT: ReadonlySet<ActionStatus> = new Set(['succeeded', 'skipped', 'rejected']);
 const RETRYABLE_BY_PERSON: ActionStatus[] = ['expired', 'failed', 'rejected'];
 const LIVE_INCIDENT = new Set(['open', 'containing', 'contained']);
+
+/** An approver's edits, saved by their vote: the new proposal and the timeline lines saying so. */
+interface Revision {
+  revision: ProposalRevision;
+  events: TimelineEventInput[];
+}
 
 interface SkipCause {
   kind: 'dependency' | 'connector' | 'empty';
@@ -386,9 +392,11 @@ export class Engine {
     const allowed = await this.checkPerson(incident, clicker, vote, false);
     if (!allowed.ok) return refuse(allowed.reason);
     if (hasVoted(approval, clicker.aadObjectId)) return refuse(`${clicker.name} has already voted on this request; a second, different approver is needed`);
+    let edited: Revision | undefined;
     if (vote === 'approve' && req.edits && Object.keys(req.edits).length) {
-      const applied = await this.applyEdits(incident, action, req.edits, clicker);
+      const applied = await this.reviseProposal(incident, action, approval.id, req.edits, clicker);
       if (!applied.ok) return refuse(applied.reason);
+      edited = applied.revision;
     }
 
     const verb = vote === 'approve' ? 'approved' : 'rejected';
@@ -396,7 +404,11 @@ export class Engine {
       approval.id,
       { approverId: clicker.aadObjectId, approverName: clicker.name, vote, ...(req.reason ? { reason: req.reason.slice(0, 500) } : {}) },
       now,
-      [{ source: 'engine', kind: `approval.${vote}`, summary: `${clicker.name} ${verb} ${stepId}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`, actor: clicker.aadObjectId, data: { approvalId: approval.id } }],
+      [
+        ...(edited?.events ?? []),
+        { source: 'engine', kind: `approval.${vote}`, summary: `${clicker.name} ${verb} ${stepId}${edited ? ' as edited' : ''}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`, actor: clicker.aadObjectId, data: { approvalId: approval.id } },
+      ],
+      edited?.revision,
     );
     if (!r.ok) {
       const fresh = r.approval ?? (await this.store.getApproval(approval.id));
@@ -427,11 +439,15 @@ export class Engine {
   }
 
   /**
-   * An approver's edits of an editable input (the CISO email's subject, body, recipients), saved on
-   * the action before the vote that lets it run: only the fields the action declares editable, and
-   * only if the whole input still validates. Unchanged fields are not recorded as edits.
+   * An approver's edits of an editable input (the CISO email's subject, body, recipients): only the
+   * fields the action declares editable, and only if the whole input still validates. Unchanged
+   * fields are not edits. The new input is saved by the vote itself (one transaction), which also
+   * voids every earlier vote: in a two-person approval the first approver agreed to the old text,
+   * so the edited one needs two approvals again.
    */
-  private async applyEdits(incident: IncidentRecord, action: ActionRecord, edits: Record<string, unknown>, clicker: Clicker): Promise<{ ok: true } | { ok: false; reason: string }> {
+  private async reviseProposal(
+    incident: IncidentRecord, action: ActionRecord, approvalId: string, edits: Record<string, unknown>, clicker: Clicker,
+  ): Promise<{ ok: true; revision?: Revision } | { ok: false; reason: string }> {
     const def = this.registry.get(action.name);
     const editable = new Set(def?.editable ?? []);
     const current = (action.input ?? {}) as Record<string, unknown>;
@@ -447,11 +463,25 @@ export class Engine {
     }
     const customer = this.customerOf(incident);
     const preview = def.preview ? await def.preview(parsed.data, this.actionContext(incident, customer, action, false)) : action.preview;
-    const fields = changed.map(([k]) => k).join(', ');
-    const moved = await this.store.transitionAction(action.id, { from: ['awaiting_approval'], to: 'awaiting_approval' }, { input: merged, preview: preview as Record<string, unknown> | null }, [
-      { source: 'engine', kind: 'step.edited', summary: `${clicker.name} edited ${fields} of ${action.stepId} before approving`, actor: clicker.aadObjectId, data: { fields: changed.map(([k]) => k) } },
-    ]);
-    return moved ? { ok: true } : { ok: false, reason: `${action.stepId} changed while you were editing; look at the card again` };
+    const fields = changed.map(([k]) => k);
+    return {
+      ok: true,
+      revision: {
+        events: [{ source: 'engine', kind: 'step.edited', summary: `${clicker.name} edited ${fields.join(', ')} of ${action.stepId} before approving`, actor: clicker.aadObjectId, data: { fields } }],
+        revision: {
+          input: merged,
+          preview: preview as Record<string, unknown> | null,
+          reset: (voided) => {
+            const names = [...new Set(voided.map((v) => v.approverName || v.approverId))].join(', ');
+            const note = `Earlier approvals were reset: ${clicker.name} changed ${fields.join(', ')} after ${names} voted, so the edited version needs its own approvals.`;
+            return {
+              note,
+              events: [{ source: 'engine', kind: 'approval.reset', summary: `${note}`, actor: clicker.aadObjectId, data: { approvalId, voided: voided.map((v) => v.approverId), fields } }],
+            };
+          },
+        },
+      },
+    };
   }
 
   /** Text fallback `@ir approve <incident> <step>`: votes on the step's pending approval. */

@@ -14,8 +14,9 @@ import {
 import type { AlertsTable, ApprovalVotesTable, Database, EvidenceTable, IncidentsTable } from './schema';
 import type {
   ActionRecord, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry, IncidentRecord, IncidentStatus,
-  Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
+  ProposalRevision, Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
 } from './store';
+import { StorableTextPlugin } from './storable-text-plugin';
 import { appendEvents } from './timeline-writer';
 
 type Db = Kysely<Database>;
@@ -35,12 +36,16 @@ const MAX_LIST_LIMIT = 1000;
  * lock at BEGIN IMMEDIATE) and to which errors are worth retrying.
  */
 export class KyselyStore implements Store {
+  /** For migrations tooling and tests (raw SQL); application code goes through the port. */
+  readonly db: Db;
+
   constructor(
-    /** For migrations tooling and tests (raw SQL); application code goes through the port. */
-    readonly db: Db,
+    db: Db,
     readonly dialect: Dialect,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.db = db.withPlugin(new StorableTextPlugin());
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
@@ -243,7 +248,7 @@ export class KyselyStore implements Store {
           next.status = status;
           next.closed_at = OPEN_EXCLUDED_STATUSES.includes(status) ? (current.closed_at ?? now) : null;
         }
-        if (patch.data !== undefined) next.data = JSON.stringify({ ...JSON.parse(current.data), ...patch.data });
+        if (patch.data !== undefined) next.data = objectToJson({ ...JSON.parse(current.data), ...patch.data }, 'patch.data');
         if (patch.subjectObjectId !== undefined) next.subject_object_id = patch.subjectObjectId;
         if (patch.procedure !== undefined) next.procedure = patch.procedure;
         const updated = await db.updateTable('incidents').set(next).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
@@ -458,6 +463,7 @@ export class KyselyStore implements Store {
     vote: { approverId: string; approverName: string; vote: 'approve' | 'reject'; reason?: string },
     now: Date,
     events?: TimelineEventInput[],
+    revision?: ProposalRevision,
   ): Promise<{ ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string; code: VoteRefusal; approval?: ApprovalRecord }> {
     const approverId = requireString(vote.approverId, 'vote.approverId');
     const approverName = requireString(vote.approverName, 'vote.approverName', { empty: true });
@@ -471,7 +477,7 @@ export class KyselyStore implements Store {
       if (this.dialect === 'postgres') q = q.forUpdate();
       const row = await q.executeTakeFirst();
       if (!row) return refuse('not_found', 'This approval request does not exist.');
-      const votes = await this.votesOf(db, id);
+      let votes = await this.votesOf(db, id);
       const current = toApproval(row, votes);
       if (row.status !== 'pending') {
         return refuse('not_pending', `This request was already ${row.status}${row.decided_by ? ` by ${row.decided_by}` : ''}.`, current);
@@ -479,12 +485,30 @@ export class KyselyStore implements Store {
       if (row.expires_at <= at) return refuse('expired', `This request expired at ${row.expires_at}; ask for a new one.`, current);
       if (votes.some((v) => v.approver_id === approverId)) return refuse('already_voted', 'You already voted on this request.', current);
 
+      let approvalRow = row;
+      const resetEvents: TimelineEventInput[] = [];
+      if (revision) {
+        const revised = await db.updateTable('actions')
+          .set({ input: objectToJson(revision.input, 'revision.input'), preview: nullableObjectToJson(revision.preview, 'revision.preview'), updated_at: nowIso() })
+          .where('id', '=', row.action_id).where('status', '=', 'awaiting_approval')
+          .executeTakeFirst();
+        if (Number(revised.numUpdatedRows) !== 1) return refuse('not_pending', 'This request is no longer waiting for approval.', current);
+        if (votes.length > 0) {
+          // the earlier approvers approved the old proposal, not this one
+          const { note, events: said } = revision.reset(current.votes);
+          await db.deleteFrom('approval_votes').where('approval_id', '=', id).execute();
+          approvalRow = await db.updateTable('approvals').set({ reason: requireString(note, 'revision note', { empty: true }) })
+            .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+          resetEvents.push(...said);
+          votes = [];
+        }
+      }
+
       const newVote = { approval_id: id, approver_id: approverId, approver_name: approverName, vote: choice, at };
       await db.insertInto('approval_votes').values(newVote).execute();
       const allVotes = [...votes, newVote];
       const approvers = allVotes.filter((v) => v.vote === 'approve');
       const decided = choice === 'reject' || approvers.length >= row.required_approvers;
-      let approvalRow = row;
       if (decided) {
         const status = choice === 'reject' ? 'rejected' : 'approved';
         approvalRow = await db.updateTable('approvals')
@@ -501,7 +525,7 @@ export class KyselyStore implements Store {
           .where('id', '=', row.action_id).where('status', '=', 'awaiting_approval')
           .execute();
       }
-      await appendEvents(db, this.dialect, row.incident_id, events);
+      await appendEvents(db, this.dialect, row.incident_id, [...(events ?? []), ...resetEvents]);
       return { ok: true as const, decided, approval: toApproval(approvalRow, allVotes) };
     }, { retryOnUnique: true });
   }

@@ -8,6 +8,7 @@ import type {
   TimelineEventsTable,
 } from './schema';
 import { StoreInputError } from './errors';
+import { wellFormedJson } from '../domain/storable-text';
 
 /** Row <-> record conversion and the checks every value passes before it is written. */
 
@@ -68,7 +69,13 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function objectToJson(value: unknown, field: string): string {
   if (!isPlainObject(value)) throw new StoreInputError(`${field}: expected a JSON object`);
-  return JSON.stringify(value);
+  // well-formed text inside too, so what is read back (and hashed) has no lone surrogates either
+  try {
+    return JSON.stringify(wellFormedJson(value));
+  } catch (error) {
+    if (error instanceof RangeError) throw new StoreInputError(`${field}: ${error.message}`);
+    throw error;
+  }
 }
 
 export function nullableObjectToJson(value: unknown, field: string): string | null {

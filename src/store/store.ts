@@ -99,7 +99,7 @@ export interface ApprovalRecord {
   expiresAt: string;
   decidedAt: string | null;
   decidedBy: string | null;        // comma-joined names of the deciders
-  reason: string | null;
+  reason: string | null;           // the decision's reason; while pending, why earlier votes were reset
   cardActivityId: string | null;
   votes: Array<{ approverId: string; approverName: string; vote: 'approve' | 'reject'; at: string }>;
 }
@@ -136,6 +136,20 @@ export interface FeedEntry {
 export type Transition = { from: ActionStatus[]; to: ActionStatus; leaseOwner?: string };
 
 export type VoteRefusal = 'not_found' | 'not_pending' | 'expired' | 'already_voted';
+
+/**
+ * A vote that changes what is being approved (an approver's edits of the CISO email). In the
+ * vote's transaction the action's input and preview are replaced (the action must still be
+ * awaiting approval, else the vote is refused as not_pending) and every earlier vote is void:
+ * its approvers approved something else. When there were earlier votes, `reset(voided)` says what
+ * to keep: `note` is stored as the pending approval's `reason` (its card shows it), `events` go on
+ * the timeline.
+ */
+export interface ProposalRevision {
+  input: Record<string, unknown>;
+  preview: Record<string, unknown> | null;
+  reset(voided: ApprovalRecord['votes']): { note: string; events: TimelineEventInput[] };
+}
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -207,7 +221,7 @@ export interface Store {
    * action moves awaiting_approval → ready / rejected. `reason` is a sentence for the person;
    * `code` is for the program.
    */
-  voteApproval(id: string, vote: { approverId: string; approverName: string; vote: 'approve' | 'reject'; reason?: string }, now: Date, events?: TimelineEventInput[]): Promise<
+  voteApproval(id: string, vote: { approverId: string; approverName: string; vote: 'approve' | 'reject'; reason?: string }, now: Date, events?: TimelineEventInput[], revision?: ProposalRevision): Promise<
     { ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string; code: VoteRefusal; approval?: ApprovalRecord }>;
   /** Pending approvals whose expiry passed become expired; their actions awaiting_approval → expired. */
   expireApprovals(now: Date): Promise<ApprovalRecord[]>;

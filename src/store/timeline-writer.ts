@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { storableText } from '../domain/storable-text';
 import { computeEventHash, GENESIS_HASH } from '../domain/timeline-hash';
 import type { Dialect } from './dialect';
 import { NotFoundError, StoreInputError } from './errors';
@@ -18,10 +19,11 @@ const INSERT_BATCH = 500;
 export async function appendEvents(
   db: Kysely<Database>,
   dialect: Dialect,
-  incidentId: string,
+  id: string,
   inputs: readonly TimelineEventInput[] | undefined,
 ): Promise<TimelineEvent[]> {
   if (!inputs || inputs.length === 0) return [];
+  const incidentId = storableText(id);
   const prepared = inputs.map((e, i) => validateEvent(e, i));
 
   let lock = db.selectFrom('incidents').select('id').where('id', '=', incidentId);
@@ -75,12 +77,13 @@ function validateEvent(e: TimelineEventInput, i: number) {
   const actor = e.actor ?? null;
   if (sourceTime !== null && typeof sourceTime !== 'string') throw new StoreInputError(`events[${i}].sourceTime: expected a string or null`);
   if (actor !== null && typeof actor !== 'string') throw new StoreInputError(`events[${i}].actor: expected a string or null`);
+  // storableText here, before hashing: the plugin applies the same on the way to the row
   return {
-    source: requireString(e.source, `events[${i}].source`),
-    kind: requireString(e.kind, `events[${i}].kind`),
-    summary: requireString(e.summary, `events[${i}].summary`, { empty: true }),
-    sourceTime,
-    actor,
+    source: storableText(requireString(e.source, `events[${i}].source`)),
+    kind: storableText(requireString(e.kind, `events[${i}].kind`)),
+    summary: storableText(requireString(e.summary, `events[${i}].summary`, { empty: true })),
+    sourceTime: sourceTime === null ? null : storableText(sourceTime),
+    actor: actor === null ? null : storableText(actor),
     // normalised through JSON so the hashed value is exactly the stored one
     data: normaliseObject(e.data, `events[${i}].data`),
   };

@@ -350,6 +350,66 @@ steps:
     assert.equal(rec.callsOf('entra.contain', id).length, 1);
   });
 
+  describe('two-person approval of an edited proposal', () => {
+    const text = `
+name: Edit test
+version: 1
+steps:
+  - id: notify
+    action: mail.notifyCiso
+    with: { subject: 'Original subject', body: 'Original body' }
+`;
+    const editableRegistry = () => new ActionRegistry(testActions(rec).map((d) => (d.name === 'mail.notifyCiso' ? { ...d, editable: ['subject', 'body'] } : d)));
+    const twoPerson = () => testCustomer({ approvers: { objectIds: [ALEX.aadObjectId, APPROVERS[0].aadObjectId, APPROVERS[1].aadObjectId], groupIds: [], twoPersonSteps: ['notify'] } });
+
+    it('an approval that changes the proposal voids the earlier votes: the edited version needs two approvals again', async () => {
+      const e = engine({ customer: twoPerson(), registry: editableRegistry(), procedureText: text });
+      const id = await createAlertIncident(store);
+      await e.startIncident(id);
+      await e.settle();
+      const ap = await pendingApproval(id, 'notify');
+      assert.equal(ap.requiredApprovers, 2);
+      const first = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
+      assert.equal(first.ok && first.decided, false);
+
+      const edited = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: APPROVERS[0], edits: { subject: 'Edited subject', body: 'Original body' } });
+      assert.equal(edited.ok, true);
+      assert.equal(edited.ok && edited.decided, false, 'Alex approved the old text, so the edited one is not yet approved');
+      const now = (await store.getApproval(ap.id))!;
+      assert.equal(now.status, 'pending');
+      assert.deepEqual(now.votes.map((v) => v.approverName), [APPROVERS[0].name], 'only the editor\'s vote counts');
+      assert.match(String(now.reason), /^Earlier approvals were reset: .* changed subject after Alex Wilber voted/);
+      assert.equal((await store.getAction(`${id}:notify`))!.input?.subject, 'Edited subject');
+      await e.settle();
+      assert.equal(rec.callsOf('mail.notifyCiso', id).length, 0, 'nothing sent on one approval of the edited text');
+      const t = await timeline(id);
+      const reset = t.find((x) => x.kind === 'approval.reset');
+      assert.ok(reset, 'the reset is on the timeline');
+      assert.deepEqual(reset.data.voided, [ALEX.aadObjectId]);
+
+      const again = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
+      assert.equal(again.ok && again.decided, true, 'Alex may approve the edited version');
+      await e.settle();
+      const calls = rec.callsOf('mail.notifyCiso', id);
+      assert.equal(calls.length, 1);
+      assert.equal((calls[0].input as { subject: string }).subject, 'Edited subject', 'what runs is what both approved');
+    });
+
+    it('edits that change nothing keep the earlier votes, and the second approval decides', async () => {
+      const e = engine({ customer: twoPerson(), registry: editableRegistry(), procedureText: text });
+      const id = await createAlertIncident(store);
+      await e.startIncident(id);
+      await e.settle();
+      const ap = await pendingApproval(id, 'notify');
+      await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX, edits: { subject: 'Alex subject' } });
+      const second = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: APPROVERS[0], edits: { subject: 'Alex subject', body: 'Original body' } });
+      assert.equal(second.ok && second.decided, true);
+      assert.ok(!(await timeline(id)).some((x) => x.kind === 'approval.reset'));
+      await e.settle();
+      assert.equal((rec.callsOf('mail.notifyCiso', id)[0]?.input as { subject: string }).subject, 'Alex subject');
+    });
+  });
+
   it('approver groups are checked through the GroupMembership port', async () => {
     const group = '11111111-2222-4333-8444-555555555555';
     const customer = testCustomer({ approvers: { objectIds: [], groupIds: [group], twoPersonSteps: [] } });

@@ -8,6 +8,7 @@ import { createServer } from '../../src/server';
 import { IntakeService } from '../../src/intake/intake-service';
 import { log } from '../../src/log';
 import type { Store } from '../../src/store/store';
+import { verifyIncident } from '../../src/evidence/verify';
 
 const ALERT_TOKEN = 'alert-token-0123456789';
 const API_TOKEN = 'api-token-0123456789ab';
@@ -124,6 +125,29 @@ withTestStores((dialect, make) => {
       for (const k of ['at', 'source', 'kind', 'summary']) assert.equal(typeof one.timeline[0][k], 'string');
       assert.equal((await api('/api/incidents/IR-20200101-ZZZZ')).status, 404);
       assert.equal((await api('/api/incidents/..%2F..%2Fetc')).status, 404);
+    });
+
+    it('keeps alert text with lone surrogates and NUL verifiable: stored and hashed as U+FFFD, verify finds no tampering', async () => {
+      const a = { ...freshAlert(), title: 'Impossible travel \ud800 from \u0000 Lisbon \udc00', description: 'half a pair: \udbff end' };
+      const body = JSON.stringify(a);
+      assert.ok(body.includes('\\ud800') && body.includes('\\u0000'), 'sent as JSON escapes, as a real client would');
+      const res = await post(null, { raw: body });
+      assert.equal(res.status, 202);
+      const { incidentId } = await res.json() as { incidentId: string };
+      const verdict = await verifyIncident(store, incidentId);
+      assert.deepEqual(verdict.problems, []);
+      assert.equal(verdict.ok, true);
+      const timeline = await store.listTimeline(incidentId);
+      const event = timeline.find((e) => e.data.alertId === a.id);
+      assert.ok(event, 'the alert is on the timeline');
+      // (intake drops control characters such as NUL from display text; the store test covers NUL itself)
+      assert.ok(event.summary.includes('Impossible travel \ufffd from  Lisbon \ufffd'), event.summary);
+      assert.equal(event.summary.isWellFormed(), true);
+      const alert = (await store.listAlerts(incidentId)).find((x) => x.id === a.id);
+      assert.equal(alert?.alert.title, 'Impossible travel \ufffd from  Lisbon \ufffd');
+      assert.equal(alert?.alert.description, 'half a pair: \ufffd end');
+      assert.equal((await store.getIncident(incidentId))?.title.isWellFormed(), true);
+      assert.equal(alert?.raw, body, 'the raw body is kept as received: its escapes are plain ASCII');
     });
 
     it('answers the health probes', async () => {

@@ -240,6 +240,25 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       assert.equal(!corrupt.ok && corrupt.seq, 3);
     });
 
+    it('stores lone surrogates and NUL as U+FFFD in text, hashes what it stores, and returns what it stored', async () => {
+      const customerId = uniqueId('cust');
+      const incident = { ...incidentFor(customerId, `${uniqueId('user')}@contoso.com`), title: 'bad \ud800 title \u0000', data: { k: 'x\udc00', ['key\ud800']: 1 } };
+      await store.createIncident(incident, [{ source: 'defender', kind: 'alert.received', summary: 'lone \ud800 and nul \u0000', actor: 'Ad\udfffele', data: { note: 'v\ud800', nul: 'a\u0000b' } }]);
+      const appended = await store.appendTimeline(incident.id, [{ source: 'bot', kind: 'step.note', summary: '\udbff\u0000', sourceTime: null }]);
+      const chain = await store.listTimeline(incident.id);
+      assert.deepEqual(verifyChain(chain), { ok: true });
+      assert.deepEqual(chain.slice(1), appended, 'the returned events are the stored ones');
+      assert.equal(chain[0].summary, 'lone \ufffd and nul \ufffd');
+      assert.equal(chain[0].actor, 'Ad\ufffdele');
+      assert.deepEqual(chain[0].data, { note: 'v\ufffd', nul: 'a\u0000b' }, 'inside JSON, NUL is kept as its escape');
+      assert.equal(chain[1].summary, '\ufffd\ufffd');
+      const stored = await store.getIncident(incident.id);
+      assert.equal(stored?.title, 'bad \ufffd title \ufffd');
+      assert.deepEqual(stored?.data, { k: 'x\ufffd', ['key\ufffd']: 1 });
+      const updated = await store.updateIncident(incident.id, { data: { reason: 'r\ud800' } });
+      assert.equal(updated.data.reason, 'r\ufffd');
+    });
+
     it('never forks when two writers append to one incident at once', async () => {
       const other = await make();
       const id = await openIncident(store);
