@@ -85,6 +85,8 @@ export interface Behaviour {
   retryableFailures?: number;
   /** always throw a non-retryable error */
   fail?: string;
+  /** wait until this many calls with a barrier have entered (at most 10 s): overlap without timing */
+  barrier?: number;
 }
 
 export class Recorder {
@@ -93,6 +95,8 @@ export class Recorder {
   world: World = { disabled: new Set(), disconnected: new Set(), blocked: new Set(), mailed: false };
   behaviour: Record<string, Behaviour> = {};
   private failuresLeft = new Map<string, number>();
+  private barrierEntered = 0;
+  private barrierWaiters: Array<() => void> = [];
 
   callsOf(name: string, incidentId?: string): Call[] {
     return this.calls.filter((c) => c.name === name && (!incidentId || c.incidentId === incidentId));
@@ -102,6 +106,7 @@ export class Recorder {
     const b = this.behaviour[name] ?? {};
     const start = Date.now();
     if (b.latencyMs) await sleep(b.latencyMs);
+    if (b.barrier) await this.waitAtBarrier(b.barrier);
     const key = `${incidentId}:${name}`;
     if (b.retryableFailures) {
       const left = this.failuresLeft.get(key) ?? b.retryableFailures;
@@ -118,6 +123,19 @@ export class Recorder {
     const out = body();
     this.calls.push({ name, incidentId, input, mayHaveRun, start, end: Date.now() });
     return out;
+  }
+
+  /** Parallel callers all pass once `size` have arrived; a sequential caller is let through after 10 s. */
+  private waitAtBarrier(size: number): Promise<void> {
+    this.barrierEntered += 1;
+    if (this.barrierEntered >= size) {
+      for (const w of this.barrierWaiters.splice(0)) w();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.barrierWaiters.push(resolve);
+      setTimeout(resolve, 10_000).unref();
+    });
   }
 }
 
