@@ -152,6 +152,11 @@ export function createServer(deps: ServerDeps): Server {
       return next();
     };
     server.post('/api/messages', needBearer, jsonBody(MAX_JSON_BODY), async (req: Request, res: Response) => {
+      // botbuilder answers 500 to a body that is no activity at all; that is the sender's error
+      const activity = req.body as { type?: unknown } | null;
+      if (typeof activity !== 'object' || activity === null || Array.isArray(activity) || typeof activity.type !== 'string' || activity.type === '') {
+        return sendError(res, 400, 'invalid_activity', 'the body is not a Bot Framework activity (an object with a "type")');
+      }
       await messages(req, res);
     });
   }

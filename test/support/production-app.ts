@@ -37,6 +37,9 @@ export async function startProductionApp(opts: { storeUrl?: string; parentDir?: 
     },
     fabrikam: { intake: { webhookTokenRef: 'env:FABRIKAM_WEBHOOK_TOKEN', hmacSecretRef: 'env:FABRIKAM_HMAC' } },
   })));
+  // Graph points at a closed local port and its client secrets are left unset: a procedure the
+  // engine starts fails at its first Graph step, at once, and never reaches Microsoft.
+  for (const c of customers.customers) Object.assign(c.graph, { authorityHost: 'https://127.0.0.1:9', baseUrl: 'https://127.0.0.1:9', timeoutMs: 2000 });
   const customersFile = path.join(dir, 'customers.yaml');
   await writeFile(customersFile, stringify(customers));
   const app = await startApp({
@@ -51,8 +54,6 @@ export async function startProductionApp(opts: { storeUrl?: string; parentDir?: 
     STORE_URL: opts.storeUrl ?? `sqlite:${path.join(dir, 'ir.sqlite')}`,
     PORT: '0',
     HOST: '127.0.0.1',
-    CONTOSO_GRAPH_SECRET: random(),
-    FABRIKAM_GRAPH_SECRET: random(),
     CONTOSO_WEBHOOK_TOKEN: secrets.contosoToken,
     FABRIKAM_WEBHOOK_TOKEN: secrets.fabrikamToken,
     CONTOSO_HMAC: secrets.contosoHmac,
