@@ -46,8 +46,9 @@ export interface IntakeDeps {
 
 /**
  * Alert intake: validate everything first (a refused request stores nothing), then record each
- * alert in one transaction: the same alert id twice for one customer is a no-op (another customer's alert with that id is its own), a new alert for a user with an open
- * incident joins it, anything else opens a new incident.
+ * alert in one transaction: the same alert id twice for one customer is a no-op (another
+ * customer's alert with that id is its own), a new alert for a user with an open incident joins
+ * it, anything else opens a new incident.
  */
 export class IntakeService {
   constructor(private readonly deps: IntakeDeps) {}
