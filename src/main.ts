@@ -11,6 +11,8 @@ import { log } from './log';
 import { openStore } from './store/open-store';
 import { IntakeService } from './intake/intake-service';
 import { createServer } from './server';
+import { jsonBody } from './http/json-body';
+import { IntakeCredentials } from './intake/intake-credentials';
 import { ActionRegistry } from './engine/action-registry';
 import { ProcedureCatalog, ProcedureError } from './engine/procedure';
 import { Engine } from './engine/engine';
@@ -33,6 +35,7 @@ import type { Notifier } from './engine/notifier';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
 import { startSandbox, type Sandbox } from './sandbox/start-sandbox';
+import { SANDBOX_WEBHOOK_TOKEN_VARS } from './sandbox/sandbox-customers';
 import { startPlayground } from './sandbox/playground/launcher';
 import type { AddressInfo } from 'node:net';
 
@@ -89,7 +92,8 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     customers = loadCustomersFile(customersFile!);
   }
   // Secrets by reference: the environment, plus the sandbox's own values in sandbox mode.
-  const secretEnv = { ...source, ...sandbox?.env };
+  // The sandbox's own values win, except its customers' webhook tokens when the operator sets them.
+  const secretEnv = { ...source, ...sandbox?.env, ...(sandbox ? pickSet(source, SANDBOX_WEBHOOK_TOKEN_VARS) : {}) };
   const secrets = new EnvFileSecretStore(secretEnv);
   const byId = new Map(customers.customers.map((c) => [c.id, c]));
   const shiftsFile = env.SHIFTS_FILE ?? (env.mode === 'sandbox' ? resolve(__dirname, 'config/shifts.example.yaml') : undefined);
@@ -167,11 +171,15 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     log,
   });
 
+  const intakeCredentials = new IntakeCredentials({ customers: customers.customers, secrets, store, mspWideToken: env.mspWideAlertToken, log });
+  const unreachable = intakeCredentials.unreachableCustomers();
+  if (unreachable.length) log.warn({ customers: unreachable }, 'these customers have no intake credential (intake.webhookTokenRef / hmacSecretRef) and no alert polling: their alerts cannot arrive');
   const server = createServer({
     store, intake, log,
-    alertWebhookToken: env.alertWebhookToken,
+    intakeCredentials,
     apiToken: env.apiToken,
     messages: bot.handle,
+    messagesNeedBearer: env.mode === 'production',
     report: async (incidentId) => {
       const ev = await latestReport(store, incidentId);
       return ev ? { name: reportFileName(incidentId), body: await store.getEvidenceBody(ev.id) } : undefined;
@@ -183,7 +191,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     // Sandbox only: "Defender raises an alert" in the emulated tenant. `npm run alert` calls this,
     // then posts the same alert to /api/alerts as a Sentinel playbook would.
     const sb = sandbox;
-    server.post('/sandbox/defender/alerts', restify.plugins.bodyParser({ maxBodySize: 1024 * 1024, mapParams: false }), async (req: restify.Request, res: restify.Response) => {
+    server.post('/sandbox/defender/alerts', jsonBody(), async (req: restify.Request, res: restify.Response) => {
       if (!bearerMatches(req.header('authorization'), env.alertWebhookToken)) { res.status(401); res.json({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }); return; }
       const r = sb.raiseAlert((req.body ?? {}) as Record<string, unknown>);
       res.status(r.ok ? 201 : 400);
@@ -225,7 +233,8 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const stopPoller = startGraphPoller({
     customers: customers.customers.filter((c) => c.graph.pollAlerts),
     secrets, store, log,
-    onAlert: async (raw) => { await intake.receive(raw, 'poller'); },
+    // An alert read from a customer's tenant is that customer's, whatever tenant id it claims.
+    onAlert: async (raw, customerId) => { await intake.receive(raw, 'poller', { kind: 'customers', customerIds: new Set([customerId]) }); },
   });
 
   let closePlayground: (() => Promise<void>) | undefined;
@@ -261,6 +270,10 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     return closed;
   };
   return { env, port, store, engine, sandbox, playgroundUrl, close, notifyIncident: (id) => bot.notifier.incidentChanged(id) };
+}
+
+function pickSet(source: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (source[n] ? [[n, source[n]!]] : [])));
 }
 
 async function main(): Promise<void> {

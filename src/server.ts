@@ -3,11 +3,13 @@ import type { Store } from './store/store';
 import type { Logger } from './log';
 import { bearerMatches } from './http/bearer';
 import { incidentView } from './http/incident-view';
-import { IntakeService, UnknownTenantError } from './intake/intake-service';
+import { jsonBody, readJsonBody, MAX_JSON_BODY, type JsonBodyRequest } from './http/json-body';
+import { IntakeService, UnknownTenantError, ForbiddenTenantError } from './intake/intake-service';
+import { IntakeCredentials, type CredentialCheck, type SignatureHeaders } from './intake/intake-credentials';
 import { AlertValidationError } from './intake/normalize-alert';
 import { parseIncidentId } from './intake/incident-id';
 
-export const MAX_ALERT_BODY = 1024 * 1024;
+export const MAX_ALERT_BODY = MAX_JSON_BODY;
 
 export interface FeedResponse { status: number; headers: Record<string, string>; body: string }
 
@@ -15,10 +17,13 @@ export interface ServerDeps {
   store: Store;
   intake: IntakeService;
   log: Logger;
-  alertWebhookToken: string;
+  /** who may post alerts, for which customers (per-customer tokens and signatures) */
+  intakeCredentials: IntakeCredentials;
   apiToken: string;
   /** the bot's /api/messages handler (from src/bot), absent when the bot is not mounted */
   messages?: (req: Request, res: Response) => Promise<void>;
+  /** production: a Teams request without a bearer token is refused before its body is read */
+  messagesNeedBearer?: boolean;
   /** GET /feeds/:customer/blocklist.txt */
   feed?: (customerId: string, authorization: string | undefined) => Promise<FeedResponse>;
   /** GET /reports/:incident.md (operator token, or a signed link from the thread) */
@@ -49,50 +54,32 @@ export function createServer(deps: ServerDeps): Server {
     return next();
   };
 
-  const readJson = (req: Request, res: Response, next: Next) => {
-    const type = req.header('content-type') ?? '';
-    if (!/^application\/(.+\+)?json\b/i.test(type)) {
-      sendError(res, 415, 'unsupported_media_type', 'send the alert as application/json');
-      return next(false);
+  // Authentication first: a bearer token is checked before the body is read; a signature's headers
+  // (customer, freshness) before it is read and the signature itself over the bytes as received.
+  server.post('/api/alerts', async (req: Request, res: Response) => {
+    const creds = deps.intakeCredentials;
+    const header = (name: string) => req.header(name);
+    const unauthorized = (message: string) => {
+      res.header('WWW-Authenticate', 'Bearer');
+      res.setHeader('connection', 'close');
+      sendError(res, 401, 'unauthorized', message);
+    };
+    let check: CredentialCheck | undefined;
+    let signed: SignatureHeaders | undefined;
+    if (IntakeCredentials.isSigned(header)) {
+      const parsed = creds.parseSignatureHeaders(header);
+      if ('ok' in parsed) return unauthorized(parsed.ok ? 'unexpected' : parsed.message);
+      signed = parsed;
+    } else {
+      check = creds.checkBearer(req.header('authorization'));
+      if (!check.ok) return unauthorized(check.message);
     }
-    const declared = Number(req.header('content-length') ?? 0);
-    if (declared > MAX_ALERT_BODY) {
-      sendError(res, 413, 'payload_too_large', `the body is over ${MAX_ALERT_BODY} bytes`);
-      return next(false);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > MAX_ALERT_BODY) {
-        done = true;
-        sendError(res, 413, 'payload_too_large', `the body is over ${MAX_ALERT_BODY} bytes`);
-        req.destroy();
-        return next(false);
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      const text = Buffer.concat(chunks).toString('utf8');
-      try {
-        (req as Request & { rawText?: string }).rawText = text;
-        req.body = JSON.parse(text);
-      } catch (e) {
-        sendError(res, 400, 'invalid_json', `the body is not valid JSON: ${(e as Error).message}`);
-        return next(false);
-      }
-      return next();
-    });
-    req.on('error', () => { if (!done) { done = true; next(false); } });
-  };
-
-  server.post('/api/alerts', requireToken(deps.alertWebhookToken), readJson, async (req: Request, res: Response) => {
+    const body = req as JsonBodyRequest;
+    if (!(await readJsonBody(body, res, MAX_ALERT_BODY))) return;
+    if (signed) check = await creds.checkSignature(signed, body.rawBody!);
+    if (!check?.ok) return unauthorized(check?.message ?? 'not authenticated');
     try {
-      const results = await deps.intake.receive(req.body, 'webhook', (req as Request & { rawText?: string }).rawText);
+      const results = await deps.intake.receive(req.body, 'webhook', check.scope, body.rawText);
       res.status(202);
       if (results.length === 1) {
         res.json({ incidentId: results[0].incidentId, created: results[0].created, alertId: results[0].alertId });
@@ -101,6 +88,7 @@ export function createServer(deps: ServerDeps): Server {
       }
     } catch (e) {
       if (e instanceof AlertValidationError) return sendError(res, 400, 'invalid_alert', e.message, { field: e.field });
+      if (e instanceof ForbiddenTenantError) return sendError(res, 403, 'forbidden_tenant', e.message, { tenantId: e.tenantId });
       if (e instanceof UnknownTenantError) return sendError(res, 422, 'unknown_tenant', e.message, { tenantId: e.tenantId });
       deps.log.error({ err: e }, 'alert intake failed');
       return sendError(res, 500, 'internal', 'the alert could not be stored; nothing was recorded, send it again');
@@ -153,8 +141,22 @@ export function createServer(deps: ServerDeps): Server {
 
   if (deps.messages) {
     const messages = deps.messages;
-    // botbuilder reads req.body: parse JSON for this route only.
-    server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: 4 * 1024 * 1024, mapParams: false }), async (req: Request, res: Response) => {
+    // botbuilder reads req.body: the same JSON-only reader, in memory, with the byte limit. In
+    // production a request without a bearer token cannot be from the Bot Framework: refused unread.
+    const needBearer = (req: Request, res: Response, next: Next) => {
+      if (deps.messagesNeedBearer && !/^Bearer\s+\S+/i.test(req.header('authorization') ?? '')) {
+        res.setHeader('connection', 'close');
+        sendError(res, 401, 'unauthorized', 'a Bot Framework bearer token is needed');
+        return next(false);
+      }
+      return next();
+    };
+    server.post('/api/messages', needBearer, jsonBody(MAX_JSON_BODY), async (req: Request, res: Response) => {
+      // botbuilder answers 500 to a body that is no activity at all; that is the sender's error
+      const activity = req.body as { type?: unknown } | null;
+      if (typeof activity !== 'object' || activity === null || Array.isArray(activity) || typeof activity.type !== 'string' || activity.type === '') {
+        return sendError(res, 400, 'invalid_activity', 'the body is not a Bot Framework activity (an object with a "type")');
+      }
       await messages(req, res);
     });
   }

@@ -157,6 +157,15 @@ export const customerSchema = z.object({
     passwordRef: secretRef,
     ttlDays: z.number().positive().max(365).default(7),
   }).optional(),
+  /**
+   * How this customer's alerts authenticate at POST /api/alerts: a bearer token of its own, and/or an
+   * HMAC-SHA256 key for signed bodies (see src/intake/intake-credentials.ts). Either credential is
+   * good for this customer's tenant only.
+   */
+  intake: z.object({
+    webhookTokenRef: secretRef.optional(),
+    hmacSecretRef: secretRef.optional(),
+  }).strict().default({}),
   /** a procedure file (relative to the customers file) that replaces the default for this customer */
   procedure: z.string().regex(/^[A-Za-z0-9._\-/]+\.ya?ml$/).optional(),
 });

@@ -24,6 +24,12 @@ export const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_BASE_URL: z.string().url().optional(),
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * ALERT_WEBHOOK_TOKEN is good for every customer's tenant. Alerts should come with the customer's
+   * own credential (customers file: intake.webhookTokenRef / hmacSecretRef); in production the
+   * MSP-wide token is accepted only when this says so.
+   */
+  ALERT_WEBHOOK_TOKEN_MSP_WIDE: bool.default('false'),
   IR_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   // --- Store -----------------------------------------------------------------------------------
@@ -63,6 +69,8 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema> & {
   mode: 'sandbox' | 'production';
   alertWebhookToken: string;
+  /** the token accepted for every customer's alerts: the sandbox's, or ALERT_WEBHOOK_TOKEN when ALERT_WEBHOOK_TOKEN_MSP_WIDE=true */
+  mspWideAlertToken: string | undefined;
   apiToken: string;
 };
 
@@ -82,17 +90,21 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const missing = [
       !e.MicrosoftAppPassword && e.MicrosoftAppType !== 'UserAssignedMSI' ? 'MicrosoftAppPassword' : null,
       e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId ? 'MicrosoftAppTenantId' : null,
-      !e.ALERT_WEBHOOK_TOKEN ? 'ALERT_WEBHOOK_TOKEN' : null,
+      e.ALERT_WEBHOOK_TOKEN_MSP_WIDE && !e.ALERT_WEBHOOK_TOKEN ? 'ALERT_WEBHOOK_TOKEN' : null,
       !e.IR_API_TOKEN ? 'IR_API_TOKEN' : null,
       !e.CUSTOMERS_FILE ? 'CUSTOMERS_FILE' : null,
       !e.STORE_URL ? 'STORE_URL' : null,
     ].filter(Boolean);
     if (missing.length) throw new ConfigError(`production mode (MicrosoftAppId is set) needs ${missing.join(', ')}`);
+    if (e.ALERT_WEBHOOK_TOKEN && !e.ALERT_WEBHOOK_TOKEN_MSP_WIDE) {
+      throw new ConfigError('ALERT_WEBHOOK_TOKEN would accept alerts for every customer: give each customer intake.webhookTokenRef or intake.hmacSecretRef in the customers file, or set ALERT_WEBHOOK_TOKEN_MSP_WIDE=true to accept it anyway');
+    }
   }
   return {
     ...e,
     mode,
     alertWebhookToken: e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN,
+    mspWideAlertToken: mode === 'sandbox' ? (e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN) : e.ALERT_WEBHOOK_TOKEN_MSP_WIDE ? e.ALERT_WEBHOOK_TOKEN : undefined,
     apiToken: e.IR_API_TOKEN ?? SANDBOX_TOKEN,
   };
 }

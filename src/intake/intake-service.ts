@@ -4,6 +4,7 @@ import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
 import { newIncidentId } from './incident-id';
+import type { IntakeScope } from './intake-credentials';
 
 export type AlertSource = 'webhook' | 'sentinel' | 'poller' | 'manual';
 
@@ -11,6 +12,17 @@ export class UnknownTenantError extends Error {
   constructor(readonly tenantId: string) {
     super(`tenantId ${tenantId} is not a customer of this MSP`);
     this.name = 'UnknownTenantError';
+  }
+}
+
+/**
+ * The credential's tenant is not the alert's: answered like a tenant that is no customer at all, so
+ * a customer's credential cannot probe which other tenants the MSP serves.
+ */
+export class ForbiddenTenantError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`this credential may not post alerts for tenant ${tenantId}`);
+    this.name = 'ForbiddenTenantError';
   }
 }
 
@@ -34,17 +46,23 @@ export interface IntakeDeps {
 
 /**
  * Alert intake: validate everything first (a refused request stores nothing), then record each
- * alert in one transaction: the same alert id twice is a no-op, a new alert for a user with an open
- * incident joins it, anything else opens a new incident.
+ * alert in one transaction: the same alert id twice for one customer is a no-op (another
+ * customer's alert with that id is its own), a new alert for a user with an open incident joins
+ * it, anything else opens a new incident.
  */
 export class IntakeService {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async receive(body: unknown, source: AlertSource, rawText?: string): Promise<IntakeResult[]> {
+  /**
+   * `scope` is whom the sender's credential (or the poller's customer) speaks for: an alert whose
+   * tenant is not in it is refused (ForbiddenTenantError), and then nothing of the batch is stored.
+   */
+  async receive(body: unknown, source: AlertSource, scope: IntakeScope, rawText?: string): Promise<IntakeResult[]> {
     const alerts = normalizeAlertBody(body);
     // Resolve every tenant before writing anything, so a batch with one unknown tenant stores nothing.
     const customers = alerts.map((a) => {
       const c = this.deps.customerByTenant(a.tenantId);
+      if (scope.kind === 'customers' && (!c || !scope.customerIds.has(c.id))) throw new ForbiddenTenantError(a.tenantId);
       if (!c) throw new UnknownTenantError(a.tenantId);
       return c;
     });

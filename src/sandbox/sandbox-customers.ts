@@ -1,5 +1,6 @@
 import { parseCustomers, type CustomersFile } from '../config/customers';
 import { CONTOSO, FABRIKAM, PLAYGROUND_USERS } from './contoso';
+import { SANDBOX_TOKEN } from '../config/env';
 
 /** The live addresses of the sandbox's emulators, known only once they have started. */
 export interface SandboxEndpoints {
@@ -21,7 +22,14 @@ export const SANDBOX_SECRETS: Record<string, string> = {
   CONTOSO_SNOW_PASSWORD: CONTOSO.servicenow.password,
   CONTOSO_FEED_USER: CONTOSO.feed.username,
   CONTOSO_FEED_PASSWORD: CONTOSO.feed.password,
+  // Each customer posts alerts with its own token; in the sandbox both are "sandbox-token" (as the
+  // README's examples use) unless these variables are set.
+  CONTOSO_WEBHOOK_TOKEN: SANDBOX_TOKEN,
+  FABRIKAM_WEBHOOK_TOKEN: SANDBOX_TOKEN,
 };
+
+/** The sandbox secrets an operator may set in the environment instead (the rest are the emulators'). */
+export const SANDBOX_WEBHOOK_TOKEN_VARS = ['CONTOSO_WEBHOOK_TOKEN', 'FABRIKAM_WEBHOOK_TOKEN'] as const;
 
 /**
  * The customers file of the sandbox: Contoso with every system, Fabrikam with Graph only (so the
@@ -61,6 +69,7 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
     approvers: { objectIds: [PLAYGROUND_USERS.alex.aadObjectId] },
     mail: { via: 'graph' },
     threatFeed: { usernameRef: 'env:CONTOSO_FEED_USER', passwordRef: 'env:CONTOSO_FEED_PASSWORD', ttlDays: 7 },
+    intake: { webhookTokenRef: 'env:CONTOSO_WEBHOOK_TOKEN' },
   };
   if (e.nas && e.accounting) {
     contoso.radius = {
@@ -77,6 +86,7 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
     graph: graph(FABRIKAM, 'FABRIKAM_GRAPH_SECRET'),
     contacts: { ciso: { name: 'Fabrikam CISO', email: 'ciso@fabrikam.com' }, onCall: { name: 'Fabrikam on-call', email: 'oncall@fabrikam.com' } },
     approvers: { objectIds: [PLAYGROUND_USERS.alex.aadObjectId] },
+    intake: { webhookTokenRef: 'env:FABRIKAM_WEBHOOK_TOKEN' },
   };
   return parseCustomers({ customers: [contoso, fabrikam] }, 'sandbox customers');
 }

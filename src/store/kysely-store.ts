@@ -146,7 +146,8 @@ export class KyselyStore implements Store {
     events: (joined: boolean) => TimelineEventInput[],
   ): Promise<{ incidentId: string; created: boolean; duplicate: boolean }> {
     return this.tx(async (db) => {
-      const known = await db.selectFrom('alerts').select('incident_id').where('id', '=', alertId).executeTakeFirst();
+      const known = await db.selectFrom('alerts').select('incident_id')
+        .where('customer_id', '=', customerId).where('id', '=', alertId).executeTakeFirst();
       if (known) return { incidentId: known.incident_id, created: false, duplicate: true };
 
       let openQuery = db
@@ -688,6 +689,17 @@ export class KyselyStore implements Store {
     const row = { key: requireString(key, 'state key'), value: requireString(value, 'state value', { empty: true }), updated_at: nowIso() };
     await this.tx((db) => db.insertInto('state').values(row)
       .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, updated_at: row.updated_at })).execute());
+  }
+
+  async claimOnce(key: string, expiresAt: Date, now: Date): Promise<boolean> {
+    requireString(key, 'key');
+    const row = { key, expires_at: isoUtc(expiresAt, 'expiresAt') };
+    const at = isoUtc(now, 'now');
+    return this.tx(async (db) => {
+      await db.deleteFrom('seen_once').where('expires_at', '<=', at).execute();
+      const r = await db.insertInto('seen_once').values(row).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    });
   }
 
   // --- threat feed --------------------------------------------------------------------------------------

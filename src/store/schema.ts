@@ -23,6 +23,7 @@ export interface IncidentsTable {
   data: string;
 }
 
+/** primary key (customer_id, id): alert ids are unique within one customer's tenant only */
 export interface AlertsTable {
   id: string;
   customer_id: string;
@@ -124,6 +125,12 @@ export interface StateTable {
   updated_at: string;
 }
 
+/** single-use values (webhook signatures) until they expire */
+export interface SeenOnceTable {
+  key: string;
+  expires_at: string;
+}
+
 export interface FeedEntriesTable {
   id: Generated<number>;
   customer_id: string;
@@ -145,5 +152,6 @@ export interface Database {
   evidence_chunks: EvidenceChunksTable;
   refs: RefsTable;
   state: StateTable;
+  seen_once: SeenOnceTable;
   feed_entries: FeedEntriesTable;
 }

@@ -159,7 +159,8 @@ export interface Store {
 
   // --- incidents and alerts -------------------------------------------------------------
   /**
-   * Records an alert. In one transaction: if the alert id is known, returns its incident
+   * Records an alert. In one transaction: if the customer already has this alert id (alert identity
+   * is (customer, alert id): another customer's alert with the same id is a different alert), returns its incident
    * (created=false, nothing written); else if an incident for the same customer and subject is
    * open (not closed/cancelled), attaches the alert to it; else creates `newIncident`.
    * The timeline events given are appended to whichever incident receives the alert.
@@ -247,6 +248,11 @@ export interface Store {
   /** Sets key only if its current value equals `expected` (undefined = absent). */
   casState(key: string, expected: string | undefined, value: string): Promise<boolean>;
   setState(key: string, value: string): Promise<void>;
+  /**
+   * Remembers `key` until `expiresAt`: true the first time, false while it is remembered (a replayed
+   * webhook signature). Shared by every replica on the store; expired keys are pruned on the way.
+   */
+  claimOnce(key: string, expiresAt: Date, now: Date): Promise<boolean>;
 
   // --- threat feed ----------------------------------------------------------------------
   /**

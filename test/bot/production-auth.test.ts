@@ -9,6 +9,8 @@ import { openStore } from '../../src/store/open-store';
 import type { BotOperations } from '../../src/bot/operations';
 import type { Store } from '../../src/store/store';
 import { log } from '../../src/log';
+import { IntakeCredentials } from '../../src/intake/intake-credentials';
+import { EnvFileSecretStore } from '../../src/config/secrets';
 
 const refuseAll = new Proxy({}, { get: () => async () => ({ ok: false, reason: 'not in this test' }) }) as BotOperations;
 
@@ -26,7 +28,8 @@ describe('production mode: /api/messages authenticates every request', () => {
       ops: refuseAll, customerName: (id) => id, log, workerId: 'test',
     });
     const intake = new IntakeService({ store, customerByTenant: () => undefined, log });
-    server = createServer({ store, intake, log, alertWebhookToken: 'x'.repeat(20), apiToken: 'y'.repeat(20), messages: bot.handle });
+    const intakeCredentials = new IntakeCredentials({ customers: [], secrets: new EnvFileSecretStore({}), store });
+    server = createServer({ store, intake, log, intakeCredentials, apiToken: 'y'.repeat(20), messages: bot.handle, messagesNeedBearer: true });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -7,10 +7,18 @@ import { twoCustomers } from '../support/customers-fixture';
 import { createServer } from '../../src/server';
 import { IntakeService } from '../../src/intake/intake-service';
 import { log } from '../../src/log';
+import { FABRIKAM } from '../../src/sandbox/contoso';
 import type { Store } from '../../src/store/store';
 import { verifyIncident } from '../../src/evidence/verify';
+import { EnvFileSecretStore } from '../../src/config/secrets';
+import { IntakeCredentials, signIntakeBody } from '../../src/intake/intake-credentials';
 
+/** Contoso's own webhook token; the fixture alert is Contoso's */
 const ALERT_TOKEN = 'alert-token-0123456789';
+const FABRIKAM_TOKEN = 'fabrikam-token-0123456789';
+const MSP_TOKEN = 'msp-wide-token-0123456789';
+const CONTOSO_HMAC = 'contoso-hmac-key-0123456789';
+const FABRIKAM_TENANT = FABRIKAM.tenantId;
 const API_TOKEN = 'api-token-0123456789ab';
 const fixture = () => JSON.parse(readFileSync('test/fixtures/graph/alert-impossible-travel.json', 'utf8'));
 let seq = 0;
@@ -25,25 +33,31 @@ withTestStores((dialect, make) => {
 
     before(async () => {
       store = await make();
-      const customers = twoCustomers();
+      const customers = twoCustomers({
+        contoso: { intake: { webhookTokenRef: 'env:CONTOSO_WEBHOOK_TOKEN', hmacSecretRef: 'env:CONTOSO_HMAC' } },
+        fabrikam: { intake: { webhookTokenRef: 'env:FABRIKAM_WEBHOOK_TOKEN' } },
+      });
+      const secrets = new EnvFileSecretStore({ CONTOSO_WEBHOOK_TOKEN: ALERT_TOKEN, CONTOSO_HMAC, FABRIKAM_WEBHOOK_TOKEN: FABRIKAM_TOKEN });
       const intake = new IntakeService({
         store,
         customerByTenant: (t) => customers.customers.find((c) => c.tenantId === t),
         onIncidentCreated: (id) => created.push(id),
         log,
       });
-      server = createServer({ store, intake, log, alertWebhookToken: ALERT_TOKEN, apiToken: API_TOKEN });
+      const intakeCredentials = new IntakeCredentials({ customers: customers.customers, secrets, store, mspWideToken: MSP_TOKEN });
+      server = createServer({ store, intake, log, intakeCredentials, apiToken: API_TOKEN });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     after(() => new Promise<void>((r) => server.close(() => r())));
 
-    const post = (body: unknown, opts: { token?: string | null; type?: string; raw?: string } = {}) =>
+    const post = (body: unknown, opts: { token?: string | null; type?: string; raw?: string; headers?: Record<string, string> } = {}) =>
       fetch(`${base}/api/alerts`, {
         method: 'POST',
         headers: {
           'content-type': opts.type ?? 'application/json',
           ...(opts.token === null ? {} : { authorization: `Bearer ${opts.token ?? ALERT_TOKEN}` }),
+          ...opts.headers,
         },
         body: opts.raw ?? JSON.stringify(body),
       });
@@ -100,11 +114,53 @@ withTestStores((dialect, make) => {
       const big = { ...freshAlert(), description: 'x'.repeat(1024 * 1024 + 10) };
       assert.equal((await post(big)).status, 413);
       assert.equal((await post(null, { raw: 'id=1', type: 'application/x-www-form-urlencoded' })).status, 415);
-      const r422 = await post({ ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' });
+      // the MSP-wide token learns that a tenant is no customer; a customer's token only that it is not its own
+      const r422 = await post({ ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' }, { token: MSP_TOKEN });
       assert.equal(r422.status, 422);
+      assert.equal((await post({ ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' })).status, 403);
       // a batch with one unknown tenant stores none of the batch
-      const r422b = await post({ value: [freshAlert(), { ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' }] });
+      const r422b = await post({ value: [freshAlert(), { ...freshAlert(), tenantId: '11111111-2222-4333-8444-555555555555' }] }, { token: MSP_TOKEN });
       assert.equal(r422b.status, 422);
+      assert.equal(await incidentCount(), before);
+    });
+
+    it('a customer\'s token posts only that customer\'s alerts: another tenant is 403 and stores nothing', async () => {
+      const before = await incidentCount();
+      const asFabrikam = await post(freshAlert(), { token: FABRIKAM_TOKEN });
+      assert.equal(asFabrikam.status, 403);
+      assert.equal(((await asFabrikam.json()) as { error: { code: string } }).error.code, 'forbidden_tenant');
+      // a batch mixing its own tenant with another's is refused whole
+      const mixed = await post({ value: [{ ...freshAlert(), tenantId: FABRIKAM_TENANT }, freshAlert()] }, { token: FABRIKAM_TOKEN });
+      assert.equal(mixed.status, 403);
+      assert.equal(await incidentCount(), before);
+      // the API token is not an intake credential
+      assert.equal((await post(freshAlert(), { token: API_TOKEN })).status, 401);
+    });
+
+    it('accepts a body signed with the customer\'s HMAC key once, within 5 minutes; replays and tampering are 401', async () => {
+      const alert = freshAlert();
+      const raw = JSON.stringify(alert);
+      const headers = signIntakeBody('contoso', CONTOSO_HMAC, raw);
+      const ok = await post(null, { token: null, raw, headers });
+      assert.equal(ok.status, 202, await ok.clone().text());
+      const accepted = await ok.json() as { alertId: string; incidentId: string };
+      assert.equal(accepted.alertId, alert.id);
+      assert.ok((await store.listAlerts(accepted.incidentId)).some((a) => a.id === alert.id && a.raw === raw), 'stored as signed, byte for byte');
+      const replay = await post(null, { token: null, raw, headers });
+      assert.equal(replay.status, 401);
+      assert.match(((await replay.json()) as { error: { message: string } }).error.message, /replay/);
+
+      const before = await incidentCount();
+      const other = JSON.stringify(freshAlert());
+      const signed = signIntakeBody('contoso', CONTOSO_HMAC, other);
+      assert.equal((await post(null, { token: null, raw: other.replace('Impossible', 'Possible'), headers: signed })).status, 401, 'a changed body');
+      assert.equal((await post(null, { token: null, raw: other, headers: { ...signed, 'x-ir-customer': 'fabrikam' } })).status, 401, 'another customer');
+      assert.equal((await post(null, { token: null, raw: other, headers: signIntakeBody('contoso', CONTOSO_HMAC, other, new Date(Date.now() - 6 * 60_000)) })).status, 401, 'stale');
+      assert.equal((await post(null, { token: null, raw: other, headers: signIntakeBody('contoso', 'not-the-key', other) })).status, 401, 'wrong key');
+      assert.equal((await post(null, { token: null, raw: other, headers: { 'x-ir-signature': 'sha256=zz' } })).status, 401, 'malformed');
+      // a signature of Contoso's key is good for Contoso's tenant only
+      const foreign = JSON.stringify({ ...freshAlert(), tenantId: FABRIKAM_TENANT });
+      assert.equal((await post(null, { token: null, raw: foreign, headers: signIntakeBody('contoso', CONTOSO_HMAC, foreign) })).status, 403);
       assert.equal(await incidentCount(), before);
     });
 

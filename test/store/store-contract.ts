@@ -97,7 +97,7 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       await other.migrate();
       const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(raw(store));
       assert.deepEqual(after.rows, before.rows);
-      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial']);
+      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer']);
     });
   });
 
@@ -136,6 +136,23 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       const c = await store.recordAlert({ alert: alertFor('contoso-x'), newIncident: incidentFor('contoso-x', upn), events: received });
       assert.equal(c.created, true);
       assert.notEqual(c.incidentId, a.incidentId);
+    });
+
+    it('alert identity is (customer, alert id): another customer reusing an alert id is not a duplicate of it', async () => {
+      const upn = `${uniqueId('adele')}@contoso.com`;
+      const shared = uniqueId('da');
+      const contoso = uniqueId('contoso');
+      const fabrikam = uniqueId('fabrikam');
+      // the other customer records the id first: it must not shadow the real one
+      const forged = await store.recordAlert({ alert: alertFor(fabrikam, shared), newIncident: incidentFor(fabrikam, upn), events: received });
+      assert.equal(forged.created, true);
+      const real = await store.recordAlert({ alert: alertFor(contoso, shared), newIncident: incidentFor(contoso, upn), events: received });
+      assert.deepEqual({ created: real.created, duplicate: real.duplicate }, { created: true, duplicate: false });
+      assert.notEqual(real.incidentId, forged.incidentId);
+      assert.deepEqual((await store.listAlerts(real.incidentId)).map((a) => [a.customerId, a.id]), [[contoso, shared]]);
+      // and within one customer the id still deduplicates
+      const again = await store.recordAlert({ alert: alertFor(contoso, shared), newIncident: incidentFor(contoso, upn), events: received });
+      assert.deepEqual(again, { incidentId: real.incidentId, created: false, duplicate: true });
     });
 
     it('writes nothing when any part fails', async () => {
@@ -486,6 +503,18 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       const other = await make();
       const racers = await Promise.all([store, other, store, other].map((s, i) => s.casState(key, 'c', `r${i}`)));
       assert.equal(racers.filter(Boolean).length, 1);
+    });
+
+    it('claimOnce remembers a key until it expires, once across instances', async () => {
+      const key = uniqueId('sig');
+      const other = await make();
+      const racers = await Promise.all([store, other, store, other].map((s) => s.claimOnce(key, at(300_000), T0)));
+      assert.equal(racers.filter(Boolean).length, 1);
+      assert.equal(await store.claimOnce(key, at(300_000), at(299_999)), false);
+      // expired: pruned, so the key can be claimed again (a signature that old is refused by its timestamp anyway)
+      assert.equal(await store.claimOnce(key, at(900_000), at(300_000)), true);
+      assert.equal(await other.claimOnce(key, at(900_000), at(300_001)), false);
+      await assert.rejects(store.claimOnce('', at(1), T0));
     });
 
     it('refs round-trip and overwrite', async () => {

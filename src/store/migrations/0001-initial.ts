@@ -4,7 +4,7 @@ import type { Dialect } from '../dialect';
 /**
  * The first schema. The same DDL on both dialects except for auto-increment ids and the bytes type.
  * Uniqueness that the exactly-once guarantees rest on lives here, not only in code:
- *   - alerts.id (primary key): an alert is recorded once;
+ *   - alerts.id (primary key): an alert is recorded once (per customer since 0002);
  *   - one open incident per customer + subject (partial unique index);
  *   - actions.idempotency_key; approval_votes (approval_id, approver_id);
  *   - timeline (incident_id, seq): two appenders can never write the same link of the chain;

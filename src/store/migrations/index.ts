@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect';
 import { initialSchema } from './0001-initial';
+import { alertIdentityPerCustomer } from './0002-alert-identity-per-customer';
 
 /**
  * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
@@ -9,6 +10,7 @@ import { initialSchema } from './0001-initial';
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
+    '0002-alert-identity-per-customer': alertIdentityPerCustomer(dialect),
   };
   return { getMigrations: async () => migrations };
 }
