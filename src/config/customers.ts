@@ -128,6 +128,12 @@ export const customerSchema = z.object({
   radius: radiusSchema.optional(),
   servicenow: serviceNowSchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
+  /** who sees this customer's incidents, reports and verification (approvers see them too) */
+  readers: z.object({
+    objectIds: z.array(guid).default([]),
+    groupIds: z.array(guid).default([]),
+  }).default({ objectIds: [], groupIds: [] }),
+  /** who contains, approves, rejects, retries, cancels and closes; groups are resolved in the MSP tenant */
   approvers: z.object({
     objectIds: z.array(guid).default([]),
     groupIds: z.array(guid).default([]),
