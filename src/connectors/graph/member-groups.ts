@@ -26,7 +26,7 @@ export async function checkMemberGroups(msp: MspGraphSettings, secrets: SecretSt
   const asCustomer = customerSchema.parse({
     id: 'msp', name: 'MSP directory', tenantId: msp.tenantId, domains: ['msp.example'],
     graph: { clientId: msp.clientId, credential: { type: 'secret', secretRef: msp.credential }, authorityHost: msp.authorityHost, baseUrl: msp.baseUrl, caCertificateRef: msp.caCertificateRef },
-    contacts: { ciso: { name: 'n/a', email: 'n/a@msp.example' }, onCall: { name: 'n/a', email: 'n/a@msp.example' } },
+    contacts: { ciso: { name: 'MSP', email: 'soc@msp.example' }, onCall: { name: 'MSP', email: 'soc@msp.example' } },
     approvers: { objectIds: ['00000000-0000-4000-8000-000000000000'] },
   });
   const s = new GraphSession(asCustomer, secrets, { timeoutMs: 10_000, maxRetries: 1 });
