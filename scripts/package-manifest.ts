@@ -1,10 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import JSZip from 'jszip';
+import { manifestCommandLists } from '../src/bot/commands';
 
 /**
- * `npm run package`: fills manifest/manifest.json's `${{NAME}}` placeholders from the environment
- * and writes build/teams-ir-bot.zip with manifest.json, color.png and outline.png at the zip root
+ * `npm run package`: writes the bot's `commandLists` into manifest/manifest.json from the command
+ * declarations (src/bot/commands.ts), fills its `${{NAME}}` placeholders from the environment and
+ * writes build/teams-ir-bot.zip with manifest.json, color.png and outline.png at the zip root
  * (the layout Teams admin center and sideloading expect).
  */
 
@@ -77,9 +79,27 @@ export function fillTemplate(template: string, values: Record<string, string>): 
   return filled;
 }
 
+export const TEMPLATE_FILE = path.join(MANIFEST_DIR, 'manifest.json');
+
+/** The template with its bot's `commandLists` replaced by the ones the declarations give. */
+export function withDeclaredCommands(templateText: string): string {
+  const t = JSON.parse(templateText) as { bots: Array<Record<string, unknown>> };
+  t.bots[0].commandLists = manifestCommandLists();
+  return `${JSON.stringify(t, null, 2)}\n`;
+}
+
+/** Rewrites manifest/manifest.json's commandLists from the declarations; true when it changed. */
+export async function writeDeclaredCommands(file = TEMPLATE_FILE): Promise<boolean> {
+  const text = await readFile(file, 'utf8');
+  const next = withDeclaredCommands(text);
+  if (JSON.stringify(JSON.parse(next)) === JSON.stringify(JSON.parse(text))) return false;
+  await writeFile(file, next);
+  return true;
+}
+
 export async function buildManifest(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const template = await readFile(path.join(MANIFEST_DIR, 'manifest.json'), 'utf8');
+  const template = withDeclaredCommands(await readFile(TEMPLATE_FILE, 'utf8'));
   return JSON.parse(fillTemplate(template, resolvePlaceholders(env, pkg.version))) as Record<string, unknown>;
 }
 
@@ -98,7 +118,10 @@ export async function packageApp(opts: { outFile?: string; env?: NodeJS.ProcessE
 }
 
 if (require.main === module) {
-  packageApp()
+  writeDeclaredCommands()
+    // eslint-disable-next-line no-console
+    .then((changed) => { if (changed) console.log('manifest/manifest.json: commandLists rewritten from src/bot/commands.ts'); })
+    .then(() => packageApp())
     .then(({ outFile, manifest }) => {
       const bot = (manifest.bots as Array<{ botId: string }>)[0];
       // eslint-disable-next-line no-console

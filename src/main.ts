@@ -26,6 +26,9 @@ import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
 import { createEvidenceOperations } from './operations/evidence-operations';
+import { AccessControl } from './operations/access-control';
+import { checkMemberGroups } from './connectors/graph/member-groups';
+import { pinnedConfig } from './bot/conversation-scope';
 import { createEvidenceActions } from './evidence/actions';
 import { latestReport, reportFileName } from './evidence/report';
 import { HandoffScheduler } from './evidence/handoff';
@@ -118,6 +121,27 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     caCertificateRef: sandbox ? 'env:SANDBOX_GRAPH_CA_PEM' : undefined,
   } : undefined;
   if (!msp) log.warn('MSP_TENANT_ID / MSP_GRAPH_CLIENT_ID / MSP_MAILBOX not set: CISO emails can go out only by SMTP');
+  // Readers' and approvers' groups are resolved in the MSP tenant (the SOC's own directory).
+  const mspDirectory = mspEnv.MSP_TENANT_ID && mspEnv.MSP_GRAPH_CLIENT_ID ? {
+    tenantId: mspEnv.MSP_TENANT_ID,
+    clientId: mspEnv.MSP_GRAPH_CLIENT_ID,
+    credential: 'env:MSP_GRAPH_CLIENT_SECRET' as const,
+    authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
+    baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
+    caCertificateRef: sandbox ? ('env:SANDBOX_GRAPH_CA_PEM' as const) : undefined,
+  } : undefined;
+  const access = new AccessControl({
+    customers: customers.customers,
+    memberGroups: mspDirectory ? (objectId, groupIds) => checkMemberGroups(mspDirectory, secrets, objectId, groupIds) : undefined,
+    admins: (env.IR_ADMIN_OBJECT_IDS ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    log,
+  });
+  let pinned: ReturnType<typeof pinnedConfig>;
+  try {
+    pinned = pinnedConfig(env);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   const registry = new ActionRegistry(
     graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions,
     createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
@@ -139,6 +163,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
     leaseMs: env.ENGINE_LEASE_SECONDS * 1000,
+    groupMembership: access.groupMembership(),
   });
 
   const bot = createTeamsBot({
@@ -158,6 +183,9 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       evidence: createEvidenceOperations({ store, engine, customers: (id) => byId.get(id), secrets, poster: () => bot.notifier, reportUrl, shifts, log }),
     }),
     customerName: (id) => byId.get(id)?.name ?? id,
+    access,
+    pinned,
+    userSpecificViews: env.mode === 'production',
     log,
     workerId,
   });

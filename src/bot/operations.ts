@@ -12,6 +12,8 @@ export interface BotOperations {
   decideByStep(input: { incidentId: string; stepId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<OpResult>;
   retry(input: { incidentId: string; stepId: string; clicker: Clicker }): Promise<OpResult>;
   cancel(input: { incidentId: string; clicker: Clicker }): Promise<OpResult>;
+  /** the customer an account belongs to: the one named, or the one whose domain the UPN has */
+  customerFor(input: { upn: string; customerId?: string }): { customerId: string } | { error: string };
   contain(input: { upn: string; customerId?: string; clicker: Clicker }): Promise<OpResult & { incidentId?: string }>;
   report(input: { incidentId: string; clicker: Clicker }): Promise<OpResult>;
   verify(input: { incidentId: string }): Promise<OpResult>;

@@ -9,6 +9,12 @@ import { inert, utc } from './inert-text';
 import { renderEmailDraftCard, renderHandoffCard } from './render-evidence-cards';
 import type { EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
+import { approverView, readOnlyView } from './user-specific-view';
+
+/** User-specific approval views (production Teams): who is listed in `refresh.userIds`, and who may approve. */
+export interface ApprovalAudience {
+  audience(customerId: string): Promise<{ userIds: string[]; whoMayApprove: string }>;
+}
 
 interface PostedRef { conversationId: string; activityId: string }
 
@@ -32,6 +38,8 @@ export class TeamsNotifier implements Notifier {
       log: Logger;
       workerId: string;
       now?: () => Date;
+      /** set: open approval cards are posted read-only with a refresh for the approvers (Universal Actions) */
+      views?: ApprovalAudience;
     },
   ) {}
 
@@ -171,7 +179,19 @@ export class TeamsNotifier implements Notifier {
     }
   }
 
-  async approvalCard(approvalId: string, notice?: string): Promise<Record<string, unknown> | undefined> {
+  /**
+   * The approval card as the channel shows it (`shared`), or as an approver's client fetches it on
+   * refresh (`approver`). Without user-specific views both are the same card, with the buttons.
+   */
+  async approvalCard(approvalId: string, notice?: string, view: 'shared' | 'approver' = 'shared'): Promise<Record<string, unknown> | undefined> {
+    const card = await this.renderApproval(approvalId, notice);
+    if (!card || !this.deps.views || card.approval.status !== 'pending') return card?.card;
+    const a = await this.deps.views.audience(card.customerId);
+    const o = { approvalId, ...a };
+    return view === 'approver' ? approverView(card.card, o) : readOnlyView(card.card, o);
+  }
+
+  private async renderApproval(approvalId: string, notice?: string): Promise<{ card: Record<string, unknown>; approval: ApprovalRecord; customerId: string } | undefined> {
     const approval = await this.deps.store.getApproval(approvalId);
     if (!approval) return undefined;
     const [incident, action] = await Promise.all([this.deps.store.getIncident(approval.incidentId), this.deps.store.getAction(approval.actionId)]);
@@ -186,14 +206,15 @@ export class TeamsNotifier implements Notifier {
         : approval.status === 'rejected' ? `Discarded by ${approval.decidedBy} at ${utc(approval.decidedAt)}${approval.reason ? `: ${approval.reason}` : ''}`
           : approval.status === 'expired' ? `Not sent: the draft expired at ${utc(approval.expiresAt)}`
             : approval.status === 'pending' ? pendingApprovalLine(approval) : '';
-      return renderEmailDraftCard({
+      const card = renderEmailDraftCard({
         approvalId: approval.id, incidentId: incident.id, customerName, draft,
         open: approval.status === 'pending', outcome,
         outcomeColor: approval.status === 'approved' ? (action.status === 'failed' ? 'Attention' : 'Good') : approval.status === 'rejected' ? 'Default' : 'Warning',
         sentVia: sent?.output?.via, expiresAt: approval.expiresAt, warnings: (action.preview as { warnings?: string[] }).warnings, notice,
       });
+      return { card, approval, customerId: incident.customerId };
     }
-    return renderApprovalCard({ approval, incident, action, customerName, notice });
+    return { card: renderApprovalCard({ approval, incident, action, customerName, notice }), approval, customerId: incident.customerId };
   }
 
   async approvalDecided(approval: ApprovalRecord): Promise<void> {

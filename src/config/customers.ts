@@ -142,6 +142,12 @@ export const customerSchema = z.object({
   switches: z.array(switchSchema).default([]),
   servicenow: serviceNowSchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
+  /** who sees this customer's incidents, reports and verification (approvers see them too) */
+  readers: z.object({
+    objectIds: z.array(guid).default([]),
+    groupIds: z.array(guid).default([]),
+  }).default({ objectIds: [], groupIds: [] }),
+  /** who contains, approves, rejects, retries, cancels and closes; groups are resolved in the MSP tenant */
   approvers: z.object({
     objectIds: z.array(guid).default([]),
     groupIds: z.array(guid).default([]),

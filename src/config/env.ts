@@ -18,6 +18,12 @@ export const envSchema = z.object({
   MicrosoftAppTenantId: z.string().uuid().optional(),
   IR_CHANNEL_NAME: z.string().min(1).max(50).default('sec-ir'),
   BOT_NAME: z.string().min(1).max(30).default('ir'),
+  /** the IR channel pinned by configuration (all three, or none: then an MSP admin's installation pins it once) */
+  IR_TEAM_ID: z.string().regex(/^19:[\w.\-@]{1,200}$/, 'must be a team id like 19:...@thread.tacv2').optional(),
+  IR_CHANNEL_ID: z.string().regex(/^19:[\w.\-@]{1,200}$/, 'must be a channel id like 19:...@thread.tacv2').optional(),
+  IR_TENANT_ID: z.string().uuid().optional(),
+  /** MSP admins (Entra object ids, comma-separated) who may install the bot and so pin its channel, besides every approver */
+  IR_ADMIN_OBJECT_IDS: z.string().regex(/^\s*([0-9a-fA-F-]{36}\s*(,\s*|$))*$/, 'must be Entra object ids separated by commas').optional(),
 
   // --- HTTP ------------------------------------------------------------------------------------
   PORT: int(3978, 0, 65535),

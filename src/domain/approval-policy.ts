@@ -18,7 +18,9 @@ export interface GroupMembership {
   isMember(objectId: string, groupId: string): Promise<boolean>;
 }
 
-export type PolicyVerdict = { ok: true } | { ok: false; code: 'subject' | 'not-approver'; reason: string };
+/** Refusal codes: `subject-unknown` while the subject's Entra object id has not been looked up yet. */
+export type RefusalCode = 'subject' | 'subject-unknown' | 'not-approver';
+export type PolicyVerdict = { ok: true } | { ok: false; code: RefusalCode; reason: string };
 
 const same = (a: string | null | undefined, b: string | null | undefined): boolean =>
   !!a && !!b && a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -34,11 +36,19 @@ export function checkApprover(input: {
   clicker: Clicker;
   /** the customer's approver groups that the clicker is a member of */
   clickerGroups: ReadonlySet<string>;
+  /**
+   * Votes: the subject's object id must be known. Teams gives the clicker's object id, never their
+   * UPN, so a subject known only by UPN could approve their own containment.
+   */
+  requireKnownSubject?: boolean;
 }): PolicyVerdict {
   const { customer, incident, clicker } = input;
   // Checked first: an approver whose own account is the subject is still refused.
   if (isSubject(clicker, incident)) {
     return { ok: false, code: 'subject', reason: `${clicker.name} is the subject of ${incident.id}: nobody may approve the containment of their own account` };
+  }
+  if (input.requireKnownSubject && !incident.subjectObjectId) {
+    return { ok: false, code: 'subject-unknown', reason: `the Entra object id of ${incident.subjectUpn} is not known yet, so nobody can be sure they are not approving their own containment; wait for the account lookup (or retry it)` };
   }
   const byId = customer.approvers.objectIds.some((id) => same(id, clicker.aadObjectId));
   const byGroup = customer.approvers.groupIds.some((g) => [...input.clickerGroups].some((m) => same(m, g)));

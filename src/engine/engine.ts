@@ -999,7 +999,7 @@ export class Engine {
         }
       }
     }
-    const verdict = checkApprover({ customer, incident, clicker: who, clickerGroups: groups });
+    const verdict = checkApprover({ customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: doing === 'approve' || doing === 'reject' });
     if (verdict.ok) return { ok: true, message: '' };
     if (logRefusal) {
       await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${verdict.reason})`, actor: who.aadObjectId }]);

@@ -23,17 +23,11 @@ export function createBotOperations(deps: { engine: Engine; customers: Customers
     decideByStep: async (i) => fromDecide(await engine.decideByStep(i)),
     retry: (i) => engine.retry(i.incidentId, i.stepId, i.clicker),
     cancel: (i) => engine.cancel(i.incidentId, i.clicker),
+    customerFor: (i) => customerFor(deps.customers, i.upn, i.customerId),
     contain: async (i) => {
-      let customerId = i.customerId;
-      if (!customerId) {
-        // Without a customer, the UPN's domain decides; an ambiguous or unknown domain is refused.
-        const domain = i.upn.split('@')[1]?.toLowerCase();
-        const matches = deps.customers.customers.filter((c) => c.domains.some((d) => d.toLowerCase() === domain));
-        if (matches.length !== 1) {
-          return { ok: false, reason: matches.length ? `${domain} belongs to several customers: add the customer id` : `no customer has the domain ${String(domain).slice(0, 60)}: add the customer id` };
-        }
-        customerId = matches[0].id;
-      }
+      const which = customerFor(deps.customers, i.upn, i.customerId);
+      if ('error' in which) return { ok: false, reason: which.error };
+      const customerId = which.customerId;
       const r = await engine.startForAccount({ customerId, upn: i.upn, requestedBy: i.clicker });
       return r.ok ? { ok: true, incidentId: r.incidentId, message: r.created ? `Containment started: ${r.incidentId} (its thread follows)` : `${r.incidentId} is already open for that account` } : r;
     },
@@ -42,4 +36,17 @@ export function createBotOperations(deps: { engine: Engine; customers: Customers
     handoff: (i) => (deps.evidence ? deps.evidence.handoff(i.clicker) : Promise.resolve(notWired('The handoff'))),
     close: (i) => (deps.evidence ? deps.evidence.close(i.incidentId, i.reason, i.clicker) : Promise.resolve(notWired('Closing'))),
   };
+}
+
+/** Without a customer, the UPN's domain decides; an ambiguous or unknown domain is refused. */
+export function customerFor(customers: CustomersFile, upn: string, customerId?: string): { customerId: string } | { error: string } {
+  if (customerId) {
+    return customers.customers.some((c) => c.id === customerId) ? { customerId } : { error: `unknown customer "${customerId.slice(0, 64)}"` };
+  }
+  const domain = upn.split('@')[1]?.toLowerCase();
+  const matches = customers.customers.filter((c) => c.domains.some((d) => d.toLowerCase() === domain));
+  if (matches.length !== 1) {
+    return { error: matches.length ? `${domain} belongs to several customers: add the customer id` : `no customer has the domain ${String(domain).slice(0, 60)}: add the customer id` };
+  }
+  return { customerId: matches[0].id };
 }

@@ -46,9 +46,11 @@ export const MSP = {
   clientId: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e',
   clientSecret: 'sandbox-msp-secret',
   mailbox: 'soc@msp.example',
+  /** the MSP's "SOC analysts" security group: readers of Contoso (src/sandbox/sandbox-customers.ts) */
+  socAnalystsGroupId: '5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716',
 } as const;
 
-/** Playground users (aadObjectId): Alex Wilber is a Contoso approver, Megan Bowen is not. */
+/** Playground users (aadObjectId): Alex Wilber approves for Contoso and Fabrikam; Megan Bowen reads Contoso (SOC analysts group), no more. */
 export const PLAYGROUND_USERS = {
   alex: { name: 'Alex Wilber', aadObjectId: '00000000-0000-4000-8000-000000000020' },
   megan: { name: 'Megan Bowen', aadObjectId: '00000000-0000-4000-8000-000000000021' },

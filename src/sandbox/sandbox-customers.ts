@@ -1,5 +1,5 @@
 import { parseCustomers, type CustomersFile } from '../config/customers';
-import { CONTOSO, FABRIKAM, PLAYGROUND_USERS } from './contoso';
+import { CONTOSO, FABRIKAM, MSP, PLAYGROUND_USERS } from './contoso';
 import { SANDBOX_TOKEN } from '../config/env';
 
 /** The live addresses of the sandbox's emulators, known only once they have started. */
@@ -66,6 +66,8 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
       contact: `${CONTOSO.contacts.ciso.name} <${CONTOSO.contacts.ciso.email}>`,
     },
     contacts: CONTOSO.contacts,
+    // Megan Bowen reads Contoso through the MSP's SOC analysts group (resolved in the Graph emulator).
+    readers: { groupIds: [MSP.socAnalystsGroupId] },
     approvers: { objectIds: [PLAYGROUND_USERS.alex.aadObjectId] },
     mail: { via: 'graph' },
     threatFeed: { usernameRef: 'env:CONTOSO_FEED_USER', passwordRef: 'env:CONTOSO_FEED_PASSWORD', ttlDays: 7 },

@@ -25,7 +25,7 @@ describe('production mode: /api/messages authenticates every request', () => {
     const bot = createTeamsBot({
       mode: 'production', appId: '6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', appPassword: 'not-a-real-secret', appType: 'SingleTenant',
       appTenantId: '7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a', channelName: 'sec-ir', botName: 'ir', store, queue: new SendQueue(),
-      ops: refuseAll, customerName: (id) => id, log, workerId: 'test',
+      ops: refuseAll, customerName: (id) => id, log, workerId: 'test', access: { roles: async () => new Map(), isAdmin: async () => false },
     });
     const intake = new IntakeService({ store, customerByTenant: () => undefined, log });
     const intakeCredentials = new IntakeCredentials({ customers: [], secrets: new EnvFileSecretStore({}), store });

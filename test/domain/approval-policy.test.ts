@@ -37,3 +37,16 @@ describe('approval policy', () => {
       `this request expired at 04:05 UTC; ask for a new one with @ir retry ${incident.id} entra-contain`);
   });
 });
+
+describe('approval policy: the subject\'s object id must be known for a vote', () => {
+  const unknownSubject = { id: 'IR-20261127-7K3Q', subjectObjectId: null, subjectUpn: 'adele.vance@contoso.com' };
+  const alex = { aadObjectId: '00000000-0000-4000-8000-000000000020', name: 'Alex Wilber' };
+  it('refuses every vote with the code subject-unknown while the object id is not known', () => {
+    const v = checkApprover({ customer, incident: unknownSubject, clicker: alex, clickerGroups: new Set(), requireKnownSubject: true });
+    assert.equal(v.ok, false);
+    assert.equal((v as { code: string }).code, 'subject-unknown');
+  });
+  it('accepts the approver once the object id is known', () => {
+    assert.deepEqual(checkApprover({ customer, incident, clicker: alex, clickerGroups: new Set(), requireKnownSubject: true }), { ok: true });
+  });
+});

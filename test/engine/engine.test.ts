@@ -210,7 +210,8 @@ steps:
   - { id: audits, action: entra.directoryAudits, needs: [lookup], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
 `;
     const e = engine({ procedureText: text });
-    const id = await createAlertIncident(store);
+    // This procedure records no object id: the alert's (azureAdUserId) lets the vote be taken.
+    const id = await createAlertIncident(store, { subjectObjectId: CONTOSO.adele.objectId });
     await e.startIncident(id);
     await e.settle();
     const r = await e.decide({ approvalId: (await pendingApproval(id, 'contain')).id, vote: 'reject', clicker: ALEX, reason: 'travelling, confirmed by phone' });

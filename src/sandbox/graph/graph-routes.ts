@@ -203,6 +203,19 @@ export const routes: Route[] = [
     },
   },
   {
+    // transitive membership, answered with the subset of the ids asked about (at most 20)
+    method: 'POST', pattern: /^\/users\/([^/]+)\/checkMemberGroups$/, permissions: ['GroupMember.Read.All', 'Directory.Read.All'],
+    handle: (r) => {
+      const u = userOr404(r, r.params[0]);
+      const ids = (r.body as { groupIds?: unknown } | undefined)?.groupIds;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > 20 || !ids.every((g) => typeof g === 'string' && /^[0-9a-f-]{36}$/i.test(g))) {
+        throw badRequest("Invalid value specified for property 'groupIds' of resource 'checkMemberGroups': 1 to 20 group object ids.");
+      }
+      const mine = new Set((u.memberOfGroupIds ?? []).map((g) => g.toLowerCase()));
+      return { status: 200, body: { '@odata.context': `${r.baseUrl}/${r.version}/$metadata#Collection(Edm.String)`, value: ids.filter((g) => mine.has(String(g).toLowerCase())) } };
+    },
+  },
+  {
     method: 'POST', pattern: /^\/users\/([^/]+)\/sendMail$/, permissions: ['Mail.Send'],
     handle: (r) => {
       const u = userOr404(r, r.params[0]);

@@ -13,6 +13,8 @@ export interface EmulatorUser {
   /** directory role display names */
   roles: string[];
   groups: string[];
+  /** security groups by object id (transitive), for checkMemberGroups */
+  memberOfGroupIds?: string[];
 }
 
 export interface EmulatorApp {

@@ -1,4 +1,4 @@
-import { CONTOSO, FABRIKAM, MSP } from '../contoso';
+import { CONTOSO, FABRIKAM, MSP, PLAYGROUND_USERS } from '../contoso';
 import impossibleTravelAlert from '../../../test/fixtures/graph/alert-impossible-travel.json';
 import unknownMembersAlert from '../../../test/fixtures/graph/alert-unknown-members.json';
 import resolvedAlert from '../../../test/fixtures/graph/alert-unfamiliar-signin-resolved.json';
@@ -216,8 +216,15 @@ export function buildStory(now: Date): EmulatorTenant[] {
   // ---- the MSP: its mailbox sends the CISO emails ------------------------------------------
   const msp: EmulatorTenant = {
     id: MSP.tenantId, name: 'MSP', domain: 'msp.example', hasP2: false,
-    apps: new Map([[MSP.clientId, { secret: MSP.clientSecret, permissions: new Set(['Mail.Send']) }]]),
-    users: new Map([['c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f', user('c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f', MSP.mailbox, 'MSP SOC')]]),
+    // Mail.Send for the CISO emails; GroupMember.Read.All for the readers' and approvers' groups.
+    apps: new Map([[MSP.clientId, { secret: MSP.clientSecret, permissions: new Set(['Mail.Send', 'GroupMember.Read.All']) }]]),
+    users: new Map([
+      user('c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f', MSP.mailbox, 'MSP SOC'),
+      // The Playground's people (.m365agentsplayground.yml): Megan is in the SOC analysts group.
+      user(PLAYGROUND_USERS.alex.aadObjectId, 'alexw@msp.example', PLAYGROUND_USERS.alex.name),
+      user(PLAYGROUND_USERS.megan.aadObjectId, 'meganb@msp.example', PLAYGROUND_USERS.megan.name, { groups: ['SOC analysts'], memberOfGroupIds: [MSP.socAnalystsGroupId] }),
+      user('00000000-0000-4000-8000-000000000023', 'isaiahl@msp.example', 'Isaiah Langer'),
+    ].map((u) => [u.id, u])),
     alerts: new Map(), signIns: [], directoryAudits: [], m365Records: [], auditQueries: new Map(), riskyUsers: new Map(), roleTemplates: ROLE_TEMPLATES,
   };
   return [contoso, fabrikam, msp];
