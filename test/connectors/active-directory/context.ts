@@ -21,10 +21,11 @@ export function adConfig(dc: SambaDc, overrides: Partial<Record<keyof ActiveDire
   });
 }
 
-export function adSecrets(dc: SambaDc, opts: { password?: string; caPem?: string } = {}): EnvFileSecretStore {
+export function adSecrets(dc: SambaDc, opts: { password?: string; caPem?: string; extra?: Record<string, string> } = {}): EnvFileSecretStore {
   return new EnvFileSecretStore({
     AD_BIND_PASSWORD: opts.password ?? dc.template.accounts['svc-irbot'].password,
     AD_CA_PEM: opts.caPem ?? dc.caPem,
+    ...opts.extra,
   });
 }
 
@@ -41,11 +42,11 @@ export function contosoWithAd(ad: ActiveDirectoryConfig | undefined): CustomerCo
   });
 }
 
-export function adContext(dc: SambaDc, opts: { ad?: ActiveDirectoryConfig | null; mayHaveRun?: boolean; intentAt?: Date; password?: string } = {}): ActionContext {
+export function adContext(dc: SambaDc, opts: { ad?: ActiveDirectoryConfig | null; mayHaveRun?: boolean; intentAt?: Date; password?: string; extraSecrets?: Record<string, string> } = {}): ActionContext {
   const ad = opts.ad === null ? undefined : (opts.ad ?? adConfig(dc));
   return {
     customer: contosoWithAd(ad),
-    secrets: adSecrets(dc, { password: opts.password }),
+    secrets: adSecrets(dc, { password: opts.password, extra: opts.extraSecrets }),
     incidentId: 'IR-20261201-AD01',
     idempotencyKey: 'IR-20261201-AD01:step',
     mayHaveRun: opts.mayHaveRun ?? false,
