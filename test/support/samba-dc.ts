@@ -29,17 +29,25 @@ export function sambaTemplate(): Promise<SambaTemplate> {
     for (const f of SOURCES) hash.update(readFileSync(f));
     const key = hash.digest('hex').slice(0, 16);
     mkdirSync(CACHE, { recursive: true });
-    const pointer = join(CACHE, `template-${key}.json`);
+    const pointer = join(CACHE, `${key}.json`);
     try {
       return JSON.parse(readFileSync(pointer, 'utf8')) as SambaTemplate;
     } catch { /* not provisioned yet */ }
     // A folder per process, published by an atomic rename: concurrent runs never share a half-made one.
-    const t = await provisionSambaTemplate(join(CACHE, `template-${key}-${process.pid}`));
+    // Laid out as a sandbox data folder (<dir>/samba/template) so that startSandboxSamba can reuse it.
+    const t = await provisionSambaTemplate(join(CACHE, `${key}-${process.pid}`, 'samba', 'template'));
     writeFileSync(`${pointer}.${process.pid}`, JSON.stringify(t), { mode: 0o600 });
     renameSync(`${pointer}.${process.pid}`, pointer);
     return t;
   })();
   return template;
+}
+
+/** A sandbox data folder whose samba/template is the test template (for startSandboxSamba). */
+export async function sambaDataDir(): Promise<string> {
+  const dir = (await sambaTemplate()).dir;
+  if (!dir.endsWith('/samba/template')) throw new Error(`the test template ${dir} is not in a sandbox data folder layout`);
+  return join(dir, '..', '..');
 }
 
 /** A fresh DC copied from the template, on its own loopback address (127.0.10.x upwards). */
