@@ -3,7 +3,7 @@ import { SshSession } from '../ssh/ssh-session';
 import { accountInput, adConfigOf, checkDomain, type AccountInput } from './account-input';
 import type { AccountKey, AccountState, DirectoryService, DisableOutcome, ResetOutcome } from './directory-service';
 import { generatePassword as defaultGeneratePassword } from './generated-password';
-import { LdapDirectoryService } from './ldap-driver';
+import { domainRootOf, LdapDirectoryService } from './ldap-driver';
 
 /**
  * The Active Directory actions the engine can run: ad.lookupAccount (read), ad.disableAccount and
@@ -52,8 +52,12 @@ function keyOf(input: AccountInput): AccountKey {
   return input.sid ? { sid: input.sid } : { samAccountName: input.samAccountName };
 }
 
-function who(ctx: ActionContext, a: { samAccountName: string; sid: string }): string {
-  const netbios = adConfigOf(ctx.customer).domains[0]?.netbios;
+/** NETBIOS\\sam (SID), the NetBIOS name of the configured domain whose DNS name the DN's DC= parts spell. */
+function who(ctx: ActionContext, a: { samAccountName: string; sid: string; dn: string }): string {
+  const domains = adConfigOf(ctx.customer).domains;
+  const root = domainRootOf(a.dn);
+  const dns = root?.split(',').map((p) => p.trim().slice(3)).join('.').toLowerCase();
+  const netbios = (domains.find((d) => d.dns.toLowerCase() === dns) ?? domains[0])?.netbios;
   return `${netbios ? `${netbios}\\` : ''}${a.samAccountName} (${a.sid})`;
 }
 

@@ -73,6 +73,12 @@ function entryEvidence(entry: Entry): Record<string, unknown> {
   return out;
 }
 
+/** DC=contoso,DC=local from CN=x,OU=y,DC=contoso,DC=local (DC components are plain labels). */
+export function domainRootOf(dn: string): string | undefined {
+  const m = /((?:^|,)\s*DC=[A-Za-z0-9\-]+)+$/i.exec(dn);
+  return m ? m[0].replace(/^,\s*/, '') : undefined;
+}
+
 function sameDn(a: string, b: string): boolean {
   return a.replace(/\s*,\s*/g, ',').toLowerCase() === b.replace(/\s*,\s*/g, ',').toLowerCase();
 }
@@ -264,7 +270,8 @@ export class LdapDirectoryService implements DirectoryService {
       new EqualityFilter({ attribute: 'objectClass', value: 'group' }),
       new ExtensibleFilter({ matchType: 'member', rule: MATCHING_RULE_IN_CHAIN, value: dn }),
     ] });
-    const groups = await this.search(this.config.baseDn, filter, ['objectSid', 'cn'], `the group memberships of ${dn}`);
+    // From the domain's root, not baseDn: BUILTIN\Administrators and friends live in CN=Builtin.
+    const groups = await this.search(domainRootOf(dn) ?? this.config.baseDn, filter, ['objectSid', 'cn'], `the group memberships of ${dn}`);
     const { domainSid } = splitSid(sid);
     const names = new Set<string>();
     const classify = (groupSid: string) => {

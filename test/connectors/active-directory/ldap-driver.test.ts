@@ -191,6 +191,23 @@ describe('Active Directory ldap driver (real Samba DC)', function () {
     });
   });
 
+  it('a disabled or locked-out service account is a clear line (533, 775), naming no password', async () => {
+    const svc = dc.template.accounts['svc-irbot'];
+    const admin = await adminClient(dc);
+    const uac = (v: number) => new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(v)] }) });
+    try {
+      await admin.modify(svc.dn, uac(514));
+      await rejectsWith(open(), /refused the bind as svc-irbot@contoso\.local: account disabled \(533\)$/);
+      await admin.modify(svc.dn, uac(512));
+      await admin.modify(dc.template.baseDn, new Change({ operation: 'replace', modification: new Attribute({ type: 'lockoutThreshold', values: ['3'] }) }));
+      for (let i = 0; i < 3; i++) await rejectsWith(open({}, { password: `Wrong!${i}-Password` }), /wrong password \(52e\)/);
+      await rejectsWith(open(), /refused the bind as svc-irbot@contoso\.local: account locked out \(775\)$/);
+    } finally {
+      await admin.unbind();
+    }
+    assert.equal(svc.dn, 'CN=svc-irbot,CN=Users,DC=contoso,DC=local');
+  });
+
   it('refuses a DC that presents another certificate (other CA, or a fingerprint pin that does not match)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'other-ca-'));
     try {
