@@ -37,6 +37,12 @@ const ACCOUNT_ATTRIBUTES = [
   'lastLogon', 'badPwdCount', 'lockoutTime',
 ];
 
+/** People's accounts only: a SID or name of a group or a computer is not something to disable here. */
+const USER_ACCOUNT = [
+  new EqualityFilter({ attribute: 'objectCategory', value: 'person' }),
+  new EqualityFilter({ attribute: 'objectClass', value: 'user' }),
+];
+
 /** A sAMAccountName is at most 20 characters in AD (256 in the schema); NUL can never be one. */
 function checkSam(value: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new ConnectorError('not a sAMAccountName: empty or longer than 256 characters', { source: 'ad.ldap' });
@@ -247,20 +253,16 @@ export class LdapDirectoryService implements DirectoryService {
       let sid: string;
       try { sid = parseSid(key.sid); } catch (e) { throw new ConnectorError((e as Error).message, { source: 'ad.ldap' }); }
       // Binary SID in a filter object: a string filter with \xx escapes silently matches nothing in ldapts 8.
-      filter = new EqualityFilter({ attribute: 'objectSid', value: sidToBuffer(sid) });
+      filter = new AndFilter({ filters: [...USER_ACCOUNT, new EqualityFilter({ attribute: 'objectSid', value: sidToBuffer(sid) })] });
       described = `objectSid ${sid}`;
     } else if (key.samAccountName !== undefined) {
-      filter = new AndFilter({ filters: [
-        new EqualityFilter({ attribute: 'objectCategory', value: 'person' }),
-        new EqualityFilter({ attribute: 'objectClass', value: 'user' }),
-        new EqualityFilter({ attribute: 'sAMAccountName', value: checkSam(key.samAccountName) }),
-      ] });
+      filter = new AndFilter({ filters: [...USER_ACCOUNT, new EqualityFilter({ attribute: 'sAMAccountName', value: checkSam(key.samAccountName) })] });
       described = `sAMAccountName ${JSON.stringify(key.samAccountName)}`;
     } else {
       throw new ConnectorError('no SID and no sAMAccountName to look the account up by', { source: 'ad.ldap' });
     }
     const entries = await this.search(this.config.baseDn, filter, attributes, `the lookup of ${described}`);
-    if (entries.length === 0) throw new ConnectorError(`no account with ${described} under ${this.config.baseDn} on ${this.dc}`, { source: 'ad.ldap' });
+    if (entries.length === 0) throw new ConnectorError(`no user account with ${described} under ${this.config.baseDn} on ${this.dc}`, { source: 'ad.ldap' });
     if (entries.length > 1) throw new ConnectorError(`${entries.length} accounts match ${described} on ${this.dc}: refusing to guess`, { source: 'ad.ldap' });
     return entries[0];
   }

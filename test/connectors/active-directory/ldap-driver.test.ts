@@ -77,7 +77,7 @@ describe('Active Directory ldap driver (real Samba DC)', function () {
     const dir = await open();
     try {
       for (const name of ['*', 'adm-*', '*)(objectClass=*', 'adm-avance)(|(sAMAccountName=*', 'adm\\2aavance', 'adm-avance\\']) {
-        await rejectsWith(dir.resolve({ samAccountName: name }), /no account with sAMAccountName/);
+        await rejectsWith(dir.resolve({ samAccountName: name }), /no user account with sAMAccountName/);
       }
       await rejectsWith(dir.resolve({ samAccountName: 'adm-avance\0' }), /contains a NUL character/);
       // and the real name still matches exactly
@@ -94,7 +94,9 @@ describe('Active Directory ldap driver (real Samba DC)', function () {
         await rejectsWith(dir.resolve({ sid: bad }), /not a SID/);
       }
       const unknown = `${dc.template.domainSid}-987654`;
-      await rejectsWith(dir.resolve({ sid: unknown }), new RegExp(`no account with objectSid ${unknown}`));
+      await rejectsWith(dir.resolve({ sid: unknown }), new RegExp(`no user account with objectSid ${unknown}`));
+      // a group's SID (Domain Admins, RID 512) is not an account to disable
+      await rejectsWith(dir.disable({ sid: `${dc.template.domainSid}-512` }), /no user account with objectSid S-1-5-21-[\d-]+-512 /);
     } finally {
       await dir.close();
     }
