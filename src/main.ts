@@ -20,6 +20,7 @@ import { graphActions } from './connectors/graph/actions';
 import { radiusActions } from './connectors/radius/actions';
 import { createFirewallActions } from './connectors/firewall/actions';
 import { serviceNowActions } from './connectors/servicenow/actions';
+import { activeDirectoryActions } from './connectors/active-directory/actions';
 import { startGraphPoller } from './intake/graph-poller';
 import { handleFeedRequest, FeedExpiryJob } from './connectors/threat-feed';
 import { createTeamsBot } from './bot/teams-app';
@@ -143,7 +144,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     throw new ConfigError((e as Error).message);
   }
   const registry = new ActionRegistry(
-    graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions,
+    graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
     createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
   );
   const procedures = ProcedureCatalog.load({ registry, customers: customers.customers, customersFile });

@@ -126,6 +126,44 @@ export const serviceNowSchema = z.object({
 });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 
+// ---- Active Directory (issue 11): the customer's on-premises domains and how the bot reaches its DCs ----
+const netbiosName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9\-]{0,14}$/, 'must be a NetBIOS domain name (up to 15 letters, digits, dashes)');
+const dnsDomain = z.string().regex(/^[a-z0-9\-]+(\.[a-z0-9\-]+)+$/i, 'must be a DNS domain name');
+// A DN written by the MSP (never one from an alert): RDNs of letters/digits/spaces/dashes only.
+const simpleDn = z.string().regex(/^([A-Za-z]+=[A-Za-z0-9 .\-_]+)(,[A-Za-z]+=[A-Za-z0-9 .\-_]+)*$/, 'must be a DN such as DC=contoso,DC=local');
+export const adDomainSchema = z.object({
+  netbios: netbiosName,
+  dns: dnsDomain,
+  /** the UPN suffixes of its accounts (contoso.com); the DNS name is one implicitly */
+  upnSuffixes: z.array(dnsDomain).default([]),
+});
+export const adDcSchema = z.object({
+  host,
+  /** the name in the DC's certificate (DC1.contoso.local): TLS checks it even when host is an IP */
+  servername: dnsDomain,
+  port: port.default(636),
+  /** optional exact pin of the DC's certificate: SHA-256 fingerprint as openssl x509 -fingerprint -sha256 prints it */
+  certificateSha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i, 'must be a SHA-256 fingerprint AA:BB:…').optional(),
+});
+export const activeDirectorySchema = z.object({
+  domains: z.array(adDomainSchema).min(1),
+  driver: z.literal('ldap').default('ldap'),
+  /** tried in order: the first that answers is the one written to (and named on the approval card) */
+  dcs: z.array(adDcSchema).min(1),
+  /** the least-privilege service account: as a UPN (svc-irbot@contoso.local) or a DN */
+  bindUpn: z.string().regex(/^[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+$/, 'must be a UPN').optional(),
+  bindDn: simpleDn.optional(),
+  passwordRef: secretRef,
+  /** the PEM CA that issued the DCs' certificates (or a DC's own self-signed certificate) */
+  caCertificateRef: secretRef,
+  baseDn: simpleDn,
+  /** reach the DCs through this SSH jump host (ssh2 forwardOut) instead of directly */
+  ssh: sshTargetSchema.optional(),
+  timeoutMs: z.number().int().positive().default(10000),
+}).refine((a) => a.bindUpn || a.bindDn, { message: 'needs bindUpn or bindDn' });
+export type ActiveDirectoryConfig = z.infer<typeof activeDirectorySchema>;
+// ---- end Active Directory ----
+
 const contactSchema = z.object({ name: z.string().min(1).max(200), email });
 
 export const customerSchema = z.object({
@@ -141,6 +179,7 @@ export const customerSchema = z.object({
   /** access switches, by the NAS-IP-Address they use in RADIUS accounting */
   switches: z.array(switchSchema).default([]),
   servicenow: serviceNowSchema.optional(),
+  activeDirectory: activeDirectorySchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
   /** who sees this customer's incidents, reports and verification (approvers see them too) */
   readers: z.object({

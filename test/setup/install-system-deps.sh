@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to as real peers: FreeRADIUS (NAS + accounting),
-# radclient, OpenSSH's sshd, and Chromium for the Playground end-to-end tests. Idempotent and quiet
+# radclient, OpenSSH's sshd, Samba as an Active Directory domain controller, and Chromium for the
+# Playground end-to-end tests. Idempotent and quiet
 # when everything is already there; needs root (CI and the dev machines run as root).
 set -euo pipefail
 need=()
@@ -9,6 +10,9 @@ command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# Samba AD DC: without samba-vfs-modules the provision fails on acl_xattr.so; ldb-tools gives ldbmodify.
+if ! command -v samba >/dev/null 2>&1 || ! command -v samba-tool >/dev/null 2>&1; then need+=(samba samba-dsdb-modules samba-vfs-modules samba-ad-provision); fi
+command -v ldbmodify >/dev/null 2>&1 || need+=(ldb-tools)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages for the tests: ${need[*]}"
   if [ "$(id -u)" != 0 ]; then echo "need root to apt-get install ${need[*]}" >&2; exit 1; fi

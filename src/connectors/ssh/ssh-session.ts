@@ -150,6 +150,19 @@ export class SshSession {
     });
   }
 
+  /**
+   * A TCP channel from the remote host to host:port (ssh2 forwardOut): the jump-host path to a
+   * customer's DC. The channel is a Duplex; closing it ends only the forward, not the session.
+   */
+  forwardOut(host: string, port: number): Promise<ClientChannel> {
+    this.assertOpen();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (e, ch) => (e
+        ? reject(new ConnectorError(`${this.label} could not open a tunnel to ${host}:${port}: ${e.message}`, { retryable: true, source: 'ssh' }))
+        : resolve(ch)));
+    });
+  }
+
   close(): void {
     this.closed = true;
     this.client.end();
