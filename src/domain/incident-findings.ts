@@ -82,8 +82,8 @@ export function isRecordedFindingKey(key: string): key is RecordedFindingKey {
   return Object.prototype.hasOwnProperty.call(RECORDED_FINDINGS, key);
 }
 
-/** What the engine writes into incident.data itself: never a procedure's `record:` key. */
-export const ENGINE_DATA_KEYS: readonly string[] = ['steps', 'ipSelection'];
+/** What the bot writes into incident.data itself (the engine; the intake the alert's link): never a procedure's `record:` key. */
+export const ENGINE_DATA_KEYS: readonly string[] = ['steps', 'ipSelection', 'alertWebUrl'];
 
 export type StepKind = 'lookup' | 'containment' | 'followUp';
 
@@ -121,6 +121,8 @@ export type IncidentFindings = { -readonly [K in RecordedFindingKey]?: z.infer<(
   /** the procedure's steps in its order */
   steps: StepView[];
   ipSelection?: z.infer<typeof ipSelection>;
+  /** the Defender link of the alert that opened the incident (shown as text, never as a link) */
+  alertWebUrl?: string;
   /** keys in incident.data that are not findings or whose value has not the expected shape (kept for the raw data) */
   unreadable: string[];
 };
@@ -138,6 +140,10 @@ export function readFindings(data: Record<string, unknown> | null | undefined): 
     if (key === 'ipSelection') {
       const r = ipSelection.safeParse(value);
       if (r.success) out.ipSelection = r.data; else out.unreadable.push(key);
+      continue;
+    }
+    if (key === 'alertWebUrl') {
+      if (typeof value === 'string' && value.length <= 2000) out.alertWebUrl = value; else out.unreadable.push(key);
       continue;
     }
     if (!isRecordedFindingKey(key)) { out.unreadable.push(key); continue; }

@@ -227,7 +227,7 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
     if (typeof al.alertWebUrl === 'string' && al.alertWebUrl) parts.push(`  - Defender link (as text): ${code(al.alertWebUrl, 400)}\n`);
   }
 
-  parts.push('\n### What we did\n\n');
+  parts.push('\n### What was done\n\n');
   const did = whatWeDid(f, runs);
   parts.push(did.length ? did.map((x) => `- ${text(x)}\n`).join('') : 'No containment action has run yet.\n');
 
