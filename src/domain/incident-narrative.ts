@@ -30,9 +30,12 @@ export function countryName(code: string): string {
   }
 }
 
+/** 'Lisbon, Portugal (PT)'; 'Singapore (SG)' when the city is its country. */
 function place(end: TravelHop['from']): string {
   const city = end.city ?? end.place;
-  return end.country ? `${city} (${countryName(end.country)})` : city;
+  if (!end.country) return city;
+  const country = countryName(end.country);
+  return country === `${city} (${end.country})` ? country : `${city}, ${country}`;
 }
 
 const hhmm = (iso: string) => `${new Date(iso).toISOString().slice(11, 16)} UTC`;
@@ -42,7 +45,7 @@ function duration(minutes: number): string {
   return m < 60 ? `${m} minute${m === 1 ? '' : 's'}` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** 'Signed in from Lisbon (Portugal (PT)) at 12:10 UTC, then from Singapore … 50 minutes later: 11,900 km apart, 14,300 km/h.' */
+/** 'signed in from Lisbon, Portugal (PT) at 12:10 UTC and from Singapore (SG) 50 minutes later: 11,900 km apart, …' */
 export function travelSentence(hop: TravelHop): string {
   return `signed in from ${place(hop.from)} at ${hhmm(hop.from.at)} and from ${place(hop.to)} ${duration(hop.minutes)} later: ` +
     `${people(hop.distanceKm)} km apart, which would take ${people(hop.speedKmh)} km/h (impossible travel)`;
