@@ -1,15 +1,13 @@
-import type { ActionRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../store/store';
+import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
+import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
+import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
 import { inert, hhmm, utc } from './inert-text';
-import { STATE_DISPLAY, stepTitle } from './step-display';
+import { STATE_DISPLAY } from './step-display';
 
-export interface IncidentSnapshot {
-  incident: IncidentRecord;
+/** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
+export interface IncidentSnapshot extends IncidentReadModel {
   customerName: string;
-  actions: ActionRecord[];
-  approvals: ApprovalRecord[];
-  timeline: TimelineEvent[];
-  alertCount: number;
 }
 
 const STATUS_STYLE: Record<string, string> = {
@@ -18,39 +16,30 @@ const STATUS_STYLE: Record<string, string> = {
 
 const TIMELINE_ROWS = 15;
 
-type Data = Record<string, unknown>;
-const dataOf = (inc: IncidentRecord): Data => inc.data ?? {};
-
-/** Steps' titles as the procedure named them (the engine keeps them in incident.data.steps). */
+/** Steps' titles as the procedure named them (the one lookup, src/domain/incident-findings.ts). */
 export function titleOfStep(inc: IncidentRecord, stepId: string): string {
-  const steps = (dataOf(inc).steps ?? {}) as Record<string, { title?: string }>;
-  return stepTitle(stepId, steps[stepId]?.title);
+  return stepTitle(readFindings(inc.data), stepId);
 }
 
-function findingsOf(inc: IncidentRecord): string[] {
-  const d = dataOf(inc);
+function findingsOf(f: IncidentFindings): string[] {
   const out: string[] = [];
-  const num = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
-  if (Array.isArray(d.subjectPrivilegedRoles) && d.subjectPrivilegedRoles.length) out.push(`Privileged account: ${(d.subjectPrivilegedRoles as unknown[]).map(String).join(', ')}`);
-  for (const t of Array.isArray(d.impossibleTravel) ? d.impossibleTravel : typeof d.impossibleTravel === 'string' ? [d.impossibleTravel] : []) out.push(`Impossible travel: ${String(t)}`);
-  if (num('signIns24h') !== undefined) {
-    const countries = Array.isArray(d.countries) ? ` from ${(d.countries as unknown[]).map(String).join(', ')}` : '';
-    out.push(`${num('signIns24h')} sign-ins in 24 h${countries}`);
-  }
-  if (num('sensitiveOperations6h') !== undefined) out.push(`${num('sensitiveOperations6h')} sensitive Microsoft 365 operations in 6 h`);
-  if (num('directoryAudits6h') !== undefined) out.push(`${num('directoryAudits6h')} directory changes in 6 h`);
-  if (num('sessionsFound') !== undefined) out.push(`RADIUS sessions found: ${num('sessionsFound')}${num('sessionsDisconnected') !== undefined ? `, disconnected: ${num('sessionsDisconnected')}` : ''}`);
-  if (num('vpnSessionsFound') !== undefined) out.push(`VPN sessions found: ${num('vpnSessionsFound')}${num('vpnSessionsRevoked') !== undefined ? `, revoked: ${num('vpnSessionsRevoked')}` : ''}`);
-  if (typeof d.entraContainment === 'string') out.push(`Entra: ${d.entraContainment}`);
-  if (Array.isArray(d.ipsBlocked) && d.ipsBlocked.length) out.push(`IPs blocked: ${(d.ipsBlocked as unknown[]).map(String).join(', ')}`);
-  if (Array.isArray(d.findings)) for (const f of d.findings) out.push(String(f));
-  return out.map((f) => inert(f, 400));
+  if (f.subjectPrivilegedRoles?.length) out.push(`Privileged account: ${f.subjectPrivilegedRoles.join(', ')}`);
+  for (const t of f.impossibleTravel ?? []) out.push(`Impossible travel: ${t.summary}`);
+  if (f.signIns24h !== undefined) out.push(`${f.signIns24h} sign-ins in 24 h${f.countries?.length ? ` from ${f.countries.join(', ')}` : ''}`);
+  if (f.sensitiveOperations6h !== undefined) out.push(`${f.sensitiveOperations6h} sensitive Microsoft 365 operations in 6 h`);
+  for (const r of forwardingRules(f)) out.push(`${r.operation}: ${r.detail}`);
+  if (f.directoryAudits6h !== undefined) out.push(`${f.directoryAudits6h} directory changes in 6 h`);
+  if (f.sessionsFound !== undefined) out.push(`RADIUS sessions found: ${f.sessionsFound}${f.sessionsDisconnected !== undefined ? `, disconnected: ${f.sessionsDisconnected}` : ''}`);
+  if (f.vpnSessionsFound !== undefined) out.push(`VPN sessions found: ${f.vpnSessionsFound}${f.vpnSessionsRevoked !== undefined ? `, revoked: ${f.vpnSessionsRevoked}` : ''}`);
+  if (f.entraContainment !== undefined) out.push(`Entra: ${f.entraContainment}`);
+  if (f.ipsBlocked?.length) out.push(`IPs blocked: ${f.ipsBlocked.join(', ')}`);
+  return out.map((x) => inert(x, 400));
 }
 
 export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<string, unknown> {
   const inc = s.incident;
-  const d = dataOf(inc);
-  const ticket = d.ticket as { number?: string; link?: string } | undefined;
+  const f = s.findings;
+  const ticket = f.ticket;
   const pending = s.approvals.filter((a) => a.status === 'pending');
   const facts = [
     { label: 'Customer', value: inert(`${s.customerName} (tenant ${inc.tenantId})`) },
@@ -58,23 +47,21 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<str
     { label: 'Severity', value: inc.severity },
     { label: 'Status', value: inc.status },
     { label: 'Opened', value: utc(inc.createdAt) },
-    { label: 'Alerts', value: String(s.alertCount) },
-    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(titleOfStep(inc, p.actionId.split(':').pop() ?? ''))).join(', ') }] : []),
+    { label: 'Alerts', value: String(s.alerts.length) },
+    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, p.actionId.split(':').pop() ?? ''))).join(', ') }] : []),
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
   ];
   // In the procedure's order (the engine records its steps in that order), not the store's.
-  const order = Object.keys((d.steps ?? {}) as Record<string, unknown>);
-  const rank = (stepId: string) => { const i = order.indexOf(stepId); return i < 0 ? order.length : i; };
-  const steps = [...s.actions].sort((a, b) => rank(a.stepId) - rank(b.stepId)).map((a) => {
+  const steps = [...s.actions].sort((a, b) => stepRank(f, a.stepId) - stepRank(f, b.stepId)).map((a) => {
     const disp = STATE_DISPLAY[a.status];
     const result = a.result as { summary?: string } | null;
     const summary = a.status === 'failed' ? `Error: ${a.error ?? 'unknown'}` : result?.summary ?? (a.status === 'skipped' || a.status === 'rejected' ? a.error ?? '' : '');
-    return { icon: disp.icon, title: inert(titleOfStep(inc, a.stepId), 120), state: disp.label, color: disp.color, summary: inert(summary, 400) };
+    return { icon: disp.icon, title: inert(stepTitle(f, a.stepId), 120), state: disp.label, color: disp.color, summary: inert(summary, 400) };
   });
   // A failed step offers Retry on the card (the engine lets approvers only); at most five buttons.
   const retries = s.actions.filter((a) => a.status === 'failed').slice(0, 5)
-    .map((a) => ({ title: inert(titleOfStep(inc, a.stepId), 60), incidentId: inc.id, stepId: a.stepId }));
+    .map((a) => ({ title: inert(stepTitle(f, a.stepId), 60), incidentId: inc.id, stepId: a.stepId }));
   const tl = s.timeline.slice(-TIMELINE_ROWS);
   const updated = s.timeline.at(-1)?.at ?? inc.updatedAt;
   return expandCard('timeline', {
@@ -84,7 +71,7 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<str
     title: inert(inc.title, 300),
     facts,
     steps,
-    findings: findingsOf(inc),
+    findings: findingsOf(f),
     timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length})`,
     timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(e.summary, 300) })),
     retries,

@@ -12,10 +12,3 @@ export const STATE_DISPLAY: Record<ActionStatus, { label: string; icon: string; 
   expired: { label: 'approval expired', icon: '⌛', color: 'Warning' },
   cancelled: { label: 'cancelled', icon: '⏹️', color: 'Default' },
 };
-
-/** 'entra-contain' → 'Entra contain', unless the procedure gave the step a title. */
-export function stepTitle(stepId: string, given?: unknown): string {
-  if (typeof given === 'string' && given.trim()) return given.trim();
-  const s = stepId.replace(/[-_.]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}

@@ -20,7 +20,11 @@ export interface TravelSignIn {
   id: string;
   at: Date;
   ip: string | null;
-  place: string;              // 'Lisbon, PT'
+  /** the city, or the coordinates when the sign-in names none: what the summary shows */
+  place: string;
+  city: string | null;
+  /** two-letter country or region code as Entra gives it ('PT') */
+  country: string | null;
   point: GeoPoint;
 }
 
@@ -47,7 +51,7 @@ export interface TravelAnalysis {
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** Rounds for people: to 100 above 10,000, to 10 above 1,000, else to the unit. */
-function roundForPeople(n: number): number {
+export function roundForPeople(n: number): number {
   if (n >= 10_000) return Math.round(n / 100) * 100;
   if (n >= 1_000) return Math.round(n / 10) * 10;
   return Math.round(n);
@@ -69,10 +73,11 @@ function toTravelSignIn(raw: unknown): TravelSignIn | 'failed' | 'invalid' {
   const lon = s.location?.geoCoordinates?.longitude;
   if (!at || Number.isNaN(at.getTime()) || typeof lat !== 'number' || typeof lon !== 'number'
     || !Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return 'invalid';
-  const city = typeof s.location?.city === 'string' && s.location.city ? s.location.city : `${lat.toFixed(2)},${lon.toFixed(2)}`;
+  const city = typeof s.location?.city === 'string' && s.location.city ? s.location.city : null;
+  const country = typeof s.location?.countryOrRegion === 'string' && s.location.countryOrRegion ? s.location.countryOrRegion : null;
   return {
     id: typeof s.id === 'string' ? s.id : '', at, ip: typeof s.ipAddress === 'string' ? s.ipAddress : null,
-    place: city, point: { latitude: lat, longitude: lon },
+    place: city ?? `${lat.toFixed(2)},${lon.toFixed(2)}`, city, country, point: { latitude: lat, longitude: lon },
   };
 }
 
@@ -104,4 +109,20 @@ export function findImpossibleTravel(signIns: unknown[], opts: { thresholdKmh?: 
     if (kmh > threshold) findings.push({ from, to, distanceKm: km, minutes, speedKmh: kmh, summary: formatTravel(from.place, to.place, km, minutes, kmh) });
   }
   return { findings, considered: ok.length, skippedNoCoordinates, skippedFailed };
+}
+
+/**
+ * The countries or regions of the successful sign-ins, most frequent first (ties alphabetical):
+ * what the CISO reads as "from Portugal and Singapore".
+ */
+export function signInCountries(signIns: unknown[]): string[] {
+  const counts = new Map<string, number>();
+  for (const raw of Array.isArray(signIns) ? signIns : []) {
+    const s = raw as { status?: { errorCode?: unknown }; location?: { countryOrRegion?: unknown } } | null;
+    if (!s || typeof s !== 'object') continue;
+    if (s.status && typeof s.status.errorCode === 'number' && s.status.errorCode !== 0) continue;
+    const c = s.location?.countryOrRegion;
+    if (typeof c === 'string' && /^[A-Za-z]{2}$/.test(c)) counts.set(c.toUpperCase(), (counts.get(c.toUpperCase()) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
 }

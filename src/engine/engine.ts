@@ -11,6 +11,7 @@ import type { ActionRegistry } from './action-registry';
 import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff';
 import { connectorAvailability } from './customer-capabilities';
 import { buildReferenceContext, ipSelectionFor } from './incident-context';
+import type { StepKind } from '../domain/incident-findings';
 import { newIncidentId } from '../intake/incident-id';
 import { readResultPath, resolveInputs, UnresolvedReferenceError } from './input-references';
 import { silentNotifier, type Notifier } from './notifier';
@@ -756,10 +757,12 @@ export class Engine {
 
   /** Keeps incident.data.steps and the incident status in line with the actions. */
   private async refreshIncident(incident: IncidentRecord, proc: Procedure, byStep: Map<string, ActionRecord>): Promise<boolean> {
-    const steps: Record<string, { title: string; action: string; status: ActionStatus; summary: string | null; error: string | null }> = {};
+    const steps: Record<string, { title: string; action: string; kind: StepKind; status: ActionStatus; summary: string | null; error: string | null }> = {};
     for (const s of proc.steps) {
       const a = byStep.get(s.id)!;
-      steps[s.id] = { title: s.title, action: s.action, status: a.status, summary: typeof a.result?.summary === 'string' ? a.result.summary : null, error: a.error };
+      // the kind lets the readers (CISO email, report) list what was contained apart from the look-ups
+      const kind: StepKind = s.followUp ? 'followUp' : this.registry.get(s.action)?.risk === 'destructive' ? 'containment' : 'lookup';
+      steps[s.id] = { title: s.title, action: s.action, kind, status: a.status, summary: typeof a.result?.summary === 'string' ? a.result.summary : null, error: a.error };
     }
     const stepsChanged = JSON.stringify(incident.data.steps) !== JSON.stringify(steps);
     // Follow-up steps (the CISO email) are approved like destructive ones but do not contain anything.

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { CustomerConfig } from '../config/customers';
 import type { ActionRegistry } from './action-registry';
+import { ENGINE_DATA_KEYS, RECORDED_FINDINGS, isRecordedFindingKey } from '../domain/incident-findings';
 import { collectReferences, isMalformedReference, isReference, parseReference } from './input-references';
 
 /**
@@ -54,7 +55,7 @@ export class ProcedureError extends Error {
 const STEP_ID = /^[a-z][a-z0-9-]{0,47}$/;
 const DATA_KEY = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 // Keys the engine writes itself: a procedure cannot overwrite them through `record:`.
-const RESERVED_DATA_KEYS = new Set(['steps', 'ipSelection']);
+const RESERVED_DATA_KEYS = new Set(ENGINE_DATA_KEYS);
 
 const stepSchema = z.object({
   id: z.string().regex(STEP_ID, 'step ids are lower-case letters, digits and dashes (e.g. entra-contain)'),
@@ -122,6 +123,8 @@ export function parseProcedure(text: string, file: string, registry: ActionRegis
     if (s.approval && def!.risk !== 'destructive') fail(s.id, `approval is only for destructive actions; ${s.action} is ${def!.risk}`);
     for (const [key, path] of Object.entries(s.record)) {
       if (!DATA_KEY.test(key) || RESERVED_DATA_KEYS.has(key)) fail(s.id, `record key "${key}" is not allowed (letters and digits; not ${[...RESERVED_DATA_KEYS].join(', ')})`);
+      // The readers (card, report, CISO email, handoff, API) know only IncidentFindings' keys.
+      if (!isRecordedFindingKey(key)) fail(s.id, `record key "${key}" is not a finding the readers know (src/domain/incident-findings.ts; known: ${Object.keys(RECORDED_FINDINGS).join(', ')})`);
       if (path !== 'summary' && !/^output(\.[A-Za-z0-9_]+(\[\])?)*$/.test(path)) fail(s.id, `record "${key}": "${path}" must be output[.field...] (field[] for every element of a list) or summary`);
     }
     if (s.skipIfEmpty !== undefined && !(s.skipIfEmpty in s.with)) fail(s.id, `skipIfEmpty names "${s.skipIfEmpty}", which is not one of its inputs`);

@@ -104,7 +104,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       const reportBytes = await store.getEvidenceBody(report.id);
       const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, { now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, signature: o.signature });
       const draft = draftCisoEmail(snapshot);
-      const alerts = snapshot.alerts;
+      const alerts = snapshot.snapshot.alerts;
       const alertWebUrl = alerts.map((a) => (a.alert as { alertWebUrl?: unknown }).alertWebUrl).find((u): u is string => typeof u === 'string' && u !== '');
       const snow = await openSecurityIncident({
         incidentId: incident.id,

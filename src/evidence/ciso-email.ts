@@ -1,7 +1,10 @@
 import type { CustomerConfig } from '../config/customers';
 import { InvalidInputError } from '../domain/net';
 import { parseEmailAddress } from '../connectors/mail/message';
-import type { ActionRecord, AlertRecord, ApprovalRecord, IncidentRecord, Store } from '../store/store';
+import { readFindings } from '../domain/incident-findings';
+import { containmentNotDone, whatHappened, whatWeDid } from '../domain/incident-narrative';
+import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
+import type { Store } from '../store/store';
 
 /**
  * The email to the customer's CISO: one screen of plain text (what happened, what we did, what is
@@ -10,11 +13,9 @@ import type { ActionRecord, AlertRecord, ApprovalRecord, IncidentRecord, Store }
  */
 
 export interface CisoSnapshot {
-  incident: IncidentRecord;
+  /** the incident as its readers see it (src/read-model/incident-snapshot.ts) */
+  snapshot: IncidentSnapshot;
   customer: CustomerConfig;
-  alerts: AlertRecord[];
-  actions: ActionRecord[];
-  approvals: ApprovalRecord[];
   now: Date;
   /** minutes until the promised next update (default 120) */
   nextUpdateMinutes?: number;
@@ -31,18 +32,19 @@ export interface EmailDraft {
   body: string;
 }
 
-export const DRAFT_MAX_LINES = 25;
+/** One screen: the facts, every containment action, what is left, the next update. */
+export const DRAFT_MAX_LINES = 40;
 const LINE_MAX = 160;
+const WRAP_AT = 100;
 
 export async function loadCisoSnapshot(
   store: Store, incidentId: string, customer: CustomerConfig,
-  extra: Omit<CisoSnapshot, 'incident' | 'customer' | 'alerts' | 'actions' | 'approvals'>,
+  extra: Omit<CisoSnapshot, 'snapshot' | 'customer'>,
 ): Promise<CisoSnapshot> {
-  const incident = await store.getIncident(incidentId);
-  if (!incident) throw new InvalidInputError('incidentId', `no incident ${incidentId}`);
-  if (incident.customerId !== customer.id) throw new InvalidInputError('incidentId', `${incidentId} is not an incident of ${customer.id}`);
-  const [alerts, actions, approvals] = await Promise.all([store.listAlerts(incidentId), store.listActions(incidentId), store.listApprovals({ incidentId })]);
-  return { incident, customer, alerts, actions, approvals, ...extra };
+  const snapshot = await loadIncidentSnapshot(store, incidentId);
+  if (!snapshot) throw new InvalidInputError('incidentId', `no incident ${incidentId}`);
+  if (snapshot.incident.customerId !== customer.id) throw new InvalidInputError('incidentId', `${incidentId} is not an incident of ${customer.id}`);
+  return { snapshot, customer, ...extra };
 }
 
 /** One line of plain text: no control characters, bounded length. */
@@ -52,64 +54,63 @@ function line(value: unknown, max = LINE_MAX): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** A paragraph of plain text broken into lines of about WRAP_AT characters (words kept whole). */
+function wrap(paragraph: string, indent = ''): string[] {
+  const words = line(paragraph, 2000).split(' ');
+  const out: string[] = [];
+  let current = '';
+  for (const w of words) {
+    if (current && current.length + 1 + w.length > WRAP_AT) { out.push(current); current = indent + w; }
+    else current = current ? `${current} ${w}` : w;
+  }
+  if (current) out.push(current);
+  return out.map((l) => line(l));
+}
+
 const hhmmUtc = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
 const dayUtc = (d: Date) => d.toISOString().slice(0, 10);
 
-function stepTitle(inc: IncidentRecord, a: ActionRecord): string {
-  const steps = (inc.data?.steps ?? {}) as Record<string, { title?: unknown }>;
-  return typeof steps[a.stepId]?.title === 'string' ? String(steps[a.stepId].title) : a.stepId;
-}
-
-export function ticketOf(inc: IncidentRecord): { number: string; link?: string; sysId?: string } | undefined {
-  const t = inc.data?.ticket as { number?: unknown; link?: unknown; sysId?: unknown } | undefined;
-  return typeof t?.number === 'string' && t.number ? { number: t.number, link: typeof t.link === 'string' ? t.link : undefined, sysId: typeof t.sysId === 'string' ? t.sysId : undefined } : undefined;
-}
-
-/** What the engine recorded on the incident, as short phrases. */
-function findings(inc: IncidentRecord): string[] {
-  const d = inc.data ?? {};
-  const out: string[] = [];
-  if (typeof d.impossibleTravel === 'string') out.push(`impossible travel (${line(d.impossibleTravel, 80)})`);
-  if (typeof d.signIns24h === 'number') out.push(`${d.signIns24h} sign-ins in 24 h${Array.isArray(d.countries) ? ` from ${d.countries.map((c) => line(c, 20)).join(', ')}` : ''}`);
-  if (typeof d.sessionsFound === 'number' && d.sessionsFound > 0) out.push(`${d.sessionsFound} active network session(s)`);
-  if (typeof d.vpnSessionsFound === 'number' && d.vpnSessionsFound > 0) out.push(`${d.vpnSessionsFound} VPN session(s)`);
-  return out;
+export function ticketOf(inc: { data?: Record<string, unknown> | null }): { number: string; link?: string; sysId?: string } | undefined {
+  const t = readFindings(inc.data).ticket;
+  return t?.number ? { number: t.number, link: t.link, sysId: t.sysId } : undefined;
 }
 
 export function draftCisoEmail(s: CisoSnapshot): EmailDraft {
-  const inc = s.incident;
+  const { incident: inc, findings, actions, alerts } = s.snapshot;
   const ticket = ticketOf(inc);
-  const alert = s.alerts[0]?.alert as { title?: unknown; createdDateTime?: unknown } | undefined;
+  const alert = alerts[0]?.alert as { title?: unknown; createdDateTime?: unknown } | undefined;
   const detected = typeof alert?.createdDateTime === 'string' && !Number.isNaN(Date.parse(alert.createdDateTime)) ? new Date(alert.createdDateTime) : new Date(inc.createdAt);
   const next = new Date(s.now.getTime() + (s.nextUpdateMinutes ?? 120) * 60_000);
+  const runs = stepRuns(actions);
 
-  const done = s.actions.filter((a) => a.status === 'succeeded').map((a) => {
-    const summary = (a.result as { summary?: unknown } | null)?.summary;
-    return `- ${line(stepTitle(inc, a), 60)}${typeof summary === 'string' && summary ? `: ${line(summary, 110)}` : ''}`;
-  });
+  // What we did: the containment actions only, in the order they ran, every one of them.
+  const done = whatWeDid(findings, runs).map((d) => wrap(`- ${d}.`, '  ')).flat();
   const left: string[] = [];
-  for (const a of s.actions) {
-    if (a.status === 'awaiting_approval') left.push(`- ${line(stepTitle(inc, a), 80)} (awaiting our approval)`);
-    else if (a.status === 'failed') left.push(`- ${line(stepTitle(inc, a), 80)} (failed; we are on it)`);
-    else if (['waiting', 'ready', 'running'].includes(a.status)) left.push(`- ${line(stepTitle(inc, a), 80)} (in progress)`);
-    else if (a.status === 'rejected' || a.status === 'expired') left.push(`- ${line(stepTitle(inc, a), 80)} (not done: ${a.status})`);
+  for (const c of containmentNotDone(findings, runs)) {
+    const why = c.status === 'awaiting_approval' ? 'awaiting our approval'
+      : c.status === 'failed' ? 'failed; we are on it'
+      : ['waiting', 'ready', 'running'].includes(c.status) ? 'in progress'
+      : c.status === 'skipped' ? `not needed: ${line(findings.steps.find((x) => x.id === c.stepId)?.error ?? 'nothing to act on', 80)}`
+      : `not done: ${c.status}`;
+    left.push(`- ${line(c.title, 80)} (${why})`);
   }
   left.push('- Please confirm the sign-ins were not your user, and tell us of any business impact.');
 
-  const cap = (list: string[], max: number, what: string) => (list.length > max ? [...list.slice(0, max - 1), `- …and ${list.length - max + 1} more ${what} (see the report)`] : list);
-  const what = `Microsoft Defender raised "${line(alert?.title ?? inc.title, 90)}" for ${line(inc.subjectUpn, 80)} on ${dayUtc(detected)} at ${hhmmUtc(detected)}.`;
-  const f = findings(inc);
+  const subject = line(inc.subjectUpn, 80);
+  const what = [
+    `Microsoft Defender raised "${line(alert?.title ?? inc.title, 90)}" for ${subject} on ${dayUtc(detected)} at ${hhmmUtc(detected)}.`,
+    ...whatHappened(findings, 'The account').map((x) => line(x, 400)),
+  ].join(' ');
   const body = [
     `Dear ${line(s.customer.contacts.ciso.name, 60)},`,
     '',
-    `What happened: ${what}`,
-    ...(f.length ? [`We found ${f.join('; ')}.`] : []),
+    ...wrap(`What happened: ${what}`),
     '',
     'What we did:',
-    ...(done.length ? cap(done, 6, 'steps') : ['- Investigation started; no change made yet.']),
+    ...(done.length ? done : ['- Investigation started; no change made yet.']),
     '',
     'What is left:',
-    ...cap(left, 4, 'items'),
+    ...left,
     '',
     `Next update: by ${hhmmUtc(next)} on ${dayUtc(next)}, or sooner if anything changes.`,
     `Incident: ${inc.id}${ticket ? ` · ServiceNow: ${line(ticket.number, 40)}` : ''}`,
@@ -121,7 +122,7 @@ export function draftCisoEmail(s: CisoSnapshot): EmailDraft {
     to: [s.customer.contacts.ciso.email],
     cc: [s.customer.contacts.onCall.email, ...(s.mspOnCall ? [s.mspOnCall.email] : [])].filter((v, i, all) => all.indexOf(v) === i && v !== s.customer.contacts.ciso.email),
     subject: line(`[${inc.id}] Security incident ${status}: ${inc.subjectUpn}${ticket ? ` (${ticket.number})` : ''}`, 200),
-    body: body.slice(0, DRAFT_MAX_LINES).join('\n'),
+    body: body.join('\n'),
   };
 }
 

@@ -1,8 +1,9 @@
 import type { CustomerConfig } from '../config/customers';
 import { currentShift, previousShift, shiftStartsBetween, type CurrentShift, type ShiftsConfig } from '../config/shifts';
 import type { Logger } from '../log';
-import type { ActionRecord, ApprovalRecord, IncidentRecord, Store } from '../store/store';
-import { ticketOf } from './ciso-email';
+import { stepTitle as stepTitleOf } from '../domain/incident-findings';
+import { loadIncidentSnapshot, type IncidentSnapshot } from '../read-model/incident-snapshot';
+import type { Store } from '../store/store';
 import { latestReport } from './report';
 
 /**
@@ -54,24 +55,21 @@ export interface HandoffLinks {
   thread?: (incidentId: string) => Promise<string | undefined> | string | undefined;
 }
 
-function stepTitle(inc: IncidentRecord, stepId: string): string {
-  const steps = (inc.data?.steps ?? {}) as Record<string, { title?: unknown }>;
-  return typeof steps[stepId]?.title === 'string' ? String(steps[stepId].title) : stepId;
-}
-
 /** What is left on an incident, in plain sentences (the card escapes them). */
-export function leftToDo(inc: IncidentRecord, actions: ActionRecord[], approvals: ApprovalRecord[]): { pending: string[]; left: string[] } {
+export function leftToDo(snapshot: Pick<IncidentSnapshot, 'incident' | 'findings' | 'actions' | 'approvals'>): { pending: string[]; left: string[] } {
+  const { incident: inc, findings, actions, approvals } = snapshot;
+  const stepTitle = (stepId: string) => stepTitleOf(findings, stepId);
   const pending = approvals.filter((a) => a.status === 'pending').map((p) => {
     const a = actions.find((x) => x.id === p.actionId);
-    return `${stepTitle(inc, a?.stepId ?? p.actionId.split(':').pop() ?? '')} (expires ${p.expiresAt.slice(11, 16)} UTC)`;
+    return `${stepTitle(a?.stepId ?? p.actionId.split(':').pop() ?? '')} (expires ${p.expiresAt.slice(11, 16)} UTC)`;
   });
   const left: string[] = [];
   for (const a of actions) {
-    if (a.status === 'failed') left.push(`${stepTitle(inc, a.stepId)}: failed, retry or do by hand`);
-    else if (a.status === 'expired') left.push(`${stepTitle(inc, a.stepId)}: approval expired, ask again`);
-    else if (['waiting', 'ready', 'running'].includes(a.status)) left.push(`${stepTitle(inc, a.stepId)}: ${a.status === 'waiting' ? 'not started' : 'in progress'}`);
+    if (a.status === 'failed') left.push(`${stepTitle(a.stepId)}: failed, retry or do by hand`);
+    else if (a.status === 'expired') left.push(`${stepTitle(a.stepId)}: approval expired, ask again`);
+    else if (['waiting', 'ready', 'running'].includes(a.status)) left.push(`${stepTitle(a.stepId)}: ${a.status === 'waiting' ? 'not started' : 'in progress'}`);
   }
-  if (!ticketOf(inc)) left.push('No ServiceNow ticket yet');
+  if (!findings.ticket?.number) left.push('No ServiceNow ticket yet');
   if (inc.status === 'contained') left.push('Contained: confirm with the customer, then close');
   return { pending, left };
 }
@@ -84,10 +82,11 @@ export async function buildHandoff(
   const incidents: HandoffIncident[] = [];
   let pendingCount = 0;
   for (const inc of open.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-    const [actions, approvals, report] = await Promise.all([store.listActions(inc.id), store.listApprovals({ incidentId: inc.id }), latestReport(store, inc.id)]);
-    const { pending, left } = leftToDo(inc, actions, approvals);
+    const [snapshot, report] = await Promise.all([loadIncidentSnapshot(store, inc.id), latestReport(store, inc.id)]);
+    if (!snapshot) continue;
+    const { pending, left } = leftToDo(snapshot);
     pendingCount += pending.length;
-    const ticket = ticketOf(inc);
+    const ticket = snapshot.findings.ticket;
     const base = opts.links?.publicBaseUrl?.replace(/\/+$/, '');
     incidents.push({
       id: inc.id,

@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import type { CustomerConfig } from '../config/customers';
 import { verifyChain } from '../domain/timeline-hash';
 import { IntegrityError, NotFoundError } from '../store/errors';
-import type { ActionRecord, AlertRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
+import { stepRank, stepTitle as stepTitleOf } from '../domain/incident-findings';
+import { whatHappened, whatWeDid } from '../domain/incident-narrative';
+import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
+import type { ActionRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
 import {
   SOURCE_SECTIONS, columnsFor, formatOf, sectionOf, type RecordFormat, type SectionKey,
 } from './evidence-sections';
@@ -37,24 +40,16 @@ export function reportFileName(incidentId: string): string {
   return `${incidentId.replace(/[^A-Za-z0-9._-]/g, '_')}-forensic-report.md`;
 }
 
-interface Loaded {
-  incident: IncidentRecord;
+interface Loaded extends IncidentSnapshot {
   customer: CustomerConfig | undefined;
-  alerts: AlertRecord[];
-  timeline: TimelineEvent[];
-  actions: ActionRecord[];
-  approvals: ApprovalRecord[];
   evidence: EvidenceRecord[];
 }
 
 async function load(store: Store, incidentId: string, opts: ReportOptions): Promise<Loaded> {
-  const incident = await store.getIncident(incidentId);
-  if (!incident) throw new NotFoundError('incident', incidentId);
-  const [alerts, timeline, actions, approvals, evidence] = await Promise.all([
-    store.listAlerts(incidentId), store.listTimeline(incidentId), store.listActions(incidentId),
-    store.listApprovals({ incidentId }), store.listEvidence(incidentId),
-  ]);
-  return { incident, customer: opts.customers(incident.customerId), alerts, timeline, actions, approvals, evidence };
+  const snapshot = await loadIncidentSnapshot(store, incidentId, { timeline: true });
+  if (!snapshot) throw new NotFoundError('incident', incidentId);
+  const evidence = await store.listEvidence(incidentId);
+  return { ...snapshot, customer: opts.customers(snapshot.incident.customerId), evidence };
 }
 
 /** The report, piece by piece (each piece a few KiB at most). */
@@ -65,7 +60,7 @@ export async function* generateReport(store: Store, incidentId: string, opts: Re
   const tailRows = opts.tailRows ?? 10;
   const inlineMax = opts.inlineMaxBytes ?? 16 * 1024;
   const actionById = new Map(d.actions.map((a) => [a.id, a]));
-  const stepTitle = stepTitles(d.incident);
+  const stepTitle = (stepId: string) => stepTitleOf(d.findings, stepId);
 
   yield header(d, now, opts);
   yield summary(d, stepTitle);
@@ -158,11 +153,6 @@ export async function latestReport(store: Store, incidentId: string): Promise<Ev
 
 // --- header and summary ------------------------------------------------------------------------
 
-function stepTitles(inc: IncidentRecord): (stepId: string) => string {
-  const steps = (inc.data?.steps ?? {}) as Record<string, { title?: unknown }>;
-  return (stepId) => (typeof steps[stepId]?.title === 'string' ? String(steps[stepId].title) : stepId);
-}
-
 export function analystsOf(timeline: TimelineEvent[], approvals: ApprovalRecord[], names?: (actor: string) => string | undefined): string[] {
   const seen = new Map<string, string>();
   const add = (id: string, name?: string) => {
@@ -196,32 +186,30 @@ function header(d: Loaded, now: Date, opts: ReportOptions): string {
 
 type Data = Record<string, unknown>;
 
-function findingLines(data: Data): string[] {
-  const out: string[] = [];
-  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : undefined);
-  const used = new Set(['steps', 'ticket', 'findings']);
-  const take = (k: string) => { used.add(k); return data[k]; };
-  if (typeof data.impossibleTravel === 'string') out.push(`Impossible travel: ${code(take('impossibleTravel'))}`);
-  if (num('signIns24h') !== undefined) {
-    const countries = Array.isArray(data.countries) ? ` from ${(take('countries') as unknown[]).map((c) => code(c)).join(', ')}` : '';
-    out.push(`${int(take('signIns24h') as number)} sign-ins in 24 h${countries}`);
-  }
-  if (num('directoryChanges6h') !== undefined) out.push(`${int(take('directoryChanges6h') as number)} directory changes in 6 h`);
-  if (num('m365Records6h') !== undefined) out.push(`${int(take('m365Records6h') as number)} Microsoft 365 audit records in 6 h`);
-  if (num('sessionsFound') !== undefined) out.push(`RADIUS sessions found: ${take('sessionsFound')}${num('sessionsDisconnected') !== undefined ? `, disconnected: ${take('sessionsDisconnected')}` : ''}`);
-  if (num('vpnSessionsFound') !== undefined) out.push(`VPN sessions found: ${take('vpnSessionsFound')}${num('vpnSessionsRevoked') !== undefined ? `, revoked: ${take('vpnSessionsRevoked')}` : ''}`);
-  if (Array.isArray(data.ipsBlocked)) out.push(`IPs blocked: ${(take('ipsBlocked') as unknown[]).map((i) => code(i)).join(', ') || 'none'}`);
-  if (Array.isArray(data.findings)) for (const f of data.findings) out.push(code(f, 400));
-  for (const [k, v] of Object.entries(data)) {
-    if (used.has(k) || v === undefined) continue;
-    out.push(`${code(k)}: ${code(typeof v === 'string' ? v : JSON.stringify(v), 300)}`);
-  }
-  return out;
+/** The findings as the raw data the readers' sentences come from: one row per key, values as JSON. */
+function rawFindings(inc: IncidentRecord): string {
+  const rows = Object.entries(inc.data ?? {})
+    .filter(([k, v]) => k !== 'steps' && v !== undefined)
+    .map(([k, v]) => [cell(k, 60), cell(typeof v === 'string' ? v : JSON.stringify(v), 1500)]);
+  return rows.length ? table(['Finding', 'Recorded value'], rows) : 'No findings were recorded on the incident.\n';
 }
 
 function summary(d: Loaded, stepTitle: (id: string) => string): string {
   const inc = d.incident;
+  const f = d.findings;
+  const runs = stepRuns(d.actions);
   const parts: string[] = ['## Summary\n\n### What happened\n\n'];
+  const story = whatHappened(f, `The account ${inc.subjectUpn}`);
+  if (story.length) parts.push(story.map((x) => `${text(x)}\n`).join('\n'), '\n');
+  const counts = [
+    f.signIns24h !== undefined ? `${int(f.signIns24h)} sign\\-ins in 24 h${f.signInsFailed24h ? ` \\(${int(f.signInsFailed24h)} failed\\)` : ''}` : '',
+    f.directoryAudits6h !== undefined ? `${int(f.directoryAudits6h)} directory changes in 6 h` : '',
+    f.sensitiveOperations6h !== undefined ? `${int(f.sensitiveOperations6h)} sensitive Microsoft 365 operations in 6 h` : '',
+    f.sessionsFound !== undefined ? `${int(f.sessionsFound)} active RADIUS session\\(s\\)` : '',
+    f.vpnSessionsFound !== undefined ? `${int(f.vpnSessionsFound)} VPN session\\(s\\)` : '',
+    f.subjectPrivilegedRoles?.length ? `privileged roles: ${f.subjectPrivilegedRoles.map((r) => code(r, 100)).join(', ')}` : '',
+  ].filter(Boolean);
+  if (counts.length) parts.push(`Found: ${counts.join('; ')}\\.\n\n`);
   if (d.alerts.length === 0) parts.push('No alert is recorded for this incident (opened by hand).\n\n');
   for (const a of d.alerts) {
     const al = a.alert as Data;
@@ -238,25 +226,27 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
     if (ips.length) parts.push(`  - IPs in the alert: ${ips.join(', ')}\n`);
     if (typeof al.alertWebUrl === 'string' && al.alertWebUrl) parts.push(`  - Defender link (as text): ${code(al.alertWebUrl, 400)}\n`);
   }
-  const findings = findingLines(inc.data ?? {});
-  parts.push(findings.length ? `\nFindings recorded on the incident:\n\n${findings.map((f) => `- ${f}\n`).join('')}\n` : '\nNo findings were recorded on the incident.\n\n');
 
-  parts.push('### What was done\n\n');
+  parts.push('\n### What was done\n\n');
+  const did = whatWeDid(f, runs);
+  parts.push(did.length ? did.map((x) => `- ${text(x)}\n`).join('') : 'No containment action has run yet.\n');
+
+  parts.push('\n### Every step, in the order it ran\n\n');
   if (d.actions.length === 0) parts.push('No procedure steps were run.\n\n');
-  for (const a of d.actions) {
+  const ended = [...d.actions].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || stepRank(f, a.stepId) - stepRank(f, b.stepId));
+  for (const a of ended) {
     const result = a.result as { summary?: unknown } | null;
     const outcome = a.status === 'failed' ? `error: ${code(a.error ?? 'unknown', 400)}`
       : typeof result?.summary === 'string' ? code(result.summary, 400)
       : a.error ? code(a.error, 400) : '';
-    parts.push(`- ${code(stepTitle(a.stepId), 120)} (${code(a.name)}): **${a.status}**${outcome ? `: ${outcome}` : ''}\n`);
+    parts.push(`- ${utc(a.updatedAt)} ${code(stepTitle(a.stepId), 120)} (${code(a.name)}): **${a.status}**${outcome ? `: ${outcome}` : ''}\n`);
   }
-  const ticket = (inc.data?.ticket ?? undefined) as { number?: unknown; link?: unknown } | undefined;
-  if (ticket?.number) parts.push(`- ServiceNow ticket ${code(ticket.number)}${ticket.link ? ` (${code(ticket.link, 300)})` : ''}\n`);
+  if (f.ticket?.number) parts.push(`- ServiceNow ticket ${code(f.ticket.number)}${f.ticket.link ? ` (${code(f.ticket.link, 300)})` : ''}\n`);
 
   parts.push('\n### What is left\n\n');
   const left = whatIsLeft(d.incident, d.actions, d.approvals, stepTitle);
   parts.push(left.length ? left.map((l) => `- ${l}\n`).join('') : '- Nothing: every step has finished.\n');
-  parts.push('\n');
+  parts.push(`\n### Findings as recorded\n\nThe raw data the sentences above are written from (incident data, as the procedure recorded it).\n\n${rawFindings(inc)}\n`);
   return parts.join('');
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { renderTimelineCard, renderApprovalCard, renderStatusCard, type IncidentSnapshot } from '../../src/bot/render-cards';
-import type { ActionRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
+import { readFindings } from '../../src/domain/incident-findings';
+import type { ActionRecord, AlertRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
 import { adaptiveCardProblems, cardText } from '../support/adaptive-card-check';
 
 const HOSTILE = "${jndi:ldap://x} [click](https://evil.example) <at>Alex Wilber</at> **bold**\nnew line " + 'A'.repeat(10_000);
@@ -12,7 +13,15 @@ function incident(over: Partial<IncidentRecord> = {}): IncidentRecord {
     subjectUpn: 'adele.vance@contoso.com', subjectObjectId: '5b2c7d1e-8f3a-4b6c-9d0e-1f2a3b4c5d6e', severity: 'high',
     title: 'Impossible travel activity', status: 'containing', procedure: 'account-compromise-containment@1',
     createdAt: now, updatedAt: now, closedAt: null,
-    data: { signIns24h: 42, countries: ['PT', 'SG'], impossibleTravel: 'Lisbon → Singapore, 11,900 km in 50 min = 14,255 km/h', steps: { 'entra-contain': { title: 'Contain in Entra' } } },
+    // the shape the procedure records (entra.signIns' travel findings, src/domain/incident-findings.ts)
+    data: {
+      signIns24h: 42, countries: ['PT', 'SG'], steps: { 'entra-contain': { title: 'Contain in Entra' } },
+      impossibleTravel: [{
+        from: { at: '2026-11-27T02:00:00.000Z', ip: '198.51.100.20', place: 'Lisbon', city: 'Lisbon', country: 'PT' },
+        to: { at: '2026-11-27T02:50:00.000Z', ip: '203.0.113.7', place: 'Singapore', city: 'Singapore', country: 'SG' },
+        distanceKm: 11_879, minutes: 50, speedKmh: 14_255, summary: 'Lisbon → Singapore, 11,900 km in 50 min = 14,300 km/h',
+      }],
+    },
     ...over,
   };
 }
@@ -22,6 +31,7 @@ function action(stepId: string, status: ActionRecord['status'], over: Partial<Ac
     attempts: 0, input: null, preview: null, result: null, error: null, leaseOwner: null, leaseUntil: null, notBefore: null, createdAt: now, updatedAt: now, ...over,
   };
 }
+const alertRecord: AlertRecord = { id: 'da-1', incidentId: 'IR-20261127-7K3Q', customerId: 'contoso', receivedAt: now, source: 'webhook', alert: {}, raw: '{}' };
 function events(n: number, summary = 'Sign-ins collected'): TimelineEvent[] {
   return Array.from({ length: n }, (_, i) => ({
     incidentId: 'IR-20261127-7K3Q', seq: i + 1, at: now, source: 'entra', kind: 'step.succeeded', summary: `${summary} ${i}`,
@@ -29,7 +39,7 @@ function events(n: number, summary = 'Sign-ins collected'): TimelineEvent[] {
   }));
 }
 const snapshot = (over: Partial<IncidentSnapshot> = {}): IncidentSnapshot => ({
-  incident: incident(), customerName: 'Contoso', alertCount: 1, approvals: [], timeline: events(30),
+  incident: incident(), findings: readFindings(incident().data), customerName: 'Contoso', alerts: [alertRecord], approvals: [], timeline: events(30),
   actions: [action('sign-ins', 'succeeded', { result: { summary: '42 sign-ins in 24 h' } }), action('entra-contain', 'awaiting_approval'), action('radius-disconnect', 'failed', { error: 'NAS 10.0.0.1 did not answer' })],
   ...over,
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFindings } from '../../src/domain/incident-findings';
 import pino from 'pino';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine, type EngineDeps } from '../../src/engine/engine';
@@ -101,7 +102,10 @@ withTestStores((dialect, make) => {
     assert.equal(inc.procedure, 'Account compromise containment@1');
     assert.equal(inc.subjectObjectId, CONTOSO.adele.objectId, 'lookup filled the subject object id');
     assert.equal(inc.data.signIns24h, 14);
-    assert.deepEqual(inc.data.impossibleTravel, ['Lisbon → Singapore in 38 min']);
+    const findings = readFindings(inc.data);
+    assert.deepEqual(findings.unreadable, [], 'every recorded finding reads with its expected shape');
+    assert.deepEqual(findings.impossibleTravel!.map((t) => `${t.from.city} (${t.from.country}) → ${t.to.city} (${t.to.country})`), ['Lisbon (PT) → Singapore (SG)']);
+    assert.deepEqual(findings.countries, ['PT', 'SG']);
     assert.equal(inc.data.directoryAudits6h, 2);
     assert.equal(inc.data.sensitiveOperations6h, 3);
     assert.equal(inc.data.sessionsFound, 2);

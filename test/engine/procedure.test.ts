@@ -9,6 +9,7 @@ import { graphActions } from '../../src/connectors/graph/actions';
 import { radiusActions } from '../../src/connectors/radius/actions';
 import { firewallActions } from '../../src/connectors/firewall/actions';
 import { serviceNowActions } from '../../src/connectors/servicenow/actions';
+import { isRecordedFindingKey } from '../../src/domain/incident-findings';
 import { Recorder, testActions, testCustomer } from '../support/engine-fixtures';
 
 const registry = new ActionRegistry(testActions(new Recorder()));
@@ -41,6 +42,23 @@ describe('procedures as data', () => {
     const real = new ActionRegistry(graphActions, radiusActions, firewallActions, serviceNowActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
     assert.equal(p.steps.length, 12);
+  });
+
+  it('refuses a record: key the readers do not know, naming the file, the step and the key', () => {
+    const signIns = (record: string) => base(`  - { id: sign-ins, action: entra.signIns, with: { upn: ${ref('incident.subjectUpn')}, hours: 24 }, record: { ${record} } }\n`);
+    // the drift of the past: the report read directoryChanges6h while the procedure recorded directoryAudits6h
+    refused(signIns('directoryChanges6h: output.count'), /^procedures\/t\.yaml: step "sign-ins": record key "directoryChanges6h" is not a finding the readers know \(src\/domain\/incident-findings\.ts; known: .*directoryAudits6h/);
+    refused(signIns('steps: output.count'), /^procedures\/t\.yaml: step "sign-ins": record key "steps" is not allowed/);
+    const ok = parseProcedure(signIns('signIns24h: output.count, countries: output.countries, impossibleTravel: output.travel.findings'), 'procedures/t.yaml', registry);
+    assert.deepEqual(ok.steps[0].record, { signIns24h: 'output.count', countries: 'output.countries', impossibleTravel: 'output.travel.findings' });
+  });
+
+  it('every record: key of the default procedure is a finding, and the countries are recorded from the sign-ins', () => {
+    const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
+    const keys = p.steps.flatMap((s) => Object.keys(s.record));
+    assert.ok(keys.every((k) => isRecordedFindingKey(k)), keys.join(', '));
+    assert.equal(p.steps.find((s) => s.id === 'entra-signins')!.record.countries, 'output.countries');
+    assert.equal(p.steps.find((s) => s.id === 'entra-signins')!.record.impossibleTravel, 'output.travel.findings');
   });
 
   it('names the file, the step and the problem', () => {

@@ -5,7 +5,8 @@ import { CONTOSO } from '../../src/sandbox/contoso';
 import { uniqueId } from '../support/store-factory';
 
 /**
- * One incident as the engine leaves it after containment, written straight into a store: the alert
+ * The evidence of one incident, written straight into a store to test how payloads are kept and
+ * rendered (its findings come from real runs instead: test/support/sandbox-procedure-run.ts): the alert
  * (with a hostile title), timeline events with actors, the procedure's actions and an approval, and
  * payloads of every kind the connectors store (Graph pages, detail text, radacct rows, CLI
  * transcripts, a CoA result, an unknown source, a binary blob).
@@ -82,7 +83,9 @@ export async function seedIncident(store: Store, opts: { signInPages?: number[];
     newIncident: {
       id: uniqueId('IR-20261127'), customerId, tenantId: CONTOSO.tenantId, subjectUpn: upn, subjectObjectId: CONTOSO.adele.objectId,
       severity: 'high', title: HOSTILE.title, status: 'open', procedure: 'Account compromise containment v1', createdAt: now.toISOString(),
-      data: { signIns24h: 120, countries: ['PT', 'SG'], impossibleTravel: 'Lisbon → Singapore in 50 min (11,900 km/h)', steps: { 'entra-contain': { title: 'Contain the account in Entra' } } },
+      // No findings by hand: what the procedure records (impossible travel, countries, containment
+      // results) is tested on incidents the real procedure ran (test/support/sandbox-procedure-run.ts).
+      data: { steps: { 'entra-contain': { title: 'Contain the account in Entra', action: 'entra.contain', kind: 'containment' } } },
     },
     events: () => [{ source: 'defender', kind: 'alert.received', summary: `Alert: ${HOSTILE.title}`, sourceTime: '2026-11-27T14:50:00.000Z' }],
   });

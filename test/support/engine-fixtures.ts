@@ -156,6 +156,12 @@ function readAction<I>(rec: Recorder, name: `${string}.${string}`, input: z.ZodT
 }
 
 const upn = z.string().min(3);
+// entra.signIns' travel finding as src/domain/travel.ts makes it (dates as the store keeps them: JSON)
+const TRAVEL = {
+  from: { id: 'si-1', at: '2026-11-27T02:23:00.000Z', ip: CONTOSO.lisbonIp, place: 'Lisbon', city: 'Lisbon', country: 'PT', point: { latitude: 38.7223, longitude: -9.1393 } },
+  to: { id: 'si-2', at: '2026-11-27T03:01:00.000Z', ip: CONTOSO.attackerIp, place: 'Singapore', city: 'Singapore', country: 'SG', point: { latitude: 1.3521, longitude: 103.8198 } },
+  distanceKm: 11_879, minutes: 38, speedKmh: 18_756, summary: 'Lisbon → Singapore, 11,880 km in 38 min = 18,800 km/h',
+};
 const hours = z.number().int().positive().max(720);
 const activeSessions = CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasIp: CONTOSO.nas.ip, userName: CONTOSO.adele.upn, active: true }));
 
@@ -163,9 +169,13 @@ const activeSessions = CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasI
 export function testActions(rec: Recorder): ActionDef[] {
   const defs: ActionDef<any, any>[] = [
     readAction(rec, 'entra.lookupUser', z.object({ upn }).strict(), (i) => ({ output: { objectId: CONTOSO.adele.objectId, userPrincipalName: i.upn, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
-    readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, travel: { findings: [{ summary: 'Lisbon → Singapore in 38 min' }] }, sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
+    readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, countries: ['PT', 'SG'], travel: { findings: [TRAVEL] }, sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
     readAction(rec, 'entra.directoryAudits', z.object({ upn, hours }).strict(), () => ({ output: { audits: [{ activityDisplayName: 'Update user' }, { activityDisplayName: 'Add member to role' }] }, summary: '2 directory audit events in 6 h' })),
-    readAction(rec, 'm365.auditSearch', z.object({ upn, hours }).strict(), () => ({ output: [{ operation: 'New-InboxRule' }, { operation: 'Set-Mailbox' }, { operation: 'Consent to application' }], summary: '3 sensitive operations' })),
+    readAction(rec, 'm365.auditSearch', z.object({ upn, hours }).strict(), () => ({ output: [
+      { at: '2026-11-27T02:40:00Z', operation: 'New-InboxRule', clientIp: CONTOSO.attackerIp, detail: 'forwards to adele.backup@mail-forward.example' },
+      { at: '2026-11-27T02:41:00Z', operation: 'Set-Mailbox', clientIp: CONTOSO.attackerIp, detail: null },
+      { at: '2026-11-27T02:42:00Z', operation: 'Consent to application', clientIp: CONTOSO.attackerIp, detail: null },
+    ], summary: '3 sensitive operations' })),
     readAction(rec, 'radius.accounting', z.object({ user: upn, hours }).strict(), () => ({ output: { active: activeSessions, sessions: activeSessions }, summary: '2 active RADIUS sessions' })),
     readAction(rec, 'firewall.vpnSessions', z.object({ user: upn }).strict(), (i) => ({ output: { sessions: [{ kind: 'sslvpn-tunnel', user: i.user, sourceIp: CONTOSO.attackerIp, handle: { index: 0 } }] }, summary: '1 VPN session(s)' })),
     destructive(rec, 'entra.contain', z.object({ upn }).strict(),

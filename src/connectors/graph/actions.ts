@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
-import { findImpossibleTravel } from '../../domain/travel';
+import { findImpossibleTravel, signInCountries } from '../../domain/travel';
 import type { ActionContext, ActionDef, ActionResult, Preview, RawPayload } from '../types';
 import { GraphSession } from './graph-session';
 import { getUser, listDirectoryAudits, listSignIns, type EntraUser } from './entra-read';
@@ -33,7 +33,7 @@ const lookupUser: ActionDef<z.infer<typeof upnInput>, EntraUser> = {
   },
 };
 
-const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, { count: number; failed: number; travel: ReturnType<typeof findImpossibleTravel>; signIns: Record<string, unknown>[] }> = {
+const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, { count: number; failed: number; countries: string[]; travel: ReturnType<typeof findImpossibleTravel>; signIns: Record<string, unknown>[] }> = {
   name: 'entra.signIns', risk: 'read', description: 'Sign-ins of the user in a window (24 h for forensics), with impossible-travel findings',
   input: windowInput(24),
   async run({ upn: u, hours }, ctx) {
@@ -42,7 +42,7 @@ const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, { count: numbe
     const travel = findImpossibleTravel(r.signIns);
     const failed = travel.skippedFailed;
     return {
-      output: { count: r.signIns.length, failed, travel, signIns: r.signIns }, raw: r.raw,
+      output: { count: r.signIns.length, failed, countries: signInCountries(r.signIns), travel, signIns: r.signIns }, raw: r.raw,
       summary: `${r.signIns.length} sign-ins in ${hours} h (${failed} failed)${travel.findings.length ? `; impossible travel: ${travel.findings.map((f) => f.summary).join('; ')}` : ''}`
         + (travel.skippedNoCoordinates ? `; ${travel.skippedNoCoordinates} without coordinates` : ''),
     };
