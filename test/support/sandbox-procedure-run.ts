@@ -81,7 +81,7 @@ export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
     // Defender raises it in the emulated tenant (the ticket step comments on it), then it is posted to the bot.
     const raised = sandbox.raiseAlert(alert);
     if (!raised.ok) throw new Error(`the sandbox did not raise the alert: ${raised.reason}`);
-    const [r] = await intake.receive(alert, 'webhook');
+    const [r] = await intake.receive(alert, 'webhook', { kind: 'customers', customerIds: new Set([customer.id]) });
     const incidentId = r.incidentId;
     await engine.startIncident(incidentId);
     await engine.settle();
