@@ -11,6 +11,7 @@ import { parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { openStore } from '../../src/store/open-store';
 import type { Store } from '../../src/store/store';
 import { ALEX, createAlertIncident, testCustomer, testSecrets } from '../support/engine-fixtures';
+import { CONTOSO } from '../../src/sandbox/contoso';
 import { CRASH_PROCEDURE, crashActions } from '../support/engine-child';
 import { createTestDatabase, type TestDatabase } from '../support/store-factory';
 
@@ -152,7 +153,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     for (const point of POINTS) {
       it(`killed ${point}: the next worker completes it and the destructive call reached the target once`, async () => {
-        const incidentId = await createAlertIncident(store);
+        const incidentId = await createAlertIncident(store, { subjectObjectId: CONTOSO.adele.objectId });
         if (point === 'during the call') counter.delayFirstMs = 30_000;
         const hold = point === 'between approval and the call' ? 'before-call' : point === 'after the call, before the result is saved' ? 'after-call' : '';
         const first = spawn({ INCIDENT_ID: incidentId, HOLD: hold, WORKER_ID: 'first' });

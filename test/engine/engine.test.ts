@@ -370,7 +370,7 @@ steps:
 
     it('an approval that changes the proposal voids the earlier votes: the edited version needs two approvals again', async () => {
       const e = engine({ customer: twoPerson(), registry: editableRegistry(), procedureText: text });
-      const id = await createAlertIncident(store);
+      const id = await createAlertIncident(store, { subjectObjectId: CONTOSO.adele.objectId });
       await e.startIncident(id);
       await e.settle();
       const ap = await pendingApproval(id, 'notify');
@@ -403,7 +403,7 @@ steps:
 
     it('edits that change nothing keep the earlier votes, and the second approval decides', async () => {
       const e = engine({ customer: twoPerson(), registry: editableRegistry(), procedureText: text });
-      const id = await createAlertIncident(store);
+      const id = await createAlertIncident(store, { subjectObjectId: CONTOSO.adele.objectId });
       await e.startIncident(id);
       await e.settle();
       const ap = await pendingApproval(id, 'notify');
