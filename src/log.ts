@@ -1,6 +1,19 @@
 import pino from 'pino';
 
 /**
+ * Where log lines go. Production writes JSON lines to stdout (for the log collector); the sandbox
+ * swaps in a readable printer (src/sandbox/readable-logs.ts) once it knows it is the sandbox. The
+ * logger is created at import, before the mode is known, so it writes through this switch.
+ */
+let destination: { write(line: string): unknown } = pino.destination({ dest: 1, sync: true });
+const switchable = { write: (line: string) => destination.write(line) };
+
+/** Sends every later log line to `target` (a pino-pretty stream in the sandbox). */
+export function setLogDestination(target: { write(line: string): unknown }): void {
+  destination = target;
+}
+
+/**
  * One logger for the process. Secrets never reach it: every key that can hold one is redacted,
  * and connectors log references (env:NAME), never resolved values.
  */
@@ -14,5 +27,5 @@ export const log = pino({
     ],
     censor: '[redacted]',
   },
-});
+}, switchable);
 export type Logger = typeof log;
