@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadCustomersFile, ConfigError } from '../../src/config/customers';
-import { loadEnv } from '../../src/config/env';
 import { twoCustomers } from '../support/customers-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'irbot-config-'));
@@ -44,23 +43,5 @@ describe('customers file', () => {
     const p = join(dir, 'bad.yaml');
     writeFileSync(p, 'customers: [\n  - id: "x\n');
     assert.throws(() => loadCustomersFile(p), /not valid YAML/);
-  });
-});
-
-describe('environment', () => {
-  it('sandbox mode without MicrosoftAppId, with sandbox tokens', () => {
-    const e = loadEnv({});
-    assert.equal(e.mode, 'sandbox');
-    assert.equal(e.alertWebhookToken, 'sandbox-token');
-    assert.equal(e.PORT, 3978);
-  });
-
-  it('production refuses to start without its secrets, naming them', () => {
-    assert.throws(() => loadEnv({ MicrosoftAppId: '6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' }), /production mode .* needs MicrosoftAppPassword, MicrosoftAppTenantId, ALERT_WEBHOOK_TOKEN, IR_API_TOKEN, CUSTOMERS_FILE, STORE_URL/);
-  });
-
-  it('names a bad variable', () => {
-    assert.throws(() => loadEnv({ PORT: 'eighty' }), /environment variable PORT: must be a whole number/);
-    assert.throws(() => loadEnv({ ALERT_WEBHOOK_TOKEN: 'short' }), /ALERT_WEBHOOK_TOKEN: must be at least 16 characters/);
   });
 });
