@@ -8,9 +8,11 @@ import pino from 'pino';
 let destination: { write(line: string): unknown } = pino.destination({ dest: 1, sync: true });
 const switchable = { write: (line: string) => destination.write(line) };
 
-/** Sends every later log line to `target` (a pino-pretty stream in the sandbox). */
-export function setLogDestination(target: { write(line: string): unknown }): void {
+/** Sends every later log line to `target` (a pino-pretty stream in the sandbox); returns the previous one. */
+export function setLogDestination(target: { write(line: string): unknown }): { write(line: string): unknown } {
+  const previous = destination;
   destination = target;
+  return previous;
 }
 
 /**
