@@ -2,8 +2,7 @@
 process.env.NODE_ENV = process.env.NODE_ENV || 'test';
 // The spec list is in package.json's test script, so `npx mocha <file>` runs only that file.
 module.exports = {
-  // tsx/esm too: sandbox mode loads src/sandbox/ with import(), which goes through the ESM loader.
-  require: ['tsx/cjs', 'tsx/esm'],
+  require: ['tsx/cjs'],
   extension: ['ts'],
   timeout: 20000,
   exit: true,

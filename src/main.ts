@@ -29,7 +29,7 @@ import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
-// Types only (erased at compile time): the sandbox's code is loaded with import() in sandbox mode alone.
+// Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
 import type { Sandbox } from './sandbox/start-sandbox';
 import type { SandboxMode } from './sandbox/sandbox-mode';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +49,7 @@ export interface RunningApp {
 /**
  * Composition root: environment → customers → store → connectors → engine → bot → HTTP server.
  * In sandbox mode (IR_MODE=sandbox) the emulated customer, its routes and the Playground come up
- * too, loaded from src/sandbox/ with import() so that production never loads them.
+ * too, loaded lazily from src/sandbox/ so that production never loads them.
  * `npm start` runs it from main(); the end-to-end tests run it in-process.
  */
 export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise<RunningApp> {
@@ -71,7 +71,11 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   let customersFile: string | undefined;
   let sandboxMode: SandboxMode | undefined;
   if (env.mode === 'sandbox') {
-    const { enterSandbox } = await import('./sandbox/sandbox-mode');
+    // Loaded here, in sandbox mode only. A require() inside this branch is what tsc compiles
+    // `await import()` to (module: commonjs), written out so it also works under tsx's CommonJS
+    // hook alone, where import() would reach Node's ESM loader, which cannot load .ts files.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { enterSandbox } = require('./sandbox/sandbox-mode') as typeof import('./sandbox/sandbox-mode');
     sandboxMode = await enterSandbox(env, source, log);
     cleanups.push(() => sandboxMode!.close());
     customers = sandboxMode.customers;

@@ -10,9 +10,10 @@ import { startPlayground } from './playground/launcher';
 import { useReadableLogsInTerminal } from './readable-logs';
 
 /**
- * Everything sandbox mode adds to the bot, behind one small hook. main.ts loads this module with
- * `await import()` only when IR_MODE=sandbox, so production never loads the emulators, the
- * Playground launcher or the dev-only packages they need.
+ * Everything sandbox mode adds to the bot, behind one small hook. main.ts loads this module lazily
+ * (a require() inside its sandbox branch, which is what `await import()` compiles to) only when
+ * IR_MODE=sandbox, so production never loads the emulators, the Playground launcher or the
+ * dev-only packages they need.
  */
 export interface SandboxMode {
   customers: CustomersFile;

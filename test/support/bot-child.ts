@@ -4,7 +4,7 @@ import path from 'node:path';
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /**
- * The bot as production runs it: one `node --require tsx/cjs --import tsx/esm src/main.ts` process (not the `tsx`
+ * The bot as production runs it: one `node --require tsx/cjs src/main.ts` process (not the `tsx`
  * CLI, which forks, so a SIGKILL here really kills the bot). Its pino log (LOG_LEVEL=info) is read
  * for the port it listens on and kept for failure messages; with LOG_LEVEL set in the test's
  * environment the child's log is also echoed to stderr.
@@ -39,7 +39,7 @@ export class BotChild {
 
   /** Starts the bot and resolves once it listens (its "teams-ir-bot listening" log line). */
   static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<BotChild> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', '--import', 'tsx/esm', 'src/main.ts'], {
+    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
       cwd: REPO_ROOT,
       // At least info: the port is read from the "listening" line.
       env: { ...process.env, NODE_ENV: 'test', ...env, LOG_LEVEL: ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '') ? process.env.LOG_LEVEL! : 'info' },
