@@ -196,6 +196,7 @@ async function main(): Promise<void> {
     // The environment of test/support/sandbox-app.ts: sandbox mode, every port ephemeral, a private store.
     app = await startApp({
       ...process.env,
+      IR_MODE: 'sandbox',
       MicrosoftAppId: '',
       CUSTOMERS_FILE: '',
       PORT: '0',
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
     if (!app.playgroundUrl) throw new Error('the app started without the Playground');
     proxy = await startProxy(`${app.playgroundUrl}/_connector`);
     const base = `http://127.0.0.1:${app.port}`;
-    const token = app.env.alertWebhookToken;
+    const token = app.env.mspWideAlertToken!;
 
     const install = await fetch(`${base}/api/messages`, {
       method: 'POST',

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import dotenv from 'dotenv';
-import restify from 'restify';
-import { bearerMatches } from './http/bearer';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { loadEnv } from './config/env';
 import { loadCustomersFile, ConfigError, type CustomersFile } from './config/customers';
 import { EnvFileSecretStore } from './config/secrets';
@@ -11,7 +8,6 @@ import { log } from './log';
 import { openStore } from './store/open-store';
 import { IntakeService } from './intake/intake-service';
 import { createServer } from './server';
-import { jsonBody } from './http/json-body';
 import { IntakeCredentials } from './intake/intake-credentials';
 import { ActionRegistry } from './engine/action-registry';
 import { ProcedureCatalog, ProcedureError } from './engine/procedure';
@@ -38,9 +34,9 @@ import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
-import { startSandbox, type Sandbox } from './sandbox/start-sandbox';
-import { SANDBOX_WEBHOOK_TOKEN_VARS } from './sandbox/sandbox-customers';
-import { startPlayground } from './sandbox/playground/launcher';
+// Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
+import type { Sandbox } from './sandbox/start-sandbox';
+import type { SandboxMode } from './sandbox/sandbox-mode';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningApp {
@@ -57,7 +53,8 @@ export interface RunningApp {
 
 /**
  * Composition root: environment → customers → store → connectors → engine → bot → HTTP server.
- * In sandbox mode (no MicrosoftAppId) the emulated customer and the Playground come up too.
+ * In sandbox mode (IR_MODE=sandbox) the emulated customer, its routes and the Playground come up
+ * too, loaded lazily from src/sandbox/ so that production never loads them.
  * `npm start` runs it from main(); the end-to-end tests run it in-process.
  */
 export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise<RunningApp> {
@@ -76,31 +73,28 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   let customers: CustomersFile;
-  let customersFile: string | undefined = env.CUSTOMERS_FILE;
-  let sandbox: Sandbox | undefined;
+  let customersFile: string | undefined;
+  let sandboxMode: SandboxMode | undefined;
   if (env.mode === 'sandbox') {
-    log.warn('SANDBOX MODE: no MicrosoftAppId, so Teams requests are not authenticated and the API tokens default to "sandbox-token". Never expose this process.');
-    if (customersFile) {
-      customers = loadCustomersFile(customersFile);
-    } else {
-      sandbox = await startSandbox({
-        dataDir: resolve(env.SANDBOX_DATA_DIR),
-        log,
-        ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, nas: env.SANDBOX_NAS_PORT },
-      });
-      customers = sandbox.customers;
-      customersFile = undefined;
-      cleanups.push(() => sandbox!.close());
-    }
+    // Loaded here, in sandbox mode only. A require() inside this branch is what tsc compiles
+    // `await import()` to (module: commonjs), written out so it also works under tsx's CommonJS
+    // hook alone, where import() would reach Node's ESM loader, which cannot load .ts files.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { enterSandbox } = require('./sandbox/sandbox-mode') as typeof import('./sandbox/sandbox-mode');
+    sandboxMode = await enterSandbox(env, source, log);
+    cleanups.push(() => sandboxMode!.close());
+    customers = sandboxMode.customers;
+    customersFile = sandboxMode.customersFile;
   } else {
-    customers = loadCustomersFile(customersFile!);
+    customersFile = env.CUSTOMERS_FILE!;
+    customers = loadCustomersFile(customersFile);
   }
+  const sandbox: Sandbox | undefined = sandboxMode?.sandbox;
   // Secrets by reference: the environment, plus the sandbox's own values in sandbox mode.
-  // The sandbox's own values win, except its customers' webhook tokens when the operator sets them.
-  const secretEnv = { ...source, ...sandbox?.env, ...(sandbox ? pickSet(source, SANDBOX_WEBHOOK_TOKEN_VARS) : {}) };
+  const secretEnv = { ...source, ...sandboxMode?.env };
   const secrets = new EnvFileSecretStore(secretEnv);
   const byId = new Map(customers.customers.map((c) => [c.id, c]));
-  const shiftsFile = env.SHIFTS_FILE ?? (env.mode === 'sandbox' ? resolve(__dirname, 'config/shifts.example.yaml') : undefined);
+  const shiftsFile = env.SHIFTS_FILE ?? sandboxMode?.shiftsFile;
   const shifts = shiftsFile ? loadShiftsFile(shiftsFile) : undefined;
   if (!shifts) log.warn('SHIFTS_FILE not set: no automatic shift handoff (@ir handoff says so)');
   const byTenant = new Map(customers.customers.map((c) => [c.tenantId.toLowerCase(), c]));
@@ -216,17 +210,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     reportLinks: { verify: (id, exp, sig) => !!reportLinks?.verify(id, exp, sig) },
     feed: (customerId, authorization) => handleFeedRequest(customerId, authorization, { customer: (id) => byId.get(id), secrets, store }),
   });
-  if (sandbox) {
-    // Sandbox only: "Defender raises an alert" in the emulated tenant. `npm run alert` calls this,
-    // then posts the same alert to /api/alerts as a Sentinel playbook would.
-    const sb = sandbox;
-    server.post('/sandbox/defender/alerts', jsonBody(), async (req: restify.Request, res: restify.Response) => {
-      if (!bearerMatches(req.header('authorization'), env.alertWebhookToken)) { res.status(401); res.json({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }); return; }
-      const r = sb.raiseAlert((req.body ?? {}) as Record<string, unknown>);
-      res.status(r.ok ? 201 : 400);
-      res.json(r.ok ? { raised: true } : { error: { code: 'invalid_alert', message: r.reason } });
-    });
-  }
+  sandboxMode?.mountRoutes(server, { alertWebhookToken: env.mspWideAlertToken! });
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(env.PORT, env.HOST, () => resolveListen());
@@ -266,22 +250,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     onAlert: async (raw, customerId) => { await intake.receive(raw, 'poller', { kind: 'customers', customerIds: new Set([customerId]) }); },
   });
 
-  let closePlayground: (() => Promise<void>) | undefined;
-  let playgroundUrl: string | undefined;
-  if (env.mode === 'sandbox' && env.SANDBOX_PLAYGROUND) {
-    const pg = await startPlayground({ botEndpoint: `http://localhost:${port}/api/messages`, port: env.PLAYGROUND_PORT });
-    closePlayground = pg.close;
-    playgroundUrl = pg.url;
-    const banner = [
-      '',
-      `  Teams (Agents Playground): ${pg.url}   → team "MSP SOC", channel #${env.IR_CHANNEL_NAME}`,
-      `  Fire the sample alert:     npm run alert            (or: npm run alert -- path/to/alert.json)`,
-      `  Then in #${env.IR_CHANNEL_NAME}:          @${env.BOT_NAME} status`,
-      `  Operator API:              curl -H 'Authorization: Bearer sandbox-token' http://localhost:${port}/api/incidents`,
-      '',
-    ].join('\n');
-    if (source.IR_QUIET_BANNER !== 'true') process.stdout.write(`${banner}\n`);
-  }
+  const { playgroundUrl } = (await sandboxMode?.afterListen(port)) ?? {};
 
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -292,17 +261,12 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       clearInterval(sweepTimer);
       await engine.stop().catch(() => undefined);
       await new Promise<void>((r) => server.close(() => r()));
-      await closePlayground?.().catch(() => undefined);
-      await sandbox?.close().catch(() => undefined);
+      await sandboxMode?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
     })();
     return closed;
   };
   return { env, port, store, engine, sandbox, playgroundUrl, close, notifyIncident: (id) => bot.notifier.incidentChanged(id) };
-}
-
-function pickSet(source: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.flatMap((n) => (source[n] ? [[n, source[n]!]] : [])));
 }
 
 async function main(): Promise<void> {

@@ -1,16 +1,23 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { ConfigError } from './customers';
+import { weakTokenReason } from './token-strength';
 
 /**
  * The process environment, validated once at start. Every variable is listed, grouped and
- * commented in .env.sample. Sandbox mode (no MicrosoftAppId) gets safe local defaults and says so;
- * production refuses to start without its tokens.
+ * commented in .env.sample. The mode is never guessed from one missing variable: production is the
+ * default, and the sandbox (no Teams authentication, sandbox tokens) runs only when IR_MODE=sandbox
+ * asks for it — `npm start` does. Production refuses to start without its credentials and strong
+ * tokens; the sandbox listens on loopback only.
  */
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min).max(max)).default(String(def));
 
 export const envSchema = z.object({
+  /** sandbox | production; unset = production (see resolveMode) */
+  IR_MODE: z.enum(['sandbox', 'production']).optional(),
+  NODE_ENV: z.string().optional(),
   // --- Teams / Bot Framework -----------------------------------------------------------------
   MicrosoftAppId: z.string().uuid().optional(),
   MicrosoftAppPassword: z.string().optional(),
@@ -27,16 +34,17 @@ export const envSchema = z.object({
 
   // --- HTTP ------------------------------------------------------------------------------------
   PORT: int(3978, 0, 65535),
-  HOST: z.string().default('0.0.0.0'),
+  /** default: 127.0.0.1 in the sandbox, 0.0.0.0 in production */
+  HOST: z.string().optional(),
   PUBLIC_BASE_URL: z.string().url().optional(),
-  ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ALERT_WEBHOOK_TOKEN: z.string().optional(),
   /**
    * ALERT_WEBHOOK_TOKEN is good for every customer's tenant. Alerts should come with the customer's
    * own credential (customers file: intake.webhookTokenRef / hmacSecretRef); in production the
    * MSP-wide token is accepted only when this says so.
    */
   ALERT_WEBHOOK_TOKEN_MSP_WIDE: bool.default('false'),
-  IR_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  IR_API_TOKEN: z.string().optional(),
 
   // --- Store -----------------------------------------------------------------------------------
   STORE_URL: z.string().optional(),
@@ -72,15 +80,40 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Env = z.infer<typeof envSchema> & {
-  mode: 'sandbox' | 'production';
-  alertWebhookToken: string;
+export type Mode = 'sandbox' | 'production';
+
+export type Env = Omit<z.infer<typeof envSchema>, 'HOST'> & {
+  mode: Mode;
+  HOST: string;
   /** the token accepted for every customer's alerts: the sandbox's, or ALERT_WEBHOOK_TOKEN when ALERT_WEBHOOK_TOKEN_MSP_WIDE=true */
   mspWideAlertToken: string | undefined;
   apiToken: string;
 };
 
 export const SANDBOX_TOKEN = 'sandbox-token';
+const SANDBOX_HINT = 'the local sandbox is `npm start` (IR_MODE=sandbox)';
+
+/** Sandbox only when asked for; a deployment that loses a variable stays in production and refuses to start. */
+function resolveMode(e: z.infer<typeof envSchema>): Mode {
+  if (e.IR_MODE === 'sandbox' && e.NODE_ENV === 'production') {
+    throw new ConfigError('IR_MODE=sandbox contradicts NODE_ENV=production: the sandbox never runs as a production process');
+  }
+  if (e.IR_MODE === 'sandbox' && e.MicrosoftAppId) {
+    throw new ConfigError('IR_MODE=sandbox but MicrosoftAppId is set: the sandbox does not authenticate Teams; unset MicrosoftAppId or use IR_MODE=production');
+  }
+  return e.IR_MODE ?? 'production';
+}
+
+/** 127.0.0.0/8, ::1 (any spelling), ::ffff:127.x and localhost: the only addresses the sandbox may listen on. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) !== 6) return false;
+  // The URL parser writes every IPv6 spelling in one canonical form (::ffff:127.0.0.1 → ::ffff:7f00:1).
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   // Empty strings in a .env file mean "not set".
@@ -91,26 +124,34 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(`environment variable ${i.path.join('.')}: ${i.message}`);
   }
   const e = r.data;
-  const mode = e.MicrosoftAppId ? 'production' : 'sandbox';
-  if (mode === 'production') {
-    const missing = [
-      !e.MicrosoftAppPassword && e.MicrosoftAppType !== 'UserAssignedMSI' ? 'MicrosoftAppPassword' : null,
-      e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId ? 'MicrosoftAppTenantId' : null,
-      e.ALERT_WEBHOOK_TOKEN_MSP_WIDE && !e.ALERT_WEBHOOK_TOKEN ? 'ALERT_WEBHOOK_TOKEN' : null,
-      !e.IR_API_TOKEN ? 'IR_API_TOKEN' : null,
-      !e.CUSTOMERS_FILE ? 'CUSTOMERS_FILE' : null,
-      !e.STORE_URL ? 'STORE_URL' : null,
-    ].filter(Boolean);
-    if (missing.length) throw new ConfigError(`production mode (MicrosoftAppId is set) needs ${missing.join(', ')}`);
-    if (e.ALERT_WEBHOOK_TOKEN && !e.ALERT_WEBHOOK_TOKEN_MSP_WIDE) {
-      throw new ConfigError('ALERT_WEBHOOK_TOKEN would accept alerts for every customer: give each customer intake.webhookTokenRef or intake.hmacSecretRef in the customers file, or set ALERT_WEBHOOK_TOKEN_MSP_WIDE=true to accept it anyway');
-    }
+  const mode = resolveMode(e);
+  if (mode === 'sandbox') {
+    const host = e.HOST ?? '127.0.0.1';
+    if (!isLoopbackHost(host)) throw new ConfigError(`HOST=${host}: the sandbox listens on loopback only (127.0.0.1, ::1); use IR_MODE=production to serve others`);
+    return { ...e, HOST: host, mode, mspWideAlertToken: e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN, apiToken: e.IR_API_TOKEN ?? SANDBOX_TOKEN };
   }
+  const missing = [
+    !e.MicrosoftAppId ? 'MicrosoftAppId' : null,
+    !e.MicrosoftAppPassword && e.MicrosoftAppType !== 'UserAssignedMSI' ? 'MicrosoftAppPassword' : null,
+    e.MicrosoftAppType !== 'MultiTenant' && !e.MicrosoftAppTenantId ? 'MicrosoftAppTenantId' : null,
+    e.ALERT_WEBHOOK_TOKEN_MSP_WIDE && !e.ALERT_WEBHOOK_TOKEN ? 'ALERT_WEBHOOK_TOKEN' : null,
+    !e.IR_API_TOKEN ? 'IR_API_TOKEN' : null,
+    !e.CUSTOMERS_FILE ? 'CUSTOMERS_FILE' : null,
+    !e.STORE_URL ? 'STORE_URL' : null,
+  ].filter(Boolean);
+  if (missing.length) throw new ConfigError(`production mode needs ${missing.join(', ')}; ${SANDBOX_HINT}`);
+  if (e.ALERT_WEBHOOK_TOKEN && !e.ALERT_WEBHOOK_TOKEN_MSP_WIDE) {
+    throw new ConfigError('ALERT_WEBHOOK_TOKEN would accept alerts for every customer: give each customer intake.webhookTokenRef or intake.hmacSecretRef in the customers file, or set ALERT_WEBHOOK_TOKEN_MSP_WIDE=true to accept it anyway');
+  }
+  for (const name of ['ALERT_WEBHOOK_TOKEN', 'IR_API_TOKEN'] as const) {
+    const value = e[name];
+    const weak = value === undefined ? undefined : weakTokenReason(value);
+    if (weak) throw new ConfigError(`environment variable ${name} ${weak}; generate one with: openssl rand -base64 32`);
+  }
+  if (e.ALERT_WEBHOOK_TOKEN && e.ALERT_WEBHOOK_TOKEN === e.IR_API_TOKEN) throw new ConfigError('ALERT_WEBHOOK_TOKEN and IR_API_TOKEN must differ: a playbook token must not read incidents');
   return {
-    ...e,
-    mode,
-    alertWebhookToken: e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN,
-    mspWideAlertToken: mode === 'sandbox' ? (e.ALERT_WEBHOOK_TOKEN ?? SANDBOX_TOKEN) : e.ALERT_WEBHOOK_TOKEN_MSP_WIDE ? e.ALERT_WEBHOOK_TOKEN : undefined,
-    apiToken: e.IR_API_TOKEN ?? SANDBOX_TOKEN,
+    ...e, HOST: e.HOST ?? '0.0.0.0', mode,
+    mspWideAlertToken: e.ALERT_WEBHOOK_TOKEN_MSP_WIDE ? e.ALERT_WEBHOOK_TOKEN : undefined,
+    apiToken: e.IR_API_TOKEN!,
   };
 }

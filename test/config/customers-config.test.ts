@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadCustomersFile, ConfigError } from '../../src/config/customers';
-import { loadEnv } from '../../src/config/env';
 import { twoCustomers } from '../support/customers-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'irbot-config-'));
@@ -47,30 +46,7 @@ describe('customers file', () => {
   });
 });
 
-describe('environment', () => {
-  it('sandbox mode without MicrosoftAppId, with sandbox tokens', () => {
-    const e = loadEnv({});
-    assert.equal(e.mode, 'sandbox');
-    assert.equal(e.alertWebhookToken, 'sandbox-token');
-    assert.equal(e.PORT, 3978);
-  });
-
-  it('production refuses to start without its secrets, naming them', () => {
-    assert.throws(() => loadEnv({ MicrosoftAppId: '6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' }), /production mode .* needs MicrosoftAppPassword, MicrosoftAppTenantId, IR_API_TOKEN, CUSTOMERS_FILE, STORE_URL/);
-  });
-
-  it('production accepts the MSP-wide ALERT_WEBHOOK_TOKEN only when told to', () => {
-    const prod = {
-      MicrosoftAppId: '6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', MicrosoftAppPassword: 'p', MicrosoftAppTenantId: '7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a',
-      IR_API_TOKEN: 'i'.repeat(32), CUSTOMERS_FILE: 'customers.yaml', STORE_URL: 'sqlite::memory:',
-    };
-    assert.equal(loadEnv(prod).mspWideAlertToken, undefined);
-    assert.throws(() => loadEnv({ ...prod, ALERT_WEBHOOK_TOKEN: 'a'.repeat(32) }), /ALERT_WEBHOOK_TOKEN would accept alerts for every customer.*ALERT_WEBHOOK_TOKEN_MSP_WIDE=true/);
-    assert.throws(() => loadEnv({ ...prod, ALERT_WEBHOOK_TOKEN_MSP_WIDE: 'true' }), /needs ALERT_WEBHOOK_TOKEN/);
-    assert.equal(loadEnv({ ...prod, ALERT_WEBHOOK_TOKEN: 'a'.repeat(32), ALERT_WEBHOOK_TOKEN_MSP_WIDE: 'true' }).mspWideAlertToken, 'a'.repeat(32));
-    assert.equal(loadEnv({}).mspWideAlertToken, 'sandbox-token');
-  });
-
+describe('customers file: intake credentials', () => {
   it('customers declare their own intake credentials by reference only', () => {
     const f = plain();
     f.customers[0].intake = { webhookTokenRef: 'env:CONTOSO_WEBHOOK_TOKEN', hmacSecretRef: 'file:/run/secrets/contoso-hmac' };
@@ -78,10 +54,5 @@ describe('environment', () => {
     assert.deepEqual(loadCustomersFile(writeYaml(plain())).customers[1].intake, {});
     f.customers[0].intake = { webhookTokenRef: 'literal-token-literal-token' };
     assert.throws(() => loadCustomersFile(writeYaml(f)), /customer "contoso", key "intake\.webhookTokenRef": must be a secret reference/);
-  });
-
-  it('names a bad variable', () => {
-    assert.throws(() => loadEnv({ PORT: 'eighty' }), /environment variable PORT: must be a whole number/);
-    assert.throws(() => loadEnv({ ALERT_WEBHOOK_TOKEN: 'short' }), /ALERT_WEBHOOK_TOKEN: must be at least 16 characters/);
   });
 });

@@ -1,9 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { CONTOSO } from '../../src/sandbox/contoso';
 import { startGraphEmulator, type GraphEmulator } from '../../src/sandbox/graph/emulator';
 import type { EmulatorState } from '../../src/sandbox/graph/state';
@@ -11,6 +10,7 @@ import { startServiceNowEmulator, type ServiceNowEmulator } from '../../src/sand
 import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } from '../../src/sandbox/fortios/fortios-emulator';
 import { startSandboxRadius, type SandboxRadius } from '../../src/sandbox/radius/start-sandbox-radius';
 import { sandboxCustomers, SANDBOX_SECRETS, type SandboxEndpoints } from '../../src/sandbox/sandbox-customers';
+import { writeSandboxCustomersFile } from '../../src/sandbox/sandbox-customers-file';
 import { openStore } from '../../src/store/open-store';
 import type { Store } from '../../src/store/store';
 import { createTestDatabase, type StoreDialectName, type TestDatabase } from './store-factory';
@@ -74,8 +74,8 @@ export async function startBotWorld(dialect: StoreDialectName): Promise<BotWorld
       nas: { coaPort: radius.nasPort },
       ...(radius.accountingDir ? { accounting: { kind: 'detail-local' as const, directory: radius.accountingDir } } : {}),
     };
-    const customersFile = path.join(dir, 'customers.yaml');
-    await writeFile(customersFile, stringify(sandboxCustomers(endpoints)));
+    // Written as the sandbox writes its own (marker line, inside SANDBOX_DATA_DIR): the sandbox refuses any other.
+    const customersFile = writeSandboxCustomersFile(path.join(dir, 'sandbox'), sandboxCustomers(endpoints));
 
     const store = await openStore(db.url);
     closers.push(() => store.close());
@@ -87,6 +87,7 @@ export async function startBotWorld(dialect: StoreDialectName): Promise<BotWorld
       childEnv: () => ({
         ...SANDBOX_SECRETS,
         SANDBOX_GRAPH_CA_PEM: graph.caPem,
+        IR_MODE: 'sandbox',
         MicrosoftAppId: '',
         CUSTOMERS_FILE: customersFile,
         STORE_URL: db.url,

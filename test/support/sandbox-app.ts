@@ -13,6 +13,7 @@ export async function startSandboxApp(opts: { storeUrl?: string; playground?: bo
   const dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-sandbox-'));
   const app = await startApp({
     ...process.env,
+    IR_MODE: 'sandbox',
     MicrosoftAppId: '',
     CUSTOMERS_FILE: '',
     PORT: '0',

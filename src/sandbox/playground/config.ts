@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -38,7 +38,15 @@ const playgroundConfig = z.object({
 export type PlaygroundUser = z.infer<typeof user>;
 export type PlaygroundConfig = z.infer<typeof playgroundConfig>;
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The folder with package.json above this file: the repository, whether we run from src/ or dist/src/. */
+export const REPO_ROOT = findRepoRoot(__dirname);
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..', '..');
+  }
+}
 
 export function loadPlaygroundConfig(configDir: string = REPO_ROOT): PlaygroundConfig {
   const file = path.join(configDir, '.m365agentsplayground.yml');
