@@ -34,16 +34,42 @@ export const sshTargetSchema = z.object({
 }).refine((t) => t.passwordRef || t.privateKeyRef, { message: 'needs passwordRef or privateKeyRef' });
 export type SshTarget = z.infer<typeof sshTargetSchema>;
 
+// --- PAN-OS XML API transport (issue 12 part 4) ---
+/** `AA:BB:…` (32 pairs, as openssl/Node print a SHA-256 certificate fingerprint) or 64 hex digits */
+const certificateSha256 = z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/, 'must be the SHA-256 fingerprint of the certificate (64 hex digits, colons allowed)');
+export const panOsApiSchema = z.object({
+  /** https://fw.example.net (the API lives at /api/ under it) */
+  baseUrl: url.refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
+  apiKeyRef: secretRef,
+  /** the administrator the API key belongs to: `commit partial` commits only this admin's changes */
+  admin: z.string().regex(/^[A-Za-z0-9._\-@]{1,63}$/, 'must be a plain administrator name'),
+  /** the device's certificate pinned: a CA (PEM, by reference) or the certificate's SHA-256 fingerprint */
+  caCertificateRef: secretRef.optional(),
+  certificateSha256: certificateSha256.optional(),
+  vsys: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).default('vsys1'),
+  timeoutMs: z.number().int().positive().default(30000),
+}).refine((a) => !!a.caCertificateRef !== !!a.certificateSha256, { message: 'needs exactly one of caCertificateRef or certificateSha256 (the pinned certificate)' });
+export type PanOsApiConfig = z.infer<typeof panOsApiSchema>;
+
 export const firewallSchema = z.object({
   id,
   kind: z.enum(['fortigate', 'paloalto']),
-  ssh: sshTargetSchema,
+  /** how the bot talks to it: the SSH CLI (default), or for PAN-OS the XML API over HTTPS */
+  transport: z.enum(['cli', 'api']).optional(),
+  /** needed for transport cli */
+  ssh: sshTargetSchema.optional(),
+  /** needed for transport api */
+  api: panOsApiSchema.optional(),
   /** FortiGate: the address group the deny policy uses; PAN-OS: the static address-group */
   blockGroup: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).default('IR-Block'),
   /** FortiGate VDOM, when the device has several */
   vdom: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).optional(),
   /** PAN-OS GlobalProtect gateway name used for client-logout */
   globalProtectGateway: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).optional(),
+}).superRefine((f, ctx) => {
+  if ((f.transport ?? 'cli') === 'cli' && !f.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ssh'], message: 'transport cli needs ssh' });
+  if (f.transport === 'api' && f.kind !== 'paloalto') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['transport'], message: 'transport api is available for paloalto only' });
+  if (f.transport === 'api' && !f.api) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['api'], message: 'transport api needs api: { baseUrl, apiKeyRef, admin, caCertificateRef or certificateSha256 }' });
 });
 export type FirewallConfig = z.infer<typeof firewallSchema>;
 
