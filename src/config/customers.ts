@@ -128,16 +128,20 @@ export const serviceNowSchema = z.object({
   usernameRef: secretRef,
   passwordRef: secretRef,
   table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('sn_si_incident'),
-  /** the severity code for High on this instance */
+  /** the severity choice value for High on this instance (sn_si_incident: 1 High, 2 Medium, 3 Low) */
   severityHigh: z.string().max(16).default('1'),
-  /** the field that holds the customer contact (varies by instance) */
-  contactField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('u_customer_contact'),
-  /** the contact value: a sys_id or a display value, as the instance expects */
-  contact: z.string().max(200),
+  /** the priority choice value (task: 1 Critical, 2 High, 3 Moderate, 4 Low, 5 Planning) */
+  priority: z.string().regex(/^[0-9]{1,3}$/).default('2'),
+  /** stock reference fields, each looked up in sys_user by email: who asks for the work, who called it in */
+  requestedByEmail: email.optional(),
+  callerEmail: email.optional(),
+  /** optional custom field for the customer contact (a stock sn_si_incident has none), with its value */
+  contactField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  contact: z.string().max(200).optional(),
   correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
   /** where the Defender alert link is noted: internal work notes or customer-visible comments */
   notesField: z.enum(['work_notes', 'comments']).default('work_notes'),
-});
+}).refine((c) => !c.contactField === !c.contact, { message: 'contactField and contact go together (a custom contact field and its value)' });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 
 const contactSchema = z.object({ name: z.string().min(1).max(200), email });
