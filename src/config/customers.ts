@@ -34,16 +34,42 @@ export const sshTargetSchema = z.object({
 }).refine((t) => t.passwordRef || t.privateKeyRef, { message: 'needs passwordRef or privateKeyRef' });
 export type SshTarget = z.infer<typeof sshTargetSchema>;
 
+// --- PAN-OS XML API transport (issue 12 part 4) ---
+/** `AA:BB:…` (32 pairs, as openssl/Node print a SHA-256 certificate fingerprint) or 64 hex digits */
+const certificateSha256 = z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/, 'must be the SHA-256 fingerprint of the certificate (64 hex digits, colons allowed)');
+export const panOsApiSchema = z.object({
+  /** https://fw.example.net (the API lives at /api/ under it) */
+  baseUrl: url.refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
+  apiKeyRef: secretRef,
+  /** the administrator the API key belongs to: `commit partial` commits only this admin's changes */
+  admin: z.string().regex(/^[A-Za-z0-9._\-@]{1,63}$/, 'must be a plain administrator name'),
+  /** the device's certificate pinned: a CA (PEM, by reference) or the certificate's SHA-256 fingerprint */
+  caCertificateRef: secretRef.optional(),
+  certificateSha256: certificateSha256.optional(),
+  vsys: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).default('vsys1'),
+  timeoutMs: z.number().int().positive().default(30000),
+}).refine((a) => !!a.caCertificateRef !== !!a.certificateSha256, { message: 'needs exactly one of caCertificateRef or certificateSha256 (the pinned certificate)' });
+export type PanOsApiConfig = z.infer<typeof panOsApiSchema>;
+
 export const firewallSchema = z.object({
   id,
   kind: z.enum(['fortigate', 'paloalto']),
-  ssh: sshTargetSchema,
+  /** how the bot talks to it: the SSH CLI (default), or for PAN-OS the XML API over HTTPS */
+  transport: z.enum(['cli', 'api']).optional(),
+  /** needed for transport cli */
+  ssh: sshTargetSchema.optional(),
+  /** needed for transport api */
+  api: panOsApiSchema.optional(),
   /** FortiGate: the address group the deny policy uses; PAN-OS: the static address-group */
   blockGroup: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).default('IR-Block'),
   /** FortiGate VDOM, when the device has several */
   vdom: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).optional(),
   /** PAN-OS GlobalProtect gateway name used for client-logout */
   globalProtectGateway: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).optional(),
+}).superRefine((f, ctx) => {
+  if ((f.transport ?? 'cli') === 'cli' && !f.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ssh'], message: 'transport cli needs ssh' });
+  if (f.transport === 'api' && f.kind !== 'paloalto') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['transport'], message: 'transport api is available for paloalto only' });
+  if (f.transport === 'api' && !f.api) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['api'], message: 'transport api needs api: { baseUrl, apiKeyRef, admin, caCertificateRef or certificateSha256 }' });
 });
 export type FirewallConfig = z.infer<typeof firewallSchema>;
 
@@ -114,16 +140,20 @@ export const serviceNowSchema = z.object({
   usernameRef: secretRef,
   passwordRef: secretRef,
   table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('sn_si_incident'),
-  /** the severity code for High on this instance */
+  /** the severity choice value for High on this instance (sn_si_incident: 1 High, 2 Medium, 3 Low) */
   severityHigh: z.string().max(16).default('1'),
-  /** the field that holds the customer contact (varies by instance) */
-  contactField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('u_customer_contact'),
-  /** the contact value: a sys_id or a display value, as the instance expects */
-  contact: z.string().max(200),
+  /** the priority choice value (task: 1 Critical, 2 High, 3 Moderate, 4 Low, 5 Planning) */
+  priority: z.string().regex(/^[0-9]{1,3}$/).default('2'),
+  /** stock reference fields, each looked up in sys_user by email: who asks for the work, who called it in */
+  requestedByEmail: email.optional(),
+  callerEmail: email.optional(),
+  /** optional custom field for the customer contact (a stock sn_si_incident has none), with its value */
+  contactField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  contact: z.string().max(200).optional(),
   correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
   /** where the Defender alert link is noted: internal work notes or customer-visible comments */
   notesField: z.enum(['work_notes', 'comments']).default('work_notes'),
-});
+}).refine((c) => !c.contactField === !c.contact, { message: 'contactField and contact go together (a custom contact field and its value)' });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 
 // ---- Active Directory (issue 11): the customer's on-premises domains and how the bot reaches its DCs ----

@@ -113,6 +113,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
         alertWebUrl,
         reportName: reportFileName(incident.id),
         reportBytes,
+        // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it
+        affectedUserEmail: incident.subjectUpn,
       }, ctx, o.serviceNow);
       const ticket = { number: snow.output.number, link: snow.output.link, sysId: snow.output.sysId };
       await store.updateIncident(incident.id, { data: { ticket } });

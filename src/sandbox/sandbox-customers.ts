@@ -63,7 +63,8 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
       instanceUrl: e.serviceNowUrl,
       usernameRef: 'env:CONTOSO_SNOW_USER',
       passwordRef: 'env:CONTOSO_SNOW_PASSWORD',
-      contact: `${CONTOSO.contacts.ciso.name} <${CONTOSO.contacts.ciso.email}>`,
+      requestedByEmail: CONTOSO.contacts.ciso.email,
+      callerEmail: CONTOSO.contacts.ciso.email,
     },
     contacts: CONTOSO.contacts,
     // Megan Bowen reads Contoso through the MSP's SOC analysts group (resolved in the Graph emulator).

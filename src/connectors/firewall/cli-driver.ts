@@ -1,4 +1,4 @@
-import type { FirewallConfig } from '../../config/customers';
+import type { FirewallConfig, SshTarget } from '../../config/customers';
 import { SshSession } from '../ssh/ssh-session';
 import type { CliExchange, CliShell } from '../ssh/cli-shell';
 import { ConnectorError, type RawPayload } from '../types';
@@ -18,6 +18,15 @@ export class FirewallCommandError extends ConnectorError {
   }
 }
 
+/** A firewall reached over SSH: its `ssh` target is present. */
+export type CliFirewallConfig = FirewallConfig & { ssh: SshTarget };
+
+/** The firewall entry, refused with a clear error when it has no SSH target (an API-only entry). */
+export function requireSsh(config: FirewallConfig): CliFirewallConfig {
+  if (!config.ssh) throw new ConnectorError(`firewall ${config.id}: no ssh target configured for the CLI transport`, { source: 'firewall' });
+  return config as CliFirewallConfig;
+}
+
 /**
  * The common half of the SSH-CLI firewall drivers: one CLI session per device, opened lazily and
  * reused for a batch of commands; every reply checked for the vendor's error lines; every
@@ -34,7 +43,11 @@ export abstract class CliFirewallDriver {
   /** Session setup such as turning the pager off. */
   protected abstract prepare(shell: CliShell): Promise<void>;
 
-  constructor(readonly config: FirewallConfig, protected readonly deps: FirewallDriverDeps) {}
+  readonly config: CliFirewallConfig;
+
+  constructor(config: FirewallConfig, protected readonly deps: FirewallDriverDeps) {
+    this.config = requireSsh(config);
+  }
 
   protected get device(): string {
     return `${this.config.id} (${this.config.ssh.host}:${this.config.ssh.port})`;

@@ -17,8 +17,8 @@ export interface VpnSession {
   durationSeconds: number | null;
   bytesIn: number | null;
   bytesOut: number | null;
-  /** how the device addresses this session when cutting it: FortiOS index, PAN-OS gateway + computer */
-  handle: { index?: number; gateway?: string; computer?: string };
+  /** how the device addresses this session when cutting it: FortiOS index, PAN-OS gateway + computer (+ domain) */
+  handle: { index?: number; gateway?: string; computer?: string; domain?: string };
   loginTime?: string;
 }
 

@@ -1,12 +1,14 @@
 import type { FirewallConfig } from '../../config/customers';
 import { FortiGateDriver } from '../fortigate/fortigate-driver';
+import { PanOsApiDriver } from '../paloalto/panos-api-driver';
 import { PanOsDriver } from '../paloalto/panos-driver';
 import type { FirewallDriver, FirewallDriverDeps, FirewallDriverFactory } from './driver';
 
 /** One line per vendor, keyed by `FirewallConfig.kind`. A new vendor is a folder and a line here. */
 export const firewallDrivers: Record<FirewallConfig['kind'], FirewallDriverFactory> = {
   fortigate: (config, deps) => new FortiGateDriver(config, deps),
-  paloalto: (config, deps) => new PanOsDriver(config, deps),
+  // the customer's entry chooses the SSH CLI (default) or the XML API
+  paloalto: (config, deps) => (config.transport === 'api' ? new PanOsApiDriver(config, deps) : new PanOsDriver(config, deps)),
 };
 
 export function createFirewallDriver(config: FirewallConfig, deps: FirewallDriverDeps, registry: Record<string, FirewallDriverFactory> = firewallDrivers): FirewallDriver {

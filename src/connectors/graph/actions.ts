@@ -88,7 +88,7 @@ const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
     changes.push('Reset the password to a generated one nobody sees, with a forced change at next sign-in');
     if (ctx.customer.graph.hasP2) {
       if (st.riskState === 'confirmedCompromised') notChanged.push({ item: 'Confirm compromised in Identity Protection', reason: 'already confirmed' });
-      else changes.push(`Confirm the user compromised in Identity Protection (risk state now: ${st.riskState ?? 'none'})`);
+      else changes.push(`Confirm the user compromised in Identity Protection (risk state now: ${st.riskState ?? 'never flagged by Identity Protection'})`);
     } else {
       notChanged.push({ item: 'Confirm compromised in Identity Protection', reason: 'the tenant has no Entra ID P2' });
     }

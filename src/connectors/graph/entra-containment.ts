@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { Upn } from '../../domain/identity';
-import type { RawPayload } from '../types';
+import { ConnectorError, type RawPayload } from '../types';
 import { getUser, listSignIns, type EntraUser } from './entra-read';
+import type { GraphOperation } from './graph-errors';
 import { segment, type GraphSession } from './graph-session';
 
 /**
@@ -78,17 +79,35 @@ export async function resetPassword(s: GraphSession, upn: Upn, o: { mayHaveRun: 
     source: 'graph.resetPassword',
     body: { passwordProfile: { forceChangePasswordNextSignIn: true, password } },
     bodyForEvidence: { passwordProfile: { forceChangePasswordNextSignIn: true, password: '[redacted: generated, never shown or stored]' } },
-    op: { does: `reset the password of ${upn}`, permissions: ['User.ReadWrite.All'], object: `user ${upn}`,
+    op: { does: `reset the password of ${upn}`, permissions: ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All'], object: `user ${upn}`,
       roleHint: 'the app also needs the User Administrator directory role (Privileged Authentication Administrator for admins)' },
   });
   return { step: 'resetPassword', changed: true, raw: [...raw, ...r.raw] };
 }
 
-/** Identity Protection (P2): marks the user confirmed compromised (risk high). Idempotent by reading riskState. */
+/**
+ * The user's Identity Protection risk state, or null when Identity Protection never flagged the
+ * user: `GET riskyUsers/{id}` answers 404 for such a user (protocols.md §11), which is an answer,
+ * not a failure. Any other error still fails.
+ */
+async function readRiskState(s: GraphSession, user: { objectId: string; upn: string }, op: GraphOperation): Promise<{ riskState: string | null; raw: RawPayload[] }> {
+  try {
+    const r = await s.get<{ riskState?: string }>(`/v1.0/identityProtection/riskyUsers/${segment(user.objectId)}`, { source: 'graph.riskyUser', op });
+    return { riskState: r.data.riskState ?? null, raw: r.raw };
+  } catch (e) {
+    if (e instanceof ConnectorError && e.opts.status === 404) return { riskState: null, raw: [] };
+    throw e;
+  }
+}
+
+/**
+ * Identity Protection (P2): marks the user confirmed compromised (risk high). The risk read only
+ * skips a repeat; a user never flagged before (404 on the read) is confirmed all the same.
+ */
 export async function confirmCompromised(s: GraphSession, user: { objectId: string; upn: string }): Promise<StepOutcome> {
   const op = { does: `confirm ${user.upn} compromised in Identity Protection`, permissions: ['IdentityRiskyUser.ReadWrite.All'], object: `risky user ${user.upn}`, roleHint: 'Identity Protection needs Entra ID P2' };
-  const cur = await s.get<{ riskState?: string }>(`/v1.0/identityProtection/riskyUsers/${segment(user.objectId)}`, { source: 'graph.riskyUser', op });
-  if (cur.data.riskState === 'confirmedCompromised') return { step: 'confirmCompromised', changed: false, skippedBecause: 'already confirmed compromised', raw: cur.raw };
+  const cur = await readRiskState(s, user, op);
+  if (cur.riskState === 'confirmedCompromised') return { step: 'confirmCompromised', changed: false, skippedBecause: 'already confirmed compromised', raw: cur.raw };
   const r = await s.call('POST', '/v1.0/identityProtection/riskyUsers/confirmCompromised', { source: 'graph.confirmCompromised', body: { userIds: [user.objectId] }, op });
   return { step: 'confirmCompromised', changed: true, raw: [...cur.raw, ...r.raw] };
 }
@@ -118,10 +137,8 @@ export async function readContainmentState(s: GraphSession, upn: Upn, o: { now: 
   let riskState: string | null = null;
   const extra: RawPayload[] = [];
   if (o.hasP2) {
-    const r = await s.get<{ riskState?: string }>(`/v1.0/identityProtection/riskyUsers/${segment(user.objectId)}`, {
-      source: 'graph.riskyUser', op: { does: 'read the Identity Protection risk state', permissions: ['IdentityRiskyUser.Read.All', 'IdentityRiskyUser.ReadWrite.All'], object: `risky user ${upn}` },
-    });
-    riskState = r.data.riskState ?? null;
+    const r = await readRiskState(s, { objectId: user.objectId, upn }, { does: 'read the Identity Protection risk state', permissions: ['IdentityRiskyUser.Read.All', 'IdentityRiskyUser.ReadWrite.All'], object: `risky user ${upn}` });
+    riskState = r.riskState;
     extra.push(...r.raw);
   }
   return { user, activeSessions: sessions.size, successfulSignIns24h: ok.length, riskState, raw: [...raw, ...si.raw, ...extra] };

@@ -22,7 +22,9 @@ export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
   }
 
   protected async prepare(shell: CliShell): Promise<void> {
-    // Per-session setting: whole listings, no `--more--`.
+    // Per-session settings: whole listings, no `--more--`; scripting mode drops the interactive
+    // niceties (completion, colour, confirmation prompts) that a script must never meet.
+    await shell.send('set cli scripting-mode on');
     await shell.send('set cli pager off');
   }
 

@@ -11,6 +11,7 @@ const openIncidentInput: z.ZodType<OpenSecurityIncidentInput, z.ZodTypeDef, unkn
   alertWebUrl: z.string().optional(),
   reportName: z.string().min(1).max(100),
   reportBytes: z.instanceof(Buffer),
+  affectedUserEmail: z.string().email().optional(),
 });
 
 export const openIncidentAction: ActionDef<OpenSecurityIncidentInput, OpenSecurityIncidentOutput> = {
@@ -35,7 +36,10 @@ export const openIncidentAction: ActionDef<OpenSecurityIncidentInput, OpenSecuri
         { label: 'Table', value: config.table },
         { label: 'Severity', value: `High (code ${config.severityHigh})` },
         { label: 'Short description', value: shortDescriptionField(input.shortDescription) },
-        { label: 'Contact', value: `${config.contactField} = ${config.contact}` },
+        { label: 'Priority', value: `code ${config.priority}` },
+        { label: 'Requested by', value: config.requestedByEmail ?? 'not set' },
+        { label: 'Caller', value: config.callerEmail ?? 'not set' },
+        ...(config.contactField ? [{ label: 'Contact (custom field)', value: `${config.contactField} = ${config.contact}` }] : []),
       ],
       changes: [
         `Create a record in ${config.table} with ${config.correlationField} = ${input.incidentId} (reused if one exists)`,

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../../domain/net';
 import { ConnectorError, type ActionContext, type ActionResult } from '../types';
 import { ServiceNowClient, sha256Hex, type ServiceNowClientOptions } from './client';
 import { encodedQueryAnd, encodedQueryEquals } from './encoded-query';
+import { lookUpUsersByEmail, readBackFields } from './stock-fields';
 import {
   DESCRIPTION_MAX, REPORT_MAX_BYTES, attachmentFileName, contentTypeForFileName, correlationIdField,
   multilineText, safeAlertLink, shortDescriptionField, truncate,
@@ -16,6 +17,8 @@ export interface OpenSecurityIncidentInput {
   alertWebUrl?: string;
   reportName: string;
   reportBytes: Buffer;
+  /** the compromised user's email: looked up in sys_user for the stock affected_user field */
+  affectedUserEmail?: string;
 }
 
 export interface OpenSecurityIncidentOutput {
@@ -27,6 +30,8 @@ export interface OpenSecurityIncidentOutput {
   created: boolean;
   /** false when the same file (same name, size and hash) was already attached */
   attached: boolean;
+  /** fields we set that the instance did not keep (read back after the create), and users not found */
+  warnings: string[];
 }
 
 /**
@@ -63,7 +68,7 @@ export async function openSecurityIncident(
   const fileName = attachmentFileName(input.reportName);
   if (!Buffer.isBuffer(input.reportBytes) || input.reportBytes.length === 0) throw new InvalidInputError('reportBytes', 'the report is empty');
   if (input.reportBytes.length > REPORT_MAX_BYTES) throw new InvalidInputError('reportBytes', `the report is ${input.reportBytes.length} bytes, over ${REPORT_MAX_BYTES}`);
-  if (config.contactField === config.correlationField) {
+  if (config.contactField && config.contactField === config.correlationField) {
     throw new ConnectorError(`customer ${ctx.customer.id}: servicenow.contactField and correlationField are both ${config.correlationField}`, { source: SOURCE_TABLE });
   }
   const notesField: NotesField = config.notesField ?? 'work_notes';
@@ -77,24 +82,37 @@ export async function openSecurityIncident(
   // 1. The record: find the one a previous attempt made, else create it.
   let record = await findByCorrelation(client, config, correlationId);
   const created = record === undefined;
+  const warnings: string[] = [];
   if (!record) {
+    // The stock reference fields hold sys_user sys_ids: look each person up by email first.
+    const people = await lookUpUsersByEmail(client, {
+      requested_by: config.requestedByEmail,
+      caller: config.callerEmail,
+      affected_user: input.affectedUserEmail,
+    }, SOURCE_TABLE);
+    warnings.push(...people.warnings);
     const body: Record<string, string> = {
       short_description: shortDescriptionField(input.shortDescription),
       description: composeDescription(input, correlationId, fileName, reportSha256, alertLink, linkRejected),
       severity: config.severityHigh,
-      [config.contactField]: config.contact,
+      priority: config.priority,
+      ...people.fields,
     };
-    if (alertLink) body[notesField] = `Microsoft Defender alert: ${alertLink}`;
+    if (config.contactField && config.contact) body[config.contactField] = config.contact;
     if (config.correlationField === 'correlation_id') body.correlation_display = 'teams-ir-bot';
     body[config.correlationField] = correlationId; // last, so no configured field can overwrite it
-    const res = await client.request('POST', tablePath, { sysparm_exclude_reference_link: 'true' }, { kind: 'json', value: body },
+    const create: Record<string, string> = { ...body };
+    if (alertLink) create[notesField] = `Microsoft Defender alert: ${alertLink}`;
+    const res = await client.request('POST', tablePath, { sysparm_exclude_reference_link: 'true' }, { kind: 'json', value: create },
       { source: SOURCE_TABLE, action: `creating a record in ${table}` });
     record = (res.json as { result?: TableRow } | undefined)?.result;
     const sysId = record?.sys_id;
     if (typeof sysId !== 'string' || !SYS_ID.test(sysId)) {
       throw new ConnectorError(`ServiceNow ${client.instanceHost} answered ${res.status} to the create in ${table} without a sys_id`, { source: SOURCE_TABLE, retryable: true });
     }
-    if (record?.[config.correlationField] !== correlationId) {
+    // Read back every field we set: an instance silently drops a field its table does not have.
+    const kept = await readBackFields(client, table, sysId, body, SOURCE_TABLE);
+    if (kept.dropped.includes(config.correlationField)) {
       // Without the correlation value a retry cannot find this record and would open another one.
       throw new ConnectorError(
         `ServiceNow created ${String(record?.number)} in ${table} but did not store ${config.correlationField}=${correlationId}: ` +
@@ -102,7 +120,11 @@ export async function openSecurityIncident(
         { source: SOURCE_TABLE },
       );
     }
+    for (const f of kept.dropped) {
+      warnings.push(`ServiceNow did not keep ${f}=${JSON.stringify(body[f])} on ${String(record?.number)}: ${table} has no such field on this instance, or a rule changed it${f === config.contactField ? ' (servicenow.contactField)' : ''}`);
+    }
   }
+  if (!record) throw new ConnectorError(`ServiceNow ${client.instanceHost}: no record after the create in ${table}`, { source: SOURCE_TABLE, retryable: true });
   const sysId = String(record.sys_id);
   const number = String(record.number ?? '');
   const link = `${client.origin}/nav_to.do?uri=${table}.do?sys_id=${sysId}`;
@@ -132,8 +154,10 @@ export async function openSecurityIncident(
     existing ? `report ${fileName} already attached` : `attached ${fileName} (${input.reportBytes.length} bytes)`,
   ];
   if (linkRejected) parts.push(`Defender alert link left out: ${linkRejected}`);
+  parts.push(...warnings.map((w) => `warning: ${w}`));
+  if (warnings.length) ctx.log.warn({ customer: ctx.customer.id, incident: correlationId, warnings }, 'servicenow fields not kept');
   return {
-    output: { sysId, number, link, attachmentSysId, created, attached: !existing },
+    output: { sysId, number, link, attachmentSysId, created, attached: !existing, warnings },
     summary: parts.join('; '),
     raw: client.evidence,
   };

@@ -156,13 +156,17 @@ export const routes: Route[] = [
     handle: (r) => ({ status: 200, body: select(userJson(r, userOr404(r, r.params[0])), r) }),
   },
   {
-    method: 'PATCH', pattern: /^\/users\/([^/]+)$/, permissions: ['User.ReadWrite.All', 'User.EnableDisableAccount.All'],
+    method: 'PATCH', pattern: /^\/users\/([^/]+)$/, permissions: ['User.ReadWrite.All', 'User.EnableDisableAccount.All', 'User-PasswordProfile.ReadWrite.All'],
     handle: (r) => {
       const u = userOr404(r, r.params[0]);
       const b = (r.body ?? {}) as Record<string, unknown>;
       const perms = r.roles;
-      if ('passwordProfile' in b && !perms.has('User.ReadWrite.All')) {
-        throw new GraphHttpError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation. Missing application permission: User.ReadWrite.All');
+      // Each property has its own least-privileged permission; User.ReadWrite.All covers them all.
+      if ('passwordProfile' in b && !perms.has('User-PasswordProfile.ReadWrite.All') && !perms.has('User.ReadWrite.All')) {
+        throw new GraphHttpError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation. Missing application permission: User-PasswordProfile.ReadWrite.All or User.ReadWrite.All');
+      }
+      if ('accountEnabled' in b && !perms.has('User.EnableDisableAccount.All') && !perms.has('User.ReadWrite.All')) {
+        throw new GraphHttpError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation. Missing application permission: User.EnableDisableAccount.All or User.ReadWrite.All');
       }
       for (const k of Object.keys(b)) if (!['accountEnabled', 'passwordProfile', 'displayName'].includes(k)) throw badRequest(`Property '${k}' is not supported by the emulator.`);
       if ('accountEnabled' in b) {
@@ -247,7 +251,9 @@ export const routes: Route[] = [
     handle: (r) => {
       if (!r.tenant.hasP2) throw new GraphHttpError(403, 'Forbidden', 'Your tenant is not licensed for this feature (Microsoft Entra ID P2 required).');
       const u = userOr404(r, r.params[0]);
-      const risk = r.tenant.riskyUsers.get(u.id) ?? { riskLevel: 'none', riskState: 'none', riskDetail: 'none' };
+      // Like Graph: a user Identity Protection never flagged has no riskyUser object at all.
+      const risk = r.tenant.riskyUsers.get(u.id);
+      if (!risk) throw notFound(u.id);
       return { status: 200, body: { id: u.id, userPrincipalName: u.userPrincipalName, userDisplayName: u.displayName, isDeleted: false, isProcessing: false, riskLastUpdatedDateTime: r.now.toISOString(), ...risk } };
     },
   },

@@ -12,7 +12,7 @@ import type { EmulatorTenant, EmulatorUser } from './state';
  */
 
 export const ALL_GRAPH_PERMISSIONS = [
-  'SecurityAlert.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'User.EnableDisableAccount.All',
+  'SecurityAlert.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'User.EnableDisableAccount.All', 'User-PasswordProfile.ReadWrite.All',
   'User.RevokeSessions.All', 'Directory.Read.All', 'RoleManagement.Read.Directory', 'AuditLog.Read.All',
   'AuditLogsQuery.Read.All', 'IdentityRiskyUser.ReadWrite.All', 'Mail.Send',
 ];

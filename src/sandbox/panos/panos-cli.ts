@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { CliInterpreter } from '../ssh-cli-server';
+import { commitCandidate, recordChange } from './panos-commit';
 import { cloneConfig, type PanOsConfig, type PanOsState } from './panos-state';
 
 const INVALID = 'Invalid syntax.';
@@ -141,18 +142,20 @@ export class PanOsCli implements CliInterpreter {
     const [verb, what, name, ...rest] = t;
     if (verb === 'exit' && t.length === 1) { this.configMode = false; return { output: 'Exiting configuration mode', leave: true }; }
     if (verb === 'commit' && t.length === 1) return { output: this.commit() };
-    // `commit partial admin <name>`: the emulator's candidate holds only this session's changes.
-    if (verb === 'commit' && what === 'partial' && name === 'admin' && rest.length === 1 && /^[A-Za-z0-9._@-]+$/.test(rest[0])) return { output: this.commit() };
+    // `commit partial admin <name>`: only the objects that administrator changed.
+    if (verb === 'commit' && what === 'partial' && name === 'admin' && rest.length === 1 && /^[A-Za-z0-9._@-]+$/.test(rest[0])) return { output: this.commit(rest[0]) };
     if (verb === 'show' && (what === 'address' || what === 'address-group') && name && !rest.length) return { output: this.show(what, name) };
     if (verb === 'set' && what === 'address' && name && OBJECT_NAME.test(name)) {
       const cur = c.address.get(name);
       if (rest[0] === 'ip-netmask' && rest.length === 2 && validIpNetmask(rest[1])) {
         c.address.set(name, { ...cur, ipNetmask: rest[1] });
+        recordChange(this.state, this.username, 'address', name);
         return { output: '' };
       }
       if (rest[0] === 'description' && rest.length === 2 && rest[1].length <= 1023) {
         if (!cur) return { output: INVALID };    // an address needs its type (ip-netmask) first
         cur.description = rest[1];
+        recordChange(this.state, this.username, 'address', name);
         return { output: '' };
       }
       return { output: INVALID };
@@ -164,12 +167,14 @@ export class PanOsCli implements CliInterpreter {
       const g = c.addressGroup.get(name) ?? { static: [] };
       g.static = [...new Set([...g.static, ...items])];
       c.addressGroup.set(name, g);
+      recordChange(this.state, this.username, 'address-group', name);
       return { output: '' };
     }
     if (verb === 'delete' && what === 'address-group' && name && rest[0] === 'static' && rest.length === 2) {
       const g = c.addressGroup.get(name);
       if (!g || !g.static.includes(rest[1])) return { output: `Server error : delete failed: ${rest[1]} is not a member of address-group ${name}` };
       g.static = g.static.filter((m) => m !== rest[1]);
+      recordChange(this.state, this.username, 'address-group', name);
       return { output: '' };
     }
     if (verb === 'delete' && what === 'address' && name && !rest.length) {
@@ -177,9 +182,10 @@ export class PanOsCli implements CliInterpreter {
       const refs = this.references(c, name);
       if (refs.length) return { output: `Server error : Object ${name} cannot be deleted because of references from:\n ${refs.join('\n ')}` };
       c.address.delete(name);
+      recordChange(this.state, this.username, 'address', name);
       return { output: '' };
     }
-    if (verb === 'revert' && what === 'config' && t.length === 2) { this.state.candidate = cloneConfig(this.state.running); return { output: '' }; }
+    if (verb === 'revert' && what === 'config' && t.length === 2) { this.state.candidate = cloneConfig(this.state.running); this.state.pendingChanges.clear(); return { output: '' }; }
     return { output: INVALID };
   }
 
@@ -202,22 +208,13 @@ export class PanOsCli implements CliInterpreter {
     return [`${name} {`, g.static.length === 1 ? `  static ${g.static[0]};` : `  static [ ${g.static.join(' ')}];`, '}'].join('\n');
   }
 
-  private commit(): string {
-    const { running, candidate } = this.state;
-    const same = JSON.stringify([...running.address], null, 0) === JSON.stringify([...candidate.address])
-      && JSON.stringify([...running.addressGroup]) === JSON.stringify([...candidate.addressGroup]);
-    if (same) return 'There are no changes to commit.';
-    const job = 100 + this.state.commits++;
-    const errors: string[] = [];
-    for (const [g, v] of candidate.addressGroup) {
-      if (!v.static.length) errors.push(`address-group -> ${g} is missing 'static'`);
-      for (const m of v.static) {
-        if (!candidate.address.has(m) && !candidate.addressGroup.has(m)) errors.push(`address-group -> ${g} -> static '${m}' is not a valid reference`);
-      }
-    }
+  private commit(admin?: string): string {
+    const job = 100 + this.state.commits;
+    const r = commitCandidate(this.state, admin);
+    if (r.kind === 'no-changes') return 'There are no changes to commit.';
     const head = `Commit job ${job} is in progress. Use Ctrl+C to return to command prompt\n.........55%.....98%.......100%`;
-    if (errors.length) return `${head}\nCommit failed\n${errors.map((e) => `  ${e}`).join('\n')}`;
-    this.state.running = cloneConfig(candidate);
+    if (r.kind === 'failed') return `${head}\nCommit failed\n${r.errors.map((e) => `  ${e}`).join('\n')}`;
     return `${head}\nConfiguration committed successfully`;
   }
+
 }

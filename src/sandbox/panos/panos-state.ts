@@ -11,6 +11,8 @@ export interface PanOsState {
   running: PanOsConfig;
   candidate: PanOsConfig;
   commits: number;
+  /** per administrator, the candidate objects they changed since their last commit (for commit partial) */
+  pendingChanges: Map<string, Set<`${'address' | 'address-group'}:${string}`>>;
   globalProtect: Array<{ gateway: string; domain: string; user: string; computer: string; client: string; privateIp: string; publicIp: string; loginTime: string }>;
   sessions: Array<{ id: number; app: string; state: string; type: string; flag: string; src: string; srcPort: number; srcZone: string; proto: number; dst: string; dstPort: number; dstZone: string; vsys: string }>;
 }
@@ -21,7 +23,7 @@ export function cloneConfig(c: PanOsConfig): PanOsConfig {
 
 export function emptyPanOsState(hostname = 'PA-3220'): PanOsState {
   const running: PanOsConfig = { address: new Map(), addressGroup: new Map(), rules: [] };
-  return { hostname, running, candidate: cloneConfig(running), commits: 0, globalProtect: [], sessions: [] };
+  return { hostname, running, candidate: cloneConfig(running), commits: 0, pendingChanges: new Map(), globalProtect: [], sessions: [] };
 }
 
 /**

@@ -55,6 +55,10 @@ export interface ServiceNowEmulatorOptions {
   users?: ServiceNowUser[];
   /** tables the instance has; others answer 400 Invalid table */
   tables?: string[];
+  /** custom columns an instance added (e.g. `{ sn_si_incident: ['u_customer_contact'] }`); a stock instance has none */
+  customFields?: Record<string, string[]>;
+  /** people in sys_user (looked up by email for the reference fields); Contoso's by default */
+  sysUsers?: Array<{ name: string; email: string; userName?: string }>;
   now?: () => Date;
 }
 
@@ -64,6 +68,17 @@ const CHOICES: Record<string, Record<string, string>> = {
   severity: { 1: '1 - High', 2: '2 - Medium', 3: '3 - Low' },
   priority: { 1: '1 - Critical', 2: '2 - High', 3: '3 - Moderate', 4: '4 - Low', 5: '5 - Planning' },
   state: { 10: 'Draft', 16: 'Analysis', 18: 'Contain', 19: 'Eradicate', 20: 'Recover', 100: 'Review', 3: 'Closed', 7: 'Cancelled' },
+};
+// The columns of the stock tables (task's plus each table's own) that a client may write. Like a
+// real instance, a field the table does not have is silently ignored on insert and update.
+const TASK_COLUMNS = ['short_description', 'description', 'state', 'priority', 'impact', 'urgency', 'category', 'subcategory', 'assigned_to', 'assignment_group',
+  'correlation_id', 'correlation_display', 'work_notes', 'comments', 'active', 'contact_type', 'opened_by', 'close_notes', 'location', 'company', 'cmdb_ci',
+  'business_service', 'due_date', 'parent', 'watch_list', 'work_notes_list'];
+const STOCK_COLUMNS: Record<string, string[]> = {
+  sn_si_incident: [...TASK_COLUMNS, 'severity', 'requested_by', 'affected_user', 'caller', 'risk_score', 'business_criticality', 'substate', 'attack_vector', 'initial_vector'],
+  sn_si_task: [...TASK_COLUMNS],
+  incident: [...TASK_COLUMNS, 'caller_id', 'severity', 'problem_id', 'resolved_by', 'close_code'],
+  sys_user: ['user_name', 'name', 'first_name', 'last_name', 'email', 'active'],
 };
 const NUMBER_PREFIX: Record<string, string> = { sn_si_incident: 'SIR', incident: 'INC', sn_si_task: 'SIT' };
 const MAX_BODY = 50 * 1024 * 1024;
@@ -77,9 +92,19 @@ interface Reply { status: number; headers?: Record<string, string>; json?: unkno
 
 export async function startServiceNowEmulator(opts: ServiceNowEmulatorOptions = {}): Promise<ServiceNowEmulator> {
   const users = opts.users ?? [{ username: CONTOSO.servicenow.username, password: CONTOSO.servicenow.password, roles: ['sn_si.basic', 'sn_si.write'] }];
-  const tables = new Set(opts.tables ?? ['sn_si_incident', 'incident', 'sn_si_task']);
+  const tables = new Set([...(opts.tables ?? ['sn_si_incident', 'incident', 'sn_si_task']), 'sys_user']);
+  const columns = (table: string): Set<string> => new Set([...(STOCK_COLUMNS[table] ?? TASK_COLUMNS), ...(opts.customFields?.[table] ?? [])]);
   const now = opts.now ?? (() => new Date());
   const state: ServiceNowEmulatorState = { records: new Map(), attachments: [], journal: [], requests: [] };
+  const people = opts.sysUsers ?? [
+    { name: CONTOSO.contacts.ciso.name, email: CONTOSO.contacts.ciso.email },
+    { name: CONTOSO.contacts.onCall.name, email: CONTOSO.contacts.onCall.email },
+    { name: 'Adele Vance', email: CONTOSO.adele.upn },
+  ];
+  state.records.set('sys_user', people.map((p) => ({
+    sys_id: createHash('md5').update(`sys_user:${p.email}`).digest('hex'), user_name: p.userName ?? p.email.split('@')[0], name: p.name, email: p.email, active: 'true',
+    sys_class_name: 'sys_user', sys_created_on: '2026-01-05 09:00:00', sys_created_by: 'admin', sys_updated_on: '2026-01-05 09:00:00', sys_updated_by: 'admin', sys_mod_count: '0',
+  })));
   const counters = new Map<string, number>();
   let faults: Array<{ pattern: RoutePattern; fault: FaultSpec; left: number }> = [];
   let crashes: Array<{ pattern: RoutePattern; left: number }> = [];
@@ -110,13 +135,15 @@ export async function startServiceNowEmulator(opts: ServiceNowEmulatorOptions = 
   const canWrite = (user: ServiceNowUser, table: string): boolean =>
     user.roles.includes('admin') || (table.startsWith('sn_si_') ? user.roles.includes('sn_si.write') : user.roles.includes('itil'));
   const canRead = (user: ServiceNowUser, table: string): boolean =>
-    canWrite(user, table) || (table.startsWith('sn_si_') ? user.roles.includes('sn_si.basic') : user.roles.includes('itil'));
+    table === 'sys_user' || canWrite(user, table) || (table.startsWith('sn_si_') ? user.roles.includes('sn_si.basic') : user.roles.includes('itil'));
 
   /** Field values as ServiceNow stores them: strings. Journal fields go to the journal, not the row. */
   function assignFields(table: string, row: Row, body: unknown, user: ServiceNowUser): Reply | undefined {
     if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, json: failure('Exception while reading request', 'The payload is not valid JSON.') };
+    const writable = columns(table);
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
       if (k.startsWith('sys_') || k === 'number') continue; // system fields are not writable through the API
+      if (!writable.has(k)) continue; // a field the table does not have: dropped without a word, as ServiceNow does
       let s: string;
       if (typeof v === 'string') s = v;
       else if (typeof v === 'number' || typeof v === 'boolean') s = String(v);

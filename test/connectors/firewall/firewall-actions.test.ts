@@ -22,7 +22,7 @@ const FORTIOS_LINES = [
   /^diagnose sys session6? (filter (clear|(src|dst) [0-9a-f.:]+)|list)$/,
 ];
 const PANOS_LINES = [
-  /^set cli pager off$/, /^configure$/, /^exit$/, /^commit partial admin ir-bot$/,
+  /^set cli scripting-mode on$/, /^set cli pager off$/, /^configure$/, /^exit$/, /^commit partial admin ir-bot$/,
   /^show address-group IR-Block$/,
   /^set address IR-[0-9a-f.\-]+ ip-netmask [0-9a-f.:]+\/(32|128)$/,
   /^set address IR-[0-9a-f.\-]+ description "incident IR-20261127-7K3Q \(teams-ir-bot\)"$/,

@@ -85,6 +85,20 @@ describe('Graph actions (entra.contain and friends) against the emulator', () =>
     assert.equal(emu.state.revocations.length, 1);
   });
 
+  it('confirms a user Identity Protection never flagged: riskyUsers/{id} answers 404 and the POST still goes out', async () => {
+    const tenant = emu.state.tenants.get(CONTOSO.tenantId)!;
+    tenant.riskyUsers.clear();
+    const a = action('entra.contain');
+    const input = a.input.parse({ upn: CONTOSO.adele.upn });
+    const p = await a.preview!(input, graphActionContext(env.contoso, env.secrets));
+    assert.ok(p.changes.includes('Confirm the user compromised in Identity Protection (risk state now: never flagged by Identity Protection)'), p.changes.join('|'));
+    const r = await a.run(input, graphActionContext(env.contoso, env.secrets));
+    assert.equal(tenant.riskyUsers.get(CONTOSO.adele.objectId)?.riskState, 'confirmedCompromised');
+    assert.match(r.summary, /confirmed compromised/);
+    const reads = emu.state.requests.filter((q) => q.method === 'GET' && /\/identityProtection\/riskyUsers\//.test(q.path));
+    assert.ok(reads.length >= 2 && reads.every((q) => q.status === 404), 'the emulator answers 404 like Graph for a never-flagged user');
+  });
+
   it('does not offer confirmCompromised without P2', async () => {
     const { fabrikam } = env;
     const a = action('entra.contain');

@@ -4,7 +4,7 @@ import { GraphSession } from '../../../src/connectors/graph/graph-session';
 import { getUser, listDirectoryAudits, listSignIns } from '../../../src/connectors/graph/entra-read';
 import { getAlert, listAlertsUpdatedSince, addAlertComment, setAlertStatus } from '../../../src/connectors/graph/defender';
 import { searchSensitiveOperations } from '../../../src/connectors/graph/m365-audit';
-import { disableAccount } from '../../../src/connectors/graph/entra-containment';
+import { disableAccount, resetPassword } from '../../../src/connectors/graph/entra-containment';
 import { sendMailViaGraph } from '../../../src/connectors/graph/send-mail';
 import { ConnectorError } from '../../../src/connectors/types';
 import { parseUpn } from '../../../src/domain/identity';
@@ -114,6 +114,24 @@ describe('Graph connectors against the emulator', () => {
     emu.injectFault('PATCH /users/*', { status: 403 });
     await assert.rejects(disableAccount(contoso(), adele), (e: unknown) =>
       e instanceof ConnectorError && e.opts.status === 403 && /User\.EnableDisableAccount\.All/.test(e.message) && e.message.includes(CONTOSO.graphClientId) && !e.retryable);
+  });
+
+  it('a 403 on the password reset names the least-privileged permission first', async () => {
+    const app = emu.state.tenants.get(CONTOSO.tenantId)!.apps.get(CONTOSO.graphClientId)!;
+    const granted = new Set(app.permissions);
+    app.permissions.delete('User.ReadWrite.All');
+    app.permissions.delete('User-PasswordProfile.ReadWrite.All');
+    try {
+      await assert.rejects(resetPassword(contoso(), adele, { mayHaveRun: false, intentAt: new Date() }), (e: unknown) =>
+        e instanceof ConnectorError && e.opts.status === 403 && /needs the application permission User-PasswordProfile\.ReadWrite\.All /.test(e.message));
+      // the least-privileged permission alone is enough for the reset
+      app.permissions.add('User-PasswordProfile.ReadWrite.All');
+      const r = await resetPassword(contoso(), adele, { mayHaveRun: false, intentAt: new Date() });
+      assert.equal(r.changed, true);
+    } finally {
+      app.permissions.clear();
+      for (const p of granted) app.permissions.add(p);
+    }
   });
 
   it('a user who no longer exists is a clear error naming the user', async () => {

@@ -18,6 +18,7 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
     const r = await driver.blockIps([parseIp('203.0.113.7'), parseIp('2001:DB8:bad:cafe:0:0:0:7')], { incidentId: 'IR-20261127-7K3Q' });
     assert.deepEqual(r.added, ['203.0.113.7', '2001:db8:bad:cafe::7']);
     assert.deepEqual(emu.received, [
+      'set cli scripting-mode on',
       'set cli pager off',
       'configure',
       'show address-group IR-Block',
@@ -140,6 +141,6 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
       '49183 ssl tcp 203.0.113.7:51234->198.51.100.1:443',
       '49201 dns-base udp 10.0.10.5:53->203.0.113.7:40000',
     ]);
-    assert.deepEqual(emu.received.slice(1), ['show session all filter source 203.0.113.7', 'show session all filter destination 203.0.113.7']);
+    assert.deepEqual(emu.received.slice(2), ['show session all filter source 203.0.113.7', 'show session all filter destination 203.0.113.7']);
   });
 });

@@ -38,7 +38,8 @@ describe('servicenow actions', () => {
     const ctx = serviceNowContext(contosoWithServiceNow(snow.url));
     const p = await action.preview(action.input.parse(raw), ctx);
     assert.ok(p.facts.some((f) => f.label === 'Severity' && f.value === 'High (code 1)'));
-    assert.ok(p.facts.some((f) => f.label === 'Contact' && f.value === 'caller_id = Nestor Wilke'));
+    assert.ok(p.facts.some((f) => f.label === 'Requested by' && f.value === 'ciso@contoso.com'));
+    assert.ok(!p.facts.some((f) => f.label === 'Contact (custom field)'), 'no custom contact field unless configured');
     assert.deepEqual(p.warnings, ['The Defender alert link is left out: not an https link']);
     assert.equal(snow.state.requests.length, 0, 'the preview sends nothing');
   });

@@ -19,8 +19,8 @@ export function contosoWithServiceNow(instanceUrl: string, servicenow: Record<st
       usernameRef: 'env:SNOW_USER',
       passwordRef: 'env:SNOW_PASSWORD',
       severityHigh: '1',
-      contactField: 'caller_id',
-      contact: 'Nestor Wilke',
+      requestedByEmail: CONTOSO.contacts.ciso.email,
+      callerEmail: CONTOSO.contacts.ciso.email,
       ...servicenow,
     },
   });

@@ -49,14 +49,20 @@ describe('servicenow.openSecurityIncident against the emulator', () => {
 
   const incidents = () => snow.state.records.get('sn_si_incident') ?? [];
 
-  it('creates exactly one Security Incident with the configured severity, contact, correlation id and alert link, and attaches the report', async () => {
-    const customer = contosoWithServiceNow(snow.url, { severityHigh: '1', contactField: 'caller_id', contact: 'Nestor Wilke' });
-    const res = await openSecurityIncident(input(), serviceNowContext(customer));
+  const sysUserId = (email: string) => snow.state.records.get('sys_user')!.find((u) => u.email === email)!.sys_id;
+
+  it('creates exactly one Security Incident with the stock fields (severity, priority, requested_by, caller, affected_user), correlation id and alert link, and attaches the report', async () => {
+    const customer = contosoWithServiceNow(snow.url, { severityHigh: '1' });
+    const res = await openSecurityIncident(input({ affectedUserEmail: CONTOSO.adele.upn }), serviceNowContext(customer));
 
     assert.equal(incidents().length, 1);
     const row = incidents()[0];
     assert.equal(row.severity, '1');
-    assert.equal(row.caller_id, 'Nestor Wilke');
+    assert.equal(row.priority, '2');
+    assert.equal(row.requested_by, sysUserId(CONTOSO.contacts.ciso.email));
+    assert.equal(row.caller, sysUserId(CONTOSO.contacts.ciso.email));
+    assert.equal(row.affected_user, sysUserId(CONTOSO.adele.upn));
+    assert.deepEqual(res.output.warnings, []);
     assert.equal(row.correlation_id, 'IR-20261127-7K3Q');
     assert.equal(row.short_description, 'Compromised account: adele.vance@contoso.com (impossible travel Lisbon → Singapore)');
     assert.match(row.description, /^Sign-ins from 198\.51\.100\.23 \(Lisbon\)/);
@@ -83,9 +89,10 @@ describe('servicenow.openSecurityIncident against the emulator', () => {
 
   it('returns raw evidence of every request and response, without the Authorization header or the password', async () => {
     const res = await openSecurityIncident(input(), serviceNowContext(contosoWithServiceNow(snow.url)));
-    // lookup, create, list attachments, upload
-    assert.deepEqual(res.raw.map((r) => r.note?.replace(/ -> .*/, '')), [
-      'GET /api/now/table/sn_si_incident', 'POST /api/now/table/sn_si_incident', 'GET /api/now/attachment', 'POST /api/now/attachment/file',
+    // lookup, the sys_user lookup (requested_by and caller share one email), create, read back, list attachments, upload
+    assert.deepEqual(res.raw.map((r) => r.note?.replace(/ -> .*/, '').replace(/[0-9a-f]{32}/, '<sys_id>')), [
+      'GET /api/now/table/sn_si_incident', 'GET /api/now/table/sys_user', 'POST /api/now/table/sn_si_incident', 'GET /api/now/table/sn_si_incident/<sys_id>',
+      'GET /api/now/attachment', 'POST /api/now/attachment/file',
     ]);
     const basic = Buffer.from(`${CONTOSO.servicenow.username}:${CONTOSO.servicenow.password}`).toString('base64');
     for (const r of res.raw) {
@@ -95,11 +102,43 @@ describe('servicenow.openSecurityIncident against the emulator', () => {
       const env = JSON.parse(text) as { request: { method: string; url: string }; response: { status: number; body: string } };
       assert.ok(env.request.url.startsWith(snow.url));
     }
-    const create = JSON.parse(res.raw[1].body.toString('utf8')) as { response: { status: number; body: string } };
+    const create = JSON.parse(res.raw[2].body.toString('utf8')) as { response: { status: number; body: string } };
     assert.equal(create.response.status, 201);
     assert.equal((JSON.parse(create.response.body) as { result: { number: string } }).result.number, 'SIR0010001');
-    const upload = JSON.parse(res.raw[3].body.toString('utf8')) as { request: { body: { sizeBytes: number } } };
+    const upload = JSON.parse(res.raw[5].body.toString('utf8')) as { request: { body: { sizeBytes: number } } };
     assert.equal(upload.request.body.sizeBytes, report.length);
+  });
+
+  it('reports a custom contact field a stock instance silently drops, and still opens the ticket', async () => {
+    const customer = contosoWithServiceNow(snow.url, { contactField: 'u_customer_contact', contact: 'Nestor Wilke' });
+    const res = await openSecurityIncident(input(), serviceNowContext(customer));
+    const row = incidents()[0];
+    assert.equal(row.u_customer_contact, undefined, 'the stock sn_si_incident has no such column');
+    const create = snow.state.requests.find((r) => r.method === 'POST' && r.path === '/api/now/table/sn_si_incident')!;
+    assert.equal((JSON.parse(create.body.toString('utf8')) as Record<string, string>).u_customer_contact, 'Nestor Wilke', 'it was sent');
+    assert.deepEqual(res.output.warnings, [
+      `ServiceNow did not keep u_customer_contact="Nestor Wilke" on SIR0010001: sn_si_incident has no such field on this instance, or a rule changed it (servicenow.contactField)`,
+    ]);
+    assert.match(res.summary, /warning: ServiceNow did not keep u_customer_contact/);
+  });
+
+  it('keeps the custom contact field on an instance that has it: no warning', async () => {
+    await snow.close();
+    snow = await startServiceNowEmulator({ customFields: { sn_si_incident: ['u_customer_contact'] } });
+    const res = await openSecurityIncident(input(), serviceNowContext(contosoWithServiceNow(snow.url, { contactField: 'u_customer_contact', contact: 'Nestor Wilke' })));
+    assert.equal(incidents()[0].u_customer_contact, 'Nestor Wilke');
+    assert.deepEqual(res.output.warnings, []);
+  });
+
+  it('leaves a reference field empty, with a warning, when sys_user has no such email', async () => {
+    const res = await openSecurityIncident(input({ affectedUserEmail: 'nobody@contoso.com' }), serviceNowContext(contosoWithServiceNow(snow.url)));
+    assert.equal(incidents()[0].affected_user, undefined);
+    assert.deepEqual(res.output.warnings, ['affected_user left empty: no sys_user record(s) with email nobody@contoso.com']);
+  });
+
+  it('fails clearly when the correlation field is not kept (a retry could not find the record)', async () => {
+    const e = await rejection(openSecurityIncident(input(), serviceNowContext(contosoWithServiceNow(snow.url, { correlationField: 'u_ir_id' }))));
+    assert.match(e.message, /did not store u_ir_id=IR-20261127-7K3Q/);
   });
 
   it('a second run for the same incident finds the record and the attachment instead of making new ones', async () => {

@@ -1,4 +1,8 @@
-/** RFC 5176 §3.5 Error-Cause (attribute 101) values, with FreeRADIUS's dictionary names. */
+/**
+ * RFC 5176 §3.5 Error-Cause (attribute 101) values. `name` is exactly FreeRADIUS's dictionary name
+ * (share/dictionary.rfc3576 for most, share/dictionary.rfc5176 for 407 and 508), because radclient
+ * prints that name and we map it back to the code.
+ */
 const ERROR_CAUSES: Record<number, { name: string; text: string }> = {
   201: { name: 'Residual-Context-Removed', text: 'Residual Session Context Removed' },
   202: { name: 'Invalid-EAP-Packet', text: 'Invalid EAP Packet (Ignored)' },
@@ -10,10 +14,10 @@ const ERROR_CAUSES: Record<number, { name: string; text: string }> = {
   406: { name: 'Unsupported-Extension', text: 'Unsupported Extension' },
   407: { name: 'Invalid-Attribute-Value', text: 'Invalid Attribute Value' },
   501: { name: 'Administratively-Prohibited', text: 'Administratively Prohibited' },
-  502: { name: 'Request-Not-Routable', text: 'Request Not Routable (Proxy)' },
+  502: { name: 'Proxy-Request-Not-Routable', text: 'Request Not Routable (Proxy)' },
   503: { name: 'Session-Context-Not-Found', text: 'Session Context Not Found' },
   504: { name: 'Session-Context-Not-Removable', text: 'Session Context Not Removable' },
-  505: { name: 'Other-Proxy-Processing-Error', text: 'Other Proxy Processing Error' },
+  505: { name: 'Proxy-Processing-Error', text: 'Other Proxy Processing Error' },
   506: { name: 'Resources-Unavailable', text: 'Resources Unavailable' },
   507: { name: 'Request-Initiated', text: 'Request Initiated' },
   508: { name: 'Multiple-Session-Selection-Unsupported', text: 'Multiple Session Selection Unsupported' },
