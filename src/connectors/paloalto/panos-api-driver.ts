@@ -2,7 +2,7 @@ import type { FirewallConfig, PanOsApiConfig } from '../../config/customers';
 import type { IpAddress } from '../../domain/net';
 import { InvalidInputError, quoteForError } from '../../domain/net';
 import { ConnectorError, type RawPayload } from '../types';
-import type { BlockResult, FirewallDriver, FirewallDriverDeps, FlowSession, UnblockResult, VpnSession } from '../firewall/driver';
+import type { BlockResult, FirewallDriver, FirewallDriverDeps, FlowSession, RevokeResult, SkippedVpnSession, UnblockResult, VpnSession } from '../firewall/driver';
 import { addressObjectName, checkedIp, hostPrefix, parseIncidentId, parseVpnUser, sameVpnUser, ipFromObjectName } from '../firewall/cli-values';
 import { PanOsApiClient } from './panos-api-client';
 import { parseApiGlobalProtectUsers, parseApiSessions, parseCommitJob, parseGroupMembers, parseJob, showsAddress } from './panos-api-parse';
@@ -163,11 +163,16 @@ export class PanOsApiDriver implements FirewallDriver {
     return { sessions: value, transcript };
   }
 
-  /** `<request><global-protect-gateway><client-logout>` per session, then a re-read to verify. */
-  async revokeVpnSessions(user: string): Promise<{ revoked: VpnSession[]; transcript: RawPayload }> {
+  /**
+   * `<request><global-protect-gateway><client-logout>` per session, then a re-read to verify. A
+   * session the gateway refuses is skipped with its reason: one odd row never stops the others.
+   */
+  async revokeVpnSessions(user: string): Promise<RevokeResult> {
     const wanted = parseVpnUser(user);
+    const skipped: SkippedVpnSession[] = [];
     const { value, transcript } = await this.withApi(`log out GlobalProtect user ${wanted}`, async () => {
       const sessions = await this.readVpn(wanted);
+      const revoked: VpnSession[] = [];
       for (const s of sessions) {
         const gateway = s.handle.gateway;
         if (!gateway) throw new ConnectorError(`${this.device}: set globalProtectGateway for this firewall: the API's user list does not name the gateway, and client-logout needs it`, { source: this.source });
@@ -175,18 +180,20 @@ export class PanOsApiDriver implements FirewallDriver {
         if (s.handle.domain) logout.push(['domain', s.handle.domain]);
         if (s.handle.computer) logout.push(['computer', s.handle.computer]);
         const r = await this.op(['request', [['global-protect-gateway', [['client-logout', logout]]]]]);
-        // The answer nests the gateway's own <response>; an inner error is a failure too.
+        // The answer nests the gateway's own <response>; an inner error is that row's failure.
         const inner = r.children.find((c) => c.name === 'result')?.children.find((c) => c.name === 'response');
         if (inner && inner.attrs.status && inner.attrs.status !== 'success') {
           const said = inner.children.flatMap((c) => [c.text.trim(), ...c.children.map((x) => x.text.trim())]).filter(Boolean).join(' ');
-          throw new ConnectorError(`${this.device}: client-logout of ${s.user}${s.handle.computer ? ` (${s.handle.computer})` : ''} failed: ${JSON.stringify(said || inner.attrs.status)}`, { source: this.source });
+          skipped.push({ session: s, reason: `client-logout refused: ${JSON.stringify(said || inner.attrs.status)}` });
+          continue;
         }
+        revoked.push(s);
       }
-      const left = sessions.length ? await this.readVpn(wanted) : [];
-      if (left.length) throw new ConnectorError(`${this.device}: ${left.length} GlobalProtect session(s) of ${wanted} still listed after client-logout`, { source: this.source });
-      return sessions;
+      const left = revoked.length ? await this.readVpn(wanted) : [];
+      if (left.length > skipped.length) throw new ConnectorError(`${this.device}: ${left.length - skipped.length} GlobalProtect session(s) of ${wanted} still listed after client-logout`, { source: this.source });
+      return revoked;
     });
-    return { revoked: value, transcript };
+    return { revoked: value, skipped, transcript };
   }
 
   async sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }> {
