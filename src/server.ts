@@ -167,8 +167,10 @@ export function createServer(deps: ServerDeps): Server {
       await deps.store.ping();
       res.json({ status: 'ready', store: deps.store.dialect });
     } catch (e) {
+      // The probe is unauthenticated: the store's own error (host names, user) goes to the log only.
+      deps.log.warn({ err: e }, 'not ready: the store does not answer');
       res.status(503);
-      res.json({ status: 'not ready', store: deps.store.dialect, error: (e as Error).message });
+      res.json({ status: 'not ready', store: deps.store.dialect, error: 'the store does not answer' });
     }
   });
 
