@@ -106,6 +106,9 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const reportUrl = (incidentId: string) => reportLinks?.url(incidentId) ?? `/reports/${incidentId}.md`;
   // The MSP mailbox: the sandbox puts its emulator's values into the environment before this.
   const mspEnv = secretEnv;
+  // The sandbox's Graph emulator has its own CA: trusted for the MSP tenant too, whether this process
+  // started the emulators or runs on a generated customers file beside emulators started elsewhere.
+  const sandboxGraphCa = sandboxMode && mspEnv.SANDBOX_GRAPH_CA_PEM ? ('env:SANDBOX_GRAPH_CA_PEM' as const) : undefined;
   const msp = mspEnv.MSP_TENANT_ID && mspEnv.MSP_GRAPH_CLIENT_ID && mspEnv.MSP_MAILBOX ? {
     tenantId: mspEnv.MSP_TENANT_ID,
     clientId: mspEnv.MSP_GRAPH_CLIENT_ID,
@@ -113,7 +116,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     mailbox: mspEnv.MSP_MAILBOX,
     authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
     baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
-    caCertificateRef: sandbox ? 'env:SANDBOX_GRAPH_CA_PEM' : undefined,
+    caCertificateRef: sandboxGraphCa,
   } : undefined;
   if (!msp) log.warn('MSP_TENANT_ID / MSP_GRAPH_CLIENT_ID / MSP_MAILBOX not set: CISO emails can go out only by SMTP');
   // Readers' and approvers' groups are resolved in the MSP tenant (the SOC's own directory).
@@ -123,7 +126,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     credential: 'env:MSP_GRAPH_CLIENT_SECRET' as const,
     authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
     baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
-    caCertificateRef: sandbox ? ('env:SANDBOX_GRAPH_CA_PEM' as const) : undefined,
+    caCertificateRef: sandboxGraphCa,
   } : undefined;
   const access = new AccessControl({
     customers: customers.customers,

@@ -63,6 +63,12 @@ export interface ActionDef<I = unknown, O = unknown> {
    * subject and body). The edited input is validated by `input` again and the preview re-made.
    */
   editable?: readonly string[];
+  /**
+   * The editable fields as the approval card shows them, read from the stored preview. A card sends
+   * every input back on a click, so a field whose value is what the card showed is not an edit
+   * (without this, an unset input field would count as edited by an approver who changed nothing).
+   */
+  shownForEdit?(preview: Preview | null): Record<string, unknown> | undefined;
   preview?(input: I, ctx: ActionContext): Promise<Preview>;
   run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
 }

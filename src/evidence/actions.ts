@@ -174,6 +174,11 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     risk: 'destructive',
     // the approval card is the draft: the approver may edit these before sending
     editable: ['subject', 'body', 'recipients', 'cc'],
+    // the card's inputs hold the draft as renderEmailDraftCard (src/bot/render-evidence-cards.ts) shows it
+    shownForEdit(preview) {
+      const d = (preview?.data as { draft?: EmailDraft } | undefined)?.draft;
+      return d ? { subject: d.subject, body: d.body, recipients: d.to.join(', '), cc: d.cc.join(', ') } : undefined;
+    },
     description: "Emails the customer's CISO a one-screen update (editable on the approval card) from the MSP mailbox or the customer's SMTP relay.",
     input: notifyInput,
     async preview(input, ctx): Promise<Preview> {
