@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     id: 'contoso', name: 'Contoso', tenantId: CONTOSO.tenantId, domains: ['contoso.com'],
     graph: { clientId: CONTOSO.graphClientId, credential: { type: 'secret', secretRef: 'env:X' } },
     contacts: CONTOSO.contacts, approvers: { objectIds: ['00000000-0000-4000-8000-000000000020'] },
-    servicenow: { instanceUrl: snow.url, usernameRef: 'env:U', passwordRef: 'env:P', contact: 'Nestor Wilke' },
+    servicenow: { instanceUrl: snow.url, usernameRef: 'env:U', passwordRef: 'env:P', requestedByEmail: CONTOSO.contacts.ciso.email },
   });
   const ctx = (id: string): ActionContext => ({
     customer, secrets: new EnvFileSecretStore({ U: CONTOSO.servicenow.username, P: CONTOSO.servicenow.password }),
