@@ -1,4 +1,5 @@
 import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
+import { stepIdOf } from '../domain/incident-id';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
@@ -48,7 +49,7 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<str
     { label: 'Status', value: inc.status },
     { label: 'Opened', value: utc(inc.createdAt) },
     { label: 'Alerts', value: String(s.alerts.length) },
-    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, p.actionId.split(':').pop() ?? ''))).join(', ') }] : []),
+    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, stepIdOf(p.actionId)))).join(', ') }] : []),
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
   ];
