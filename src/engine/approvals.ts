@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { actionIdOf, stepIdOf } from '../domain/incident-id';
 import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
 import type { CustomerConfig } from '../config/customers';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
@@ -34,7 +35,7 @@ export class Approvals extends Room {
     }
     const incident = (await this.store.getIncident(approval.incidentId))!;
     const action = await this.store.getAction(approval.actionId);
-    const stepId = action?.stepId ?? approval.actionId.split(':').pop()!;
+    const stepId = action?.stepId ?? stepIdOf(approval.actionId);
     const hint = `@ir retry ${incident.id} ${stepId}`;
     const refuse = async (reason: string): Promise<DecideResult> => {
       await this.store.appendTimeline(incident.id, [
@@ -154,7 +155,7 @@ export class Approvals extends Room {
   async decideByStep(req: { incidentId: string; stepId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<DecideResult> {
     const incident = await this.store.getIncident(req.incidentId);
     if (!incident) return { ok: false, reason: `no incident ${req.incidentId.slice(0, 40)}` };
-    const actionId = `${incident.id}:${req.stepId}`;
+    const actionId = actionIdOf(incident.id, req.stepId);
     const mine = (await this.store.listApprovals({ incidentId: incident.id })).filter((a) => a.actionId === actionId).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
     const pending = mine.filter((a) => a.status === 'pending').pop();
     if (pending) return this.decide({ approvalId: pending.id, vote: req.vote, clicker: req.clicker, reason: req.reason });

@@ -1,6 +1,6 @@
 import { parseUpn, upnDomain } from '../domain/identity';
 import type { Clicker } from '../domain/approval-policy';
-import { newIncidentId } from '../domain/incident-id';
+import { actionIdOf, newIncidentId } from '../domain/incident-id';
 import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
 import { ipSelectionFor } from './incident-context';
@@ -106,7 +106,7 @@ export class IncidentCommands extends Room {
   async retry(incidentId: string, stepId: string, by: Clicker): Promise<CommandResult> {
     const incident = await this.store.getIncident(incidentId);
     if (!incident) return { ok: false, reason: `no incident ${incidentId.slice(0, 40)}` };
-    const action = await this.store.getAction(`${incident.id}:${stepId}`);
+    const action = await this.store.getAction(actionIdOf(incident.id, stepId));
     if (!action) return { ok: false, reason: `${incident.id} has no step "${stepId.slice(0, 48)}"` };
     const allowed = await this.rooms.approvals.checkPerson(incident, by, 'retry');
     if (!allowed.ok) return allowed;

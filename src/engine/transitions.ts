@@ -1,4 +1,5 @@
 import type { CustomerConfig } from '../config/customers';
+import { actionIdOf } from '../domain/incident-id';
 import { ConnectorError, type ActionDef, type Preview } from '../connectors/types';
 import { formatUtc } from '../domain/approval-policy';
 import type { StepKind } from '../domain/incident-findings';
@@ -25,7 +26,7 @@ export class Transitions extends Room {
   async ensureActionRows(incident: IncidentRecord): Promise<void> {
     const proc = this.procedureOf(incident);
     await this.store.ensureActions(
-      proc.steps.map((s) => ({ id: `${incident.id}:${s.id}`, incidentId: incident.id, stepId: s.id, name: s.action, status: 'waiting' as const, idempotencyKey: `${incident.id}:${s.id}`, input: null })),
+      proc.steps.map((s) => ({ id: actionIdOf(incident.id, s.id), incidentId: incident.id, stepId: s.id, name: s.action, status: 'waiting' as const, idempotencyKey: actionIdOf(incident.id, s.id), input: null })),
     );
   }
 
@@ -145,7 +146,7 @@ export class Transitions extends Room {
     const reviving = new Set([stepId]);
     for (const s of topologicalOrder(proc)) {
       if (!s.needs.some((n) => reviving.has(n))) continue;
-      const a = await this.store.getAction(`${incident.id}:${s.id}`);
+      const a = await this.store.getAction(actionIdOf(incident.id, s.id));
       if (a?.status !== 'skipped' || (a.result?.skippedBecause as SkipCause | undefined)?.kind !== 'dependency') continue;
       const moved = await this.store.transitionAction(a.id, { from: ['skipped'], to: 'waiting' }, { error: null, result: null }, [
         { source: 'engine', kind: 'step.waiting', summary: `${s.title}: waits again for ${stepId}` },
