@@ -290,7 +290,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       },
       timelineCard: async (incidentId) => {
         const snap = await loadSnapshot(o.store, incidentId, o.customerName);
-        return snap && readable.has(snap.incident.customerId) ? renderTimelineCard(snap) : undefined;
+        return snap && readable.has(snap.incident.customerId) ? renderTimelineCard(snap, '', o.botName) : undefined;
       },
     };
   };
@@ -352,7 +352,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     const notice = r.ok ? '' : `Not retried: ${r.reason}`;
     if (data.from === 'timeline') {
       const snap = await loadSnapshot(o.store, incidentId, o.customerName);
-      if (snap) return asCard(renderTimelineCard(snap, notice));
+      if (snap) return asCard(renderTimelineCard(snap, notice, o.botName));
     }
     const approvals = await o.store.listApprovals({ incidentId });
     const latest = approvals.filter((a) => a.actionId === actionIdOf(incidentId, stepId)).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).at(-1);

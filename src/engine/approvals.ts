@@ -5,7 +5,7 @@ import type { CustomerConfig } from '../config/customers';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, Room } from './engine-core';
 import type { ProcedureStep } from './procedure';
-import type { CommandResult, DecideResult } from './results';
+import { refusal, type CommandResult, type DecideResult, type RefusalCode } from './results';
 
 /** An approver's edits, saved by their vote: the new proposal and the timeline lines saying so. */
 interface Revision {
@@ -31,38 +31,38 @@ export class Approvals extends Room {
     if (!approval) {
       // No incident to put it on: the log keeps the attempt.
       this.log.warn({ approvalId: String(req.approvalId).slice(0, 100), clicker: clicker.aadObjectId }, 'vote on an unknown approval id refused');
-      return { ok: false, reason: 'this approval request is not known (the card may be forged or from another installation)' };
+      return refusal('not-found', 'this approval request is not known (the card may be forged or from another installation)');
     }
     const incident = (await this.store.getIncident(approval.incidentId))!;
     const action = await this.store.getAction(approval.actionId);
     const stepId = action?.stepId ?? stepIdOf(approval.actionId);
-    const hint = `@ir retry ${incident.id} ${stepId}`;
-    const refuse = async (reason: string): Promise<DecideResult> => {
+    const about = { incidentId: incident.id, stepId };
+    const refuse = async (code: RefusalCode, reason: string): Promise<DecideResult> => {
       await this.store.appendTimeline(incident.id, [
         { source: 'engine', kind: 'approval.refused', summary: `${clicker.name} tried to ${vote} ${stepId}: refused (${reason})`, actor: clicker.aadObjectId, data: { approvalId: approval!.id, vote } },
       ]);
-      return { ok: false, reason };
+      return refusal(code, reason, about);
     };
 
-    if (approval.status !== 'pending') return refuse(describeAnswered(approval, hint, now));
+    if (approval.status !== 'pending') return refuse(answeredCode(approval), describeAnswered(approval, undefined, now));
     if (new Date(approval.expiresAt).getTime() <= now.getTime()) {
       await this.expireApprovals();
-      return refuse(`this request expired at ${formatUtc(approval.expiresAt, now)}; ask for a new one with ${hint}`);
+      return refuse('expired', `this request expired at ${formatUtc(approval.expiresAt, now)}`);
     }
-    if (!LIVE_INCIDENT.has(incident.status)) return refuse(`this request is no longer current: ${incident.id} is ${incident.status}`);
+    if (!LIVE_INCIDENT.has(incident.status)) return refuse('incident-closed', `this request is no longer current: ${incident.id} is ${incident.status}`);
     if (!action || action.status !== 'awaiting_approval') {
       // Another click may have decided it between our two reads: say who, not just "not current".
       const fresh = await this.store.getApproval(approval.id);
-      if (fresh && fresh.status !== 'pending') return refuse(describeAnswered(fresh, hint, now));
-      return refuse(`this request is no longer current: ${stepId} is ${action?.status ?? 'gone'}`);
+      if (fresh && fresh.status !== 'pending') return refuse(answeredCode(fresh), describeAnswered(fresh, undefined, now));
+      return refuse('not-pending', `this request is no longer current: ${stepId} is ${action?.status ?? 'gone'}`);
     }
     const allowed = await this.checkPerson(incident, clicker, vote, false);
-    if (!allowed.ok) return refuse(allowed.reason);
-    if (hasVoted(approval, clicker.aadObjectId)) return refuse(`${clicker.name} has already voted on this request; a second, different approver is needed`);
+    if (!allowed.ok) return refuse(allowed.code, allowed.reason);
+    if (hasVoted(approval, clicker.aadObjectId)) return refuse('already-voted', `${clicker.name} has already voted on this request; a second, different approver is needed`);
     let edited: Revision | undefined;
     if (vote === 'approve' && req.edits && Object.keys(req.edits).length) {
       const applied = await this.reviseProposal(incident, action, approval.id, req.edits, clicker);
-      if (!applied.ok) return refuse(applied.reason);
+      if (!applied.ok) return refuse('edit-refused', applied.reason);
       edited = applied.revision;
     }
 
@@ -79,15 +79,10 @@ export class Approvals extends Room {
     );
     if (!r.ok) {
       const fresh = r.approval ?? (await this.store.getApproval(approval.id));
-      const reason =
-        fresh && fresh.status !== 'pending'
-          ? describeAnswered(fresh, hint, now)
-          : r.code === 'expired'
-            ? `this request expired at ${formatUtc(approval.expiresAt, now)}; ask for a new one with ${hint}`
-            : r.code === 'already_voted'
-              ? `${clicker.name} has already voted on this request; a second, different approver is needed`
-              : r.reason;
-      return refuse(reason);
+      if (fresh && fresh.status !== 'pending') return refuse(answeredCode(fresh), describeAnswered(fresh, undefined, now));
+      if (r.code === 'expired') return refuse('expired', `this request expired at ${formatUtc(approval.expiresAt, now)}`);
+      if (r.code === 'already_voted') return refuse('already-voted', `${clicker.name} has already voted on this request; a second, different approver is needed`);
+      return refuse('changed', r.reason);
     }
     if (r.decided) {
       if (r.approval.status === 'approved') {
@@ -154,22 +149,22 @@ export class Approvals extends Room {
   /** Text fallback `@ir approve <incident> <step>`: votes on the step's pending approval. */
   async decideByStep(req: { incidentId: string; stepId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<DecideResult> {
     const incident = await this.store.getIncident(req.incidentId);
-    if (!incident) return { ok: false, reason: `no incident ${req.incidentId.slice(0, 40)}` };
+    if (!incident) return refusal('not-found', `no incident ${req.incidentId.slice(0, 40)}`);
     const actionId = actionIdOf(incident.id, req.stepId);
     const mine = (await this.store.listApprovals({ incidentId: incident.id })).filter((a) => a.actionId === actionId).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
     const pending = mine.filter((a) => a.status === 'pending').pop();
     if (pending) return this.decide({ approvalId: pending.id, vote: req.vote, clicker: req.clicker, reason: req.reason });
     const latest = mine.pop();
     const action = await this.store.getAction(actionId);
-    const reason = latest
-      ? describeAnswered(latest, `@ir retry ${incident.id} ${req.stepId}`, this.clock.now())
+    const [code, reason]: [RefusalCode, string] = latest
+      ? [answeredCode(latest), describeAnswered(latest, undefined, this.clock.now())]
       : action
-        ? `${req.stepId} is not waiting for approval (it is ${action.status})`
-        : `${incident.id} has no step "${req.stepId.slice(0, 48)}"`;
+        ? ['not-pending', `${req.stepId} is not waiting for approval (it is ${action.status})`]
+        : ['not-found', `${incident.id} has no step "${req.stepId.slice(0, 48)}"`];
     await this.store.appendTimeline(incident.id, [
       { source: 'engine', kind: 'approval.refused', summary: `${req.clicker.name} tried to ${req.vote} ${req.stepId.slice(0, 48)}: refused (${reason})`, actor: req.clicker.aadObjectId },
     ]);
-    return { ok: false, reason };
+    return refusal(code, reason, action ? { incidentId: incident.id, stepId: req.stepId } : { incidentId: incident.id });
   }
 
 
@@ -229,12 +224,13 @@ export class Approvals extends Room {
 
   private async markExpired(ap: ApprovalRecord): Promise<ActionRecord | undefined> {
     const action = await this.store.getAction(ap.actionId);
-    const stepId = action?.stepId ?? '?';
+    const stepId = action?.stepId ?? stepIdOf(ap.actionId);
     const event: TimelineEventInput = {
       source: 'engine',
       kind: 'step.expired',
-      summary: `${stepId}: nobody answered before ${formatUtc(ap.expiresAt)}; ask for a new approval with @ir retry ${ap.incidentId} ${stepId}`,
-      data: { approvalId: ap.id },
+      // No chat syntax on the hash-chained timeline: the bot adds the retry command when it shows this.
+      summary: `${stepId}: nobody answered before ${formatUtc(ap.expiresAt)}`,
+      data: { approvalId: ap.id, step: stepId, retryable: true },
     };
     // The store may already have moved the step with the approval (one transaction); the event still belongs on the timeline.
     let moved = await this.store.transitionAction(ap.actionId, { from: ['awaiting_approval'], to: 'expired' }, { error: `approval expired at ${formatUtc(ap.expiresAt)}` }, [event]);
@@ -250,7 +246,7 @@ export class Approvals extends Room {
   /** Whether a person may act on an incident as its customer's approver (close, report); refusals go on the timeline. */
   async authorize(incidentId: string, who: Clicker, doing: string): Promise<CommandResult> {
     const incident = await this.store.getIncident(incidentId);
-    if (!incident) return { ok: false, reason: `no incident ${incidentId.slice(0, 40)}` };
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
     return this.checkPerson(incident, who, doing);
   }
 
@@ -271,6 +267,11 @@ export class Approvals extends Room {
     if (logRefusal) {
       await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${verdict.reason})`, actor: who.aadObjectId }]);
     }
-    return { ok: false, reason: verdict.reason };
+    return refusal(verdict.code, verdict.reason, { incidentId: incident.id });
   }
+}
+
+/** An approval answered before this click: expired ones can be asked again, the others are decided. */
+function answeredCode(approval: ApprovalRecord): RefusalCode {
+  return approval.status === 'expired' ? 'expired' : 'already-decided';
 }

@@ -4,7 +4,7 @@ import { actionIdOf, newIncidentId } from '../domain/incident-id';
 import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
 import { ipSelectionFor } from './incident-context';
-import type { CommandResult, StartResult } from './results';
+import { refusal, type CommandResult, type StartResult } from './results';
 
 /** What a person (or intake) asks of a whole incident: start its procedure, contain an account, cancel, retry a step. */
 export class IncidentCommands extends Room {
@@ -37,15 +37,15 @@ export class IncidentCommands extends Room {
   /** `@ir contain <upn> [customer]`: an incident without an alert, with the same approvals. */
   async startForAccount(req: { customerId: string; upn: string; requestedBy: Clicker }): Promise<StartResult> {
     const customer = this.deps.customers(req.customerId);
-    if (!customer) return { ok: false, reason: `unknown customer "${req.customerId.slice(0, 64)}"` };
+    if (!customer) return refusal('invalid-request', `unknown customer "${req.customerId.slice(0, 64)}"`);
     let upn: string;
     try {
       upn = parseUpn(req.upn);
     } catch (e) {
-      return { ok: false, reason: (e as Error).message };
+      return refusal('invalid-request', (e as Error).message);
     }
     if (!customer.domains.some((d) => d.toLowerCase() === upnDomain(upn as never))) {
-      return { ok: false, reason: `${upn} is not in ${customer.name}'s domains (${customer.domains.join(', ')})` };
+      return refusal('invalid-request', `${upn} is not in ${customer.name}'s domains (${customer.domains.join(', ')})`);
     }
     const open = (await this.store.listIncidents({ open: true, customerId: customer.id })).find((i) => i.subjectUpn.toLowerCase() === upn && LIVE_INCIDENT.has(i.status));
     if (open) {
@@ -78,8 +78,8 @@ export class IncidentCommands extends Room {
   /** Stops an incident: waiting and ready steps are cancelled, pending approvals become stale. */
   async cancel(incidentId: string, by: Clicker): Promise<CommandResult> {
     const incident = await this.store.getIncident(incidentId);
-    if (!incident) return { ok: false, reason: `no incident ${incidentId.slice(0, 40)}` };
-    if (!LIVE_INCIDENT.has(incident.status)) return { ok: false, reason: `${incidentId} is already ${incident.status}` };
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
+    if (!LIVE_INCIDENT.has(incident.status)) return refusal('incident-closed', `${incidentId} is already ${incident.status}`);
     const allowed = await this.rooms.approvals.checkPerson(incident, by, 'cancel');
     if (!allowed.ok) return allowed;
     await this.store.updateIncident(incidentId, { status: 'cancelled' }, [{ source: 'engine', kind: 'incident.cancelled', summary: `${by.name} cancelled ${incidentId}`, actor: by.aadObjectId }]);
@@ -105,14 +105,14 @@ export class IncidentCommands extends Room {
   /** Re-requests an expired, failed or rejected step (approvers only); its skipped dependents wait again. */
   async retry(incidentId: string, stepId: string, by: Clicker): Promise<CommandResult> {
     const incident = await this.store.getIncident(incidentId);
-    if (!incident) return { ok: false, reason: `no incident ${incidentId.slice(0, 40)}` };
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
     const action = await this.store.getAction(actionIdOf(incident.id, stepId));
-    if (!action) return { ok: false, reason: `${incident.id} has no step "${stepId.slice(0, 48)}"` };
+    if (!action) return refusal('not-found', `${incident.id} has no step "${stepId.slice(0, 48)}"`, { incidentId: incident.id });
     const allowed = await this.rooms.approvals.checkPerson(incident, by, 'retry');
     if (!allowed.ok) return allowed;
-    if (!LIVE_INCIDENT.has(incident.status)) return { ok: false, reason: `${incident.id} is ${incident.status}` };
+    if (!LIVE_INCIDENT.has(incident.status)) return refusal('incident-closed', `${incident.id} is ${incident.status}`);
     if (!RETRYABLE_BY_PERSON.includes(action.status)) {
-      return { ok: false, reason: `${stepId} is ${action.status}; only a failed, expired or rejected step can be retried` };
+      return refusal('not-pending', `${stepId} is ${action.status}; only a failed, expired or rejected step can be retried`, { incidentId: incident.id, stepId });
     }
     const moved = await this.store.transitionAction(
       action.id,
@@ -120,7 +120,7 @@ export class IncidentCommands extends Room {
       { error: null, notBefore: null, preview: null, result: { retriedAfterAttempts: action.attempts } },
       [{ source: 'engine', kind: 'step.retryRequested', summary: `${by.name} asked to retry ${stepId} (it was ${action.status})`, actor: by.aadObjectId }],
     );
-    if (!moved) return { ok: false, reason: `${stepId} changed while you asked; look at the card again` };
+    if (!moved) return refusal('changed', `${stepId} changed while you asked; look at the card again`, { incidentId: incident.id, stepId });
     const revived = await this.rooms.transitions.reviveDependents(incident, stepId);
     this.notify((n) => n.incidentChanged(incident.id));
     this.kick(incident.id);

@@ -124,7 +124,7 @@ export class Runner extends Room {
       ]);
     } else {
       await this.store.transitionAction(a.id, { from: ['running'], to: 'failed', ...own }, { error: message, notBefore: null }, [
-        { source: this.sourceOf(a.name), kind: 'step.failed', summary: `${title}: failed: ${message}; @ir retry ${incident.id} ${a.stepId} to try again`, data: { step: a.stepId, attempt: a.attempts } },
+        { source: this.sourceOf(a.name), kind: 'step.failed', summary: `${title}: failed: ${message}`, data: { step: a.stepId, attempt: a.attempts, retryable: true } },
       ]);
     }
     this.notify((n) => n.incidentChanged(incident.id));
