@@ -177,7 +177,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     // are paced at 150 ms, and a 429 beyond that is waited out with its Retry-After.
     queue: new SendQueue({ minGapMs: 150 }),
     ops: createBotOperations({
-      engine, customers,
+      engine, customers, botName: env.BOT_NAME,
       evidence: createEvidenceOperations({ store, engine, customers: (id) => byId.get(id), secrets, poster: () => bot.notifier, reportUrl, shifts, log }),
     }),
     customerName: (id) => byId.get(id)?.name ?? id,

@@ -7,7 +7,7 @@ import { jsonBody, readJsonBody, MAX_JSON_BODY, type JsonBodyRequest } from './h
 import { IntakeService, UnknownTenantError, ForbiddenTenantError } from './intake/intake-service';
 import { IntakeCredentials, type CredentialCheck, type SignatureHeaders } from './intake/intake-credentials';
 import { AlertValidationError } from './intake/normalize-alert';
-import { parseIncidentId } from './intake/incident-id';
+import { parseIncidentId } from './domain/incident-id';
 
 export const MAX_ALERT_BODY = MAX_JSON_BODY;
 

@@ -1,4 +1,4 @@
-import { parseIncidentId } from '../intake/incident-id';
+import { parseIncidentId } from '../domain/incident-id';
 import type { BotOperations, Clicker, OpResult } from './operations';
 
 /**

@@ -1,9 +1,11 @@
 import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
+import { stepIdOf } from '../domain/incident-id';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
 import { inert, hhmm, utc } from './inert-text';
 import { STATE_DISPLAY } from './step-display';
+import { timelineText } from './refusal-text';
 
 /** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
 export interface IncidentSnapshot extends IncidentReadModel {
@@ -36,7 +38,7 @@ function findingsOf(f: IncidentFindings): string[] {
   return out.map((x) => inert(x, 400));
 }
 
-export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<string, unknown> {
+export function renderTimelineCard(s: IncidentSnapshot, notice = '', botName = 'ir'): Record<string, unknown> {
   const inc = s.incident;
   const f = s.findings;
   const ticket = f.ticket;
@@ -48,7 +50,7 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<str
     { label: 'Status', value: inc.status },
     { label: 'Opened', value: utc(inc.createdAt) },
     { label: 'Alerts', value: String(s.alerts.length) },
-    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, p.actionId.split(':').pop() ?? ''))).join(', ') }] : []),
+    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, stepIdOf(p.actionId)))).join(', ') }] : []),
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
   ];
@@ -73,7 +75,7 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = ''): Record<str
     steps,
     findings: findingsOf(f),
     timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length})`,
-    timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(e.summary, 300) })),
+    timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(timelineText(e, inc.id, botName), 300) })),
     retries,
     footer: `Updated ${utc(updated)} · chain head ${s.timeline.at(-1)?.hash.slice(0, 12) ?? '—'} · @ir status ${inc.id}`,
   });

@@ -11,6 +11,7 @@ import { activityTeam, activityTenant, isInstallation, scopeOf, type Pin, type P
 import { Roster } from './roster';
 import { MAX_REFRESH_USERS, REFRESH_VERB } from './user-specific-view';
 import { mayDo, type Role } from '../domain/roles';
+import { actionIdOf, stepIdOf } from '../domain/incident-id';
 import { inert } from './inert-text';
 import { renderStatusCard, renderTimelineCard, type StatusRow } from './render-cards';
 import { loadSnapshot } from './incident-snapshot';
@@ -247,7 +248,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       const current = active.length
         ? active.map((a) => `${titleOfStep(incident, a.stepId)} (${STATE_DISPLAY[a.status].label})`).join(', ')
         : actions.length ? 'no step running' : 'procedure not started';
-      const pending = approvals.map((p) => titleOfStep(incident, p.actionId.split(':').pop() ?? ''));
+      const pending = approvals.map((p) => titleOfStep(incident, stepIdOf(p.actionId)));
       return { incident, customerName: o.customerName(incident.customerId), current, pending };
     }));
   }
@@ -289,7 +290,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       },
       timelineCard: async (incidentId) => {
         const snap = await loadSnapshot(o.store, incidentId, o.customerName);
-        return snap && readable.has(snap.incident.customerId) ? renderTimelineCard(snap) : undefined;
+        return snap && readable.has(snap.incident.customerId) ? renderTimelineCard(snap, '', o.botName) : undefined;
       },
     };
   };
@@ -351,10 +352,10 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     const notice = r.ok ? '' : `Not retried: ${r.reason}`;
     if (data.from === 'timeline') {
       const snap = await loadSnapshot(o.store, incidentId, o.customerName);
-      if (snap) return asCard(renderTimelineCard(snap, notice));
+      if (snap) return asCard(renderTimelineCard(snap, notice, o.botName));
     }
     const approvals = await o.store.listApprovals({ incidentId });
-    const latest = approvals.filter((a) => a.actionId === `${incidentId}:${stepId}`).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).at(-1);
+    const latest = approvals.filter((a) => a.actionId === actionIdOf(incidentId, stepId)).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).at(-1);
     return asCard(latest ? await notifier.approvalCard(latest.id, notice || undefined, await viewFor(context, latest.id)) : undefined);
   });
 

@@ -75,8 +75,11 @@ export function formatUtc(iso: string, now?: Date): string {
   return `${d.toISOString().slice(0, 10)} ${hm} UTC`;
 }
 
-/** The sentence shown to someone who clicks an approval that is no longer pending. */
-export function describeAnswered(approval: ApprovalRecord, retryHint: string, now?: Date): string {
+/**
+ * The sentence shown to someone who clicks an approval that is no longer pending. `retryHint` is
+ * the command that asks again (the bot adds it; the timeline stores the sentence without it).
+ */
+export function describeAnswered(approval: ApprovalRecord, retryHint: string | undefined, now?: Date): string {
   const when = approval.decidedAt ? ` at ${formatUtc(approval.decidedAt, now)}` : '';
   switch (approval.status) {
     case 'approved':
@@ -84,7 +87,7 @@ export function describeAnswered(approval: ApprovalRecord, retryHint: string, no
     case 'rejected':
       return `already rejected by ${approval.decidedBy ?? 'someone'}${when}${approval.reason ? ` (${approval.reason})` : ''}`;
     case 'expired':
-      return `this request expired at ${formatUtc(approval.expiresAt, now)}; ask for a new one with ${retryHint}`;
+      return `this request expired at ${formatUtc(approval.expiresAt, now)}${retryHint ? `; ask for a new one with ${retryHint}` : ''}`;
     case 'superseded':
       return `this request was replaced by a newer one or the incident was cancelled; use the latest card`;
     default:

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -244,8 +244,28 @@ export function loadProcedure(file: string, registry: ActionRegistry): Procedure
 }
 
 /**
+ * Earlier versions of procedures, kept for the incidents still running them: every `*.yaml` in the
+ * `versions/` folder beside a procedure file (e.g. procedures/versions/account-compromise-containment@1.yaml).
+ * An incident records `name@version` when it starts and runs that version to its end, so bumping
+ * `version:` in the file changes new incidents only; the old text moves to versions/ until its
+ * incidents are closed.
+ */
+export function loadEarlierVersions(procedureFile: string, registry: ActionRegistry): Procedure[] {
+  const dir = join(dirname(resolve(procedureFile)), 'versions');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ProcedureError(`${dir}: cannot read the earlier procedure versions (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return names.filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort().map((n) => loadProcedure(join(dir, n), registry));
+}
+
+/**
  * The default procedure plus every customer override (CustomerConfig.procedure, a file relative
- * to the customers file), all validated up front.
+ * to the customers file), and the earlier versions open incidents may still run, all validated up
+ * front. New incidents get the current file; an incident resolves the name@version it recorded.
  */
 export class ProcedureCatalog {
   private readonly byRef = new Map<string, Procedure>();
@@ -253,36 +273,49 @@ export class ProcedureCatalog {
   constructor(
     readonly defaultProcedure: Procedure,
     private readonly overrides: ReadonlyMap<string, Procedure> = new Map(),
+    /** loadable by name@version only: never given to a new incident */
+    earlier: readonly Procedure[] = [],
   ) {
-    for (const p of [defaultProcedure, ...overrides.values()]) {
+    const current = new Set([defaultProcedure, ...overrides.values()]);
+    for (const p of [...current, ...earlier]) {
       const seen = this.byRef.get(p.ref);
       if (seen && seen.file !== p.file && JSON.stringify(seen.steps) !== JSON.stringify(p.steps)) {
         throw new ProcedureError(`${p.file}: ${p.ref} is also defined differently in ${seen.file}; change the version`);
       }
-      this.byRef.set(p.ref, p);
+      if (!seen || current.has(p)) this.byRef.set(p.ref, p);
     }
   }
 
   static load(opts: { registry: ActionRegistry; customers: readonly CustomerConfig[]; customersFile?: string; defaultFile?: string }): ProcedureCatalog {
-    const def = loadProcedure(opts.defaultFile ?? DEFAULT_PROCEDURE_FILE, opts.registry);
+    const defaultFile = opts.defaultFile ?? DEFAULT_PROCEDURE_FILE;
+    const def = loadProcedure(defaultFile, opts.registry);
     const base = opts.customersFile ? dirname(resolve(opts.customersFile)) : process.cwd();
     const overrides = new Map<string, Procedure>();
     const loaded = new Map<string, Procedure>();
+    const earlier = new Map<string, Procedure[]>([[dirname(resolve(defaultFile)), loadEarlierVersions(defaultFile, opts.registry)]]);
     for (const c of opts.customers) {
       if (!c.procedure) continue;
       const file = join(base, c.procedure);
       const p = loaded.get(file) ?? loadProcedure(file, opts.registry);
       loaded.set(file, p);
       overrides.set(c.id, p);
+      const dir = dirname(resolve(file));
+      if (!earlier.has(dir)) earlier.set(dir, loadEarlierVersions(file, opts.registry));
     }
-    return new ProcedureCatalog(def, overrides);
+    return new ProcedureCatalog(def, overrides, [...earlier.values()].flat());
   }
 
   forCustomer(customerId: string): Procedure {
     return this.overrides.get(customerId) ?? this.defaultProcedure;
   }
 
+  /** A procedure by the `name@version` an incident recorded: the current one or an earlier version. */
   get(ref: string): Procedure | undefined {
     return this.byRef.get(ref);
+  }
+
+  /** Every name@version this process can run (current and earlier). */
+  refs(): string[] {
+    return [...this.byRef.keys()];
   }
 }

@@ -3,7 +3,7 @@ import type { CustomerConfig } from '../config/customers';
 import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
-import { newIncidentId } from './incident-id';
+import { newIncidentId } from '../domain/incident-id';
 import type { IntakeScope } from './intake-credentials';
 
 export type AlertSource = 'webhook' | 'sentinel' | 'poller' | 'manual';

@@ -1,6 +1,8 @@
 import type { Engine } from '../engine/engine';
 import type { CustomersFile } from '../config/customers';
 import type { BotOperations, OpResult } from '../bot/operations';
+import { refusalText } from '../bot/refusal-text';
+import type { Refusal } from '../engine/results';
 
 /**
  * The bot's commands, carried out by the engine and (once wired) the evidence service. Anything
@@ -13,23 +15,25 @@ export interface EvidenceOperations {
   close(incidentId: string, reason: string, by: { aadObjectId: string; name: string }): Promise<OpResult>;
 }
 
-export function createBotOperations(deps: { engine: Engine; customers: CustomersFile; evidence?: EvidenceOperations }): BotOperations {
+export function createBotOperations(deps: { engine: Engine; customers: CustomersFile; evidence?: EvidenceOperations; /** BOT_NAME, for the commands a refusal suggests (default ir) */ botName?: string }): BotOperations {
   const { engine } = deps;
+  // The engine refuses with a code and a plain sentence; the person reads it with the command that helps.
+  const refused = (r: Refusal): OpResult => ({ ok: false, reason: refusalText(r, deps.botName ?? 'ir') });
   const notWired = (what: string): OpResult => ({ ok: false, reason: `${what} is not available in this build` });
   const fromDecide = (r: Awaited<ReturnType<Engine['decide']>>): OpResult =>
-    r.ok ? { ok: true, message: r.decided ? `Recorded: ${r.approval.status}` : `Vote recorded; ${r.approval.requiredApprovers - r.approval.votes.filter((v) => v.vote === 'approve').length} more approver(s) needed` } : r;
+    r.ok ? { ok: true, message: r.decided ? `Recorded: ${r.approval.status}` : `Vote recorded; ${r.approval.requiredApprovers - r.approval.votes.filter((v) => v.vote === 'approve').length} more approver(s) needed` } : refused(r);
   return {
     decide: async (i) => fromDecide(await engine.decide(i)),
     decideByStep: async (i) => fromDecide(await engine.decideByStep(i)),
-    retry: (i) => engine.retry(i.incidentId, i.stepId, i.clicker),
-    cancel: (i) => engine.cancel(i.incidentId, i.clicker),
+    retry: async (i) => { const r = await engine.retry(i.incidentId, i.stepId, i.clicker); return r.ok ? r : refused(r); },
+    cancel: async (i) => { const r = await engine.cancel(i.incidentId, i.clicker); return r.ok ? r : refused(r); },
     customerFor: (i) => customerFor(deps.customers, i.upn, i.customerId),
     contain: async (i) => {
       const which = customerFor(deps.customers, i.upn, i.customerId);
       if ('error' in which) return { ok: false, reason: which.error };
       const customerId = which.customerId;
       const r = await engine.startForAccount({ customerId, upn: i.upn, requestedBy: i.clicker });
-      return r.ok ? { ok: true, incidentId: r.incidentId, message: r.created ? `Containment started: ${r.incidentId} (its thread follows)` : `${r.incidentId} is already open for that account` } : r;
+      return r.ok ? { ok: true, incidentId: r.incidentId, message: r.created ? `Containment started: ${r.incidentId} (its thread follows)` : `${r.incidentId} is already open for that account` } : refused(r);
     },
     report: (i) => (deps.evidence ? deps.evidence.report(i.incidentId, i.clicker) : Promise.resolve(notWired('The forensic report'))),
     verify: (i) => (deps.evidence ? deps.evidence.verify(i.incidentId) : Promise.resolve(notWired('Verification'))),

@@ -5,6 +5,8 @@ import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine, type EngineDeps } from '../../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { verifyChain } from '../../src/domain/timeline-hash';
+import type { Refusal } from '../../src/engine/results';
+import { refusalText, timelineText } from '../../src/bot/refusal-text';
 import { CONTOSO } from '../../src/sandbox/contoso';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
@@ -177,7 +179,7 @@ withTestStores((dialect, make) => {
     const ap = await pendingApproval(id, 'entra-contain');
 
     const megan = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: MEGAN });
-    assert.deepEqual(megan, { ok: false, reason: 'Megan Bowen is not an approver for Contoso' });
+    assert.deepEqual(megan, { ok: false, code: 'not-approver', reason: 'Megan Bowen is not an approver for Contoso', params: { incidentId: id, stepId: 'entra-contain' } });
     // Adele is in the approvers list, but she is the subject (object id from the lookup step)
     const adele = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ADELE });
     assert.equal(adele.ok, false);
@@ -242,8 +244,13 @@ steps:
     assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'expired');
     const late = await e.decide({ approvalId: old.id, vote: 'approve', clicker: ALEX });
     assert.equal(late.ok, false);
-    assert.match((late as { reason: string }).reason, new RegExp(`^this request expired at .*UTC; ask for a new one with @ir retry ${id} entra-contain$`));
-    assert.ok((await timeline(id)).some((x) => x.kind === 'step.expired'));
+    // the engine says what happened; the bot adds the command with its configured name
+    assert.equal((late as Refusal).code, 'expired');
+    assert.match((late as Refusal).reason, /^this request expired at .*UTC$/);
+    assert.match(refusalText(late as Refusal, 'ir'), new RegExp(`^this request expired at .*UTC; ask for a new one with @ir retry ${id} entra-contain$`));
+    const expired = (await timeline(id)).find((x) => x.kind === 'step.expired');
+    assert.ok(expired && !expired.summary.includes('@'), 'no chat syntax on the timeline');
+    assert.match(timelineText(expired, id, 'soc'), new RegExp(`ask for a new approval with @soc retry ${id} entra-contain$`));
 
     const megan = await e.retry(id, 'entra-contain', MEGAN);
     assert.equal(megan.ok, false, 'only approvers may retry');
@@ -270,7 +277,9 @@ steps:
     assert.equal(s['firewall-block'], 'awaiting_approval');
     const failed = (await store.getAction(`${id}:entra-signins`))!;
     assert.match(failed.error!, /AuditLog.Read.All is not granted/);
-    assert.ok((await timeline(id)).some((x) => x.kind === 'step.failed' && x.summary.includes(`@ir retry ${id} entra-signins`)));
+    const failedEvent = (await timeline(id)).find((x) => x.kind === 'step.failed' && x.data.step === 'entra-signins');
+    assert.ok(failedEvent && !failedEvent.summary.includes('@'), 'the timeline stores the failure without chat syntax');
+    assert.ok(timelineText(failedEvent, id, 'ir').endsWith(`; @ir retry ${id} entra-signins to try again`), 'the bot shows how to retry');
 
     delete rec.behaviour['entra.signIns'];
     const r = await e.retry(id, 'entra-signins', ALEX);
@@ -433,7 +442,7 @@ steps:
   it('@ir contain <upn>: an incident without an alert, same approvals; cancel stops it', async () => {
     const e = engine();
     const bad = await e.startForAccount({ customerId: 'contoso', upn: 'someone@fabrikam.com', requestedBy: ALEX });
-    assert.deepEqual(bad, { ok: false, reason: "someone@fabrikam.com is not in Contoso's domains (contoso.com)" });
+    assert.deepEqual(bad, { ok: false, code: 'invalid-request', reason: "someone@fabrikam.com is not in Contoso's domains (contoso.com)" });
     const upn = `manual-${Date.now()}@contoso.com`;
     const r = await e.startForAccount({ customerId: 'contoso', upn, requestedBy: ALEX });
     assert.ok(r.ok && r.created);

@@ -16,3 +16,18 @@ export function parseIncidentId(v: string): string | undefined {
   const s = v.trim().toUpperCase();
   return INCIDENT_ID.test(s) ? s : undefined;
 }
+
+/**
+ * An action is one step of one incident: its id (and its idempotency key) is `<incident>:<step>`.
+ * Step ids are lower-case letters, digits and dashes and incident ids have no colon, so the last
+ * colon separates the two.
+ */
+export function actionIdOf(incidentId: string, stepId: string): string {
+  return `${incidentId}:${stepId}`;
+}
+
+/** The step id of an action id (`IR-20261127-7K3Q:entra-contain` → `entra-contain`). */
+export function stepIdOf(actionId: string): string {
+  const i = actionId.lastIndexOf(':');
+  return i < 0 ? actionId : actionId.slice(i + 1);
+}

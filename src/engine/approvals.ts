@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { actionIdOf, stepIdOf } from '../domain/incident-id';
+import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
+import type { CustomerConfig } from '../config/customers';
+import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
+import { LIVE_INCIDENT, Room } from './engine-core';
+import type { ProcedureStep } from './procedure';
+import { refusal, type CommandResult, type DecideResult, type RefusalCode } from './results';
+
+/** An approver's edits, saved by their vote: the new proposal and the timeline lines saying so. */
+interface Revision {
+  revision: ProposalRevision;
+  events: TimelineEventInput[];
+}
+
+/**
+ * Who may do what to an incident, and the approvals of destructive steps: requesting one per
+ * request round, votes (with an approver's edits), refusals on the timeline, expiry.
+ */
+export class Approvals extends Room {
+
+  async decide(req: { approvalId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string; edits?: Record<string, unknown> }): Promise<DecideResult> {
+    const { clicker, vote } = req;
+    const now = this.clock.now();
+    let approval: ApprovalRecord | undefined;
+    try {
+      approval = typeof req.approvalId === 'string' && req.approvalId.length <= 100 ? await this.store.getApproval(req.approvalId) : undefined;
+    } catch {
+      approval = undefined;
+    }
+    if (!approval) {
+      // No incident to put it on: the log keeps the attempt.
+      this.log.warn({ approvalId: String(req.approvalId).slice(0, 100), clicker: clicker.aadObjectId }, 'vote on an unknown approval id refused');
+      return refusal('not-found', 'this approval request is not known (the card may be forged or from another installation)');
+    }
+    const incident = (await this.store.getIncident(approval.incidentId))!;
+    const action = await this.store.getAction(approval.actionId);
+    const stepId = action?.stepId ?? stepIdOf(approval.actionId);
+    const about = { incidentId: incident.id, stepId };
+    const refuse = async (code: RefusalCode, reason: string): Promise<DecideResult> => {
+      await this.store.appendTimeline(incident.id, [
+        { source: 'engine', kind: 'approval.refused', summary: `${clicker.name} tried to ${vote} ${stepId}: refused (${reason})`, actor: clicker.aadObjectId, data: { approvalId: approval!.id, vote } },
+      ]);
+      return refusal(code, reason, about);
+    };
+
+    if (approval.status !== 'pending') return refuse(answeredCode(approval), describeAnswered(approval, undefined, now));
+    if (new Date(approval.expiresAt).getTime() <= now.getTime()) {
+      await this.expireApprovals();
+      return refuse('expired', `this request expired at ${formatUtc(approval.expiresAt, now)}`);
+    }
+    if (!LIVE_INCIDENT.has(incident.status)) return refuse('incident-closed', `this request is no longer current: ${incident.id} is ${incident.status}`);
+    if (!action || action.status !== 'awaiting_approval') {
+      // Another click may have decided it between our two reads: say who, not just "not current".
+      const fresh = await this.store.getApproval(approval.id);
+      if (fresh && fresh.status !== 'pending') return refuse(answeredCode(fresh), describeAnswered(fresh, undefined, now));
+      return refuse('not-pending', `this request is no longer current: ${stepId} is ${action?.status ?? 'gone'}`);
+    }
+    const allowed = await this.checkPerson(incident, clicker, vote, false);
+    if (!allowed.ok) return refuse(allowed.code, allowed.reason);
+    if (hasVoted(approval, clicker.aadObjectId)) return refuse('already-voted', `${clicker.name} has already voted on this request; a second, different approver is needed`);
+    let edited: Revision | undefined;
+    if (vote === 'approve' && req.edits && Object.keys(req.edits).length) {
+      const applied = await this.reviseProposal(incident, action, approval.id, req.edits, clicker);
+      if (!applied.ok) return refuse('edit-refused', applied.reason);
+      edited = applied.revision;
+    }
+
+    const verb = vote === 'approve' ? 'approved' : 'rejected';
+    const r = await this.store.voteApproval(
+      approval.id,
+      { approverId: clicker.aadObjectId, approverName: clicker.name, vote, ...(req.reason ? { reason: req.reason.slice(0, 500) } : {}) },
+      now,
+      [
+        ...(edited?.events ?? []),
+        { source: 'engine', kind: `approval.${vote}`, summary: `${clicker.name} ${verb} ${stepId}${edited ? ' as edited' : ''}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`, actor: clicker.aadObjectId, data: { approvalId: approval.id } },
+      ],
+      edited?.revision,
+    );
+    if (!r.ok) {
+      const fresh = r.approval ?? (await this.store.getApproval(approval.id));
+      if (fresh && fresh.status !== 'pending') return refuse(answeredCode(fresh), describeAnswered(fresh, undefined, now));
+      if (r.code === 'expired') return refuse('expired', `this request expired at ${formatUtc(approval.expiresAt, now)}`);
+      if (r.code === 'already_voted') return refuse('already-voted', `${clicker.name} has already voted on this request; a second, different approver is needed`);
+      return refuse('changed', r.reason);
+    }
+    if (r.decided) {
+      if (r.approval.status === 'approved') {
+        const inc = await this.store.getIncident(incident.id);
+        if (inc?.status === 'open') {
+          await this.store.updateIncident(incident.id, { status: 'containing' }, [{ source: 'engine', kind: 'incident.containing', summary: `Containment started: ${stepId} approved by ${r.approval.decidedBy}` }]);
+        }
+      }
+      this.notify((n) => n.approvalDecided(r.approval));
+    } else {
+      this.notify((n) => n.approvalVoted?.(r.approval));
+    }
+    this.notify((n) => n.incidentChanged(incident.id));
+    this.kick(incident.id);
+    return { ok: true, decided: r.decided, approval: r.approval };
+  }
+
+  /**
+   * An approver's edits of an editable input (the CISO email's subject, body, recipients): only the
+   * fields the action declares editable, and only if the whole input still validates. Unchanged
+   * fields are not edits. The new input is saved by the vote itself (one transaction), which also
+   * voids every earlier vote: in a two-person approval the first approver agreed to the old text,
+   * so the edited one needs two approvals again.
+   */
+  private async reviseProposal(
+    incident: IncidentRecord, action: ActionRecord, approvalId: string, edits: Record<string, unknown>, clicker: Clicker,
+  ): Promise<{ ok: true; revision?: Revision } | { ok: false; reason: string }> {
+    const def = this.registry.get(action.name);
+    const editable = new Set(def?.editable ?? []);
+    const current = (action.input ?? {}) as Record<string, unknown>;
+    const changed = Object.entries(edits).filter(([k, v]) => editable.has(k) && JSON.stringify(current[k]) !== JSON.stringify(v));
+    const refused = Object.keys(edits).filter((k) => !editable.has(k));
+    if (refused.length) return { ok: false, reason: `${refused.slice(0, 5).join(', ')} cannot be changed on this card` };
+    if (!changed.length || !def) return { ok: true };
+    const merged = { ...current, ...Object.fromEntries(changed) };
+    const parsed = def.input.safeParse(merged);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      return { ok: false, reason: `the edited ${i.path.join('.') || 'input'} is not valid: ${i.message}` };
+    }
+    const customer = this.customerOf(incident);
+    const preview = def.preview ? await def.preview(parsed.data, this.actionContext(incident, customer, action, false)) : action.preview;
+    const fields = changed.map(([k]) => k);
+    return {
+      ok: true,
+      revision: {
+        events: [{ source: 'engine', kind: 'step.edited', summary: `${clicker.name} edited ${fields.join(', ')} of ${action.stepId} before approving`, actor: clicker.aadObjectId, data: { fields } }],
+        revision: {
+          input: merged,
+          preview: preview as Record<string, unknown> | null,
+          reset: (voided) => {
+            const names = [...new Set(voided.map((v) => v.approverName || v.approverId))].join(', ');
+            const note = `Earlier approvals were reset: ${clicker.name} changed ${fields.join(', ')} after ${names} voted, so the edited version needs its own approvals.`;
+            return {
+              note,
+              events: [{ source: 'engine', kind: 'approval.reset', summary: `${note}`, actor: clicker.aadObjectId, data: { approvalId, voided: voided.map((v) => v.approverId), fields } }],
+            };
+          },
+        },
+      },
+    };
+  }
+
+  /** Text fallback `@ir approve <incident> <step>`: votes on the step's pending approval. */
+  async decideByStep(req: { incidentId: string; stepId: string; vote: 'approve' | 'reject'; clicker: Clicker; reason?: string }): Promise<DecideResult> {
+    const incident = await this.store.getIncident(req.incidentId);
+    if (!incident) return refusal('not-found', `no incident ${req.incidentId.slice(0, 40)}`);
+    const actionId = actionIdOf(incident.id, req.stepId);
+    const mine = (await this.store.listApprovals({ incidentId: incident.id })).filter((a) => a.actionId === actionId).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    const pending = mine.filter((a) => a.status === 'pending').pop();
+    if (pending) return this.decide({ approvalId: pending.id, vote: req.vote, clicker: req.clicker, reason: req.reason });
+    const latest = mine.pop();
+    const action = await this.store.getAction(actionId);
+    const [code, reason]: [RefusalCode, string] = latest
+      ? [answeredCode(latest), describeAnswered(latest, undefined, this.clock.now())]
+      : action
+        ? ['not-pending', `${req.stepId} is not waiting for approval (it is ${action.status})`]
+        : ['not-found', `${incident.id} has no step "${req.stepId.slice(0, 48)}"`];
+    await this.store.appendTimeline(incident.id, [
+      { source: 'engine', kind: 'approval.refused', summary: `${req.clicker.name} tried to ${req.vote} ${req.stepId.slice(0, 48)}: refused (${reason})`, actor: req.clicker.aadObjectId },
+    ]);
+    return refusal(code, reason, action ? { incidentId: incident.id, stepId: req.stepId } : { incidentId: incident.id });
+  }
+
+
+  /**
+   * Makes sure an awaiting_approval step has its approval. Each request round (the first request,
+   * each retry) has one approval id, fixed by a compare-and-set in the store before the approval is
+   * written: two processes, or a process resuming after a crash between the transition and the
+   * request, create one approval, not two.
+   */
+  async ensureApproval(incident: IncidentRecord, customer: CustomerConfig, step: ProcedureStep, a: ActionRecord, justRequested = false): Promise<ActionRecord | undefined> {
+    const round = Number((a.preview as { approvalRound?: number } | null)?.approvalRound ?? 0);
+    const key = `engine:approval:${a.id}:${round}`;
+    // Right after this process moved the step to awaiting_approval the id is almost never fixed yet:
+    // go straight to the compare-and-set, which stays the authority either way.
+    let id = justRequested ? undefined : await this.store.getState(key);
+    let justFixed = false;
+    if (!id) {
+      const fresh = randomUUID();
+      justFixed = await this.store.casState(key, undefined, fresh);
+      id = justFixed ? fresh : await this.store.getState(key);
+    }
+    // An id this call has just fixed cannot have an approval yet: no need to look it up.
+    const existing = justFixed ? undefined : await this.store.getApproval(id!);
+    if (existing) {
+      // Expired while nobody moved its step (a crash right after expireApprovals).
+      if (existing.status === 'expired') return (await this.markExpired(existing)) ?? a;
+      return a;
+    }
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.core.approvalTtlMs).toISOString();
+    const required = requiredApprovers({ id: step.id, action: step.action, twoPerson: step.approval?.twoPerson }, customer);
+    try {
+      const approval = await this.store.createApproval(
+        { id: id!, incidentId: incident.id, actionId: a.id, requiredApprovers: required, requestedAt: now.toISOString(), expiresAt },
+        [
+          {
+            source: 'engine',
+            kind: 'approval.requested',
+            summary: `Approval requested for ${step.title}${required === 2 ? ' (two approvers)' : ''}; expires at ${formatUtc(expiresAt)}`,
+            data: { approvalId: id, step: step.id, requiredApprovers: required },
+          },
+        ],
+      );
+      this.notify((n) => n.approvalRequested(approval));
+    } catch (e) {
+      // Another process created this round's approval between our read and our write.
+      if (!(await this.store.getApproval(id!))) throw e;
+    }
+    return a;
+  }
+
+  async expireApprovals(): Promise<number> {
+    const expired = await this.store.expireApprovals(this.clock.now());
+    for (const ap of expired) await this.markExpired(ap);
+    return expired.length;
+  }
+
+  private async markExpired(ap: ApprovalRecord): Promise<ActionRecord | undefined> {
+    const action = await this.store.getAction(ap.actionId);
+    const stepId = action?.stepId ?? stepIdOf(ap.actionId);
+    const event: TimelineEventInput = {
+      source: 'engine',
+      kind: 'step.expired',
+      // No chat syntax on the hash-chained timeline: the bot adds the retry command when it shows this.
+      summary: `${stepId}: nobody answered before ${formatUtc(ap.expiresAt)}`,
+      data: { approvalId: ap.id, step: stepId, retryable: true },
+    };
+    // The store may already have moved the step with the approval (one transaction); the event still belongs on the timeline.
+    let moved = await this.store.transitionAction(ap.actionId, { from: ['awaiting_approval'], to: 'expired' }, { error: `approval expired at ${formatUtc(ap.expiresAt)}` }, [event]);
+    if (!moved && action?.status === 'expired') {
+      moved = await this.store.transitionAction(ap.actionId, { from: ['expired'], to: 'expired' }, { error: `approval expired at ${formatUtc(ap.expiresAt)}` }, [event]);
+    }
+    this.notify((n) => n.approvalDecided(ap));
+    this.notify((n) => n.incidentChanged(ap.incidentId));
+    return moved;
+  }
+
+
+  /** Whether a person may act on an incident as its customer's approver (close, report); refusals go on the timeline. */
+  async authorize(incidentId: string, who: Clicker, doing: string): Promise<CommandResult> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
+    return this.checkPerson(incident, who, doing);
+  }
+
+  async checkPerson(incident: IncidentRecord, who: Clicker, doing: string, logRefusal = true): Promise<CommandResult> {
+    const customer = this.customerOf(incident);
+    const groups = new Set<string>();
+    if (this.deps.groupMembership && !isSubject(who, incident)) {
+      for (const g of customer.approvers.groupIds) {
+        try {
+          if (await this.deps.groupMembership.isMember(who.aadObjectId, g)) groups.add(g);
+        } catch (err) {
+          this.log.warn({ err, groupId: g }, 'could not check approver group membership');
+        }
+      }
+    }
+    const verdict = checkApprover({ customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: doing === 'approve' || doing === 'reject' });
+    if (verdict.ok) return { ok: true, message: '' };
+    if (logRefusal) {
+      await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${verdict.reason})`, actor: who.aadObjectId }]);
+    }
+    return refusal(verdict.code, verdict.reason, { incidentId: incident.id });
+  }
+}
+
+/** An approval answered before this click: expired ones can be asked again, the others are decided. */
+function answeredCode(approval: ApprovalRecord): RefusalCode {
+  return approval.status === 'expired' ? 'expired' : 'already-decided';
+}

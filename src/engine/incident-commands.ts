@@ -1,0 +1,135 @@
+import { parseUpn, upnDomain } from '../domain/identity';
+import type { Clicker } from '../domain/approval-policy';
+import { actionIdOf, newIncidentId } from '../domain/incident-id';
+import type { TimelineEventInput } from '../store/store';
+import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
+import { ipSelectionFor } from './incident-context';
+import { refusal, type CommandResult, type StartResult } from './results';
+
+/** What a person (or intake) asks of a whole incident: start its procedure, contain an account, cancel, retry a step. */
+export class IncidentCommands extends Room {
+
+  /** Starts the customer's procedure on an incident intake created. Idempotent. */
+  async startIncident(incidentId: string): Promise<void> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) throw new Error(`incident ${incidentId} does not exist`);
+    const customer = this.customerOf(incident);
+    // One process records the start, however many are told to start it.
+    if (!incident.procedure && (await this.store.casState(`engine:start:${incidentId}`, undefined, this.workerId))) {
+      const proc = this.deps.procedures.forCustomer(customer.id);
+      const selection = ipSelectionFor(await this.store.listAlerts(incidentId), customer);
+      const events: TimelineEventInput[] = [
+        { source: 'engine', kind: 'procedure.started', summary: `Running ${proc.ref}: ${proc.steps.length} steps`, data: { procedure: proc.ref, steps: proc.steps.map((s) => s.id) } },
+        {
+          source: 'engine',
+          kind: 'finding.ipSelection',
+          summary: describeSelection(selection),
+          data: { block: selection.block, notBlocked: selection.notBlocked },
+        },
+      ];
+      await this.store.updateIncident(incidentId, { procedure: proc.ref, data: { ipSelection: selection } }, events);
+    }
+    await this.rooms.transitions.ensureActionRows((await this.store.getIncident(incidentId))!);
+    this.notify((n) => n.incidentChanged(incidentId));
+    this.kick(incidentId);
+  }
+
+  /** `@ir contain <upn> [customer]`: an incident without an alert, with the same approvals. */
+  async startForAccount(req: { customerId: string; upn: string; requestedBy: Clicker }): Promise<StartResult> {
+    const customer = this.deps.customers(req.customerId);
+    if (!customer) return refusal('invalid-request', `unknown customer "${req.customerId.slice(0, 64)}"`);
+    let upn: string;
+    try {
+      upn = parseUpn(req.upn);
+    } catch (e) {
+      return refusal('invalid-request', (e as Error).message);
+    }
+    if (!customer.domains.some((d) => d.toLowerCase() === upnDomain(upn as never))) {
+      return refusal('invalid-request', `${upn} is not in ${customer.name}'s domains (${customer.domains.join(', ')})`);
+    }
+    const open = (await this.store.listIncidents({ open: true, customerId: customer.id })).find((i) => i.subjectUpn.toLowerCase() === upn && LIVE_INCIDENT.has(i.status));
+    if (open) {
+      await this.store.appendTimeline(open.id, [{ source: 'bot', kind: 'incident.containRequested', summary: `${req.requestedBy.name} asked to contain ${upn}; this incident is already open for it`, actor: req.requestedBy.aadObjectId }]);
+      await this.startIncident(open.id);
+      return { ok: true, incidentId: open.id, created: false };
+    }
+    const now = this.clock.now();
+    const id = newIncidentId(now);
+    await this.store.createIncident(
+      {
+        id,
+        customerId: customer.id,
+        tenantId: customer.tenantId,
+        subjectUpn: upn,
+        subjectObjectId: null,
+        severity: 'high',
+        title: `Containment of ${upn} requested by ${req.requestedBy.name}`,
+        status: 'open',
+        procedure: null,
+        createdAt: now.toISOString(),
+        data: { requestedBy: { name: req.requestedBy.name, aadObjectId: req.requestedBy.aadObjectId } },
+      },
+      [{ source: 'bot', kind: 'incident.requested', summary: `${req.requestedBy.name} asked to contain ${upn} (no alert)`, actor: req.requestedBy.aadObjectId }],
+    );
+    await this.startIncident(id);
+    return { ok: true, incidentId: id, created: true };
+  }
+
+  /** Stops an incident: waiting and ready steps are cancelled, pending approvals become stale. */
+  async cancel(incidentId: string, by: Clicker): Promise<CommandResult> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
+    if (!LIVE_INCIDENT.has(incident.status)) return refusal('incident-closed', `${incidentId} is already ${incident.status}`);
+    const allowed = await this.rooms.approvals.checkPerson(incident, by, 'cancel');
+    if (!allowed.ok) return allowed;
+    await this.store.updateIncident(incidentId, { status: 'cancelled' }, [{ source: 'engine', kind: 'incident.cancelled', summary: `${by.name} cancelled ${incidentId}`, actor: by.aadObjectId }]);
+    let cancelled = 0;
+    for (const a of await this.store.listActions(incidentId)) {
+      if (a.status === 'waiting' || a.status === 'ready' || a.status === 'awaiting_approval') {
+        const moved = await this.store.transitionAction(a.id, { from: [a.status], to: 'cancelled' }, { error: `cancelled by ${by.name}` }, [
+          { source: 'engine', kind: 'step.cancelled', summary: `${a.stepId}: cancelled by ${by.name}`, actor: by.aadObjectId },
+        ]);
+        if (moved) cancelled++;
+      }
+    }
+    for (const ap of await this.store.listApprovals({ incidentId, status: 'pending' })) this.notify((n) => n.approvalDecided(ap));
+    this.notify((n) => n.incidentChanged(incidentId));
+    const running = (await this.store.listActions(incidentId)).filter((a) => a.status === 'running').map((a) => a.stepId);
+    return {
+      ok: true,
+      message: `${incidentId} cancelled: ${cancelled} step(s) stopped${running.length ? `; ${running.join(', ')} already under way and will be recorded when it ends` : ''}`,
+    };
+  }
+
+
+  /** Re-requests an expired, failed or rejected step (approvers only); its skipped dependents wait again. */
+  async retry(incidentId: string, stepId: string, by: Clicker): Promise<CommandResult> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) return refusal('not-found', `no incident ${incidentId.slice(0, 40)}`);
+    const action = await this.store.getAction(actionIdOf(incident.id, stepId));
+    if (!action) return refusal('not-found', `${incident.id} has no step "${stepId.slice(0, 48)}"`, { incidentId: incident.id });
+    const allowed = await this.rooms.approvals.checkPerson(incident, by, 'retry');
+    if (!allowed.ok) return allowed;
+    if (!LIVE_INCIDENT.has(incident.status)) return refusal('incident-closed', `${incident.id} is ${incident.status}`);
+    if (!RETRYABLE_BY_PERSON.includes(action.status)) {
+      return refusal('not-pending', `${stepId} is ${action.status}; only a failed, expired or rejected step can be retried`, { incidentId: incident.id, stepId });
+    }
+    const moved = await this.store.transitionAction(
+      action.id,
+      { from: [action.status], to: 'waiting' },
+      { error: null, notBefore: null, preview: null, result: { retriedAfterAttempts: action.attempts } },
+      [{ source: 'engine', kind: 'step.retryRequested', summary: `${by.name} asked to retry ${stepId} (it was ${action.status})`, actor: by.aadObjectId }],
+    );
+    if (!moved) return refusal('changed', `${stepId} changed while you asked; look at the card again`, { incidentId: incident.id, stepId });
+    const revived = await this.rooms.transitions.reviveDependents(incident, stepId);
+    this.notify((n) => n.incidentChanged(incident.id));
+    this.kick(incident.id);
+    return { ok: true, message: `${stepId} will be tried again${revived.length ? `; ${revived.join(', ')} wait for it again` : ''}` };
+  }
+}
+
+function describeSelection(sel: { block: string[]; notBlocked: Array<{ ip: string; reason: string }> }): string {
+  const block = sel.block.length ? `Blocking proposed for ${sel.block.join(', ')}` : 'No IP from the alert is proposed for blocking';
+  const not = sel.notBlocked.map((n) => `${n.ip} (${n.reason})`).join('; ');
+  return not ? `${block}; not blocking ${not}` : block;
+}
