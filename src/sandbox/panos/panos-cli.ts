@@ -70,6 +70,7 @@ export class PanOsCli implements CliInterpreter {
     if (s === 'show global-protect-gateway current-user') return { output: this.gpUsers() };
     if (t[0] === 'request' && t[1] === 'global-protect-gateway' && t[2] === 'client-logout') return { output: this.clientLogout(t.slice(3)) };
     if (t[0] === 'show' && t[1] === 'session' && t[2] === 'all') return { output: this.sessions(t.slice(3)) };
+    if (t[0] === 'test' && t[1] === 'security-policy-match') return { output: this.policyMatch(t.slice(2)) };
     return { output: `Unknown command: ${t[0]}` };
   }
 
@@ -119,6 +120,65 @@ export class PanOsCli implements CliInterpreter {
       }
     }
     return out.length ? out.join('\n').trimEnd() : 'No users found';
+  }
+
+  /**
+   * `test security-policy-match from <z> to <z> source <ip> destination <ip> protocol <n>
+   * destination-port <p>` over the RUNNING rules: the first match, printed in the layout of the
+   * ntc-templates capture (test/fixtures/panos/SOURCES.md); nothing when no rule matches.
+   */
+  private policyMatch(args: string[]): string {
+    const kv = new Map<string, string>();
+    for (let i = 0; i < args.length; i += 2) {
+      if (!['from', 'to', 'source', 'destination', 'protocol', 'destination-port', 'application', 'source-user'].includes(args[i]) || args[i + 1] === undefined || kv.has(args[i])) return INVALID;
+      kv.set(args[i], args[i + 1]);
+    }
+    const src = kv.get('source');
+    const dst = kv.get('destination');
+    if (!src || !isIP(src) || (dst !== undefined && !isIP(dst))) return INVALID;
+    const proto = kv.has('protocol') ? Number(kv.get('protocol')) : undefined;
+    const port = kv.has('destination-port') ? Number(kv.get('destination-port')) : undefined;
+    if ((proto !== undefined && !(Number.isInteger(proto) && proto >= 0 && proto <= 255)) || (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))) return INVALID;
+    const rules = this.state.running.rules;
+    const i = rules.findIndex((r) => zoneOk(r.from, kv.get('from')) && zoneOk(r.to, kv.get('to'))
+      && r.source.some((a) => this.addressHas(a, src, new Set()))
+      && (!r.destination || (dst !== undefined && r.destination.some((a) => this.addressHas(a, dst, new Set()))))
+      && (!r.service || r.service.some((sv) => sv.proto === proto && sv.port === port)));
+    if (i < 0) return '';
+    const r = rules[i];
+    const list = (v: string[] | undefined) => (!v || !v.length ? 'any' : v.length === 1 ? v[0] : `[ ${v.join(' ')} ]`);
+    const svc = r.service?.[0];
+    return [
+      `"${r.name}; index: ${i + 1}" {`,
+      `        from ${list(r.from)};`,
+      `        source ${list(r.source)};`,
+      '        source-region none;',
+      `        to ${list(r.to)};`,
+      `        destination ${list(r.destination)};`,
+      '        destination-region none;',
+      '        user any;',
+      '        source-device any;',
+      // sic: PAN-OS prints this key misspelt (see the capture)
+      '        destinataion-device any;',
+      '        category any;',
+      `        application/service 0:any/${svc ? (svc.proto === 6 ? 'tcp' : 'udp') : 'any'}/any/${svc ? svc.port : 'any'};`,
+      `        action ${r.action};`,
+      '        icmp-unreachable: no',
+      '        terminal yes;',
+      '}',
+    ].join('\n');
+  }
+
+  /** Whether an address object (ip-netmask), a static group, or `any` contains `ip`. */
+  private addressHas(name: string, ip: string, seen: Set<string>): boolean {
+    if (name === 'any') return true;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const c = this.state.running;
+    const a = c.address.get(name);
+    if (a) return cidrHas(a.ipNetmask, ip);
+    const g = c.addressGroup.get(name);
+    return !!g && g.static.some((m) => this.addressHas(m, ip, seen));
   }
 
   private sessions(args: string[]): string {
@@ -220,4 +280,27 @@ export class PanOsCli implements CliInterpreter {
     this.state.running = cloneConfig(candidate);
     return `${head}\nConfiguration committed successfully`;
   }
+}
+
+const zoneOk = (ruleZones: string[] | undefined, asked: string | undefined) => !ruleZones || ruleZones.includes('any') || asked === undefined || ruleZones.includes(asked);
+
+/** Whether `ip` falls in `net[/len]` (same family only). */
+function cidrHas(netmask: string, ip: string): boolean {
+  const [net, lenText] = netmask.split('/');
+  const fam = isIP(net);
+  if (fam !== isIP(ip)) return false;
+  const bits = fam === 4 ? 32 : 128;
+  const len = lenText === undefined ? bits : Number(lenText);
+  const big = (a: string) => (fam === 4
+    ? a.split('.').reduce((n, o) => (n << 8n) | BigInt(o), 0n)
+    : expand6(a).reduce((n, h) => (n << 16n) | BigInt(parseInt(h, 16)), 0n));
+  const shift = BigInt(bits - len);
+  return (big(net) >> shift) === (big(ip) >> shift);
+}
+
+function expand6(a: string): string[] {
+  const [head, tail] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  return tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
 }
