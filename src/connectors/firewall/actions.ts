@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FirewallConfig } from '../../config/customers';
-import { cidrContains, InvalidInputError, parseCidr, parseIp, type IpAddress } from '../../domain/net';
+import { cidrContains, InvalidInputError, ipFamily, parseCidr, parseIp, type IpAddress } from '../../domain/net';
 import type { FeedEntry, Store } from '../../store/store';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
 import type { FirewallDriver, FirewallDriverFactory, FlowSession, PolicyMatch, PolicyQuery, SkippedVpnSession, VpnSession } from './driver';
@@ -140,12 +140,15 @@ const describeVpn = (s: VpnSession) => {
 };
 
 /** The flows to ask one firewall about, or why none can be asked. */
-function policyQueries(config: FirewallConfig, inp: MatchedPolicyInput, list: IpAddress[]): { queries: PolicyQuery[]; problem?: string } {
+function policyQueries(config: FirewallConfig, inp: MatchedPolicyInput, list: IpAddress[]): { queries: PolicyQuery[]; problem?: string; mismatched: Array<{ ip: IpAddress; reason: string }> } {
   const dst = inp.destination ?? (config.policyLookup?.destination ? parseIp(config.policyLookup.destination) : undefined);
-  if (!dst) return { queries: [], problem: `no destination to look up: give one or set policyLookup.destination for ${config.id}` };
+  if (!dst) return { queries: [], mismatched: [], problem: `no destination to look up: give one or set policyLookup.destination for ${config.id}` };
   const dstPort = inp.port ?? config.policyLookup?.port ?? 443;
   const protocol = inp.protocol ?? config.policyLookup?.protocol ?? 'tcp';
-  return { queries: list.map((src) => ({ src, dst, dstPort, protocol })) };
+  // an IPv6 source never reaches an IPv4 destination (and back): no flow to ask about
+  const same = list.filter((src) => ipFamily(src) === ipFamily(dst));
+  const mismatched = list.filter((src) => ipFamily(src) !== ipFamily(dst)).map((ip) => ({ ip, reason: `the destination ${dst} is IPv${ipFamily(dst)}: no IPv${ipFamily(ip)} flow to look up` }));
+  return { queries: same.map((src) => ({ src, dst, dstPort, protocol })), mismatched };
 }
 
 /** `rule 5 "WAN-to-DMZ-HTTPS" (accept)` (FortiOS policy id / PAN-OS rule index), `interzone-default (deny)`. */
@@ -199,10 +202,14 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     async run(input, ctx) {
       const inp = validate(matchedPolicyInput, input);
       const results = await onEachFirewall(ctx, deps, 'looking up the matching policy', async (d) => {
-        const { queries, problem } = policyQueries(d.config, inp, inp.ips);
+        const { queries, problem, mismatched } = policyQueries(d.config, inp, inp.ips);
         if (problem) return { matches: [] as PolicyMatch[], skipped: inp.ips.map((ip) => ({ firewallId: d.config.id, item: ip, reason: problem })), raw: [] as RawPayload[] };
-        const r = await d.matchedPolicy(queries);
-        return { matches: r.matches, skipped: r.skipped.map((k) => ({ firewallId: d.config.id, item: k.query.src, reason: k.reason })), raw: r.transcript.recordCount ? [r.transcript] : [] };
+        const r = queries.length ? await d.matchedPolicy(queries) : undefined;
+        return {
+          matches: r?.matches ?? [],
+          skipped: [...mismatched.map((k) => ({ firewallId: d.config.id, item: k.ip, reason: k.reason })), ...(r?.skipped ?? []).map((k) => ({ firewallId: d.config.id, item: k.query.src, reason: k.reason }))],
+          raw: r?.transcript.recordCount ? [r.transcript] : [],
+        };
       });
       const matches = results.flatMap((r) => r.value.matches);
       const skipped = results.flatMap((r) => r.value.skipped);
@@ -312,6 +319,7 @@ async function rulesInFront(d: FirewallDriver, list: IpAddress[]): Promise<{ mat
   if (!list.length || !d.config.policyLookup) return { matches: [] };
   const { queries, problem } = policyQueries(d.config, {} as MatchedPolicyInput, list);
   if (problem) return { matches: [], problem };
+  if (!queries.length) return { matches: [] };
   try {
     const r = await d.matchedPolicy(queries);
     return { matches: r.matches, problem: r.skipped.length ? r.skipped.map((k) => `${k.query.src}: ${k.reason}`).join('; ') : undefined };

@@ -130,6 +130,27 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     assert.equal(s.raw.length, 2);
   });
 
+  it('firewall.matchedPolicy: per IP per firewall the rule that lets it in, one line each for the timeline', async () => {
+    const r = await action('firewall.matchedPolicy').run(action('firewall.matchedPolicy').input.parse({ ips: ['203.0.113.7', CONTOSO.attackerIpv6] }), actionContext(contoso()));
+    assert.deepEqual(r.output.matches.map((m: any) => [m.firewallId, m.query.src, m.policyName, m.allows]), [
+      ['contoso-fgt-1', '203.0.113.7', 'WAN-to-DMZ-HTTPS', true],
+      ['contoso-pa-1', '203.0.113.7', 'Inbound HTTPS to DMZ-web', true],
+    ]);
+    assert.equal(r.summary, [
+      '203.0.113.7 → 198.51.100.1:443/tcp on contoso-fgt-1 (from wan1): rule 5 "WAN-to-DMZ-HTTPS" (accept)',
+      '203.0.113.7 → 198.51.100.1:443/tcp on contoso-pa-1 (from untrust to trust): rule 2 "Inbound HTTPS to DMZ-web" (allow)',
+      '2001:db8:bad:cafe::7 on contoso-fgt-1: not looked up (the destination 198.51.100.1 is IPv4: no IPv6 flow to look up)',
+      '2001:db8:bad:cafe::7 on contoso-pa-1: not looked up (the destination 198.51.100.1 is IPv4: no IPv6 flow to look up)',
+    ].join('; '));
+    const v6 = await action('firewall.matchedPolicy').run({ ips: [CONTOSO.attackerIpv6], destination: '2001:db8:c0::10' }, actionContext(contoso()));
+    assert.deepEqual(v6.output.matches.map((m: any) => [m.firewallId, m.policyName]), [['contoso-pa-1', 'interzone-default']]);
+    assert.match(v6.summary, /on contoso-fgt-1: not looked up \(the FortiOS policy lookup \(diagnose firewall iprope lookup\) takes IPv4 flows only\)/);
+    assert.deepEqual(r.raw.map((x: any) => x.source), ['fortigate.cli', 'paloalto.cli']);
+    assert.deepEqual(wellFormed(fgt.received, FORTIOS_LINES), []);
+    assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
+    await assert.rejects(action('firewall.matchedPolicy').run({ ips: ['203.0.113.7'], destination: '198.51.100.1\nexecute reboot' }, actionContext(contoso())), /destination: not an IPv4 or IPv6 address/);
+  });
+
   it('refuses an invalid IP or user with a clear error before any connection', async () => {
     for (const [name, input, msg] of [
       ['firewall.block', { ips: ['203.0.113.7\nexecute factoryreset'], incidentId: 'IR-1' }, /ips\.0: not an IPv4 or IPv6 address: "203\.0\.113\.7\\nexecute factoryreset"/],
