@@ -88,9 +88,8 @@ export class CliShell {
       return shell;
     } catch (e) {
       shell.close();
-      const tail = shell.lastLine();
-      if (e instanceof ConnectorError && /^no prompt from/.test(e.message) && tail) {
-        throw new ConnectorError(`${opts.label} answered with a prompt or banner the bot does not know: ${JSON.stringify(tail)}; the session was closed`, { source: 'ssh' });
+      if (e instanceof ConnectorError && /^no prompt from/.test(e.message)) {
+        throw new ConnectorError(`${e.message}: a prompt or banner the bot does not know (or a banner that never ends); the session was closed`, { source: 'ssh' });
       }
       throw e;
     }
@@ -135,12 +134,6 @@ export class CliShell {
   private takePrompt(): string {
     const m = this.prompt.exec(this.buffer);
     return m ? m[1] : '';
-  }
-
-  /** The last non-empty line received, for an error message (clipped). */
-  private lastLine(): string {
-    const lines = (this.buffer + this.pending).replace(/\r/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
-    return (lines[lines.length - 1] ?? '').slice(-120);
   }
 
   private onData(d: Buffer): void {
