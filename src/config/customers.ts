@@ -66,6 +66,19 @@ export const firewallSchema = z.object({
   vdom: z.string().regex(/^[A-Za-z0-9_\-]{1,31}$/).optional(),
   /** PAN-OS GlobalProtect gateway name used for client-logout */
   globalProtectGateway: z.string().regex(/^[A-Za-z0-9._\-]{1,63}$/).optional(),
+  /**
+   * Where to ask "which rule let it in" (firewall.matchedPolicy): the FortiGate interface the
+   * attacker's traffic arrives on, or the PAN-OS zones; the destination/port/protocol a lookup
+   * uses when the step gives none (e.g. the published server or VPN portal).
+   */
+  policyLookup: z.object({
+    sourceInterface: z.string().regex(/^[A-Za-z0-9._\-]{1,35}$/).optional(),
+    fromZone: z.string().regex(/^[A-Za-z0-9._\-]{1,31}$/).optional(),
+    toZone: z.string().regex(/^[A-Za-z0-9._\-]{1,31}$/).optional(),
+    destination: ip.optional(),
+    port: port.default(443),
+    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  }).optional(),
 }).superRefine((f, ctx) => {
   if ((f.transport ?? 'cli') === 'cli' && !f.ssh) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ssh'], message: 'transport cli needs ssh' });
   if (f.transport === 'api' && f.kind !== 'paloalto') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['transport'], message: 'transport api is available for paloalto only' });

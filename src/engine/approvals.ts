@@ -6,6 +6,7 @@ import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, Ti
 import { LIVE_INCIDENT, Room } from './engine-core';
 import type { ProcedureStep } from './procedure';
 import { refusal, type CommandResult, type DecideResult, type RefusalCode } from './results';
+import type { Preview } from '../connectors/types';
 
 /** An approver's edits, saved by their vote: the new proposal and the timeline lines saying so. */
 interface Revision {
@@ -113,7 +114,9 @@ export class Approvals extends Room {
     const def = this.registry.get(action.name);
     const editable = new Set(def?.editable ?? []);
     const current = (action.input ?? {}) as Record<string, unknown>;
-    const changed = Object.entries(edits).filter(([k, v]) => editable.has(k) && JSON.stringify(current[k]) !== JSON.stringify(v));
+    // Compared with what the card showed: a click sends every field back, changed or not.
+    const shown = { ...current, ...def?.shownForEdit?.(action.preview as Preview | null) };
+    const changed = Object.entries(edits).filter(([k, v]) => editable.has(k) && JSON.stringify(shown[k]) !== JSON.stringify(v));
     const refused = Object.keys(edits).filter((k) => !editable.has(k));
     if (refused.length) return { ok: false, reason: `${refused.slice(0, 5).join(', ')} cannot be changed on this card` };
     if (!changed.length || !def) return { ok: true };

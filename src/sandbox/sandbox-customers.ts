@@ -58,6 +58,8 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
       kind: 'fortigate',
       ssh: { host: CONTOSO.fortigate.host, port: e.fortigate.port, username: CONTOSO.fortigate.username, passwordRef: 'env:CONTOSO_FGT_PASSWORD', hostKeySha256: e.fortigate.hostKeySha256 },
       blockGroup: CONTOSO.fortigate.blockGroup,
+      // the attacker comes in on wan1 towards the published portal (policy 5 in the story)
+      policyLookup: { sourceInterface: 'wan1', destination: '198.51.100.1', port: 443, protocol: 'tcp' },
     }] : [],
     servicenow: {
       instanceUrl: e.serviceNowUrl,

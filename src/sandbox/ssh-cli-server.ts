@@ -10,7 +10,19 @@ export interface CliInterpreter {
   /** handles one line; returns the text to print (without the echo) and whether to hang up */
   handle(line: string): { output: string; hangUp?: boolean };
   prompt(): string;
+  /**
+   * Whether the CLI waits for ONE keystroke rather than a line (FortiOS's post-login disclaimer
+   * "(Press 'a' to accept):"); such keys go to `key`, unechoed.
+   */
+  awaitingKey?(): boolean;
+  key?(c: string): { output: string; hangUp?: boolean };
+  /** Lines a page when the CLI pages its output (`--More--`); undefined or 0 prints it whole. */
+  pageLines?(): number | undefined;
 }
+
+/** FortiOS's pager: the marker, and what the device prints to wipe it once a key is pressed. */
+export const MORE_PROMPT = '--More-- ';
+export const MORE_ERASE = `\r${' '.repeat(MORE_PROMPT.length + 1)}\r`;
 
 export interface CliSshServer {
   port: number;
@@ -93,8 +105,30 @@ export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliS
           ch.write(crlf(cli.greeting()));
           let line = '';
           let lastWasCr = false;
+          // Output still to print behind a `--More--`; keys answer the pager until it is drained.
+          let paged: string[] | undefined;
+          const nextPage = () => {
+            const size = cli.pageLines?.() ?? 0;
+            const page = paged!.splice(0, size);
+            if (paged!.length) { ch.write(crlf(`${page.join('\n')}\n`) + MORE_PROMPT); return; }
+            paged = undefined;
+            ch.write(crlf(page.length ? `${page.join('\n')}\n` : '') + cli.prompt());
+          };
           ch.on('data', (d: Buffer) => {
             for (const c of d.toString('utf8')) {
+              if (paged) {
+                // space: next page; q: drop the rest (like the real pager); anything else: next page
+                ch.write(MORE_ERASE);
+                if (c === 'q') { paged = undefined; ch.write(cli.prompt()); } else nextPage();
+                continue;
+              }
+              if (cli.awaitingKey?.()) {
+                received.push(`<key ${JSON.stringify(c)}>`);
+                const r = cli.key!(c);
+                if (r.hangUp) { ch.write(crlf(r.output)); ch.exit(0); ch.end(); return; }
+                ch.write(crlf(r.output) + (cli.awaitingKey() ? '' : cli.prompt()));
+                continue;
+              }
               if (c === '\n' && lastWasCr) { lastWasCr = false; continue; }
               lastWasCr = c === '\r';
               if (c !== '\r' && c !== '\n') { line += c; continue; }
@@ -102,6 +136,14 @@ export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliS
               line = '';
               received.push(input);
               const { output, hangUp } = cli.handle(input);
+              const size = cli.pageLines?.() ?? 0;
+              const lines = output ? output.split('\n') : [];
+              if (!hangUp && size > 0 && lines.length > size) {
+                ch.write(crlf(`${input}\n`));
+                paged = lines;
+                nextPage();
+                continue;
+              }
               // One write per reply (echo, output, prompt): split writes meet Nagle + delayed ACK.
               const reply = crlf(`${input}\n${output ? `${output}\n` : ''}`);
               if (hangUp) { ch.write(reply); ch.exit(0); ch.end(); return; }

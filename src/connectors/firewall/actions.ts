@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { FirewallConfig } from '../../config/customers';
-import { cidrContains, InvalidInputError, parseCidr, parseIp, type IpAddress } from '../../domain/net';
+import { cidrContains, InvalidInputError, ipFamily, parseCidr, parseIp, type IpAddress } from '../../domain/net';
 import type { FeedEntry, Store } from '../../store/store';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
-import type { FirewallDriver, FirewallDriverFactory, FlowSession, SkippedVpnSession, VpnSession } from './driver';
+import type { FirewallDriver, FirewallDriverFactory, FlowSession, PolicyMatch, PolicyQuery, SkippedVpnSession, VpnSession } from './driver';
 import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
 import { createFirewallDriver, firewallDrivers } from './registry';
 
@@ -29,6 +29,17 @@ const blockUser = z.string().max(1024);
 export const blockInput = z.object({ ips, user: blockUser.optional(), incidentId: incidentId.optional() });
 export const vpnSessionsInput = z.object({ user });
 export const sessionsInput = z.object({ ips });
+/**
+ * Which rule let it in: the suspicious IPs as sources, towards `destination:port/protocol` (the
+ * published server or VPN portal); each firewall's `policyLookup` gives the defaults.
+ */
+export const matchedPolicyInput = z.object({
+  ips,
+  destination: asValidated(parseIp, 'destination').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  protocol: z.enum(['tcp', 'udp']).optional(),
+});
+export type MatchedPolicyInput = z.infer<typeof matchedPolicyInput>;
 export type BlockInput = z.infer<typeof blockInput>;
 
 /** Re-validates inside the action: run() may be reached without the engine's parse. */
@@ -122,10 +133,31 @@ function feedExpiry(ctx: ActionContext): { addedAt: string; expiresAt: string; d
 }
 
 const describeVpn = (s: VpnSession) => {
-  const kind = s.kind === 'sslvpn-tunnel' ? 'SSL-VPN tunnel' : s.kind === 'sslvpn-web' ? 'SSL-VPN web login' : 'GlobalProtect session';
-  const where = s.kind === 'globalprotect' ? `gateway ${s.handle.gateway}${s.handle.computer ? `, computer ${s.handle.computer}` : ''}` : `index ${s.handle.index}`;
+  const kind = s.kind === 'sslvpn-tunnel' ? 'SSL-VPN tunnel' : s.kind === 'sslvpn-web' ? 'SSL-VPN web login' : s.kind === 'ipsec-dialup' ? 'IPsec dial-up connection' : 'GlobalProtect session';
+  const where = s.kind === 'globalprotect' ? `gateway ${s.handle.gateway}${s.handle.computer ? `, computer ${s.handle.computer}` : ''}`
+    : s.kind === 'ipsec-dialup' ? `IKE gateway ${s.handle.gateway}` : `index ${s.handle.index}`;
   return `${kind} of ${s.user}${s.sourceIp ? ` from ${s.sourceIp}` : ''} (${where})`;
 };
+
+/** The flows to ask one firewall about, or why none can be asked. */
+function policyQueries(config: FirewallConfig, inp: MatchedPolicyInput, list: IpAddress[]): { queries: PolicyQuery[]; problem?: string; mismatched: Array<{ ip: IpAddress; reason: string }> } {
+  const dst = inp.destination ?? (config.policyLookup?.destination ? parseIp(config.policyLookup.destination) : undefined);
+  if (!dst) return { queries: [], mismatched: [], problem: `no destination to look up: give one or set policyLookup.destination for ${config.id}` };
+  const dstPort = inp.port ?? config.policyLookup?.port ?? 443;
+  const protocol = inp.protocol ?? config.policyLookup?.protocol ?? 'tcp';
+  // an IPv6 source never reaches an IPv4 destination (and back): no flow to ask about
+  const same = list.filter((src) => ipFamily(src) === ipFamily(dst));
+  const mismatched = list.filter((src) => ipFamily(src) !== ipFamily(dst)).map((ip) => ({ ip, reason: `the destination ${dst} is IPv${ipFamily(dst)}: no IPv${ipFamily(ip)} flow to look up` }));
+  return { queries: same.map((src) => ({ src, dst, dstPort, protocol })), mismatched };
+}
+
+/** `rule 5 "WAN-to-DMZ-HTTPS" (accept)` (FortiOS policy id / PAN-OS rule index), `interzone-default (deny)`. */
+export const describeRule = (m: PolicyMatch) => (m.implicit
+  ? `${m.policyName ?? 'the implicit rule'} (${m.action})`
+  : `${m.policyId !== null ? `rule ${m.policyId} ` : 'rule '}${m.policyName !== null ? JSON.stringify(m.policyName) : '(unnamed)'} (${m.action})`);
+
+/** The timeline line for one lookup: `203.0.113.7 → 198.51.100.1:443/tcp on contoso-fgt-1 (from wan1): policy 5 "…" (accept)`. */
+export const describeMatch = (m: PolicyMatch) => `${m.query.src} → ${m.query.dst}:${m.query.dstPort}/${m.query.protocol} on ${m.firewallId} (${m.context}): ${describeRule(m)}`;
 
 export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[] {
   const vpnSessions: ActionDef<z.infer<typeof vpnSessionsInput>, { sessions: VpnSession[] }> = {
@@ -162,6 +194,34 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     },
   };
 
+  const matchedPolicy: ActionDef<MatchedPolicyInput, { matches: PolicyMatch[]; skipped: Array<{ firewallId: string; item: string; reason: string }> }> = {
+    name: 'firewall.matchedPolicy',
+    risk: 'read',
+    description: 'Asks every firewall of the customer which policy matches traffic from each IP (FortiOS policy lookup, PAN-OS security-policy-match): the rule that let it in.',
+    input: matchedPolicyInput,
+    async run(input, ctx) {
+      const inp = validate(matchedPolicyInput, input);
+      const results = await onEachFirewall(ctx, deps, 'looking up the matching policy', async (d) => {
+        const { queries, problem, mismatched } = policyQueries(d.config, inp, inp.ips);
+        if (problem) return { matches: [] as PolicyMatch[], skipped: inp.ips.map((ip) => ({ firewallId: d.config.id, item: ip, reason: problem })), raw: [] as RawPayload[] };
+        const r = queries.length ? await d.matchedPolicy(queries) : undefined;
+        return {
+          matches: r?.matches ?? [],
+          skipped: [...mismatched.map((k) => ({ firewallId: d.config.id, item: k.ip, reason: k.reason })), ...(r?.skipped ?? []).map((k) => ({ firewallId: d.config.id, item: k.query.src, reason: k.reason }))],
+          raw: r?.transcript.recordCount ? [r.transcript] : [],
+        };
+      });
+      const matches = results.flatMap((r) => r.value.matches);
+      const skipped = results.flatMap((r) => r.value.skipped);
+      const lines = [...matches.map(describeMatch), ...skipped.map((k) => `${k.item} on ${k.firewallId}: not looked up (${k.reason})`)];
+      return {
+        output: { matches, skipped },
+        summary: lines.length ? lines.join('; ') : `no firewall to ask for ${inp.ips.join(', ')}`,
+        raw: results.flatMap((r) => r.value.raw),
+      };
+    },
+  };
+
   const block: ActionDef<BlockInput, BlockOutput> = {
     name: 'firewall.block',
     risk: 'destructive',
@@ -189,6 +249,7 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
       const results = await onEachFirewall(ctx, deps, 'reading the block groups', async (d) => ({
         blocked: keep.length ? (await d.listBlocked()).ips : [],
         vpn: vpn.user ? (await d.listVpnSessions(vpn.user)).sessions : [],
+        rules: await rulesInFront(d, keep),
       }));
       let toBlock = 0;
       for (const { config, value } of results) {
@@ -196,9 +257,14 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
           if (value.blocked.includes(ip)) preview.notChanged!.push({ item: `${ip} on ${config.id}`, reason: `already in ${config.blockGroup}` });
           else {
             toBlock++;
-            preview.changes.push(`Block ${ip} on ${config.id} (${config.kind}): address object ${addressObjectName(ip)} in group ${config.blockGroup}, listed on the threat feed until ${expiry.expiresAt}`);
+            const rule = value.rules.matches.find((m) => m.query.src === ip);
+            const front = rule ? (rule.allows
+              ? `; the deny goes in front of ${describeRule(rule)}, which lets ${ip} reach ${rule.query.dst}:${rule.query.dstPort}/${rule.query.protocol} today`
+              : `; ${describeRule(rule)} already refuses ${ip} towards ${rule.query.dst}:${rule.query.dstPort}/${rule.query.protocol}`) : '';
+            preview.changes.push(`Block ${ip} on ${config.id} (${config.kind}): address object ${addressObjectName(ip)} in group ${config.blockGroup}, listed on the threat feed until ${expiry.expiresAt}${front}`);
           }
         }
+        if (value.rules.problem) preview.warnings.push(`${config.id}: which rule lets the IPs in was not looked up: ${value.rules.problem}`);
         for (const s of value.vpn) preview.changes.push(`Cut the ${describeVpn(s)} on ${config.id}`);
       }
       const vpnCount = results.reduce((n, r) => n + r.value.vpn.length, 0);
@@ -242,7 +308,24 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     },
   };
 
-  return [vpnSessions, sessions, block] as ActionDef[];
+  return [vpnSessions, sessions, matchedPolicy, block] as ActionDef[];
+}
+
+/**
+ * For the block preview: the rule each IP matches today on this firewall, when its policyLookup
+ * says where to look. A lookup that fails is a warning on the card, never a failed preview.
+ */
+async function rulesInFront(d: FirewallDriver, list: IpAddress[]): Promise<{ matches: PolicyMatch[]; problem?: string }> {
+  if (!list.length || !d.config.policyLookup) return { matches: [] };
+  const { queries, problem } = policyQueries(d.config, {} as MatchedPolicyInput, list);
+  if (problem) return { matches: [], problem };
+  if (!queries.length) return { matches: [] };
+  try {
+    const r = await d.matchedPolicy(queries);
+    return { matches: r.matches, problem: r.skipped.length ? r.skipped.map((k) => `${k.query.src}: ${k.reason}`).join('; ') : undefined };
+  } catch (e) {
+    return { matches: [], problem: (e as Error).message };
+  }
 }
 
 /** The firewall actions with the built-in drivers; feed entries are returned in the output. */

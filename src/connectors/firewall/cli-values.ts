@@ -1,4 +1,5 @@
 import { InvalidInputError, ipFamily, parseIp, quoteForError, type IpAddress } from '../../domain/net';
+import type { PolicyQuery } from './driver';
 
 /**
  * The only values that reach a firewall CLI line. Our own values (object names, incident ids, IPs)
@@ -137,3 +138,11 @@ export function sameVpnUser(deviceUser: string, wanted: string): boolean {
   const local = (u: string) => (u.includes('@') ? u.slice(0, u.indexOf('@')) : u);
   return (a.includes('@') !== b.includes('@')) && local(a) === local(b);
 }
+
+/** Re-validates a flow right before it goes on a line. */
+export function checkedQuery(q: PolicyQuery): PolicyQuery {
+  if (!Number.isInteger(q.dstPort) || q.dstPort < 1 || q.dstPort > 65535) throw new InvalidInputError('dstPort', `not a port: ${JSON.stringify(q.dstPort)}`);
+  if (q.protocol !== 'tcp' && q.protocol !== 'udp') throw new InvalidInputError('protocol', `not tcp or udp: ${JSON.stringify(q.protocol)}`);
+  return { src: checkedIp(q.src), dst: checkedIp(q.dst), dstPort: q.dstPort, protocol: q.protocol };
+}
+

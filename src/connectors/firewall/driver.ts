@@ -7,8 +7,11 @@ import type { RawPayload } from '../types';
 /** A remote-access VPN session as a firewall lists it. */
 export interface VpnSession {
   firewallId: string;
-  /** FortiOS SSL-VPN tunnel / web (login) session, or a PAN-OS GlobalProtect user */
-  kind: 'sslvpn-tunnel' | 'sslvpn-web' | 'globalprotect';
+  /**
+   * FortiOS SSL-VPN tunnel / web (login) session, a FortiOS IPsec dial-up instance (FortiClient;
+   * FortiOS 7.6.3 removed SSL-VPN tunnel mode), or a PAN-OS GlobalProtect user
+   */
+  kind: 'sslvpn-tunnel' | 'sslvpn-web' | 'ipsec-dialup' | 'globalprotect';
   /** the user name exactly as the device shows it */
   user: string;
   sourceIp: string | null;
@@ -17,8 +20,13 @@ export interface VpnSession {
   durationSeconds: number | null;
   bytesIn: number | null;
   bytesOut: number | null;
-  /** how the device addresses this session when cutting it: FortiOS index, PAN-OS gateway + computer (+ domain) */
-  handle: { index?: number; gateway?: string; computer?: string; domain?: string };
+  /**
+   * how the device addresses this session when cutting it: FortiOS SSL-VPN index (as last read:
+   * it may change after any delete), FortiOS IKE gateway instance name (`FCT_0`) with the IKE SA
+   * cookies that tell this instance from a later one of the same name, PAN-OS gateway + computer
+   * (+ domain)
+   */
+  handle: { index?: number; gateway?: string; computer?: string; domain?: string; ikeSa?: string };
   loginTime?: string;
 }
 
@@ -37,6 +45,26 @@ export interface FlowSession {
   bytesReply: number | null;
   application?: string;
   state?: string;
+}
+
+/** One flow to ask a firewall about: which policy would let `src` reach `dst:dstPort`. */
+export interface PolicyQuery { src: IpAddress; dst: IpAddress; dstPort: number; protocol: 'tcp' | 'udp' }
+
+/** The policy a firewall says matches a flow. */
+export interface PolicyMatch {
+  firewallId: string;
+  query: PolicyQuery;
+  /** FortiOS policy id / PAN-OS rule index as the device prints it; null for no explicit rule */
+  policyId: string | null;
+  policyName: string | null;
+  /** the device's own word: FortiOS accept/deny/ipsec, PAN-OS allow/deny/drop/reset-… */
+  action: string;
+  /** whether the matched rule lets the traffic through */
+  allows: boolean;
+  /** true when no configured rule matched and the device's implicit/default rule applies */
+  implicit: boolean;
+  /** where the lookup was made: `from wan1`, `from untrust to trust` */
+  context: string;
 }
 
 /** A device row the bot could not act on (a name no quoting makes safe, a row the device refused). */
@@ -66,6 +94,12 @@ export interface FirewallDriver {
    */
   revokeVpnSessions(user: string): Promise<RevokeResult>;
   sessionTable(ips: IpAddress[]): Promise<{ sessions: FlowSession[]; transcript: RawPayload }>;
+  /**
+   * Asks the device which policy matches each flow (FortiOS `diagnose firewall iprope lookup`,
+   * PAN-OS `test security-policy-match`); read-only. A flow the device cannot be asked about (no
+   * interface/zones configured, an address family the command does not take) is skipped with its reason.
+   */
+  matchedPolicy(queries: PolicyQuery[]): Promise<{ matches: PolicyMatch[]; skipped: Array<{ query: PolicyQuery; reason: string }>; transcript: RawPayload }>;
   close(): Promise<void>;
 }
 

@@ -104,3 +104,70 @@ export function parseSessionList(output: string, firewallId: string): FlowSessio
   }
   return out;
 }
+
+/** One IKE gateway entry of `diagnose vpn ike gateway list` that a dial-up user owns. */
+export interface IkeDialupEntry {
+  /** the gateway (instance) name, e.g. `FCT-Dialup_0`: what `diagnose vpn ike gateway clear name` takes */
+  name: string;
+  user: string;
+  remoteIp: string | null;
+  assignedIp: string | null;
+  createdSeconds: number | null;
+  /** `initiator/responder` IKE SA cookies from the `id/spi:` line: unique per IKE SA */
+  ikeSa: string | null;
+}
+
+/**
+ * `diagnose vpn ike gateway list`: one block per gateway, each starting `vd: <vdom>/<n>` (or
+ * `name:` where the vd line is absent), then `key: value` lines. Only blocks naming a user
+ * (`xauth-user:` for IKEv1 XAuth, `eap-user:` for IKEv2 EAP) are dial-up clients; site-to-site
+ * gateways carry none and are left out. The user is the rest of the line (spaces allowed).
+ */
+export function parseIkeGateways(output: string): IkeDialupEntry[] {
+  const out: IkeDialupEntry[] = [];
+  let cur: Record<string, string> | undefined;
+  const flush = () => {
+    if (!cur?.name) return;
+    const user = cur['xauth-user'] ?? cur['eap-user'];
+    if (!user) return;
+    // `addr: <local>:<port> -> <remote>:<port>` (older releases print `->` without the space)
+    const addr = /->\s*(\S+)/.exec(cur.addr ?? '');
+    const remote = addr ? hostPort(addr[1]).host : null;
+    const assigned = /^(\S+?)\//.exec(cur['assigned IPv4 address'] ?? '')?.[1] ?? null;
+    const spi = /^\d+\s+([0-9a-f]+\/[0-9a-f]+)$/.exec(cur['id/spi'] ?? '')?.[1] ?? null;
+    out.push({ name: cur.name, user, remoteIp: remote, assignedIp: assigned, createdSeconds: num(/^(\d+)s ago$/.exec(cur.created ?? '')?.[1]), ikeSa: spi });
+  };
+  for (const raw of output.split('\n')) {
+    const m = /^(\s*)([A-Za-z0-9][A-Za-z0-9 _/()\-]*?):\s?(.*)$/.exec(raw);
+    if (!m) continue;
+    const [, indent, key, value] = m;
+    if (!indent && (key === 'vd' || (key === 'name' && cur?.name !== undefined))) { flush(); cur = {}; }
+    cur ??= {};
+    // the first `id/spi` (the current IKE SA) and the top-level keys; nested lines do not overwrite them
+    if (cur[key] === undefined) cur[key] = value.trim();
+  }
+  flush();
+  return out;
+}
+
+/** `<src [a-1] dst [b-2] proto tcp dev port2> matches policy id: 5` → 5 (0: the implicit deny). */
+export function parseIpropeLookup(output: string): number | undefined {
+  const m = /matches policy id:\s*(\d+)/.exec(output);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The name and action of `edit <id>` in `show firewall policy <id>`; `set action` absent means deny (the default). */
+export function parsePolicy(showOutput: string, id: number): { name: string | null; action: 'accept' | 'deny' | 'ipsec' } | undefined {
+  const lines = showOutput.split('\n').map((l) => l.trim());
+  const start = lines.findIndex((l) => l === `edit ${id}`);
+  if (start < 0) return undefined;
+  let name: string | null = null;
+  let action: 'accept' | 'deny' | 'ipsec' = 'deny';
+  for (let i = start + 1; i < lines.length && lines[i] !== 'next'; i++) {
+    const n = /^set name (.*)$/.exec(lines[i]);
+    if (n) name = tokens(n[1])[0] ?? null;
+    const a = /^set action (accept|deny|ipsec)$/.exec(lines[i]);
+    if (a) action = a[1] as typeof action;
+  }
+  return { name, action };
+}

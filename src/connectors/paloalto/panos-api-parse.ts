@@ -118,3 +118,22 @@ export function parseApiSessions(response: XmlElement, firewallId: string): Flow
     };
   });
 }
+
+/** A rule `<test><security-policy-match>` names: its name, position and action. */
+export interface ApiPolicyRule { name: string; index: number | null; action: string }
+
+/**
+ * `<test><security-policy-match>`: `<result><rules><entry name="…">` with `<index>` and `<action>`
+ * children; older releases put the CLI's `"<name>; index: <n>"` text in the entry instead. An empty
+ * `<rules/>` means no configured rule matched (the zone default applies).
+ */
+export function parseApiPolicyMatch(response: XmlElement): ApiPolicyRule[] {
+  const rules = child(child(response, 'result'), 'rules');
+  return childrenNamed(rules, 'entry').map((e) => {
+    const text = e.text.trim();
+    const legacy = /^"?(.+?); index: (\d+)"?/.exec(text);
+    const name = e.attrs.name ?? legacy?.[1] ?? text;
+    const idx = childText(e, 'index') ?? legacy?.[2];
+    return { name, index: idx !== undefined && /^\d+$/.test(idx) ? Number(idx) : null, action: childText(e, 'action') ?? (/action (\S+?);/.exec(text)?.[1] ?? 'unknown') };
+  });
+}

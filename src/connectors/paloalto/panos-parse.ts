@@ -80,3 +80,26 @@ export function parsePanOsSessions(output: string, firewallId: string): FlowSess
   }
   return out;
 }
+
+/** One rule block of `test security-policy-match`. */
+export interface PanOsRuleMatch { name: string; index: number | null; action: string; from: string | null; to: string | null }
+
+/**
+ * `test security-policy-match ...`: the matching rule(s), first match first, each as
+ * `"<name>; index: <n>" {` then `key value;` lines and `}` (layout of the ntc-templates capture,
+ * test/fixtures/panos/SOURCES.md). Names may contain spaces; the quotes are optional.
+ */
+export function parseSecurityPolicyMatch(output: string): PanOsRuleMatch[] {
+  const out: PanOsRuleMatch[] = [];
+  let cur: PanOsRuleMatch | undefined;
+  for (const raw of output.split('\n')) {
+    const line = raw.trim();
+    const head = /^"?(.+?); index: (\d+)"? \{$/.exec(line) ?? /^"?(.+?)"? \{$/.exec(line);
+    if (head) { cur = { name: head[1], index: head[2] !== undefined ? Number(head[2]) : null, action: '', from: null, to: null }; continue; }
+    if (!cur) continue;
+    if (line === '}') { out.push(cur); cur = undefined; continue; }
+    const kv = /^(action|from|to) (.+?);?$/.exec(line);
+    if (kv) cur[kv[1] as 'action' | 'from' | 'to'] = kv[2];
+  }
+  return out.filter((r) => r.action);
+}

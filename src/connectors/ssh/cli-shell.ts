@@ -8,8 +8,20 @@ import { ConnectorError } from '../types';
  */
 export const DEFAULT_PROMPT = /(?:^|\n)([A-Za-z0-9._@\-]+(?: ?\([^()\r\n]{1,80}\))? ?[#>$] )$/;
 
-/** FortiOS and PAN-OS pagers; answered with a space so a long listing arrives whole. */
-const MORE = /(?:--More--|--more--|lines \d+-\d+ )\s*$/;
+/** FortiOS, IOS and PAN-OS pagers at the end of what arrived; answered with a space so a long listing arrives whole. */
+const MORE = /(?:--More--|--more--| --More-- |lines \d+-\d+ )\s*$/;
+/**
+ * What a pager leaves behind once answered: FortiOS wipes `--More--` with `\r<spaces>\r`, IOS with
+ * backspaces, `less` (PAN-OS) with an erase-line escape (already stripped with the ANSI codes); the
+ * marker itself is cut from the buffer when it arrives. So a pager in the middle of a table leaves no trace.
+ */
+const PAGER_TRACES = /\r[ \t]+\r|\x08+ *\x08*/g;
+
+/**
+ * FortiOS's post-login disclaimer (`config system global` / `set post-login-banner enable`): the
+ * text, then `(Press 'a' to accept):`, answered by the single key `a` (a newline does not dismiss it).
+ */
+export const DISCLAIMER = /\(Press 'a' to accept\):?\s*$/;
 
 // Terminal control sequences a device may put around its output (colour, cursor moves).
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]/g;
@@ -34,7 +46,9 @@ export interface CliExchange { before: string; command: string; output: string; 
  */
 export class CliShell {
   private buffer = '';
-  private waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private waiter: { done: (buffer: string) => boolean; resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** an unfinished `\r…` at the end of the last chunk */
+  private pending = '';
   private closedError: Error | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly prompt: RegExp;
@@ -51,13 +65,34 @@ export class CliShell {
     channel.on('error', (e: Error) => this.fail(new ConnectorError(`the CLI session to ${opts.label} failed: ${e.message}`, { retryable: true, cause: e })));
   }
 
-  /** Wraps an opened shell channel and waits for the first prompt (after any login banner). */
+  /**
+   * Wraps an opened shell channel and waits for the first prompt, accepting FortiOS's post-login
+   * disclaimer once on the way. Anything else — a disclaimer shown again, a banner that never
+   * ends, a prompt we do not know — is an error and the channel is closed: a session is either
+   * at a known prompt or gone, never left half-logged-in.
+   */
   static async attach(channel: ClientChannel, opts: CliShellOptions): Promise<CliShell> {
     const shell = new CliShell(channel, opts);
-    await shell.waitForPrompt(opts.commandTimeoutMs, 'the first prompt');
-    shell.currentPrompt = shell.takePrompt();
-    shell.buffer = '';
-    return shell;
+    try {
+      let accepted = false;
+      for (;;) {
+        await shell.waitFor(opts.commandTimeoutMs, 'the first prompt', (b) => shell.prompt.test(b) || DISCLAIMER.test(b));
+        if (shell.prompt.test(shell.buffer)) break;
+        if (accepted) throw new ConnectorError(`${opts.label} showed its login disclaimer again after it was accepted; not logging in`, { source: 'ssh' });
+        accepted = true;
+        shell.buffer = '';
+        channel.write('a');
+      }
+      shell.currentPrompt = shell.takePrompt();
+      shell.buffer = '';
+      return shell;
+    } catch (e) {
+      shell.close();
+      if (e instanceof ConnectorError && /^no prompt from/.test(e.message)) {
+        throw new ConnectorError(`${e.message}: a prompt or banner the bot does not know (or a banner that never ends); the session was closed`, { source: 'ssh' });
+      }
+      throw e;
+    }
   }
 
   /**
@@ -102,13 +137,19 @@ export class CliShell {
   }
 
   private onData(d: Buffer): void {
-    this.buffer += d.toString('utf8').replace(ANSI, '').replace(/\r\n?/g, '\n');
+    // A trailing `\r` (maybe followed by the spaces of a pager wipe) waits for the next chunk:
+    // split there, `\r\n` would become two line breaks and a wipe would leave a blank line.
+    let text = this.pending + d.toString('utf8');
+    const cut = /(?:\r[ \t]*)+$/.exec(text);
+    this.pending = cut ? cut[0] : '';
+    if (cut) text = text.slice(0, cut.index);
+    this.buffer += text.replace(ANSI, '').replace(PAGER_TRACES, '').replace(/\r\n?/g, '\n');
     if (MORE.test(this.buffer)) {
       this.buffer = this.buffer.replace(MORE, '');
       this.channel.write(' ');
       return;
     }
-    if (this.waiter && this.prompt.test(this.buffer)) {
+    if (this.waiter && this.waiter.done(this.buffer)) {
       const w = this.waiter;
       this.waiter = undefined;
       w.resolve();
@@ -116,8 +157,12 @@ export class CliShell {
   }
 
   private waitForPrompt(timeoutMs: number, what: string): Promise<void> {
+    return this.waitFor(timeoutMs, what, (b) => this.prompt.test(b));
+  }
+
+  private waitFor(timeoutMs: number, what: string, done: (buffer: string) => boolean): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
-    if (this.prompt.test(this.buffer)) return Promise.resolve();
+    if (done(this.buffer)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
@@ -125,6 +170,7 @@ export class CliShell {
         reject(new ConnectorError(`no prompt from ${this.opts.label} within ${timeoutMs} ms waiting for ${what}; last output: ${JSON.stringify(tail)}`, { retryable: true }));
       }, timeoutMs);
       this.waiter = {
+        done,
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       };

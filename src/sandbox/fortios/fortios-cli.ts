@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { CliInterpreter } from '../ssh-cli-server';
-import type { FortiOsState } from './fortios-state';
+import type { DialupInstance, FortiOsState } from './fortios-state';
 
 type Table = 'address' | 'address6' | 'addrgrp' | 'addrgrp6';
 const TABLES: readonly Table[] = ['address', 'address6', 'addrgrp', 'addrgrp6'];
@@ -10,6 +10,7 @@ type Frame =
   | { kind: 'vdom-list' }
   | { kind: 'vdom'; name: string }
   | { kind: 'table'; table: Table }
+  | { kind: 'console' }
   | { kind: 'entry'; table: Table; name: string; draft: Record<string, unknown> };
 
 const FAIL = (code: number) => `Command fail. Return code ${code}`;
@@ -77,15 +78,37 @@ export class FortiOsCli implements CliInterpreter {
   private stack: Frame[] = [{ kind: 'root' }];
   private filters: Record<'session' | 'session6', { src?: string; dst?: string }> = { session: {}, session6: {} };
 
-  constructor(private readonly state: FortiOsState) {}
+  /** true until the post-login disclaimer is accepted (when the device shows one) */
+  private disclaimerPending: boolean;
+
+  constructor(private readonly state: FortiOsState) {
+    this.disclaimerPending = !!state.postLoginBanner;
+  }
 
   greeting(): string {
+    // `set post-login-banner enable`: the disclaimer text, then the key prompt, before any prompt.
+    if (this.disclaimerPending) return `${this.state.postLoginBanner}\n(Press 'a' to accept):`;
     return this.prompt();
+  }
+
+  awaitingKey(): boolean {
+    return this.disclaimerPending;
+  }
+
+  /** `a` accepts the disclaimer; any other key refuses it and the device closes the session. */
+  key(c: string): { output: string; hangUp?: boolean } {
+    if (c !== 'a') return { output: '', hangUp: true };
+    this.disclaimerPending = false;
+    return { output: '\n' };
+  }
+
+  pageLines(): number | undefined {
+    return this.state.console.output === 'more' ? this.state.pageLines : undefined;
   }
 
   prompt(): string {
     const top = this.stack[this.stack.length - 1];
-    const label = top.kind === 'vdom-list' ? 'vdom' : top.kind === 'vdom' ? top.name : top.kind === 'table' ? top.table : top.kind === 'entry' ? top.name : '';
+    const label = top.kind === 'vdom-list' ? 'vdom' : top.kind === 'vdom' ? top.name : top.kind === 'table' ? top.table : top.kind === 'entry' ? top.name : top.kind === 'console' ? 'console' : '';
     return `${this.state.hostname} ${label ? `(${label}) ` : ''}# `;
   }
 
@@ -99,6 +122,7 @@ export class FortiOsCli implements CliInterpreter {
       case 'vdom': return this.atRoot(toks, true);
       case 'vdom-list': return { output: this.atVdomList(toks) };
       case 'table': return { output: this.atTable(top, toks) };
+      case 'console': return { output: this.atConsole(toks) };
       case 'entry': return { output: this.atEntry(top, toks) };
     }
   }
@@ -122,6 +146,23 @@ export class FortiOsCli implements CliInterpreter {
       this.stack.push({ kind: 'table', table: c as Table });
       return { output: '' };
     }
+    if (a === 'config' && b === 'system' && c === 'console' && t.length === 3) {
+      this.stack.push({ kind: 'console' });
+      return { output: '' };
+    }
+    if (a === 'show' && b === 'firewall' && c === 'policy' && t.length <= 4) {
+      if (!this.inVdomContext(inVdom)) return { output: parseError('firewall') };
+      if (d !== undefined && !/^\d+$/.test(d)) return { output: valueError(d) };
+      return { output: this.showPolicies(d === undefined ? undefined : Number(d)) };
+    }
+    if (a === 'diagnose' && b === 'firewall' && c === 'iprope' && d === 'lookup') {
+      if (!this.inVdomContext(inVdom)) return { output: parseError(b) };
+      return { output: this.ipropeLookup(rest) };
+    }
+    if (a === 'diagnose' && b === 'vpn' && c === 'ike' && d === 'gateway') {
+      if (!this.inVdomContext(inVdom)) return { output: parseError(b) };
+      return { output: this.ikeGateway(rest) };
+    }
     if (a === 'show' && b === 'firewall' && t.length >= 3 && t.length <= 4) {
       if (!this.inVdomContext(inVdom)) return { output: parseError('firewall') };
       if (!TABLES.includes(c as Table)) return { output: parseError(c) };
@@ -141,6 +182,9 @@ export class FortiOsCli implements CliInterpreter {
       const i = list.findIndex((x) => x.index === Number(rest[0]));
       if (i < 0) return { output: FAIL(-1) };
       list.splice(i, 1);
+      // The monitor numbers rows by position: after a delete the rows below move up one index,
+      // so an index read before the delete may now name somebody else's session.
+      list.forEach((x, n) => { x.index = n; });
       return { output: '' };
     }
     if (a === 'diagnose' && b === 'sys' && (c === 'session' || c === 'session6')) {
@@ -148,6 +192,91 @@ export class FortiOsCli implements CliInterpreter {
       return { output: this.diagSession(c, t.slice(3)) };
     }
     return { output: inVdom || ['config', 'show', 'get', 'execute', 'diagnose'].includes(a) ? parseError(t[t.length > 1 ? 1 : 0]) : 'Unknown action 0' };
+  }
+
+  private atConsole(t: string[]): string {
+    if (t[0] === 'end' && t.length === 1) { this.stack.pop(); return ''; }
+    if (t[0] === 'set' && t[1] === 'output' && t.length === 3) {
+      if (t[2] !== 'more' && t[2] !== 'standard') return valueError(t[2]);
+      this.state.console.output = t[2];
+      return '';
+    }
+    if (t[0] === 'get' && t.length === 1) return `output              : ${this.state.console.output}`;
+    return parseError(t[0]);
+  }
+
+  /**
+   * `diagnose vpn ike gateway list [name <n>]` and `... clear name <n>`. The layout follows a
+   * FortiOS 7.6 capture (test/fixtures/fortios/SOURCES.md). `clear` with no name clears EVERY
+   * gateway on a real device: the emulator does it too, so a test would see such a slip.
+   */
+  private ikeGateway(t: string[]): string {
+    const list = this.state.ipsec.dialup;
+    if (t[0] === 'list' && t.length === 1) return list.map(gatewayBlock).join('');
+    if (t[0] === 'list' && t[1] === 'name' && t.length === 3) return list.filter((g) => g.name === t[2]).map(gatewayBlock).join('');
+    if (t[0] === 'clear' && t.length === 1) { list.splice(0, list.length); return ''; }
+    if (t[0] === 'clear' && t[1] === 'name' && t.length === 3) {
+      const i = list.findIndex((g) => g.name === t[2]);
+      if (i >= 0) list.splice(i, 1);
+      return '';
+    }
+    return parseError(t[0] ?? 'gateway');
+  }
+
+  /**
+   * `diagnose firewall iprope lookup <src> <sport> <dst> <dport> <proto> <dev>`: the first policy
+   * (in order) whose source interface, addresses and service match; 0 when none (implicit deny).
+   * Output as in Fortinet's community articles (test/fixtures/fortios/SOURCES.md).
+   */
+  private ipropeLookup(t: string[]): string {
+    if (t.length !== 6) return parseError(t[t.length - 1] ?? 'lookup');
+    const [src, sport, dst, dport, protoArg, dev] = t;
+    if (isIP(src) !== 4) return valueError(src);
+    if (isIP(dst) !== 4) return valueError(dst);
+    for (const p of [sport, dport]) if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) return valueError(p);
+    const proto = ({ tcp: 6, udp: 17, icmp: 1 } as Record<string, number>)[protoArg] ?? (/^\d{1,3}$/.test(protoArg) ? Number(protoArg) : undefined);
+    if (proto === undefined || proto > 255) return valueError(protoArg);
+    if (!this.state.interfaces.includes(dev)) return valueError(dev);
+    const hit = this.state.policies.find((p) => (!p.srcintf || p.srcintf.includes(dev) || p.srcintf.includes('any'))
+      && p.srcaddr.some((a) => this.addressHas(a, src, new Set()))
+      && (p.dstaddr ?? ['all']).some((a) => this.addressHas(a, dst, new Set()))
+      && (p.service ?? ['ALL']).some((svc) => serviceHas(svc, proto, Number(dport))));
+    return `<src [${src}-${sport}] dst [${dst}-${dport}] proto ${protoArg} dev ${dev}> matches policy id: ${hit?.id ?? 0}`;
+  }
+
+  /** Whether an IPv4 address object or group (resolved recursively) contains `ip`. */
+  private addressHas(name: string, ip: string, seen: Set<string>): boolean {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const a = this.state.address.get(name);
+    if (a) {
+      const [net, mask] = a.subnet.split(' ');
+      const m = ipv4ToInt(mask);
+      return ((ipv4ToInt(ip) & m) >>> 0) === ((ipv4ToInt(net) & m) >>> 0);
+    }
+    const g = this.state.addrgrp.get(name);
+    return !!g && g.member.some((m) => this.addressHas(m, ip, seen));
+  }
+
+  /** `show firewall policy [id]`: only non-default settings, as FortiOS shows (deny is the default action). */
+  private showPolicies(id?: number): string {
+    const rows = this.state.policies.filter((p) => id === undefined || p.id === id);
+    const list = (v: string[]) => v.map(q).join(' ');
+    const body = rows.map((p) => [
+      `    edit ${p.id}`,
+      `        set name ${q(p.name)}`,
+      `        set uuid ${policyUuid(p.id)}`,
+      `        set srcintf ${list(p.srcintf ?? ['any'])}`,
+      `        set dstintf ${list(p.dstintf ?? ['any'])}`,
+      `        set srcaddr ${list(p.srcaddr)}`,
+      `        set dstaddr ${list(p.dstaddr ?? ['all'])}`,
+      ...(p.srcaddr6 ? [`        set srcaddr6 ${list(p.srcaddr6)}`, '        set dstaddr6 "all"'] : []),
+      ...(p.action === 'accept' ? ['        set action accept'] : []),
+      '        set schedule "always"',
+      `        set service ${list(p.service ?? ['ALL'])}`,
+      '    next',
+    ].join('\n'));
+    return ['config firewall policy', ...body, 'end'].join('\n');
   }
 
   private atVdomList(t: string[]): string {
@@ -301,4 +430,65 @@ export class FortiOsCli implements CliInterpreter {
     }
     return parseError(t[0] ?? table);
   }
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
+}
+
+/** The predefined services the sandbox policies use. */
+const SERVICES: Record<string, Array<{ proto: number; port?: number }>> = {
+  ALL: [{ proto: -1 }],
+  HTTPS: [{ proto: 6, port: 443 }],
+  HTTP: [{ proto: 6, port: 80 }],
+  SMB: [{ proto: 6, port: 445 }],
+  DNS: [{ proto: 17, port: 53 }, { proto: 6, port: 53 }],
+};
+
+function serviceHas(name: string, proto: number, port: number): boolean {
+  return (SERVICES[name] ?? []).some((s) => s.proto === -1 || (s.proto === proto && (s.port === undefined || s.port === port)));
+}
+
+function policyUuid(id: number): string {
+  const h = id.toString(16).padStart(4, '0');
+  return `06f1be4a-fb9f-51e9-ef16-dc4000a2${h}`;
+}
+
+/** One `diagnose vpn ike gateway list` entry, laid out like the FortiOS 7.6 capture. */
+function gatewayBlock(g: DialupInstance): string {
+  const who = g.version === 2 ? 'eap-user' : 'xauth-user';
+  const rekey = 86400 - g.created;
+  return [
+    '',
+    'vd: root/0',
+    `name: ${g.name}`,
+    `version: ${g.version}`,
+    `interface: ${g.interface} 3`,
+    `addr: ${g.localIp}:4500 -> ${g.remoteIp}:${g.remotePort}`,
+    `tun_id: ${g.assignedIp}/::10.0.0.3`,
+    'remote_location: 0.0.0.0',
+    'network-id: 0',
+    'transport: UDP',
+    `created: ${g.created}s ago`,
+    `${who}: ${g.user}`,
+    '2FA: no',
+    `peer-id: ${g.remoteIp}`,
+    'peer-id-auth: no',
+    `FortiClient UID: ${g.forticlientUid}`,
+    `assigned IPv4 address: ${g.assignedIp}/255.255.255.255`,
+    'nat: me peer',
+    'pending-queue: 0',
+    'IKE SA: created 1/1  established 1/1  time 10/10/10 ms',
+    'IPsec SA: created 1/1  established 1/1  time 0/0/0 ms',
+    '',
+    `  id/spi: 1 ${g.cookies}`,
+    '  direction: responder',
+    `  status: established ${g.created}-${g.created}s ago = 10ms`,
+    '  proposal: aes256-sha256',
+    '  key: c98c75c03cc40ece',
+    `  lifetime/rekey: 86400/${rekey}`,
+    '  DPD sent/recv: 00000000/00000089',
+    `  peer-id: ${g.remoteIp}`,
+    '',
+  ].join('\n');
 }

@@ -5,6 +5,7 @@ import { parseXml, xmlEscape, type XmlElement } from '../../connectors/paloalto/
 import { generateSandboxTls, type SandboxTls } from '../graph/self-signed-tls';
 import { commitCandidate, recordChange } from './panos-commit';
 import type { PanOsState } from './panos-state';
+import { firstMatchingRule } from './panos-policy';
 
 /**
  * The PAN-OS XML API (`/api/`) over https, on the same device state as the CLI emulator, so one
@@ -178,6 +179,22 @@ export async function startPanOsApiEmulator(opts: {
       if (i < 0) return ok(`<result><response status="error">${echo}<error>User not found</error></response></result>`);
       state.globalProtect.splice(i, 1);
       return ok(`<result><response status="success">${echo}<status>success</status></response></result>`);
+    }
+    if (cmd.name === 'test' && cmd.children[0]?.name === 'security-policy-match') {
+      const kv = new Map(cmd.children[0].children.map((c) => [c.name, c.text.trim()] as const));
+      const allowed = ['from', 'to', 'source', 'destination', 'protocol', 'destination-port', 'application', 'source-user'];
+      const bad = cmd.children[0].children.find((c) => !allowed.includes(c.name));
+      if (bad) return error([`test -> security-policy-match -> ${bad.name} is unexpected`]);
+      const src = kv.get('source');
+      const dst = kv.get('destination');
+      if (!src || !isIP(src) || (dst !== undefined && !isIP(dst))) return error(['test -> security-policy-match -> source is invalid']);
+      const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+      const i = firstMatchingRule(state.running, { from: kv.get('from'), to: kv.get('to'), src, dst, proto: num(kv.get('protocol')), port: num(kv.get('destination-port')) });
+      if (i < 0) return ok('<result><rules/></result>');
+      const r = state.running.rules[i];
+      const members = (v: string[] | undefined) => (v?.length ? v : ['any']).map((m) => `<member>${xmlEscape(m)}</member>`).join('');
+      return ok(`<result><rules><entry name="${xmlEscape(r.name)}"><index>${i + 1}</index><from>${members(r.from)}</from><source>${members(r.source)}</source>`
+        + `<to>${members(r.to)}</to><destination>${members(r.destination)}</destination><action>${r.action}</action></entry></rules></result>`);
     }
     const sessionShow = at.startsWith('show session all filter');
     if (sessionShow) {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { CliInterpreter } from '../ssh-cli-server';
 import { commitCandidate, recordChange } from './panos-commit';
 import { cloneConfig, type PanOsConfig, type PanOsState } from './panos-state';
+import { firstMatchingRule } from './panos-policy';
 
 const INVALID = 'Invalid syntax.';
 // PAN-OS object names: start with a letter, digit or `_`; then letters, digits, `_ - .` and spaces.
@@ -71,6 +72,7 @@ export class PanOsCli implements CliInterpreter {
     if (s === 'show global-protect-gateway current-user') return { output: this.gpUsers() };
     if (t[0] === 'request' && t[1] === 'global-protect-gateway' && t[2] === 'client-logout') return { output: this.clientLogout(t.slice(3)) };
     if (t[0] === 'show' && t[1] === 'session' && t[2] === 'all') return { output: this.sessions(t.slice(3)) };
+    if (t[0] === 'test' && t[1] === 'security-policy-match') return { output: this.policyMatch(t.slice(2)) };
     return { output: `Unknown command: ${t[0]}` };
   }
 
@@ -120,6 +122,50 @@ export class PanOsCli implements CliInterpreter {
       }
     }
     return out.length ? out.join('\n').trimEnd() : 'No users found';
+  }
+
+  /**
+   * `test security-policy-match from <z> to <z> source <ip> destination <ip> protocol <n>
+   * destination-port <p>` over the RUNNING rules: the first match, printed in the layout of the
+   * ntc-templates capture (test/fixtures/panos/SOURCES.md); nothing when no rule matches.
+   */
+  private policyMatch(args: string[]): string {
+    const kv = new Map<string, string>();
+    for (let i = 0; i < args.length; i += 2) {
+      if (!['from', 'to', 'source', 'destination', 'protocol', 'destination-port', 'application', 'source-user'].includes(args[i]) || args[i + 1] === undefined || kv.has(args[i])) return INVALID;
+      kv.set(args[i], args[i + 1]);
+    }
+    const src = kv.get('source');
+    const dst = kv.get('destination');
+    if (!src || !isIP(src) || (dst !== undefined && !isIP(dst))) return INVALID;
+    const proto = kv.has('protocol') ? Number(kv.get('protocol')) : undefined;
+    const port = kv.has('destination-port') ? Number(kv.get('destination-port')) : undefined;
+    if ((proto !== undefined && !(Number.isInteger(proto) && proto >= 0 && proto <= 255)) || (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))) return INVALID;
+    const rules = this.state.running.rules;
+    const i = firstMatchingRule(this.state.running, { from: kv.get('from'), to: kv.get('to'), src, dst, proto, port });
+    if (i < 0) return '';
+    const r = rules[i];
+    const list = (v: string[] | undefined) => (!v || !v.length ? 'any' : v.length === 1 ? v[0] : `[ ${v.join(' ')} ]`);
+    const svc = r.service?.[0];
+    return [
+      `"${r.name}; index: ${i + 1}" {`,
+      `        from ${list(r.from)};`,
+      `        source ${list(r.source)};`,
+      '        source-region none;',
+      `        to ${list(r.to)};`,
+      `        destination ${list(r.destination)};`,
+      '        destination-region none;',
+      '        user any;',
+      '        source-device any;',
+      // sic: PAN-OS prints this key misspelt (see the capture)
+      '        destinataion-device any;',
+      '        category any;',
+      `        application/service 0:any/${svc ? (svc.proto === 6 ? 'tcp' : 'udp') : 'any'}/any/${svc ? svc.port : 'any'};`,
+      `        action ${r.action};`,
+      '        icmp-unreachable: no',
+      '        terminal yes;',
+      '}',
+    ].join('\n');
   }
 
   private sessions(args: string[]): string {

@@ -3,7 +3,8 @@ import { CONTOSO } from '../contoso';
 export interface PanOsConfig {
   address: Map<string, { ipNetmask: string; description?: string }>;
   addressGroup: Map<string, { static: string[] }>;
-  rules: Array<{ name: string; source: string[]; action: 'allow' | 'deny' }>;
+  /** security rules in order; zones, destinations and services default to any */
+  rules: Array<{ name: string; from?: string[]; to?: string[]; source: string[]; destination?: string[]; service?: Array<{ proto: number; port: number }>; action: 'allow' | 'deny' | 'drop' }>;
 }
 
 export interface PanOsState {
@@ -34,7 +35,11 @@ export function contosoPanOsState(): PanOsState {
   const s = emptyPanOsState('PA-3220');
   s.running.address.set('IR-placeholder', { ipNetmask: '192.0.2.255/32', description: 'keeps IR-Block non-empty' });
   s.running.addressGroup.set('IR-Block', { static: ['IR-placeholder'] });
-  s.running.rules.push({ name: 'IR-Block-deny', source: ['IR-Block'], action: 'deny' });
+  s.running.address.set('DMZ-web', { ipNetmask: '198.51.100.1/32', description: 'public web / VPN portal' });
+  s.running.rules.push(
+    { name: 'IR-Block-deny', from: ['untrust'], source: ['IR-Block'], action: 'deny' },
+    { name: 'Inbound HTTPS to DMZ-web', from: ['untrust'], to: ['trust'], source: ['any'], destination: ['DMZ-web'], service: [{ proto: 6, port: 443 }], action: 'allow' },
+  );
   s.candidate = cloneConfig(s.running);
   s.globalProtect.push(
     { gateway: 'GP-GW-N', domain: 'contoso', user: 'adele.vance', computer: 'ADELE-LT01', client: 'Microsoft Windows 11 Enterprise , 64-bit', privateIp: '10.31.32.5', publicIp: CONTOSO.attackerIp, loginTime: 'Nov.27 07:41:12' },

@@ -20,6 +20,10 @@ const FORTIOS_LINES = [
   /^(next|end)$/, /^append member( "IR-[0-9a-f.\-]+")+$/,
   /^get vpn ssl monitor$/, /^execute vpn sslvpn del-(tunnel|web) \d+$/,
   /^diagnose sys session6? (filter (clear|(src|dst) [0-9a-f.:]+)|list)$/,
+  // never a bare `clear` (that ends every tunnel of the device)
+  /^diagnose vpn ike gateway (list|(list|clear) name [A-Za-z0-9._\-]+)$/,
+  /^diagnose firewall iprope lookup (\d{1,3}\.){3}\d{1,3} 0 (\d{1,3}\.){3}\d{1,3} \d{1,5} (tcp|udp) wan1$/,
+  /^show firewall policy \d+$/,
 ];
 const PANOS_LINES = [
   /^set cli scripting-mode on$/, /^set cli pager off$/, /^configure$/, /^exit$/, /^commit partial admin ir-bot$/,
@@ -31,6 +35,7 @@ const PANOS_LINES = [
   // device names are double-quoted: no quote, backslash or control character inside
   /^request global-protect-gateway client-logout gateway "GP-GW-N" user "[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+" reason force-logout( computer "[^"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]+")?$/,
   /^show session all filter (source|destination) [0-9a-f.:]+$/,
+  /^test security-policy-match from untrust to trust source [0-9a-f.:]+ destination [0-9a-f.:]+ protocol (6|17) destination-port \d{1,5}$/,
 ];
 const wellFormed = (lines: string[], allowed: RegExp[]) => lines.filter((l) => !allowed.some((re) => re.test(l)));
 
@@ -40,8 +45,8 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
   let pan: PanOsEmulator;
   let fabrikamFgt: FortiOsEmulator;
   const contoso = () => customer(CONTOSO, [
-    firewallConfig('fortigate', fgt, { id: 'contoso-fgt-1' }),
-    firewallConfig('paloalto', pan, { id: 'contoso-pa-1' }),
+    firewallConfig('fortigate', fgt, { id: 'contoso-fgt-1', policyLookup: { sourceInterface: 'wan1', destination: '198.51.100.1', port: 443, protocol: 'tcp' } }),
+    firewallConfig('paloalto', pan, { id: 'contoso-pa-1', policyLookup: { fromZone: 'untrust', toZone: 'trust', destination: '198.51.100.1', port: 443, protocol: 'tcp' } }),
   ]);
   const fabrikam = () => customer(FABRIKAM, [firewallConfig('fortigate', fabrikamFgt, { id: 'fabrikam-fgt-1' })]);
 
@@ -56,10 +61,11 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     const input = action('firewall.block').input.parse({ ips: ['203.0.113.7', '198.51.100.23'], user: 'adele.vance', incidentId: 'IR-20261127-7K3Q' });
     const p = await action('firewall.block').preview!(input, actionContext(contoso()));
     assert.deepEqual(p.changes, [
-      'Block 203.0.113.7 on contoso-fgt-1 (fortigate): address object IR-203.0.113.7 in group IR-Block, listed on the threat feed until 2026-12-04T09:00:00.000Z',
+      'Block 203.0.113.7 on contoso-fgt-1 (fortigate): address object IR-203.0.113.7 in group IR-Block, listed on the threat feed until 2026-12-04T09:00:00.000Z; the deny goes in front of rule 5 "WAN-to-DMZ-HTTPS" (accept), which lets 203.0.113.7 reach 198.51.100.1:443/tcp today',
       'Cut the SSL-VPN web login of adele.vance from 203.0.113.7 (index 0) on contoso-fgt-1',
       'Cut the SSL-VPN tunnel of adele.vance from 203.0.113.7 (index 0) on contoso-fgt-1',
-      'Block 203.0.113.7 on contoso-pa-1 (paloalto): address object IR-203.0.113.7 in group IR-Block, listed on the threat feed until 2026-12-04T09:00:00.000Z',
+      'Cut the IPsec dial-up connection of adele.vance from 203.0.113.7 (IKE gateway FCT-Dialup_0) on contoso-fgt-1',
+      'Block 203.0.113.7 on contoso-pa-1 (paloalto): address object IR-203.0.113.7 in group IR-Block, listed on the threat feed until 2026-12-04T09:00:00.000Z; the deny goes in front of rule 2 "Inbound HTTPS to DMZ-web" (allow), which lets 203.0.113.7 reach 198.51.100.1:443/tcp today',
       'Cut the GlobalProtect session of adele.vance from 203.0.113.7 (gateway GP-GW-N, computer ADELE-LT01) on contoso-pa-1',
     ]);
     assert.deepEqual(p.notChanged, [{ item: '198.51.100.23', reason: "inside Contoso's own egress range 198.51.100.0/24" }]);
@@ -74,10 +80,11 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     const input = block.input.parse({ ips: ['203.0.113.7', CONTOSO.attackerIpv6], user: 'adele.vance@contoso.com', incidentId: 'IR-20261127-7K3Q' });
     const r = await block.run(input, actionContext(contoso())) as { output: any; summary: string; raw: any[] };
     assert.deepEqual(r.output.devices.map((d: any) => [d.firewallId, d.added, d.vpnSessionsCut.length]), [
-      ['contoso-fgt-1', ['203.0.113.7', '2001:db8:bad:cafe::7'], 2],
+      ['contoso-fgt-1', ['203.0.113.7', '2001:db8:bad:cafe::7'], 3],
       ['contoso-pa-1', ['203.0.113.7', '2001:db8:bad:cafe::7'], 1],
     ]);
-    assert.equal(r.summary, 'Blocked 2 IP(s) on 2 firewall(s) (4 added, 0 already blocked); cut 3 VPN session(s) of adele.vance@contoso.com');
+    assert.equal(r.summary, 'Blocked 2 IP(s) on 2 firewall(s) (4 added, 0 already blocked); cut 4 VPN session(s) of adele.vance@contoso.com');
+    assert.deepEqual(fgt.state.ipsec.dialup.map((g) => [g.name, g.user]), [['FCT-Dialup_1', 'megan.bowen']], "adele's dial-up instance is cleared, megan's stays");
     assert.deepEqual(fgt.state.addrgrp.get('IR-Block')!.member, ['none', 'IR-203.0.113.7']);
     assert.deepEqual(fgt.state.addrgrp6.get('IR-Block6')!.member, ['none', 'IR-2001-db8-bad-cafe--7']);
     assert.deepEqual(pan.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder', 'IR-203.0.113.7', 'IR-2001-db8-bad-cafe--7']);
@@ -115,12 +122,33 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
   it('lists VPN sessions and the session table across both vendors', async () => {
     const v = await action('firewall.vpnSessions').run({ user: 'adele.vance' }, actionContext(contoso()));
     assert.deepEqual(v.output.sessions.map((s: any) => `${s.firewallId} ${s.kind} ${s.sourceIp}`), [
-      'contoso-fgt-1 sslvpn-web 203.0.113.7', 'contoso-fgt-1 sslvpn-tunnel 203.0.113.7', 'contoso-pa-1 globalprotect 203.0.113.7',
+      'contoso-fgt-1 sslvpn-web 203.0.113.7', 'contoso-fgt-1 sslvpn-tunnel 203.0.113.7', 'contoso-fgt-1 ipsec-dialup 203.0.113.7', 'contoso-pa-1 globalprotect 203.0.113.7',
     ]);
     const s = await action('firewall.sessions').run({ ips: ['203.0.113.7'] }, actionContext(contoso()));
     assert.equal(s.output.sessions.filter((x: any) => x.firewallId === 'contoso-fgt-1').length, 2);
     assert.equal(s.output.sessions.filter((x: any) => x.firewallId === 'contoso-pa-1').length, 2);
     assert.equal(s.raw.length, 2);
+  });
+
+  it('firewall.matchedPolicy: per IP per firewall the rule that lets it in, one line each for the timeline', async () => {
+    const r = await action('firewall.matchedPolicy').run(action('firewall.matchedPolicy').input.parse({ ips: ['203.0.113.7', CONTOSO.attackerIpv6] }), actionContext(contoso()));
+    assert.deepEqual(r.output.matches.map((m: any) => [m.firewallId, m.query.src, m.policyName, m.allows]), [
+      ['contoso-fgt-1', '203.0.113.7', 'WAN-to-DMZ-HTTPS', true],
+      ['contoso-pa-1', '203.0.113.7', 'Inbound HTTPS to DMZ-web', true],
+    ]);
+    assert.equal(r.summary, [
+      '203.0.113.7 → 198.51.100.1:443/tcp on contoso-fgt-1 (from wan1): rule 5 "WAN-to-DMZ-HTTPS" (accept)',
+      '203.0.113.7 → 198.51.100.1:443/tcp on contoso-pa-1 (from untrust to trust): rule 2 "Inbound HTTPS to DMZ-web" (allow)',
+      '2001:db8:bad:cafe::7 on contoso-fgt-1: not looked up (the destination 198.51.100.1 is IPv4: no IPv6 flow to look up)',
+      '2001:db8:bad:cafe::7 on contoso-pa-1: not looked up (the destination 198.51.100.1 is IPv4: no IPv6 flow to look up)',
+    ].join('; '));
+    const v6 = await action('firewall.matchedPolicy').run({ ips: [CONTOSO.attackerIpv6], destination: '2001:db8:c0::10' }, actionContext(contoso()));
+    assert.deepEqual(v6.output.matches.map((m: any) => [m.firewallId, m.policyName]), [['contoso-pa-1', 'interzone-default']]);
+    assert.match(v6.summary, /on contoso-fgt-1: not looked up \(the FortiOS policy lookup \(diagnose firewall iprope lookup\) takes IPv4 flows only\)/);
+    assert.deepEqual(r.raw.map((x: any) => x.source), ['fortigate.cli', 'paloalto.cli']);
+    assert.deepEqual(wellFormed(fgt.received, FORTIOS_LINES), []);
+    assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
+    await assert.rejects(action('firewall.matchedPolicy').run({ ips: ['203.0.113.7'], destination: '198.51.100.1\nexecute reboot' }, actionContext(contoso())), /destination: not an IPv4 or IPv6 address/);
   });
 
   it('refuses an invalid IP or user with a clear error before any connection', async () => {
@@ -169,7 +197,7 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     assert.deepEqual(pa.added, ['203.0.113.7']);
     assert.deepEqual(pa.vpnSessionsCut.map((s: any) => s.handle.computer), ['ADELE-LT01', "Adele's MacBook Pro"]);
     assert.deepEqual(r.output.skipped.map((k: any) => [k.firewallId, k.reason]), [['contoso-pa-1', 'gateway: contains a double quote or a backslash, which the PAN-OS CLI cannot quote: "GP\\"odd"']]);
-    assert.match(r.summary, /cut 4 VPN session\(s\) of adele\.vance@contoso\.com; skipped 1: contoso-pa-1: GlobalProtect session of adele\.vance from 203\.0\.113\.7 \(gateway GP"odd, computer ADELE-LT02\): gateway: contains a double quote/);
+    assert.match(r.summary, /cut 5 VPN session\(s\) of adele\.vance@contoso\.com; skipped 1: contoso-pa-1: GlobalProtect session of adele\.vance from 203\.0\.113\.7 \(gateway GP"odd, computer ADELE-LT02\): gateway: contains a double quote/);
     assert.deepEqual(wellFormed(pan.received, PANOS_LINES), []);
   });
 

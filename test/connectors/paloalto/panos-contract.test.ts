@@ -21,18 +21,20 @@ function deviceState(): PanOsState {
   return s;
 }
 
+const LOOKUP = { fromZone: 'untrust', toZone: 'trust', port: 443, protocol: 'tcp' as const };
+
 interface Rig { state: PanOsState; driver: FirewallDriver; close(): Promise<void> }
 
 const transports: Record<'cli' | 'api', () => Promise<Rig>> = {
   async cli() {
     const emu: PanOsEmulator = await startPanOsEmulator({ users: [FW_USER], state: deviceState() });
-    const driver = createFirewallDriver(firewallConfig('paloalto', emu, { globalProtectGateway: 'GP-GW-N' }), { secrets: fwSecrets });
+    const driver = createFirewallDriver(firewallConfig('paloalto', emu, { globalProtectGateway: 'GP-GW-N', policyLookup: LOOKUP }), { secrets: fwSecrets });
     return { state: emu.state, driver, close: async () => { await driver.close(); await emu.close(); } };
   },
   async api() {
     const emu: PanOsApiEmulator = await startPanOsApiEmulator({ state: deviceState(), keys: { [API_KEY]: FW_USER.username } });
     const config: FirewallConfig = {
-      id: 'paloalto-test', kind: 'paloalto', transport: 'api', blockGroup: 'IR-Block', globalProtectGateway: 'GP-GW-N',
+      id: 'paloalto-test', kind: 'paloalto', transport: 'api', blockGroup: 'IR-Block', globalProtectGateway: 'GP-GW-N', policyLookup: LOOKUP,
       api: { baseUrl: emu.url, apiKeyRef: 'env:PAN_API_KEY', admin: FW_USER.username, certificateSha256: emu.certificateSha256, vsys: 'vsys1', timeoutMs: 5000 },
     };
     const driver = new PanOsApiDriver(config, { secrets, commitPollMs: 5 });
@@ -46,6 +48,15 @@ for (const [transport, start] of Object.entries(transports)) {
     let rig: Rig;
     beforeEach(async () => { rig = await start(); });
     afterEach(async () => { await rig.close(); });
+
+    it('names the rule that lets an attacker in, and the zone default when none matches', async () => {
+      const q = (src: string, dstPort = 443) => ({ src: parseIp(src), dst: parseIp('198.51.100.1'), dstPort, protocol: 'tcp' as const });
+      const r = await rig.driver.matchedPolicy([q('203.0.113.7'), q('2001:db8:bad:cafe::7', 22)]);
+      assert.deepEqual(r.matches.map((m) => [m.query.src, m.policyId, m.policyName, m.action, m.allows, m.implicit, m.context]), [
+        ['203.0.113.7', '2', 'Inbound HTTPS to DMZ-web', 'allow', true, false, 'from untrust to trust'],
+        ['2001:db8:bad:cafe::7', null, 'interzone-default', 'deny', false, true, 'from untrust to trust'],
+      ]);
+    });
 
     it('blocks IPv4 and IPv6 into the running block group, idempotently', async () => {
       const ips = [parseIp(CONTOSO.attackerIp), parseIp('2001:DB8:bad:cafe:0:0:0:7')];

@@ -143,4 +143,28 @@ describe('PanOsDriver against the PAN-OS emulator', () => {
     ]);
     assert.deepEqual(emu.received.slice(2), ['show session all filter source 203.0.113.7', 'show session all filter destination 203.0.113.7']);
   });
+
+  it('asks test security-policy-match per IP and reads the first rule; the default rule when none prints', async () => {
+    await driver.close();
+    driver = new PanOsDriver(firewallConfig('paloalto', emu, { policyLookup: { fromZone: 'untrust', toZone: 'trust', port: 443, protocol: 'tcp' } }), { secrets: fwSecrets });
+    const q = (src: string, dstPort = 443) => ({ src: parseIp(src), dst: parseIp('198.51.100.1'), dstPort, protocol: 'tcp' as const });
+    const r = await driver.matchedPolicy([q('203.0.113.7'), q('2001:db8:bad:cafe::7', 22)]);
+    assert.deepEqual(r.matches.map((m) => [m.query.src, m.policyId, m.policyName, m.action, m.allows, m.implicit, m.context]), [
+      ['203.0.113.7', '2', 'Inbound HTTPS to DMZ-web', 'allow', true, false, 'from untrust to trust'],
+      ['2001:db8:bad:cafe::7', null, 'interzone-default', 'deny', false, true, 'from untrust to trust'],
+    ]);
+    assert.deepEqual(emu.received.slice(2), [
+      'test security-policy-match from untrust to trust source 203.0.113.7 destination 198.51.100.1 protocol 6 destination-port 443',
+      'test security-policy-match from untrust to trust source 2001:db8:bad:cafe::7 destination 198.51.100.1 protocol 6 destination-port 22',
+    ]);
+    assert.match(r.transcript.body.toString(), /action allow;/);
+  });
+
+  it('refuses a forged flow before any line is sent, and asks nothing without zones', async () => {
+    await assert.rejects(driver.matchedPolicy([{ src: '203.0.113.7; reboot' as never, dst: parseIp('198.51.100.1'), dstPort: 443, protocol: 'tcp' }]), /not an IPv4 or IPv6 address/);
+    await assert.rejects(driver.matchedPolicy([{ src: parseIp('203.0.113.7'), dst: parseIp('198.51.100.1'), dstPort: 70000, protocol: 'tcp' }]), /dstPort: not a port/);
+    const r = await driver.matchedPolicy([{ src: parseIp('203.0.113.7'), dst: parseIp('198.51.100.1'), dstPort: 443, protocol: 'tcp' }]);
+    assert.match(r.skipped[0].reason, /no policyLookup\.fromZone\/toZone configured/);
+    assert.equal(emu.connections, 0);
+  });
 });

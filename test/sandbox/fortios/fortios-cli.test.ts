@@ -77,4 +77,44 @@ describe('FortiOS emulator CLI', () => {
       } finally { s.close(); }
     } finally { await emu.close(); }
   });
+
+  it('lists dial-up instances (all or by name) and clears one by name only', () => {
+    const { say, state } = session();
+    assert.match(say('diagnose vpn ike gateway list'), /^\nvd: root\/0\nname: FCT-Dialup_0\nversion: 1\n[\s\S]*xauth-user: adele\.vance\n[\s\S]*name: FCT-Dialup_1\n/);
+    assert.doesNotMatch(say('diagnose vpn ike gateway list name FCT-Dialup_1'), /adele/);
+    assert.equal(say('diagnose vpn ike gateway clear name FCT-Dialup_0'), '');
+    assert.deepEqual(state.ipsec.dialup.map((g) => g.name), ['FCT-Dialup_1']);
+    assert.equal(say('diagnose vpn ike gateway frob'), "command parse error before 'frob'\nCommand fail. Return code -61");
+    say('diagnose vpn ike gateway clear');
+    assert.deepEqual(state.ipsec.dialup, [], 'a bare clear ends every gateway, as on a real device');
+  });
+
+  it('renumbers SSL-VPN rows after a delete', () => {
+    const { say, state } = session();
+    state.sslvpn.tunnels.push({ index: 1, user: 'megan.bowen', group: 'g', sourceIp: '198.51.100.23', duration: 1, bytesIn: 1, bytesOut: 1, tunnelIp: '10.212.134.201' });
+    say('execute vpn sslvpn del-tunnel 0');
+    assert.deepEqual(state.sslvpn.tunnels.map((t) => [t.index, t.user]), [[0, 'megan.bowen']]);
+    assert.equal(say('execute vpn sslvpn del-tunnel 1'), 'Command fail. Return code -1');
+  });
+
+  it('answers the policy lookup with the first matching policy, 0 for none, and shows policies without the default deny action', () => {
+    const { say } = session();
+    assert.equal(say('diagnose firewall iprope lookup 203.0.113.7 0 198.51.100.1 443 tcp wan1'), '<src [203.0.113.7-0] dst [198.51.100.1-443] proto tcp dev wan1> matches policy id: 5');
+    assert.equal(say('diagnose firewall iprope lookup 203.0.113.7 0 198.51.100.1 22 tcp wan1'), '<src [203.0.113.7-0] dst [198.51.100.1-22] proto tcp dev wan1> matches policy id: 0');
+    assert.match(say('diagnose firewall iprope lookup 203.0.113.7 0 198.51.100.1 443 tcp port99'), /value parse error before 'port99'/);
+    assert.match(say('diagnose firewall iprope lookup 203.0.113.7; 0 198.51.100.1 443 tcp wan1'), /value parse error/);
+    assert.match(say('show firewall policy 5'), /^config firewall policy\n    edit 5\n        set name "WAN-to-DMZ-HTTPS"\n[\s\S]*set action accept\n[\s\S]*\nend$/);
+    assert.doesNotMatch(say('show firewall policy 1'), /set action/);
+  });
+
+  it('shows the post-login disclaimer and hangs up on any key but `a`', () => {
+    const state = { ...contosoFortiGateState(), postLoginBanner: 'Authorised use only.' };
+    const cli = new FortiOsCli(state);
+    assert.equal(cli.greeting(), "Authorised use only.\n(Press 'a' to accept):");
+    assert.equal(cli.awaitingKey(), true);
+    assert.deepEqual(cli.key('y'), { output: '', hangUp: true });
+    const ok = new FortiOsCli(state);
+    ok.key('a');
+    assert.equal(ok.awaitingKey(), false);
+  });
 });
