@@ -47,7 +47,7 @@ export interface ProcedureSandbox {
 
 export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-procedure-'));
-  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, nas: 0 } });
+  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, nas: 0 }, samba: false });
   const customers = sandbox.customers.customers;
   const byId = new Map(customers.map((c) => [c.id, c]));
   const byTenant = new Map(customers.map((c) => [c.tenantId.toLowerCase(), c]));
