@@ -16,6 +16,8 @@ import { ProcedureCatalog } from '../../src/engine/procedure';
 import { createEvidenceActions } from '../../src/evidence/actions';
 import { IntakeService } from '../../src/intake/intake-service';
 import { PLAYGROUND_USERS } from '../../src/sandbox/contoso';
+import { activeDirectoryActions } from '../../src/connectors/active-directory/actions';
+import { createIdentityActions } from '../../src/connectors/identity/actions';
 import { startSandbox, type Sandbox } from '../../src/sandbox/start-sandbox';
 import type { Store } from '../../src/store/store';
 
@@ -63,7 +65,8 @@ export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
 
   const run: ProcedureSandbox['run'] = async (store, opts = {}) => {
     const registry = new ActionRegistry(
-      graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions,
+      graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
+      createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
       createEvidenceActions({ store, customers: (id) => byId.get(id), msp }),
     );
     const procedures = ProcedureCatalog.load({ registry, customers });
