@@ -17,6 +17,7 @@ import { radiusActions } from './connectors/radius/actions';
 import { createFirewallActions } from './connectors/firewall/actions';
 import { serviceNowActions } from './connectors/servicenow/actions';
 import { activeDirectoryActions } from './connectors/active-directory/actions';
+import { createIdentityActions } from './connectors/identity/actions';
 import { startGraphPoller } from './intake/graph-poller';
 import { handleFeedRequest, FeedExpiryJob } from './connectors/threat-feed';
 import { createTeamsBot } from './bot/teams-app';
@@ -142,6 +143,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   }
   const registry = new ActionRegistry(
     graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
+    createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
     createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
   );
   const procedures = ProcedureCatalog.load({ registry, customers: customers.customers, customersFile });

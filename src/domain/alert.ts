@@ -20,16 +20,24 @@ export interface Alert {
   firstActivityDateTime: string | null;
   lastActivityDateTime: string | null;
   mitreTechniques: string[];
-  users: AlertUser[];                // validated UPNs only; the first is the incident's subject
+  users: AlertUser[];                // accounts with at least one valid identifier; the first is the incident's subject
   ips: AlertIp[];                    // validated IPs only
   devices: AlertDevice[];
   /** evidence we could not use, with why (unknown types, invalid values): shown on the timeline */
   ignoredEvidence: Array<{ type: string; reason: string }>;
 }
 
+/**
+ * An account the alert names, by whatever it gave (each identifier validated on its own): a
+ * Defender for Identity account has a SID and DOMAIN\sAMAccountName and no UPN.
+ */
 export interface AlertUser {
-  upn: string;
+  upn: string | null;
   objectId: string | null;
+  sid?: string | null;
+  samAccountName?: string | null;
+  /** NetBIOS or DNS name, as the alert wrote it */
+  domain?: string | null;
   displayName: string | null;
   roles: string[];
   verdict: string | null;

@@ -39,7 +39,7 @@ const sensitiveOperation = z.object({
 }).passthrough();
 
 const containmentChange = z.object({
-  step: z.enum(['disable', 'revokeSessions', 'resetPassword', 'confirmCompromised']),
+  step: z.enum(['disable', 'revokeSessions', 'resetPassword', 'confirmCompromised', 'adDisable', 'adResetPassword']),
   changed: z.boolean(),
   skippedBecause: text(400).optional(),
 }).passthrough();

@@ -85,6 +85,8 @@ const ENTRA_CHANGE: Record<string, [done: string, already: string]> = {
   revokeSessions: ['Revoked all its sign-in sessions and refresh tokens', 'Its sessions were already revoked'],
   resetPassword: ['Reset its password (a change is forced at the next sign-in)', 'Its password had already been reset'],
   confirmCompromised: ['Confirmed the user compromised in Identity Protection', 'The user was already confirmed compromised'],
+  adDisable: ['Disabled the account in Active Directory', 'The account was already disabled in Active Directory'],
+  adResetPassword: ['Reset its Active Directory password to one nobody knows', 'Its Active Directory password had already been reset'],
 };
 
 function days(fromIso: string, toIso: string): number {
@@ -92,7 +94,7 @@ function days(fromIso: string, toIso: string): number {
 }
 
 function describeContainment(f: IncidentFindings, step: IncidentFindings['steps'][number]): string[] {
-  if (step.action === 'entra.contain' && f.entraChanges?.length) {
+  if ((step.action === 'entra.contain' || step.action === 'identity.contain') && f.entraChanges?.length) {
     return f.entraChanges.map((c) => (c.changed ? ENTRA_CHANGE[c.step][0] : ENTRA_CHANGE[c.step][1]));
   }
   if (step.action === 'radius.disconnect' && f.sessionsDisconnected !== undefined) {

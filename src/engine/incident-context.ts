@@ -43,6 +43,7 @@ export function buildReferenceContext(incident: IncidentRecord, customer: Custom
       tenantId: incident.tenantId,
       subjectUpn: incident.subjectUpn,
       subjectObjectId: incident.subjectObjectId,
+      subjectIdentity: incident.subjectIdentity ?? null,
       severity: incident.severity,
       title: incident.title,
       suspiciousIps: selection.block,

@@ -17,6 +17,7 @@ export const INCIDENT_FIELDS = {
   tenantId: "the customer's tenant id",
   subjectUpn: 'the UPN of the account under investigation',
   subjectObjectId: 'the Entra object id of that account (null until looked up)',
+  subjectIdentity: 'every identifier the alert gave for it (UPN, object id, SID, sAMAccountName, domain) and where it was placed; null on older incidents',
   severity: 'the alert severity',
   title: 'the incident title',
   suspiciousIps: "the alert's IPs selected for blocking (src/domain/ip-selection.ts)",

@@ -4,6 +4,7 @@ import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
 import { newIncidentId } from '../domain/incident-id';
+import { subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
 import type { IntakeScope } from './intake-credentials';
 
 export type AlertSource = 'webhook' | 'sentinel' | 'poller' | 'manual';
@@ -76,7 +77,7 @@ export class IntakeService {
 
   private async record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
     const now = (this.deps.now ?? (() => new Date()))();
-    const subject = alert.users[0];
+    const identity = subjectOf(alert, customer);
     const incidentId = newIncidentId(now);
     const r = await this.deps.store.recordAlert({
       alert: {
@@ -91,8 +92,9 @@ export class IntakeService {
         id: incidentId,
         customerId: customer.id,
         tenantId: customer.tenantId,
-        subjectUpn: subject.upn,
-        subjectObjectId: subject.objectId,
+        subjectUpn: subjectLabel(identity),
+        subjectObjectId: identity.objectId,
+        subjectIdentity: identity,
         severity: alert.severity,
         title: alert.title,
         status: 'open',
@@ -100,7 +102,7 @@ export class IntakeService {
         createdAt: now.toISOString(),
         data: { alertWebUrl: alert.alertWebUrl },
       },
-      events: (joined) => alertEvents(alert, customer, source, joined),
+      events: (joined) => alertEvents(alert, customer, source, joined, identity),
     });
     if (r.created) this.deps.onIncidentCreated?.(r.incidentId);
     else if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
@@ -109,15 +111,35 @@ export class IntakeService {
   }
 }
 
-function alertEvents(alert: Alert, customer: CustomerConfig, source: AlertSource, joined: boolean): TimelineEventInput[] {
+/** The subject: the alert's first account, placed among the customer's AD domains (customers file). */
+function subjectOf(alert: Alert, customer: CustomerConfig): SubjectIdentity {
+  const u = alert.users[0];
+  const { identity } = subjectIdentityFrom(
+    { upn: u.upn, objectId: u.objectId, sid: u.sid, samAccountName: u.samAccountName, domain: u.domain },
+    customer.activeDirectory?.domains ?? [],
+  );
+  // normalizeAlertBody keeps only accounts with at least one valid identifier, so there is one
+  return identity!;
+}
+
+function alertEvents(alert: Alert, customer: CustomerConfig, source: AlertSource, joined: boolean, identity: SubjectIdentity): TimelineEventInput[] {
   const ips = alert.ips.map((i) => `${i.ip}${i.countryLetterCode ? ` (${i.countryLetterCode})` : ''}`).join(', ');
   const events: TimelineEventInput[] = [{
     source: 'defender',
     kind: joined ? 'alert.joined' : 'alert.received',
-    summary: `${joined ? 'Another alert for this user' : 'Defender alert'}: ${alert.title} — severity ${alert.severity}, ${customer.name}, ${alert.users[0].upn}${ips ? `, IPs ${ips}` : ''}`,
+    summary: `${joined ? 'Another alert for this user' : 'Defender alert'}: ${alert.title} — severity ${alert.severity}, ${customer.name}, ${subjectLabel(identity)}${ips ? `, IPs ${ips}` : ''}`,
     sourceTime: alert.createdDateTime ?? alert.firstActivityDateTime,
     data: { alertId: alert.id, source, detectorId: alert.detectorId, serviceSource: alert.serviceSource },
   }];
+  if (!joined && (identity.sid || identity.samAccountName || !identity.placed)) {
+    const ids = [identity.sid && `SID ${identity.sid}`, identity.samAccountName && `sAMAccountName ${identity.samAccountName}`, identity.domain && `domain ${identity.domain}`,
+      identity.upn && `UPN ${identity.upn}`, identity.objectId && `object id ${identity.objectId}`].filter(Boolean).join(', ');
+    events.push({
+      source: 'defender', kind: identity.placed ? 'alert.subjectPlaced' : 'alert.subjectNotPlaced',
+      summary: identity.placed ? `The account (${ids}) is in ${identity.placement}` : `The bot cannot place the account (${ids}): ${identity.placement}. The incident is open; the lookup says what it finds`,
+      data: { alertId: alert.id, placed: identity.placed },
+    });
+  }
   for (const ig of alert.ignoredEvidence) {
     events.push({ source: 'defender', kind: 'alert.evidenceIgnored', summary: `Evidence not used (${ig.type}): ${ig.reason}`, data: { alertId: alert.id } });
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Alert, AlertDevice, AlertIp, AlertUser } from '../domain/alert';
 import { parseIp, InvalidInputError } from '../domain/net';
 import { isGuid, parseUpn } from '../domain/identity';
+import { subjectIdentityFrom } from '../domain/subject-identity';
 import type { Severity } from '../store/store';
 
 /**
@@ -102,19 +103,20 @@ export function normalizeGraphAlert(body: unknown, prefix = ''): Alert {
     const verdict = boundedText(ev.verdict, 50);
     const roles = strings(ev.roles);
     if (type === 'userEvidence') {
+      // accountName@domainName is not a UPN (CONTOSO\adm-avance's UPN is adm-avance@contoso.com):
+      // the identifiers are kept apart, each validated on its own, and the lookup resolves the rest.
       const acct = rec(ev.userAccount);
-      const upnRaw = acct.userPrincipalName ?? (acct.accountName && acct.domainName ? `${acct.accountName}@${acct.domainName}` : undefined);
-      try {
-        const upn = parseUpn(upnRaw, `${prefix}evidence.${i}.userAccount.userPrincipalName`);
+      const { identity, problems } = subjectIdentityFrom({
+        upn: acct.userPrincipalName, objectId: acct.azureAdUserId, sid: acct.userSid, samAccountName: acct.accountName, domain: acct.domainName,
+      }, []);
+      // One identifier that is not what it claims makes the whole account doubtful: not used.
+      if (identity && problems.length === 0) {
         users.push({
-          upn,
-          objectId: isGuid(acct.azureAdUserId) ? String(acct.azureAdUserId).toLowerCase() : null,
-          displayName: boundedText(acct.displayName, 200),
-          roles,
-          verdict,
+          upn: identity.upn, objectId: identity.objectId, sid: identity.sid, samAccountName: identity.samAccountName, domain: identity.domain,
+          displayName: boundedText(acct.displayName, 200), roles, verdict,
         });
-      } catch (e) {
-        ignored.push({ type, reason: (e as Error).message });
+      } else {
+        ignored.push({ type, reason: problems.length ? `evidence.${i}.userAccount: ${problems.join('; ')}` : 'no UPN, object id, SID or sAMAccountName' });
       }
     } else if (type === 'mailboxEvidence' && rec(ev.userAccount).userPrincipalName) {
       // A mailbox names its owner: used as the subject only when no userEvidence does (below).
@@ -147,7 +149,7 @@ export function normalizeGraphAlert(body: unknown, prefix = ''): Alert {
   if (users.length === 0) users.push(...mailboxOwners);
   if (users.length === 0) {
     const why = ignored.find((x) => x.type === 'userEvidence')?.reason;
-    throw new AlertValidationError(`${prefix}evidence`, why ? `no usable userEvidence (${why})` : 'no userEvidence with a userPrincipalName: the alert names no account to contain');
+    throw new AlertValidationError(`${prefix}evidence`, why ? `no usable userEvidence (${why})` : 'no userEvidence naming an account (UPN, object id, SID or sAMAccountName): the alert names no account to contain');
   }
 
   return {
@@ -217,12 +219,19 @@ export function normalizeSentinelAlert(body: unknown): Alert {
   for (const e of entities) {
     const type = String(e.Type ?? e.type ?? '').toLowerCase();
     if (type === 'account') {
-      const upn = e.UPNSuffix && e.Name ? `${e.Name}@${e.UPNSuffix}` : e.UserPrincipalName ?? e.Name;
+      // Sentinel's account entity: Name is the sAMAccountName (on-premises) or the UPN's local part,
+      // NTDomain the NetBIOS domain, UPNSuffix the UPN's domain, Sid and AadUserId as they are.
+      const name = typeof e.Name === 'string' ? e.Name : undefined;
+      const upn = e.UserPrincipalName ?? (name && e.UPNSuffix ? `${name}@${e.UPNSuffix}` : name && name.includes('@') ? name : undefined);
       if (!tenantId && typeof e.AadTenantId === 'string') tenantId = e.AadTenantId;
+      const onPrem = e.NTDomain || e.Sid || !upn;
       evidence.push({
         '@odata.type': '#microsoft.graph.security.userEvidence',
         roles: [],
-        userAccount: { userPrincipalName: upn, azureAdUserId: e.AadUserId, displayName: e.DisplayName ?? null },
+        userAccount: {
+          userPrincipalName: upn ?? null, azureAdUserId: e.AadUserId ?? null, displayName: e.DisplayName ?? null,
+          userSid: e.Sid ?? null, accountName: onPrem && name && !name.includes('@') ? name : null, domainName: e.NTDomain ?? null,
+        },
       });
     } else if (type === 'ip') {
       evidence.push({ '@odata.type': '#microsoft.graph.security.ipEvidence', ipAddress: e.Address, roles: [], verdict: 'suspicious', countryLetterCode: rec(e.Location).CountryCode ?? null });

@@ -15,6 +15,19 @@ export const CONTOSO = {
     objectId: '5b2c7d1e-8f3a-4b6c-9d0e-1f2a3b4c5d6e',
     displayName: 'Adele Vance',
   },
+  /**
+   * Adele's separate admin account, mastered in the on-premises AD (CONTOSO\adm-avance, Domain
+   * Admins) and synced to Entra. Its SID is the one the sandbox's Samba DC generated at provisioning
+   * (linked into the Graph emulator at start); `exampleSid` is the Defender for Identity fixture's.
+   */
+  admAvance: {
+    upn: 'adm-avance@contoso.com',
+    objectId: '3f9d2c71-6a4e-4b8d-9c2f-7e1a5b3d8c40',
+    displayName: 'Adele Vance (admin)',
+    samAccountName: 'adm-avance',
+    distinguishedName: 'CN=adm-avance,OU=Tier0,DC=contoso,DC=local',
+    exampleSid: 'S-1-5-21-1004336348-1177238915-682003330-1112',
+  },
   /** Lisbon office egress (the user's usual place) and the attacker in Singapore */
   lisbonIp: '198.51.100.23',
   egressRange: '198.51.100.0/24',

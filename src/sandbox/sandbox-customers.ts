@@ -10,6 +10,8 @@ export interface SandboxEndpoints {
   fortigate?: { port: number; hostKeySha256: string };
   nas?: { coaPort: number };
   accounting?: { kind: 'detail-local'; directory: string };
+  /** Contoso's activeDirectory section, when the sandbox's Samba DC runs */
+  activeDirectory?: Record<string, unknown>;
 }
 
 /** Environment variables the sandbox customers file refers to (secret references resolve to these). */
@@ -76,6 +78,7 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
     threatFeed: { usernameRef: 'env:CONTOSO_FEED_USER', passwordRef: 'env:CONTOSO_FEED_PASSWORD', ttlDays: 7 },
     intake: { webhookTokenRef: 'env:CONTOSO_WEBHOOK_TOKEN' },
   };
+  if (e.activeDirectory) (contoso as Record<string, unknown>).activeDirectory = e.activeDirectory;
   if (e.nas && e.accounting) {
     contoso.radius = {
       accounting: { kind: 'detail-local', directory: e.accounting.directory },

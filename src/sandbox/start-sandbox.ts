@@ -4,6 +4,10 @@ import type { Logger } from '../log';
 import { startGraphEmulator, type GraphEmulator } from './graph/emulator';
 import { startServiceNowEmulator, type ServiceNowEmulator } from './servicenow/emulator';
 import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } from './fortios/fortios-emulator';
+import { startSandboxSamba, SambaUnavailableError, type SandboxSamba } from './samba';
+import { linkOnPremisesAccount } from './graph/state';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startSandboxRadius, FreeRadiusUnavailableError, type SandboxRadius } from './radius/start-sandbox-radius';
 import { CONTOSO, MSP } from './contoso';
 import { sandboxCustomers, SANDBOX_SECRETS, type SandboxEndpoints } from './sandbox-customers';
@@ -18,6 +22,8 @@ export interface Sandbox {
   serviceNow: ServiceNowEmulator;
   fortigate: FortiOsEmulator;
   radius?: SandboxRadius;
+  /** Contoso's on-premises DC (Samba), when installed */
+  samba?: SandboxSamba;
   warnings: string[];
   /** secrets and settings the sandbox customers file and MSP mailbox refer to (env:NAME) */
   env: Record<string, string>;
@@ -32,7 +38,7 @@ export interface Sandbox {
  * put into this process's environment, so the customers file holds only references, as in
  * production.
  */
-export async function startSandbox(opts: { dataDir: string; log: Logger; ports?: Partial<typeof SANDBOX_PORTS> }): Promise<Sandbox> {
+export async function startSandbox(opts: { dataDir: string; log: Logger; ports?: Partial<typeof SANDBOX_PORTS>; samba?: boolean }): Promise<Sandbox> {
   const ports = { ...SANDBOX_PORTS, ...opts.ports };
   const warnings: string[] = [];
   mkdirSync(opts.dataDir, { recursive: true });
@@ -79,6 +85,27 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
       : `the sandbox NAS did not start (${(e as Error).message.split('\n')[0]}): Contoso has no NAS in this sandbox`);
   }
 
+  let samba: SandboxSamba | undefined;
+  if (opts.samba !== false) {
+    try {
+      samba = await startSandboxSamba({ dataDir: opts.dataDir });
+      endpoints.activeDirectory = samba.activeDirectory;
+      Object.assign(env, samba.env);
+      // Entra's copy of adm-avance carries the SID Samba generated at provisioning.
+      const contosoTenant = graph.state.tenants.get(CONTOSO.tenantId.toLowerCase())!;
+      linkOnPremisesAccount(contosoTenant, CONTOSO.admAvance.upn, {
+        syncEnabled: true, securityIdentifier: samba.admAvance.sid, samAccountName: CONTOSO.admAvance.samAccountName,
+        domainName: 'contoso.local', distinguishedName: samba.admAvance.dn, lastSyncDateTime: new Date(Date.now() - 17 * 60_000).toISOString(),
+      });
+      // not a secret: `npm run alert -- mdi` reads it to name the account as Defender for Identity would
+      writeFileSync(join(opts.dataDir, 'samba', 'adm-avance.json'), JSON.stringify({ sid: samba.admAvance.sid, dn: samba.admAvance.dn }));
+    } catch (e) {
+      warnings.push(e instanceof SambaUnavailableError
+        ? 'samba is not installed (apt-get install samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools): Contoso has no on-premises domain controller in this sandbox, so its Active Directory steps are skipped'
+        : `the sandbox Samba DC did not start (${(e as Error).message.split('\n')[0]}): Contoso has no on-premises domain controller in this sandbox`);
+    }
+  }
+
   const customers = sandboxCustomers(endpoints);
   writeSandboxCustomersFile(opts.dataDir, customers);
   for (const w of warnings) opts.log.warn(w);
@@ -91,9 +118,9 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     return { ok: true };
   };
   return {
-    customers, graph, serviceNow, fortigate, radius, warnings, raiseAlert, env,
+    customers, graph, serviceNow, fortigate, radius, samba, warnings, raiseAlert, env,
     close: async () => {
-      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.close()]);
+      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.close(), samba?.close()]);
     },
   };
 }

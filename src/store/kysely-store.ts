@@ -202,6 +202,7 @@ export class KyselyStore implements Store {
       subject_upn: requireString(i.subjectUpn, 'incident.subjectUpn'),
       subject_key: i.subjectUpn.toLowerCase(),
       subject_object_id: i.subjectObjectId ?? null,
+      subject_identity: i.subjectIdentity ? objectToJson(i.subjectIdentity as unknown as Record<string, unknown>, 'incident.subjectIdentity') : null,
       severity: requireSeverity(i.severity),
       title: requireString(i.title, 'incident.title', { empty: true }),
       status,

@@ -1,3 +1,4 @@
+import type { SubjectIdentity } from '../domain/subject-identity';
 import type { Selectable } from 'kysely';
 import type {
   ActionRecord, ActionStatus, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry,
@@ -101,6 +102,7 @@ export function toIncident(r: Selectable<IncidentsTable>): IncidentRecord {
     tenantId: r.tenant_id,
     subjectUpn: r.subject_upn,
     subjectObjectId: r.subject_object_id,
+    subjectIdentity: r.subject_identity ? (JSON.parse(r.subject_identity) as SubjectIdentity) : null,
     severity: r.severity as Severity,
     title: r.title,
     status: r.status as IncidentStatus,

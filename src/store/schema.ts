@@ -13,6 +13,8 @@ export interface IncidentsTable {
   /** lower-cased UPN, computed in code (SQLite's lower() folds ASCII only): the correlation key */
   subject_key: string;
   subject_object_id: string | null;
+  /** JSON SubjectIdentity (every identifier the alert gave); null for incidents from before migration 0003 */
+  subject_identity: string | null;
   severity: string;
   title: string;
   status: string;

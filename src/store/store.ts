@@ -1,3 +1,4 @@
+import type { SubjectIdentity } from '../domain/subject-identity';
 /**
  * The Store port: everything the bot remembers. Two adapters implement it (SQLite by default,
  * PostgreSQL when STORE_URL=postgres://...), and the same test suite runs against both.
@@ -16,6 +17,12 @@ export interface IncidentRecord {
   tenantId: string;
   subjectUpn: string;
   subjectObjectId: string | null;
+  /**
+   * Every identifier the alert gave for the subject (SID, DOMAIN\\sAMAccountName, UPN, object id)
+   * and where the customers file placed it; subjectUpn is then its label (the UPN when there is one).
+   * Optional on input; null on incidents from before it existed.
+   */
+  subjectIdentity?: SubjectIdentity | null;
   severity: Severity;
   title: string;
   status: IncidentStatus;

@@ -12,7 +12,7 @@ import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
 import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
 
-const SCOPE = ['entra.lookupUser', 'entra.signIns', 'entra.directoryAudits', 'm365.auditSearch', 'radius.accounting', 'firewall.vpnSessions'];
+const SCOPE = ['identity.resolve', 'entra.signIns', 'entra.directoryAudits', 'm365.auditSearch', 'radius.accounting', 'firewall.vpnSessions'];
 
 withTestStores((dialect, make) => {
   let store: Store;
@@ -88,8 +88,12 @@ withTestStores((dialect, make) => {
 
     const scope = rec.calls.filter((c) => SCOPE.includes(c.name));
     assert.deepEqual(scope.map((c) => c.name).sort(), [...SCOPE].sort());
-    // overlap: every scope call started before the first one ended
-    assert.ok(Math.max(...scope.map((c) => c.start)) <= Math.min(...scope.map((c) => c.end)), 'the six scope calls overlapped');
+    // the lookup first (it finds the UPN an on-premises alert may not carry), then the other five
+    // overlap: every one started before the first of them ended
+    const lookup = scope.find((c) => c.name === 'identity.resolve')!;
+    const rest = scope.filter((c) => c !== lookup);
+    assert.ok(rest.every((c) => c.start >= lookup.end), 'the scope waits for the lookup');
+    assert.ok(Math.max(...rest.map((c) => c.start)) <= Math.min(...rest.map((c) => c.end)), 'the five other scope calls overlapped');
 
     assert.deepEqual(await statusOf(id), {
       'entra-lookup': 'succeeded', 'entra-signins': 'succeeded', 'entra-audits': 'succeeded', 'm365-audit': 'succeeded',
@@ -98,7 +102,7 @@ withTestStores((dialect, make) => {
       // the follow-through waits for containment to end
       'forensic-report': 'waiting', 'ir-ticket': 'waiting', 'notify-ciso': 'waiting',
     });
-    assert.equal(rec.calls.filter((c) => ['entra.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
+    assert.equal(rec.calls.filter((c) => ['identity.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
 
     const inc = (await store.getIncident(id))!;
     assert.equal(inc.procedure, 'Account compromise containment@1');
@@ -153,7 +157,7 @@ withTestStores((dialect, make) => {
     for (const r of results.filter((x) => !x.ok)) assert.match((r as { reason: string }).reason, /^already approved by Approver \d+ at \d\d:\d\d UTC$/);
     assert.equal((await store.getIncident(id))!.status, 'containing');
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+    assert.equal(rec.callsOf('identity.contain', id).length, 1);
     assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'succeeded');
 
     for (const step of ['radius-disconnect', 'firewall-block']) {
@@ -193,7 +197,7 @@ withTestStores((dialect, make) => {
     assert.match((forged as { reason: string }).reason, /not known/);
 
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('identity.contain', id).length, 0);
     assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'awaiting_approval');
     const refused = (await timeline(id)).filter((x) => x.kind === 'approval.refused');
     assert.equal(refused.length, 3);
@@ -206,12 +210,12 @@ withTestStores((dialect, make) => {
 name: Reject test
 version: 1
 steps:
-  - { id: lookup, action: entra.lookupUser, with: { upn: { from: incident.subjectUpn } } }
+  - { id: lookup, action: identity.resolve, with: { subject: { from: incident.subjectUpn } } }
   - { id: signins, action: entra.signIns, with: { upn: { from: incident.subjectUpn }, hours: 24 } }
   - id: contain
-    action: entra.contain
+    action: identity.contain
     needs: [lookup, signins]
-    with: { upn: { from: incident.subjectUpn } }
+    with: { placement: cloud, upn: { from: incident.subjectUpn } }
   - { id: after-contain, action: m365.auditSearch, needs: [contain], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
   - { id: audits, action: entra.directoryAudits, needs: [lookup], with: { upn: { from: incident.subjectUpn }, hours: 6 } }
 `;
@@ -227,7 +231,7 @@ steps:
     const skipped = (await store.getAction(`${id}:after-contain`))!;
     assert.equal(skipped.error, 'skipped: contain is rejected');
     assert.ok((await timeline(id)).some((x) => x.kind === 'step.skipped' && x.summary.includes('contain is rejected')));
-    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('identity.contain', id).length, 0);
     assert.equal(rec.callsOf('m365.auditSearch', id).length, 0);
     const again = await e.decide({ approvalId: (await store.listApprovals({ incidentId: id }))[0].id, vote: 'approve', clicker: APPROVERS[1] });
     assert.match((again as { reason: string }).reason, /^already rejected by Alex Wilber at \d\d:\d\d UTC \(travelling, confirmed by phone\)$/);
@@ -261,7 +265,7 @@ steps:
     assert.notEqual(fresh.id, old.id);
     assert.equal((await e.decide({ approvalId: fresh.id, vote: 'approve', clicker: ALEX })).ok, true);
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+    assert.equal(rec.callsOf('identity.contain', id).length, 1);
   });
 
   it('a failed step skips its dependents, independents continue, and retry resumes them', async () => {
@@ -342,7 +346,7 @@ steps:
     assert.equal(a.status, 'succeeded');
     assert.match(String(a.result?.summary), /^nothing to do/);
     assert.equal((await store.listApprovals({ incidentId: id })).filter((x) => x.actionId === a.id).length, 0);
-    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('identity.contain', id).length, 0);
   });
 
   it('two-person steps need two distinct approvers', async () => {
@@ -358,11 +362,11 @@ steps:
     const twice = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
     assert.match((twice as { reason: string }).reason, /already voted .* second, different approver/);
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('identity.contain', id).length, 0);
     const second = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: APPROVERS[0] });
     assert.equal(second.ok && second.decided, true);
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 1);
+    assert.equal(rec.callsOf('identity.contain', id).length, 1);
   });
 
   describe('two-person approval of an edited proposal', () => {
@@ -465,7 +469,7 @@ steps:
     const late = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: ALEX });
     assert.equal(late.ok, false);
     await e.settle();
-    assert.equal(rec.callsOf('entra.contain', id).length, 0);
+    assert.equal(rec.callsOf('identity.contain', id).length, 0);
   });
 
   it('decideByStep approves the pending card of a step (text fallback)', async () => {
@@ -487,9 +491,9 @@ steps:
     const id = await createAlertIncident(store);
     const t0 = Date.now();
     await e.startIncident(id);
-    while (Date.now() - t0 < 5_000 && rec.callsOf('entra.lookupUser', id).length === 0) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(rec.callsOf('entra.lookupUser', id).length, 1);
-    assert.ok(rec.callsOf('entra.lookupUser', id)[0].start - t0 < 2_000);
+    while (Date.now() - t0 < 5_000 && rec.callsOf('identity.resolve', id).length === 0) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(rec.callsOf('identity.resolve', id).length, 1);
+    assert.ok(rec.callsOf('identity.resolve', id)[0].start - t0 < 2_000);
     await e.stop();
   });
 });

@@ -12,8 +12,8 @@ import { ALEX, createAlertIncident, Recorder, SkewClock, testActions, testCustom
 
 const V1 = 'Account compromise containment@1';
 const V2 = 'Account compromise containment@2';
-const V1_LOOKUP = 'Look up the account in Entra';
-const V2_LOOKUP = 'Look up the account and its manager in Entra';
+const V1_LOOKUP = 'Look up the account in Entra and Active Directory';
+const V2_LOOKUP = 'Look up the account and its manager in Entra and Active Directory';
 
 /** The default procedure as a version 2 (the lookup retitled), with version 1 kept in versions/. */
 function bumpedProcedures(dir: string, keepV1: boolean): string {

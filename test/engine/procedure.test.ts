@@ -9,13 +9,15 @@ import { graphActions } from '../../src/connectors/graph/actions';
 import { radiusActions } from '../../src/connectors/radius/actions';
 import { firewallActions } from '../../src/connectors/firewall/actions';
 import { serviceNowActions } from '../../src/connectors/servicenow/actions';
+import { activeDirectoryActions } from '../../src/connectors/active-directory/actions';
+import { identityActions } from '../../src/connectors/identity/actions';
 import { isRecordedFindingKey } from '../../src/domain/incident-findings';
 import { Recorder, testActions, testCustomer } from '../support/engine-fixtures';
 
 const registry = new ActionRegistry(testActions(new Recorder()));
 const ref = (p: string) => `{ from: ${p} }`;
 const base = (steps: string) => `name: T\nversion: 2\nsteps:\n${steps}`;
-const lookup = `  - { id: lookup, action: entra.lookupUser, with: { upn: ${ref('incident.subjectUpn')} } }\n`;
+const lookup = `  - { id: lookup, action: identity.resolve, with: { subject: ${ref('incident.subjectUpn')} } }\n`;
 
 function refused(text: string, message: string | RegExp): void {
   assert.throws(() => parseProcedure(text, 'procedures/t.yaml', registry), (e: Error) => {
@@ -27,11 +29,12 @@ function refused(text: string, message: string | RegExp): void {
 }
 
 describe('procedures as data', () => {
-  it('loads the default procedure: the scope without needs, containment after it, then the follow-through', () => {
+  it('loads the default procedure: the lookup, the scope after it, containment after it, then the follow-through', () => {
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
     assert.equal(p.ref, 'Account compromise containment@1');
     assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block', 'forensic-report', 'ir-ticket', 'notify-ciso']);
-    assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).length, 6);
+    assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup']);
+    assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
     // the report waits for every scope and containment step to end, whatever the outcome
     assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 9);
     assert.deepEqual(p.steps.filter((s) => s.followUp).map((s) => s.id), ['forensic-report', 'ir-ticket', 'notify-ciso']);
@@ -39,7 +42,7 @@ describe('procedures as data', () => {
   });
 
   it('the default procedure validates against the real connectors', () => {
-    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, serviceNowActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
+    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
     assert.equal(p.steps.length, 12);
   });
@@ -62,7 +65,7 @@ describe('procedures as data', () => {
   });
 
   it('names the file, the step and the problem', () => {
-    refused(base(`  - { id: a, action: entra.nukeUser }\n`), /^procedures\/t\.yaml: step "a": unknown action "entra\.nukeUser" \(known: entra\.contain, /);
+    refused(base(`  - { id: a, action: entra.nukeUser }\n`), /^procedures\/t\.yaml: step "a": unknown action "entra\.nukeUser" \(known: entra\.directoryAudits, /);
     refused(base(`${lookup}  - { id: b, action: entra.signIns, needs: [c], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n  - { id: c, action: entra.signIns, needs: [b], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n`),
       'procedures/t.yaml: step "b": cycle in needs: b → c → b');
     refused(base(`  - { id: a, action: entra.signIns, needs: [nope], with: { upn: ${ref('incident.subjectUpn')}, hours: 1 } }\n`), 'procedures/t.yaml: step "a": needs unknown step "nope"');
@@ -74,10 +77,10 @@ describe('procedures as data', () => {
       'procedures/t.yaml: step "b": input "upn": refers to step "lookup", which it does not need (add it to needs)');
     refused(base(`  - { id: a, action: entra.signIns, with: { upn: ${ref('steps.ghost.output.x')}, hours: 1 } }\n`), 'procedures/t.yaml: step "a": input "upn": refers to unknown step "ghost"');
     refused(base(`  - { id: a, action: entra.signIns, with: { upn: { from: incident.subjectUpn, default: x }, hours: 1 } }\n`), 'procedures/t.yaml: step "a": input "upn": a reference is written { from: <path> } and nothing else');
-    refused(base(`${lookup}  - { id: lookup, action: entra.lookupUser, with: { upn: x } }\n`), 'procedures/t.yaml: step "lookup": the id is used twice');
+    refused(base(`${lookup}  - { id: lookup, action: identity.resolve, with: { subject: x } }\n`), 'procedures/t.yaml: step "lookup": the id is used twice');
     refused(base(`  - { id: a, action: entra.signIns, approval: { twoPerson: true }, with: { upn: x, hours: 1 } }\n`), 'procedures/t.yaml: step "a": approval is only for destructive actions; entra.signIns is read');
-    refused(base(`  - { id: A_1, action: entra.lookupUser, with: { upn: x } }\n`), /^procedures\/t\.yaml: step "A_1": key "id": step ids are lower-case/);
-    refused(base(`  - { id: a, action: entra.lookupUser, wiht: { upn: x } }\n`), /^procedures\/t\.yaml: step "a": Unrecognized key\(s\) in object: 'wiht'$/);
+    refused(base(`  - { id: A_1, action: identity.resolve, with: { subject: x } }\n`), /^procedures\/t\.yaml: step "A_1": key "id": step ids are lower-case/);
+    refused(base(`  - { id: a, action: identity.resolve, wiht: { subject: x } }\n`), /^procedures\/t\.yaml: step "a": Unrecognized key\(s\) in object: 'wiht'$/);
     refused('name: [', /^procedures\/t\.yaml: not valid YAML/);
   });
 

@@ -168,7 +168,7 @@ const activeSessions = CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasI
 /** ActionDefs with the names, input shapes and output shapes of the real connectors (src/connectors/*). */
 export function testActions(rec: Recorder): ActionDef[] {
   const defs: ActionDef<any, any>[] = [
-    readAction(rec, 'entra.lookupUser', z.object({ upn }).strict(), (i) => ({ output: { objectId: CONTOSO.adele.objectId, userPrincipalName: i.upn, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
+    readAction(rec, 'identity.resolve', z.object({ subject: upn, identity: z.unknown().nullish() }).strict(), (i) => ({ output: { placement: 'cloud', upn: i.subject, sid: null, domain: null, objectId: CONTOSO.adele.objectId, userPrincipalName: i.subject, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
     readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, countries: ['PT', 'SG'], travel: { findings: [TRAVEL] }, sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
     readAction(rec, 'entra.directoryAudits', z.object({ upn, hours }).strict(), () => ({ output: { audits: [{ activityDisplayName: 'Update user' }, { activityDisplayName: 'Add member to role' }] }, summary: '2 directory audit events in 6 h' })),
     readAction(rec, 'm365.auditSearch', z.object({ upn, hours }).strict(), () => ({ output: [
@@ -178,7 +178,7 @@ export function testActions(rec: Recorder): ActionDef[] {
     ], summary: '3 sensitive operations' })),
     readAction(rec, 'radius.accounting', z.object({ user: upn, hours }).strict(), () => ({ output: { active: activeSessions, sessions: activeSessions }, summary: '2 active RADIUS sessions' })),
     readAction(rec, 'firewall.vpnSessions', z.object({ user: upn }).strict(), (i) => ({ output: { sessions: [{ kind: 'sslvpn-tunnel', user: i.user, sourceIp: CONTOSO.attackerIp, handle: { index: 0 } }] }, summary: '1 VPN session(s)' })),
-    destructive(rec, 'entra.contain', z.object({ upn }).strict(),
+    destructive(rec, 'identity.contain', z.object({ placement: z.string(), upn, sid: z.string().nullish(), domain: z.string().nullish() }).strict(),
       (i) => ({ done: rec.world.disabled.has(i.upn), preview: { title: `Contain ${i.upn} in Entra`, facts: [{ label: 'UPN', value: i.upn }], changes: ['Disable the account (enabled now)', 'Revoke sign-in sessions'], warnings: [] } }),
       (i) => { rec.world.disabled.add(i.upn); return { output: { steps: [{ step: 'disable', changed: true }] }, summary: `${i.upn}: disabled, sessions revoked` }; }),
     destructive(rec, 'radius.disconnect', z.object({ user: upn, sessions: z.array(z.unknown()).optional() }).strict(),

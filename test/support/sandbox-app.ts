@@ -27,6 +27,8 @@ export async function startSandboxApp(opts: { storeUrl?: string; playground?: bo
     PLAYGROUND_PORT: '0',
     SANDBOX_PLAYGROUND: opts.playground === false ? 'false' : 'true',
     IR_QUIET_BANNER: 'true',
+    // the Samba DC only for the tests that ask for it (SANDBOX_SAMBA: 'true'): provisioning takes 10–35 s
+    SANDBOX_SAMBA: 'false',
     ...opts.env,
   });
   const fireAlert = async (overrides: Record<string, unknown> = {}) => {

@@ -16,6 +16,8 @@ import { ProcedureCatalog } from '../../src/engine/procedure';
 import { createEvidenceActions } from '../../src/evidence/actions';
 import { IntakeService } from '../../src/intake/intake-service';
 import { PLAYGROUND_USERS } from '../../src/sandbox/contoso';
+import { activeDirectoryActions } from '../../src/connectors/active-directory/actions';
+import { createIdentityActions } from '../../src/connectors/identity/actions';
 import { startSandbox, type Sandbox } from '../../src/sandbox/start-sandbox';
 import type { Store } from '../../src/store/store';
 
@@ -47,7 +49,7 @@ export interface ProcedureSandbox {
 
 export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-procedure-'));
-  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, nas: 0 } });
+  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, nas: 0 }, samba: false });
   const customers = sandbox.customers.customers;
   const byId = new Map(customers.map((c) => [c.id, c]));
   const byTenant = new Map(customers.map((c) => [c.tenantId.toLowerCase(), c]));
@@ -63,7 +65,8 @@ export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
 
   const run: ProcedureSandbox['run'] = async (store, opts = {}) => {
     const registry = new ActionRegistry(
-      graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions,
+      graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
+      createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
       createEvidenceActions({ store, customers: (id) => byId.get(id), msp }),
     );
     const procedures = ProcedureCatalog.load({ registry, customers });

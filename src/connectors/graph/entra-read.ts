@@ -1,5 +1,5 @@
 import { odataString, type Upn } from '../../domain/identity';
-import type { RawPayload } from '../types';
+import { ConnectorError, type RawPayload } from '../types';
 import { segment, type GraphSession } from './graph-session';
 
 /** Directory roles that make an account privileged: containment needs a higher admin and the card warns. */
@@ -19,6 +19,78 @@ export interface EntraUser {
   signInSessionsValidFromDateTime: string | null;
   directoryRoles: string[];
   privilegedRoles: string[];
+  /** null for a cloud-only account; set when Entra Connect syncs it from on-premises AD */
+  onPremises: EntraOnPremises | null;
+}
+
+export interface EntraOnPremises {
+  syncEnabled: boolean;
+  securityIdentifier: string | null;
+  samAccountName: string | null;
+  domainName: string | null;
+  distinguishedName: string | null;
+  lastSyncDateTime: string | null;
+}
+
+const USER_SELECT = 'id,userPrincipalName,displayName,accountEnabled,signInSessionsValidFromDateTime,onPremisesSyncEnabled,onPremisesSecurityIdentifier,onPremisesSamAccountName,onPremisesDomainName,onPremisesDistinguishedName,onPremisesLastSyncDateTime';
+
+function onPremisesOf(d: Record<string, unknown>): EntraOnPremises | null {
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  if (d.onPremisesSyncEnabled !== true && !str(d.onPremisesSecurityIdentifier)) return null;
+  return {
+    syncEnabled: d.onPremisesSyncEnabled === true,
+    securityIdentifier: str(d.onPremisesSecurityIdentifier),
+    samAccountName: str(d.onPremisesSamAccountName),
+    domainName: str(d.onPremisesDomainName),
+    distinguishedName: str(d.onPremisesDistinguishedName),
+    lastSyncDateTime: str(d.onPremisesLastSyncDateTime),
+  };
+}
+
+/** What an alert gave for the account: any one finds it. */
+export interface EntraUserKey {
+  objectId?: string | null;
+  upn?: string | null;
+  sid?: string | null;
+  samAccountName?: string | null;
+  /** the on-premises DNS domain (contoso.local), with samAccountName */
+  dnsDomain?: string | null;
+}
+
+/**
+ * Finds the Entra user of an account by object id, UPN, on-premises SID or sAMAccountName + domain,
+ * in that order; null when Entra has none (an on-premises-only account). Filter values are OData
+ * string literals (quotes doubled), and each was validated at intake.
+ */
+export async function findEntraUser(s: GraphSession, key: EntraUserKey): Promise<{ user: EntraUser | null; foundBy: string | null; raw: RawPayload[] }> {
+  const raw: RawPayload[] = [];
+  const direct = key.objectId ?? key.upn;
+  if (direct) {
+    try {
+      const r = await getUser(s, direct);
+      return { user: r.user, foundBy: key.objectId ? 'object id' : 'UPN', raw: r.raw };
+    } catch (e) {
+      if (!(e instanceof ConnectorError && e.opts.status === 404)) throw e;
+    }
+  }
+  const filters: Array<[string, string]> = [];
+  if (key.sid) filters.push([`onPremisesSecurityIdentifier eq ${odataString(key.sid)}`, 'on-premises SID']);
+  if (key.samAccountName) {
+    filters.push([`onPremisesSamAccountName eq ${odataString(key.samAccountName)}${key.dnsDomain ? ` and onPremisesDomainName eq ${odataString(key.dnsDomain)}` : ''}`, 'sAMAccountName and domain']);
+  }
+  for (const [filter, how] of filters) {
+    const r = await s.getAllPages<Record<string, unknown>>('/v1.0/users', {
+      source: 'graph.users', op: { does: `find the Entra user by ${how}`, permissions: ['User.Read.All', 'Directory.Read.All'] },
+      query: { $filter: filter, $select: 'id,userPrincipalName', $count: 'true' }, headers: { ConsistencyLevel: 'eventual' }, maxPages: 1,
+    });
+    raw.push(...r.raw);
+    if (r.items.length > 1) throw new ConnectorError(`${r.items.length} Entra users match ${how} (${filter}): the account is ambiguous, nothing was changed`, { source: 'graph' });
+    if (r.items.length === 1) {
+      const g = await getUser(s, String(r.items[0].id));
+      return { user: g.user, foundBy: how, raw: [...raw, ...g.raw] };
+    }
+  }
+  return { user: null, foundBy: null, raw };
 }
 
 const userOp = (upn: string, does: string) => ({ does, permissions: ['User.Read.All', 'Directory.Read.All'], object: `user ${upn}` });
@@ -26,7 +98,7 @@ const userOp = (upn: string, does: string) => ({ does, permissions: ['User.Read.
 export async function getUser(s: GraphSession, upnOrId: Upn | string): Promise<{ user: EntraUser; raw: RawPayload[] }> {
   const u = await s.get<Record<string, unknown>>(`/v1.0/users/${segment(upnOrId)}`, {
     source: 'graph.user', op: userOp(upnOrId, 'read the user'),
-    query: { $select: 'id,userPrincipalName,displayName,accountEnabled,signInSessionsValidFromDateTime' },
+    query: { $select: USER_SELECT },
   });
   // directory roles, including through role-assignable groups
   const roles = await s.getAllPages<Record<string, unknown>>(`/v1.0/users/${segment(upnOrId)}/transitiveMemberOf/microsoft.graph.directoryRole`, {
@@ -47,6 +119,7 @@ export async function getUser(s: GraphSession, upnOrId: Upn | string): Promise<{
       signInSessionsValidFromDateTime: typeof d.signInSessionsValidFromDateTime === 'string' ? d.signInSessionsValidFromDateTime : null,
       directoryRoles,
       privilegedRoles: directoryRoles.filter((r) => PRIVILEGED_ROLES.has(r)),
+      onPremises: onPremisesOf(d),
     },
     raw: [...u.raw, ...roles.raw],
   };

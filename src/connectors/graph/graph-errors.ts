@@ -60,6 +60,11 @@ export function graphErrorToConnectorError(i: GraphErrorInput): ConnectorError {
         `${who}: Graph is throttling or unavailable while trying to ${i.op.does}, still after retries` +
         `${i.retryAfter ? ` (Retry-After ${i.retryAfter} s)` : ''}. ${said}`,
         { ...opts, retryable: true });
+    case i.status === 400 && /on-premises mastered Directory Sync objects/i.test(message):
+      return new ConnectorError(
+        `${who}: the account is synced from on-premises Active Directory, so Graph refuses to ${i.op.does}: it must be done in AD ` +
+        `(the bot's containment for a synced account disables and resets it there and only revokes the Entra sessions). ${said}`,
+        { ...opts, retryable: false });
     case i.status === 400:
       return new ConnectorError(`${who}: Graph rejected the request to ${i.op.does} (${i.method} ${i.path}). ${said}`, { ...opts, retryable: false });
     default:

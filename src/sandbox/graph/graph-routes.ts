@@ -92,6 +92,12 @@ function userJson(r: RouteRequest, u: EmulatorUser): Record<string, unknown> {
     id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, mail: u.mail,
     accountEnabled: u.accountEnabled, signInSessionsValidFromDateTime: u.signInSessionsValidFromDateTime,
     lastPasswordChangeDateTime: u.lastPasswordChangeDateTime, userType: 'Member',
+    onPremisesSyncEnabled: u.onPremises ? u.onPremises.syncEnabled : null,
+    onPremisesSecurityIdentifier: u.onPremises?.securityIdentifier ?? null,
+    onPremisesSamAccountName: u.onPremises?.samAccountName ?? null,
+    onPremisesDomainName: u.onPremises?.domainName ?? null,
+    onPremisesDistinguishedName: u.onPremises?.distinguishedName ?? null,
+    onPremisesLastSyncDateTime: u.onPremises?.lastSyncDateTime ?? null,
   };
 }
 
@@ -152,6 +158,15 @@ export const routes: Route[] = [
   },
   // ---- users ------------------------------------------------------------------------------
   {
+    // the forms the connector uses: onPremisesSecurityIdentifier eq '<sid>', onPremisesSamAccountName + onPremisesDomainName, userPrincipalName
+    method: 'GET', pattern: /^\/users$/, permissions: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All'],
+    handle: (r) => {
+      const all = [...r.tenant.users.values()].map((u) => { const { '@odata.context': _c, ...j } = userJson(r, u); return j; });
+      const items = filtered(r, all, /^(id|userPrincipalName|mail|displayName|accountEnabled|onPremisesSecurityIdentifier|onPremisesSamAccountName|onPremisesDomainName|onPremisesSyncEnabled)$/);
+      return page(r, items.map((x) => select(x, r)), 100, 999, 'users');
+    },
+  },
+  {
     method: 'GET', pattern: /^\/users\/([^/]+)$/, permissions: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All'],
     handle: (r) => ({ status: 200, body: select(userJson(r, userOr404(r, r.params[0])), r) }),
   },
@@ -169,6 +184,10 @@ export const routes: Route[] = [
         throw new GraphHttpError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation. Missing application permission: User.EnableDisableAccount.All or User.ReadWrite.All');
       }
       for (const k of Object.keys(b)) if (!['accountEnabled', 'passwordProfile', 'displayName'].includes(k)) throw badRequest(`Property '${k}' is not supported by the emulator.`);
+      // Graph's answer for an account mastered on-premises (protocols.md §10): the change belongs in AD.
+      if (u.onPremises?.syncEnabled && ('accountEnabled' in b || 'passwordProfile' in b)) {
+        throw badRequest('Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.', 'Request_BadRequest');
+      }
       if ('accountEnabled' in b) {
         if (typeof b.accountEnabled !== 'boolean') throw badRequest("Invalid value for property 'accountEnabled'.");
         u.accountEnabled = b.accountEnabled;

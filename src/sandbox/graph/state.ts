@@ -15,6 +15,26 @@ export interface EmulatorUser {
   groups: string[];
   /** security groups by object id (transitive), for checkMemberGroups */
   memberOfGroupIds?: string[];
+  /** a user synced from on-premises AD (Entra Connect): Graph refuses to change accountEnabled/passwordProfile */
+  onPremises?: {
+    syncEnabled: boolean;
+    securityIdentifier: string;
+    samAccountName: string;
+    domainName: string;
+    distinguishedName: string;
+    lastSyncDateTime: string;
+  };
+}
+
+/**
+ * Makes a user a synced copy of an on-premises account: the sandbox calls it with the SID its Samba
+ * DC gave the account at provisioning, so both directories agree.
+ */
+export function linkOnPremisesAccount(t: EmulatorTenant, upn: string, onPremises: NonNullable<EmulatorUser['onPremises']>): EmulatorUser {
+  const u = findUser(t, upn);
+  if (!u) throw new Error(`no user ${upn} in the emulated tenant ${t.name}`);
+  u.onPremises = { ...onPremises };
+  return u;
 }
 
 export interface EmulatorApp {

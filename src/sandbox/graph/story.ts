@@ -105,6 +105,14 @@ export function buildStory(now: Date): EmulatorTenant[] {
   const adele = user(CONTOSO.adele.objectId, CONTOSO.adele.upn, CONTOSO.adele.displayName, {
     roles: ['Global Administrator'], groups: ['All Staff'],
   });
+  // Synced from CONTOSO\adm-avance: Graph refuses to disable it or reset its password (AD masters them).
+  const admAvance = user(CONTOSO.admAvance.objectId, CONTOSO.admAvance.upn, CONTOSO.admAvance.displayName, {
+    roles: [], groups: ['Tier0 admins'],
+    onPremises: {
+      syncEnabled: true, securityIdentifier: CONTOSO.admAvance.exampleSid, samAccountName: CONTOSO.admAvance.samAccountName,
+      domainName: 'contoso.local', distinguishedName: CONTOSO.admAvance.distinguishedName, lastSyncDateTime: ago(17).toISOString(),
+    },
+  });
   const others: EmulatorUser[] = [
     user('7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', 'lee.gu@contoso.com', 'Lee Gu', { groups: ['All Staff'] }),
     user('8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f5a', 'megan.bowen@contoso.com', 'Megan Bowen', { roles: ['Security Reader'] }),
@@ -141,6 +149,10 @@ export function buildStory(now: Date): EmulatorTenant[] {
       interactive: rand() < 0.6, errorCode: rand() < 0.08 ? 50126 : undefined, noCoordinates: rand() < 0.12,
     }));
   }
+  // adm-avance signed in to the Azure portal from the Lisbon office: two sessions the revocation cuts
+  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(90), { id: 'a9e1c002-0000-4000-8000-000000000001', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000001', interactive: true }));
+  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(25), { id: 'a9e1c002-0000-4000-8000-000000000002', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000002', interactive: false }));
+
   signIns.sort((a, b) => String(b.createdDateTime).localeCompare(String(a.createdDateTime)));
 
   const initiatedByAdele = { user: { id: adele.id, displayName: adele.displayName, userPrincipalName: adele.userPrincipalName, ipAddress: CONTOSO.attackerIp }, app: null };
@@ -194,7 +206,7 @@ export function buildStory(now: Date): EmulatorTenant[] {
   const contoso: EmulatorTenant = {
     id: CONTOSO.tenantId, name: CONTOSO.name, domain: CONTOSO.domain, hasP2: true,
     apps: new Map([[CONTOSO.graphClientId, { secret: CONTOSO.graphClientSecret, permissions: new Set(ALL_GRAPH_PERMISSIONS) }]]),
-    users: new Map([adele, ...others].map((u) => [u.id, u])),
+    users: new Map([adele, admAvance, ...others].map((u) => [u.id, u])),
     alerts: new Map(alerts.map((a) => [String(a.id), a])),
     signIns, directoryAudits, m365Records, auditQueries: new Map(), riskyUsers: new Map([[adele.id, { riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none' }]]),
     roleTemplates: ROLE_TEMPLATES,

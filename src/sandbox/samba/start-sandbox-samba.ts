@@ -8,6 +8,8 @@ export interface SandboxSamba {
   dc: SambaDc;
   /** Contoso's `activeDirectory` section for the sandbox customers file */
   activeDirectory: Record<string, unknown>;
+  /** adm-avance as provisioned: the SID Samba generated, for the Graph emulator's synced copy */
+  admAvance: { sid: string; dn: string; upn: string };
   /** the secrets its references name (sandbox values, generated at provisioning) */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -24,8 +26,10 @@ export async function startSandboxSamba(opts: { dataDir: string; ip?: string }):
   const template = await ensureSambaTemplate(join(opts.dataDir, 'samba', 'template'));
   const ip = opts.ip ?? (await pickLoopbackAddress('127.0.0.2'));
   const dc = await startSambaDc(template, { dir: join(opts.dataDir, 'samba', 'dc1'), ip });
+  const adm = template.accounts['adm-avance'];
   return {
     dc,
+    admAvance: { sid: adm.sid, dn: adm.dn, upn: adm.upn },
     activeDirectory: {
       domains: [{ netbios: CONTOSO_AD.netbios, dns: CONTOSO_AD.dns, upnSuffixes: [...CONTOSO_AD.upnSuffixes] }],
       driver: 'ldap',

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect';
 import { initialSchema } from './0001-initial';
 import { alertIdentityPerCustomer } from './0002-alert-identity-per-customer';
+import { subjectIdentity } from './0003-subject-identity';
 
 /**
  * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
@@ -11,6 +12,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
     '0002-alert-identity-per-customer': alertIdentityPerCustomer(dialect),
+    '0003-subject-identity': subjectIdentity(dialect),
   };
   return { getMigrations: async () => migrations };
 }
