@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
-import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../connectors/types';
+import { ConnectorError, type ActionContext, type ActionDef, type ActionPorts, type Preview, type RawPayload } from '../connectors/types';
 import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker, type GroupMembership } from '../domain/approval-policy';
 import { parseUpn, upnDomain } from '../domain/identity';
 import { log as rootLog, type Logger } from '../log';
@@ -14,6 +14,7 @@ import { buildReferenceContext, ipSelectionFor } from './incident-context';
 import type { StepKind } from '../domain/incident-findings';
 import { newIncidentId } from '../intake/incident-id';
 import { readResultPath, resolveInputs, UnresolvedReferenceError } from './input-references';
+import { recordPayloads } from './record-payloads';
 import { silentNotifier, type Notifier } from './notifier';
 import type { Procedure, ProcedureCatalog, ProcedureStep } from './procedure';
 
@@ -49,11 +50,16 @@ export interface EngineDeps {
   tickIntervalMs?: number;
   /** start the procedure of an open incident that has none (intake crashed before startIncident) (default true) */
   autoStart?: boolean;
+  /** the ports an action's context carries for its customer (threat feed, stored reports) */
+  ports?: (customer: CustomerConfig) => ActionPorts;
 }
 
 export type DecideResult = { ok: true; decided: boolean; approval: ApprovalRecord } | { ok: false; reason: string };
 export type CommandResult = { ok: true; message: string } | { ok: false; reason: string };
 export type StartResult = { ok: true; incidentId: string; created: boolean } | { ok: false; reason: string };
+/** An action run for an incident outside its procedure (see Engine.runAdHoc). */
+export interface AdHocRequest { stepId: string; action: string; input: Record<string, unknown>; title: string }
+export interface AdHocOutcome { status: ActionStatus; output: unknown; summary: string | null; error: string | null }
 export interface TickReport {
   /** actions whose status the scheduler changed */
   scheduled: number;
@@ -803,18 +809,76 @@ export class Engine {
     return revived;
   }
 
+  // --------------------------------------------------------------------------------- ad-hoc actions
+  // (one block on purpose: a side effect outside a procedure step, e.g. the feed expiry's unblock or
+  // the alert resolution on close, still gets an action row, its evidence and its timeline)
+
+  /**
+   * Runs one action for an incident now, outside its procedure: the row `${incidentId}:${stepId}`
+   * is created once (the same stepId is the same action: exactly once, as for procedure steps),
+   * claimed with a lease and run here; its evidence and timeline are recorded like a step's. A
+   * row that already succeeded is not run again; a failed one is run again (its action re-reads
+   * the target first). Ad-hoc actions are never put to an approval: the caller is the decision
+   * (an approver's close, the expiry of an approved block). Bad input throws and changes nothing.
+   */
+  async runAdHoc(incidentId: string, req: AdHocRequest): Promise<AdHocOutcome> {
+    const incident = await this.store.getIncident(incidentId);
+    if (!incident) throw new Error(`incident ${incidentId} does not exist`);
+    const def = this.registry.get(req.action);
+    if (!def) throw new Error(`action ${req.action} is not registered in this process`);
+    if (!/^[a-z][a-z0-9-]*(\/[A-Za-z0-9.:@_-]+)*$/.test(req.stepId) || req.stepId.length > 200) throw new Error(`"${req.stepId.slice(0, 60)}" is not an ad-hoc step id`);
+    const proc = incident.procedure ? this.deps.procedures.get(incident.procedure) : undefined;
+    if (proc?.steps.some((s) => s.id === req.stepId)) throw new Error(`${req.stepId} is a step of ${incident.procedure}, not an ad-hoc action`);
+    const parsed = def.input.safeParse(req.input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`input does not fit ${req.action}: ${issue.path.join('.') || '(input)'}: ${issue.message}`);
+    }
+    const id = `${incident.id}:${req.stepId}`;
+    await this.store.ensureActions([{ id, incidentId: incident.id, stepId: req.stepId, name: req.action, status: 'waiting', idempotencyKey: id, input: toJson(req.input) as Record<string, unknown> }]);
+    let a = (await this.store.getAction(id))!;
+    if (a.name !== req.action) throw new Error(`${id} is already an action ${a.name}, not ${req.action}`);
+    if (a.status === 'waiting' || a.status === 'failed') {
+      a = (await this.store.transitionAction(
+        id,
+        { from: [a.status], to: 'ready' },
+        { preview: { adHoc: true, title: req.title.slice(0, 200) }, error: null, notBefore: null, ...(a.status === 'failed' ? { result: { retriedAfterAttempts: a.attempts } } : {}) },
+        [{ source: 'engine', kind: 'step.ready', summary: `${req.title.slice(0, 200)}: ready`, data: { step: req.stepId, adHoc: true } }],
+      )) ?? (await this.store.getAction(id))!;
+    }
+    if (a.status === 'ready') {
+      // Claims this incident's runnable actions until ours (an earlier one runs as it would anyway).
+      const started: Promise<void>[] = [];
+      for (;;) {
+        const claimed = await this.store.claimAction(this.workerId, this.leaseMs, this.clock.now(), { incidentId: incident.id });
+        if (!claimed) break;
+        started.push(this.launch(claimed, incident));
+        if (claimed.id === id) break;
+      }
+      await Promise.all(started);
+      a = (await this.store.getAction(id))!;
+    }
+    return { status: a.status, output: a.result?.output ?? null, summary: typeof a.result?.summary === 'string' ? a.result.summary : null, error: a.error };
+  }
+
+  private adHocTitle(a: ActionRecord): string | undefined {
+    const p = a.preview as { adHoc?: unknown; title?: unknown } | null;
+    return p?.adHoc === true && typeof p.title === 'string' ? p.title : undefined;
+  }
+
   // --------------------------------------------------------------------------------- running
 
   /** `known`: the incident as the scheduling pass that claimed the action has just read it. */
   private async runClaimed(a: ActionRecord, known?: IncidentRecord): Promise<void> {
     const incident = known?.id === a.incidentId ? known : await this.store.getIncident(a.incidentId);
     if (!incident) return;
-    const proc = this.procedureOf(incident);
-    const step = proc.steps.find((s) => s.id === a.stepId);
+    // an ad-hoc row needs no procedure (the incident's may be closed and its file retired)
+    const adHoc = this.adHocTitle(a);
+    const step = adHoc ? undefined : this.procedureOf(incident).steps.find((s) => s.id === a.stepId);
     const def = this.registry.get(a.name);
-    const title = step?.title ?? a.stepId;
+    const title = step?.title ?? adHoc ?? a.stepId;
     const own = { leaseOwner: this.workerId };
-    if (!def || !step) {
+    if (!def || (!step && !adHoc)) {
       await this.store.transitionAction(a.id, { from: ['running'], to: 'failed', ...own }, { error: `action ${a.name} is not registered in this process` }, [
         { source: 'engine', kind: 'step.failed', summary: `${title}: failed (action ${a.name} is not registered)` },
       ]);
@@ -858,29 +922,7 @@ export class Engine {
     }
     clearInterval(renew);
 
-    const evidenceIds: number[] = [];
-    const evidenceErrors: string[] = [];
-    for (const raw of result.raw ?? []) {
-      try {
-        const ev = await this.store.putEvidence({
-          incidentId: incident.id,
-          actionId: a.id,
-          source: raw.source,
-          contentType: raw.contentType,
-          collectedAt: raw.collectedAt,
-          rangeFrom: raw.rangeFrom ?? null,
-          rangeTo: raw.rangeTo ?? null,
-          recordCount: raw.recordCount ?? null,
-          note: raw.note ?? null,
-          body: raw.body,
-        });
-        evidenceIds.push(ev.id);
-      } catch (err) {
-        // The call has happened: its result is recorded even if a payload could not be kept.
-        this.log.error({ err, actionId: a.id, source: raw.source }, 'could not store a raw payload');
-        evidenceErrors.push(`${raw.source}: ${errorText(err)}`);
-      }
-    }
+    const { evidenceIds, evidenceErrors } = await recordPayloads(this.store, { incidentId: incident.id, actionId: a.id }, result.raw ?? [], this.log);
     const output = toJson(result.output ?? null);
     const summary = String(result.summary ?? '').slice(0, 1000);
     const moved = await this.store.transitionAction(
@@ -901,7 +943,7 @@ export class Engine {
       this.log.warn({ actionId: a.id }, 'finished an action whose lease another worker had taken; its result is that worker\'s to record');
       return;
     }
-    await this.recordFindings(incident, step, { output, summary });
+    if (step) await this.recordFindings(incident, step, { output, summary });
     this.notify((n) => n.stepEvidence(incident.id, a.stepId, summary));
     this.notify((n) => n.incidentChanged(incident.id));
   }
@@ -950,6 +992,7 @@ export class Engine {
       mayHaveRun,
       log: this.log.child({ incidentId: incident.id, step: a.stepId, action: a.name }),
       now: () => this.clock.now(),
+      ports: this.deps.ports?.(customer),
     };
   }
 
