@@ -19,7 +19,9 @@ import { serviceNowActions } from './connectors/servicenow/actions';
 import { activeDirectoryActions } from './connectors/active-directory/actions';
 import { createIdentityActions } from './connectors/identity/actions';
 import { startGraphPoller } from './intake/graph-poller';
-import { handleFeedRequest, FeedExpiryJob } from './connectors/threat-feed';
+import { handleFeedRequest, FeedExpiryJob, threatFeedActions } from './connectors/threat-feed';
+import { alertSourceActions } from './connectors/alert-source/actions';
+import { actionPorts } from './operations/action-ports';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
@@ -142,7 +144,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     throw new ConfigError((e as Error).message);
   }
   const registry = new ActionRegistry(
-    graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
+    graphActions, radiusActions, createFirewallActions(), threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
     createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
     createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
   );
@@ -160,6 +162,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const engine = new Engine({
     store, registry, procedures, secrets, log, workerId,
     customers: (id) => byId.get(id),
+    ports: actionPorts(store),
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
     leaseMs: env.ENGINE_LEASE_SECONDS * 1000,
@@ -227,7 +230,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
 
   engine.start();
   // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
-  const feedExpiry = new FeedExpiryJob({ store, customer: (id) => byId.get(id), secrets, log });
+  const feedExpiry = new FeedExpiryJob({ feed: store, customer: (id) => byId.get(id), runAdHoc: (id, req) => engine.runAdHoc(id, req), log });
   const runFeedExpiry = () => feedExpiry.runOnce(new Date()).then((o) => {
     if (o.removed.length || o.failed.length) log.info({ removed: o.removed.length, failed: o.failed }, 'feed expiry');
   }).catch((e) => log.error({ err: e }, 'feed expiry failed'));

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
 import type { Logger } from '../log';
+import type { ThreatFeed } from './threat-feed/threat-feed';
 
 /**
  * A raw payload exactly as a source returned it (bytes as received), kept as evidence and hashed.
@@ -49,6 +50,26 @@ export interface ActionContext {
   log: Logger;
   now(): Date;
   signal?: AbortSignal;
+  /** what an action reads or writes beyond its vendor: given by the engine, never built by the action */
+  ports?: ActionPorts;
+}
+
+/** The incident's stored forensic report, byte for byte (what a ticket attaches). */
+export interface StoredReport { name: string; bytes: Buffer; sha256: string; evidenceId: number }
+export interface ReportSource {
+  latest(incidentId: string): Promise<StoredReport | undefined>;
+}
+
+/**
+ * The engine's "run this action for that incident now, with its action row, evidence and
+ * timeline" (Engine.runAdHoc), as a job or a command that causes a side effect needs it.
+ */
+export type RunAdHoc = (incidentId: string, req: { stepId: string; action: string; input: Record<string, unknown>; title: string }) => Promise<{ status: string; output: unknown; summary: string | null; error: string | null }>;
+
+/** Ports the engine puts into an action's context for the context's customer. */
+export interface ActionPorts {
+  threatFeed?: ThreatFeed;
+  reports?: ReportSource;
 }
 
 export type Risk = 'read' | 'change' | 'destructive';

@@ -15,6 +15,10 @@ export function connectorAvailability(action: string, customer: CustomerConfig):
     case 'servicenow':
     case 'ticket':
       return customer.servicenow ? { ok: true } : { ok: false, reason: `${customer.name} has no ServiceNow instance configured (customers file: servicenow)` };
+    case 'threatFeed':
+      // the feed entries are also the schedule on which blocks leave the firewalls: kept for every
+      // customer whose firewall was blocked, whether or not its devices pull the list
+      return { ok: true };
     case 'threatfeed':
       return customer.threatFeed ? { ok: true } : { ok: false, reason: `${customer.name} has no threat feed configured (customers file: threatFeed)` };
     default:

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
-import type { ActionContext } from '../connectors/types';
+import type { ActionContext, ActionPorts } from '../connectors/types';
 import type { GroupMembership } from '../domain/approval-policy';
 import { log as rootLog, type Logger } from '../log';
 import type { ActionRecord, ActionStatus, IncidentRecord, Store } from '../store/store';
@@ -15,6 +15,7 @@ import type { IncidentCommands } from './incident-commands';
 import type { Runner } from './runner';
 import type { Scheduler } from './scheduler';
 import type { Transitions } from './transitions';
+import type { AdHocActions } from './ad-hoc';
 
 /**
  * What every room of the engine shares: its dependencies, its settings, and the few helpers all
@@ -52,6 +53,8 @@ export interface EngineDeps {
   tickIntervalMs?: number;
   /** start the procedure of an open incident that has none (intake crashed before startIncident) (default true) */
   autoStart?: boolean;
+  /** the ports an action's context carries for its customer (threat feed, stored reports) */
+  ports?: (customer: CustomerConfig) => ActionPorts;
 }
 
 /** Statuses after which a step's dependents cannot run (until `retry` revives the step). */
@@ -69,6 +72,7 @@ export interface Rooms {
   transitions: Transitions;
   runner: Runner;
   commands: IncidentCommands;
+  adHoc: AdHocActions;
 }
 
 export class EngineCore {
@@ -127,6 +131,7 @@ export class EngineCore {
       mayHaveRun,
       log: this.log.child({ incidentId: incident.id, step: a.stepId, action: a.name }),
       now: () => this.clock.now(),
+      ports: this.deps.ports?.(customer),
     };
   }
 

@@ -6,11 +6,13 @@ import type { CommandResult, DecideResult, StartResult } from './results';
 import { Runner } from './runner';
 import { Scheduler, type TickReport } from './scheduler';
 import { Transitions } from './transitions';
+import { AdHocActions, type AdHocOutcome, type AdHocRequest } from './ad-hoc';
 
 export type { Clicker, GroupMembership } from '../domain/approval-policy';
 export { systemClock, type Clock, type CustomerLookup, type EngineDeps } from './engine-core';
 export type { CommandResult, DecideResult, StartResult } from './results';
 export type { TickReport } from './scheduler';
+export type { AdHocOutcome, AdHocRequest } from './ad-hoc';
 export { topologicalOrder } from './transitions';
 
 /**
@@ -21,20 +23,23 @@ export { topologicalOrder } from './transitions';
  *
  * This class is the engine's one door; the work is done in its rooms: the scheduler (when things
  * run), the transitions (how a step moves), the approvals (who decides), the runner (the call
- * and its record) and the incident commands (start, contain, cancel, retry).
+ * and its record), the incident commands (start, contain, cancel, retry) and the ad-hoc actions
+ * (side effects outside a procedure step: the feed expiry's unblock, the alert resolution on close).
  */
 export class Engine {
   private readonly core: EngineCore;
   private readonly scheduler: Scheduler;
   private readonly approvals: Approvals;
   private readonly commands: IncidentCommands;
+  private readonly adHoc: AdHocActions;
 
   constructor(deps: EngineDeps) {
     this.core = new EngineCore(deps);
     this.scheduler = new Scheduler(this.core);
     this.approvals = new Approvals(this.core);
     this.commands = new IncidentCommands(this.core);
-    this.core.rooms = { scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core) };
+    this.adHoc = new AdHocActions(this.core);
+    this.core.rooms = { scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core), adHoc: this.adHoc };
   }
 
   /** unique per process: the lease owner */
@@ -95,5 +100,10 @@ export class Engine {
   /** Whether a person may act on an incident as its customer's approver (close, report); refusals go on the timeline. */
   authorize(incidentId: string, who: Clicker, doing: string): Promise<CommandResult> {
     return this.approvals.authorize(incidentId, who, doing);
+  }
+
+  /** Runs one action for an incident outside its procedure, exactly once per step id (see AdHocActions). */
+  runAdHoc(incidentId: string, req: AdHocRequest): Promise<AdHocOutcome> {
+    return this.adHoc.run(incidentId, req);
   }
 }

@@ -4,6 +4,8 @@ import type { ActionRecord, IncidentRecord } from '../store/store';
 import { backoffMs } from './backoff';
 import { errorText, Room, toJson } from './engine-core';
 import { readResultPath } from './input-references';
+import { recordPayloads } from './record-payloads';
+import { adHocTitle } from './ad-hoc';
 import type { ProcedureStep } from './procedure';
 
 /**
@@ -17,12 +19,13 @@ export class Runner extends Room {
   async runClaimed(a: ActionRecord, known?: IncidentRecord): Promise<void> {
     const incident = known?.id === a.incidentId ? known : await this.store.getIncident(a.incidentId);
     if (!incident) return;
-    const proc = this.procedureOf(incident);
-    const step = proc.steps.find((s) => s.id === a.stepId);
+    // an ad-hoc row needs no procedure (the incident's may be closed and its file retired)
+    const adHoc = adHocTitle(a);
+    const step = adHoc ? undefined : this.procedureOf(incident).steps.find((s) => s.id === a.stepId);
     const def = this.registry.get(a.name);
-    const title = step?.title ?? a.stepId;
+    const title = step?.title ?? adHoc ?? a.stepId;
     const own = { leaseOwner: this.workerId };
-    if (!def || !step) {
+    if (!def || (!step && !adHoc)) {
       await this.store.transitionAction(a.id, { from: ['running'], to: 'failed', ...own }, { error: `action ${a.name} is not registered in this process` }, [
         { source: 'engine', kind: 'step.failed', summary: `${title}: failed (action ${a.name} is not registered)` },
       ]);
@@ -66,29 +69,7 @@ export class Runner extends Room {
     }
     clearInterval(renew);
 
-    const evidenceIds: number[] = [];
-    const evidenceErrors: string[] = [];
-    for (const raw of result.raw ?? []) {
-      try {
-        const ev = await this.store.putEvidence({
-          incidentId: incident.id,
-          actionId: a.id,
-          source: raw.source,
-          contentType: raw.contentType,
-          collectedAt: raw.collectedAt,
-          rangeFrom: raw.rangeFrom ?? null,
-          rangeTo: raw.rangeTo ?? null,
-          recordCount: raw.recordCount ?? null,
-          note: raw.note ?? null,
-          body: raw.body,
-        });
-        evidenceIds.push(ev.id);
-      } catch (err) {
-        // The call has happened: its result is recorded even if a payload could not be kept.
-        this.log.error({ err, actionId: a.id, source: raw.source }, 'could not store a raw payload');
-        evidenceErrors.push(`${raw.source}: ${errorText(err)}`);
-      }
-    }
+    const { evidenceIds, evidenceErrors } = await recordPayloads(this.store, { incidentId: incident.id, actionId: a.id }, result.raw ?? [], this.log);
     const output = toJson(result.output ?? null);
     const summary = String(result.summary ?? '').slice(0, 1000);
     const moved = await this.store.transitionAction(
@@ -109,7 +90,7 @@ export class Runner extends Room {
       this.log.warn({ actionId: a.id }, 'finished an action whose lease another worker had taken; its result is that worker\'s to record');
       return;
     }
-    await this.recordFindings(incident, step, { output, summary });
+    if (step) await this.recordFindings(incident, step, { output, summary });
     this.notify((n) => n.stepEvidence(incident.id, a.stepId, summary));
     this.notify((n) => n.incidentChanged(incident.id));
   }

@@ -146,6 +146,21 @@ export class Scheduler extends Room {
     return claimed;
   }
 
+  /**
+   * Claims the incident's runnable actions until `actionId` (an earlier one runs as it would anyway)
+   * and waits for the runs it started: an ad-hoc action's caller waits for its result.
+   */
+  async claimAndRunUntil(incident: IncidentRecord, actionId: string): Promise<void> {
+    const started: Promise<void>[] = [];
+    for (;;) {
+      const claimed = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), { incidentId: incident.id });
+      if (!claimed) break;
+      started.push(this.launch(claimed, incident));
+      if (claimed.id === actionId) break;
+    }
+    await Promise.all(started);
+  }
+
   /** Runs a claimed action in the background; when it ends, its incident is scheduled again. */
   private launch(action: ActionRecord, incident?: IncidentRecord): Promise<void> {
     const run: Promise<void> = this.rooms.runner.runClaimed(action, incident)

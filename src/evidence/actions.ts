@@ -1,35 +1,28 @@
 import { z } from 'zod';
 import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
-import { addAlertComment, getAlert } from '../connectors/graph/defender';
-import { GraphSession } from '../connectors/graph/graph-session';
-import { sendMailViaGraph } from '../connectors/graph/send-mail';
-import { sendMailViaSmtp } from '../connectors/mail/smtp';
+import type { AlertSourceFactory } from '../connectors/alert-source/alert-source';
+import { alertSources, createAlertSource } from '../connectors/alert-source/registry';
+import type { MailerFactory, MspMailbox } from '../connectors/mail/mailer';
+import { createMailer, mailers } from '../connectors/mail/registry';
 import { validateOutgoingMail } from '../connectors/mail/message';
-import { openSecurityIncident } from '../connectors/servicenow/open-security-incident';
 import type { ServiceNowClientOptions } from '../connectors/servicenow/client';
-import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload } from '../connectors/types';
+import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry';
+import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
+import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource } from '../connectors/types';
 import type { Store } from '../store/store';
 import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type EmailDraft } from './ciso-email';
-import { latestReport, reportFileName, storeReport } from './report';
+import { storeReport } from './report';
+import { storedReports } from './stored-reports';
 
 /**
- * The evidence and follow-through actions a procedure can name: the forensic report, the
- * ServiceNow ticket (with the report attached and the ticket noted on the Defender alerts) and the
- * CISO email. They need the store, so they come from a factory rather than a static list.
+ * The evidence and follow-through actions a procedure can name: the forensic report, the ticket
+ * (with the report attached and the ticket noted on the alerts) and the CISO email. They reach
+ * the ticketing system, the alert source and the mailer through their ports, chosen per customer.
+ * They need the store, so they come from a factory rather than a static list.
  */
 
-/** The MSP's own mailbox (env MSP_*), used when a customer's mail goes via Graph. */
-export interface MspMailbox {
-  tenantId: string;
-  clientId: string;
-  /** secret reference of the client secret, e.g. env:MSP_GRAPH_CLIENT_SECRET */
-  credentialRef: string;
-  mailbox: string;
-  authorityHost?: string;
-  baseUrl?: string;
-  caCertificateRef?: string;
-}
+export type { MspMailbox };
 
 export interface EvidenceActionOptions {
   store: Store;
@@ -46,11 +39,15 @@ export interface EvidenceActionOptions {
   signature?: string;
   /** ServiceNow client options (tests: retry timing) */
   serviceNow?: Partial<ServiceNowClientOptions>;
+  /** the port registries (tests: their own vendors); the built-in ones by default */
+  ticketSystems?: Record<string, TicketSystemFactory>;
+  alertSources?: Record<string, AlertSourceFactory>;
+  mailers?: Record<string, MailerFactory>;
 }
 
 export interface ReportOutput { name: string; sha256: string; size: number; evidenceId: number; summary: string }
 export interface TicketOutput { ticket: { number: string; link: string; sysId: string }; created: boolean; attached: boolean; reportEvidenceId: number; alertsCommented: string[]; alertCommentFailures: string[] }
-export interface NotifyCisoOutput { via: 'graph' | 'smtp'; to: string[]; cc: string[]; subject: string; sentAt: string; messageId?: string; alreadySent?: boolean }
+export interface NotifyCisoOutput { via: string; to: string[]; cc: string[]; subject: string; sentAt: string; messageId?: string; alreadySent?: boolean }
 
 const emptyInput = z.object({}).passthrough();
 
@@ -65,6 +62,10 @@ export type NotifyCisoInput = z.infer<typeof notifyInput>;
 
 export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   const { store } = o;
+  const tickets = o.ticketSystems ?? ticketSystems({ serviceNow: o.serviceNow });
+  // the engine gives the stored reports through the context; an action run outside it reads the store
+  const reportsOf = (ctx: ActionContext): ReportSource => ctx.ports?.reports ?? storedReports(store);
+  const mailerOf = (ctx: ActionContext) => createMailer(ctx.customer, { secrets: ctx.secrets, msp: o.msp, mspSecrets: o.mspSecrets }, o.mailers ?? mailers);
 
   const reportAction: ActionDef<Record<string, unknown>, ReportOutput> = {
     name: 'evidence.report',
@@ -83,59 +84,63 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   const ticketAction: ActionDef<Record<string, unknown>, TicketOutput> = {
     name: 'ticket.open',
     risk: 'change',
-    description: "Opens the customer's ServiceNow Security Incident with the latest forensic report attached, and notes the ticket on the Defender alerts.",
+    description: "Opens the customer's ticket (a ServiceNow Security Incident) with the latest forensic report attached, and notes the ticket on the alerts.",
     input: emptyInput,
     async preview(_input, ctx): Promise<Preview> {
-      const report = await latestReport(store, ctx.incidentId);
+      const report = await reportsOf(ctx).latest(ctx.incidentId);
+      const system = ticketSystemFor(ctx.customer, tickets);
       return {
-        title: `Open a ServiceNow Security Incident for ${ctx.incidentId}`,
-        facts: [{ label: 'Report', value: report ? `${reportFileName(ctx.incidentId)} (${report.size} bytes, SHA-256 ${report.sha256.slice(0, 16)}…)` : 'none yet' }],
-        changes: ['Create (or reuse) the Security Incident', 'Attach the forensic report', 'Comment the ticket number on the Defender alert(s)'],
+        title: `Open a ticket for ${ctx.incidentId}`,
+        facts: [
+          { label: 'Ticketing', value: system?.describe() ?? 'none configured' },
+          { label: 'Report', value: report ? `${report.name} (${report.bytes.length} bytes, SHA-256 ${report.sha256.slice(0, 16)}…)` : 'none yet' },
+        ],
+        changes: ['Create (or reuse) the Security Incident', 'Attach the forensic report', 'Comment the ticket number on the alert(s)'],
         warnings: report ? [] : ['No report has been generated yet: run evidence.report first'],
       };
     },
     async run(_input, ctx): Promise<ActionResult<TicketOutput>> {
       const incident = await store.getIncident(ctx.incidentId);
       if (!incident) throw new ConnectorError(`incident ${ctx.incidentId} does not exist`, { source: 'ticket' });
+      const system = ticketSystemFor(ctx.customer, tickets);
+      if (!system) throw new ConnectorError(`${ctx.customer.name} has no ticketing system configured (customers file: servicenow)`, { source: 'ticket' });
       // The latest stored report, not a fresh one: a retry must attach the very same bytes, so the
-      // ServiceNow side recognises the attachment it already has.
-      const report = await latestReport(store, ctx.incidentId);
+      // ticketing side recognises the attachment it already has.
+      const report = await reportsOf(ctx).latest(ctx.incidentId);
       if (!report) throw new ConnectorError(`${ctx.incidentId} has no forensic report yet: generate it first (evidence.report, or @ir report ${ctx.incidentId})`, { source: 'ticket' });
-      const reportBytes = await store.getEvidenceBody(report.id);
       const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, { now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, signature: o.signature });
       const draft = draftCisoEmail(snapshot);
       const alerts = snapshot.snapshot.alerts;
       const alertWebUrl = alerts.map((a) => (a.alert as { alertWebUrl?: unknown }).alertWebUrl).find((u): u is string => typeof u === 'string' && u !== '');
-      const snow = await openSecurityIncident({
+      const opened = await system.open({
         incidentId: incident.id,
         shortDescription: `${incident.title} (${incident.subjectUpn})`,
         description: draft.body.split('\n').filter((l) => !/^Dear |^Next update:/.test(l)).join('\n'),
         alertWebUrl,
-        reportName: reportFileName(incident.id),
-        reportBytes,
+        report: { name: report.name, bytes: report.bytes },
         // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it
         affectedUserEmail: incident.subjectUpn,
-      }, ctx, o.serviceNow);
-      const ticket = { number: snow.output.number, link: snow.output.link, sysId: snow.output.sysId };
-      await store.updateIncident(incident.id, { data: { ticket } });
+      }, ctx);
+      // The engine records the ticket on the incident from this output (the step's `record:`).
+      const ticket = { number: opened.output.number, link: opened.output.link, sysId: opened.output.sysId };
 
-      const raw: RawPayload[] = [...snow.raw];
+      const raw: RawPayload[] = [...opened.raw];
       const commented: string[] = [];
       const commentFailures: string[] = [];
       if (alerts.length) {
-        const graph = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: () => ctx.now() });
+        const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now() }, o.alertSources ?? alertSources);
         const reportLink = o.reportUrl ? `; forensic report: ${o.reportUrl(incident.id)}` : '';
         const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
         for (const a of alerts) {
-          // The ticket exists by now: a Defender alert that cannot be commented (deleted, no
-          // permission) is reported with the ticket, not a reason to fail the step and retry it.
+          // The ticket exists by now: an alert that cannot be commented (deleted, no permission)
+          // is reported with the ticket, not a reason to fail the step and retry it.
           try {
             // Re-read first: a retry must not comment twice.
-            const current = await getAlert(graph, a.id);
+            const current = await source.get(a.id);
             raw.push(...current.raw);
             const comments = Array.isArray(current.alert.comments) ? (current.alert.comments as Array<{ comment?: unknown }>) : [];
             if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) continue;
-            const r = await addAlertComment(graph, a.id, comment);
+            const r = await source.comment(a.id, comment);
             raw.push(...r.raw);
             commented.push(a.id);
           } catch (e) {
@@ -144,8 +149,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
         }
       }
       return {
-        output: { ticket, created: snow.output.created, attached: snow.output.attached, reportEvidenceId: report.id, alertsCommented: commented, alertCommentFailures: commentFailures },
-        summary: `${snow.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${commentFailures.join('; ')}` : ''}`,
+        output: { ticket, created: opened.output.created, attached: opened.output.attached, reportEvidenceId: report.evidenceId, alertsCommented: commented, alertCommentFailures: commentFailures },
+        summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${commentFailures.join('; ')}` : ''}`,
         raw,
       };
     },
@@ -183,17 +188,17 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     input: notifyInput,
     async preview(input, ctx): Promise<Preview> {
       const d = await composed(input, ctx);
-      const via = ctx.customer.mail.via === 'smtp' ? `SMTP ${ctx.customer.mail.host}` : `Graph, from ${o.msp?.mailbox ?? '(MSP mailbox not configured)'}`;
+      const mailer = mailerOf(ctx);
       return {
         title: `Email ${ctx.customer.name}'s CISO about ${ctx.incidentId}`,
         facts: [
           { label: 'To', value: d.to.join(', ') },
           { label: 'Cc', value: d.cc.join(', ') || '—' },
           { label: 'Subject', value: d.subject },
-          { label: 'Sent via', value: via },
+          { label: 'Sent via', value: mailer.describe() },
         ],
         changes: [`Send the email below to ${d.to.join(', ')}`],
-        warnings: ctx.customer.mail.via === 'graph' && !o.msp ? ['The MSP mailbox (MSP_*) is not configured: sending will fail'] : [],
+        warnings: mailer.problems(),
         data: { draft: d },
       };
     },
@@ -212,29 +217,17 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       }
       if (!(await store.casState(key, prior, 'sending'))) throw new ConnectorError('another worker is sending this email right now', { source: 'mail', retryable: true });
 
-      let raw: RawPayload[];
-      let via: 'graph' | 'smtp';
-      let messageId: string | undefined;
+      const mailer = mailerOf(ctx);
+      let sent: { raw: RawPayload[]; messageId?: string };
       try {
-        if (ctx.customer.mail.via === 'smtp') {
-          const r = await sendMailViaSmtp(ctx.customer.mail, { subject: d.subject, bodyText: d.body, to: d.to, cc: d.cc }, ctx.secrets, { now: () => ctx.now() });
-          raw = [r.raw];
-          via = 'smtp';
-          messageId = r.messageId;
-        } else {
-          if (!o.msp) throw new ConnectorError('the MSP mailbox is not configured (MSP_TENANT_ID, MSP_GRAPH_CLIENT_ID, MSP_GRAPH_CLIENT_SECRET, MSP_MAILBOX)', { source: 'graph.sendMail' });
-          raw = await sendMailViaGraph({
-            tenantId: o.msp.tenantId, clientId: o.msp.clientId, credential: o.msp.credentialRef, authorityHost: o.msp.authorityHost,
-            baseUrl: o.msp.baseUrl, caCertificateRef: o.msp.caCertificateRef, mailbox: o.msp.mailbox,
-            message: { subject: d.subject, bodyText: d.body, to: d.to, cc: d.cc },
-          }, o.mspSecrets ?? ctx.secrets);
-          via = 'graph';
-        }
+        sent = await mailer.send({ subject: d.subject, bodyText: d.body, to: d.to, cc: d.cc }, { now: () => ctx.now() });
       } catch (e) {
         // Refused before or by the server: nothing went out, so a retry may send.
         await store.setState(key, 'failed');
         throw e;
       }
+      const { raw, messageId } = sent;
+      const via = mailer.via;
       const output: NotifyCisoOutput = { via, to: d.to, cc: d.cc, subject: d.subject, sentAt: ctx.now().toISOString(), messageId };
       await store.setState(key, `sent ${JSON.stringify(output)}`);
       return { output, summary: `Emailed ${d.to.join(', ')}${d.cc.length ? ` (cc ${d.cc.join(', ')})` : ''}: "${d.subject}"`, raw };

@@ -1,8 +1,5 @@
 import type { CustomerConfig } from '../config/customers';
-import type { SecretStore } from '../config/secrets';
-import { setAlertStatus } from '../connectors/graph/defender';
-import { GraphSession } from '../connectors/graph/graph-session';
-import type { RawPayload } from '../connectors/types';
+import type { RunAdHoc } from '../connectors/types';
 import { NotFoundError } from '../store/errors';
 import type { Store } from '../store/store';
 import { ticketOf } from './ciso-email';
@@ -10,17 +7,19 @@ import { latestReport } from './report';
 
 /**
  * Closes an incident: the store first (status closed + a timeline event naming who and why), then
- * each Defender alert of the incident is set to resolved. A Defender failure does not undo the
- * close: it is recorded on the timeline and said in the summary, so someone can resolve it by hand.
+ * the engine runs `alerts.resolve` for the incident's alerts (an action row with its evidence and
+ * timeline, like any step). A failure to resolve does not undo the close: it is in that action's
+ * result and said in the summary, so someone can resolve it by hand.
  */
 
 export interface CloseDeps {
   customers: (customerId: string) => CustomerConfig | undefined;
-  secrets: SecretStore;
-  now?: () => Date;
-  /** for tests: a Graph session factory */
-  graph?: (customer: CustomerConfig) => GraphSession;
+  /** the engine's runAdHoc: every side effect of the close is an action it runs */
+  runAdHoc: RunAdHoc;
 }
+
+/** The ad-hoc step that resolves the alerts of a closed incident (once per incident). */
+export const RESOLVE_ALERTS_STEP = 'close/resolve-alerts';
 
 export interface CloseResult {
   alreadyClosed: boolean;
@@ -33,7 +32,6 @@ export interface CloseResult {
 export async function closeIncident(
   store: Store, incidentId: string, reason: string, by: { name: string; aadObjectId: string }, deps: CloseDeps,
 ): Promise<CloseResult> {
-  const now = deps.now ?? (() => new Date());
   const incident = await store.getIncident(incidentId);
   if (!incident) throw new NotFoundError('incident', incidentId);
   const why = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 500);
@@ -47,31 +45,21 @@ export async function closeIncident(
 
   const customer = deps.customers(incident.customerId);
   const alerts = await store.listAlerts(incidentId);
-  const resolved: string[] = [];
-  const failed: Array<{ alertId: string; error: string }> = [];
+  let resolved: string[] = [];
+  let failed: Array<{ alertId: string; error: string }> = [];
   if (customer && alerts.length) {
-    const graph = deps.graph?.(customer) ?? new GraphSession(customer, deps.secrets, { now });
-    for (const a of alerts) {
-      let raw: RawPayload[] = [];
-      try {
-        const r = await setAlertStatus(graph, a.id, { status: 'resolved' });
-        raw = r.raw;
-        resolved.push(a.id);
-      } catch (e) {
-        raw = (e as { opts?: { raw?: RawPayload[] } }).opts?.raw ?? [];
-        failed.push({ alertId: a.id, error: (e as Error).message });
+    try {
+      const r = await deps.runAdHoc(incidentId, { stepId: RESOLVE_ALERTS_STEP, action: 'alerts.resolve', input: { alertIds: alerts.map((a) => a.id) }, title: 'Resolve the alerts on close' });
+      const out = r.output as { resolved?: string[]; failed?: Array<{ alertId: string; error: string }> } | null;
+      if (r.status === 'succeeded' && out) {
+        resolved = out.resolved ?? [];
+        failed = out.failed ?? [];
+      } else {
+        failed = alerts.map((a) => ({ alertId: a.id, error: r.error ?? `the resolution is ${r.status}` }));
       }
-      for (const p of raw) {
-        await store.putEvidence({
-          incidentId, actionId: null, source: p.source, contentType: p.contentType, collectedAt: p.collectedAt,
-          rangeFrom: p.rangeFrom ?? null, rangeTo: p.rangeTo ?? null, recordCount: p.recordCount ?? null, note: p.note ?? null, body: p.body,
-        });
-      }
+    } catch (e) {
+      failed = alerts.map((a) => ({ alertId: a.id, error: (e as Error).message.slice(0, 300) }));
     }
-    await store.appendTimeline(incidentId, [
-      ...resolved.map((id) => ({ source: 'defender', kind: 'alert.resolved', summary: `Defender alert ${id} set to resolved`, data: { alertId: id } })),
-      ...failed.map((f) => ({ source: 'defender', kind: 'alert.resolveFailed', summary: `Defender alert ${f.alertId} could not be resolved: ${f.error}`.slice(0, 1000), data: { alertId: f.alertId } })),
-    ]);
   }
 
   const ticket = ticketOf(closed);

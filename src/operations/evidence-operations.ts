@@ -49,7 +49,7 @@ export function createEvidenceOperations(deps: {
     close: async (incidentId, reason, by) => {
       const allowed = await deps.engine.authorize(incidentId, by, 'close');
       if (!allowed.ok) return allowed;
-      const r = await closeIncident(deps.store, incidentId, reason, by, { customers: deps.customers, secrets: deps.secrets });
+      const r = await closeIncident(deps.store, incidentId, reason, by, { customers: deps.customers, runAdHoc: (id, req) => deps.engine.runAdHoc(id, req) });
       if (r.alreadyClosed) return { ok: false, reason: `${incidentId} is already closed` };
       await deps.poster().replyInThread(incidentId, r.summary).catch((e) => deps.log.warn({ err: e }, 'close summary not posted'));
       void deps.poster().incidentChanged(incidentId);

@@ -126,14 +126,9 @@ export interface EvidenceRecord {
   size: number;
 }
 
-export interface FeedEntry {
-  customerId: string;
-  ip: string;
-  incidentId: string;
-  addedAt: string;
-  expiresAt: string;
-  removedAt: string | null;
-}
+// the feed entry is a domain value (the threat-feed port and the renderer use it without the store)
+import type { FeedEntry } from '../domain/feed-entry';
+export type { FeedEntry };
 
 /**
  * `leaseOwner`, when given, also requires the action's current lease to be held by that owner: a

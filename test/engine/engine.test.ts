@@ -100,7 +100,7 @@ withTestStores((dialect, make) => {
       'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded',
       'entra-contain': 'awaiting_approval', 'radius-disconnect': 'awaiting_approval', 'firewall-block': 'awaiting_approval',
       // the follow-through waits for containment to end
-      'forensic-report': 'waiting', 'ir-ticket': 'waiting', 'notify-ciso': 'waiting',
+      'threat-feed': 'waiting', 'forensic-report': 'waiting', 'ir-ticket': 'waiting', 'notify-ciso': 'waiting',
     });
     assert.equal(rec.calls.filter((c) => ['identity.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
 

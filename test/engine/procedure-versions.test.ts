@@ -113,8 +113,8 @@ withTestStores((dialect, make) => {
     assert.equal(done.status, 'contained');
     const steps = done.data.steps as Record<string, { title: string; status: string }>;
     assert.equal(steps['entra-lookup'].title, V1_LOOKUP);
-    // every v1 step ended: all succeeded but the ticket (this customer has no ServiceNow)
-    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['ir-ticket skipped']);
+    // every v1 step ended: all succeeded but the ticket and the feed listing (this customer has no ServiceNow and no threat feed)
+    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['threat-feed skipped', 'ir-ticket skipped']);
     assert.equal((await store.listTimeline(inFlight)).filter((t) => t.kind === 'step.failed').length, 0);
 
     const fresh = await createAlertIncident(store);

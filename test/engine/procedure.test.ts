@@ -1,3 +1,4 @@
+import { threatFeedActions } from '../../src/connectors/threat-feed';
 import { createEvidenceActions } from '../../src/evidence/actions';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,19 +33,21 @@ describe('procedures as data', () => {
   it('loads the default procedure: the lookup, the scope after it, containment after it, then the follow-through', () => {
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
     assert.equal(p.ref, 'Account compromise containment@1');
-    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block', 'forensic-report', 'ir-ticket', 'notify-ciso']);
+    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
     // the report waits for every scope and containment step to end, whatever the outcome
-    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 9);
-    assert.deepEqual(p.steps.filter((s) => s.followUp).map((s) => s.id), ['forensic-report', 'ir-ticket', 'notify-ciso']);
+    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 10);
+    // the threat-feed listing is its own step after the block (the block writes no feed)
+    assert.deepEqual(p.steps.find((s) => s.id === 'threat-feed')!.needs, ['firewall-block']);
+    assert.deepEqual(p.steps.filter((s) => s.followUp).map((s) => s.id), ['threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
     assert.deepEqual(p.steps.find((s) => s.id === 'entra-contain')!.needs, ['entra-lookup', 'entra-signins']);
   });
 
   it('the default procedure validates against the real connectors', () => {
-    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
+    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, threatFeedActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
-    assert.equal(p.steps.length, 12);
+    assert.equal(p.steps.length, 13);
   });
 
   it('refuses a record: key the readers do not know, naming the file, the step and the key', () => {

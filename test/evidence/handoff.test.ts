@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { parseShifts } from '../../src/config/shifts';
 import { customerSchema } from '../../src/config/customers';
 import { EnvFileSecretStore } from '../../src/config/secrets';
-import { closeIncident } from '../../src/evidence/close-incident';
+import { closeIncident, RESOLVE_ALERTS_STEP } from '../../src/evidence/close-incident';
+import { alertSourceActions } from '../../src/connectors/alert-source/actions';
+import { ActionRegistry } from '../../src/engine/action-registry';
+import { Engine } from '../../src/engine/engine';
+import { parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
+import type { CustomerConfig } from '../../src/config/customers';
+import type { SecretStore } from '../../src/config/secrets';
+import pino from 'pino';
 import { HANDOFF_STATE_KEY, HandoffScheduler, buildHandoff, type HandoffData } from '../../src/evidence/handoff';
 import { renderHandoffCard } from '../../src/bot/render-evidence-cards';
 import { CONTOSO } from '../../src/sandbox/contoso';
@@ -121,7 +128,9 @@ describe('evidence: shift handoff and closing', function () {
       const g = graphSandboxCustomers(emu);
       const contoso = customerSchema.parse(g.contoso);
       const secrets = new EnvFileSecretStore({ CONTOSO_GRAPH_SECRET: CONTOSO.graphClientSecret, GRAPH_SANDBOX_CA: emu.caPem });
-      const r = await closeIncident(store, seeded.incidentId, 'Customer confirmed: attacker locked out, password reset', alex, { customers: () => contoso, secrets });
+      const engine = closingEngine(store, contoso, secrets);
+      const runAdHoc = engine.runAdHoc.bind(engine);
+      const r = await closeIncident(store, seeded.incidentId, 'Customer confirmed: attacker locked out, password reset', alex, { customers: () => contoso, runAdHoc });
       assert.equal(r.alreadyClosed, false);
       assert.deepEqual(r.alertsResolved, [alertId]);
       assert.equal(tenant.alerts.get(alertId)!.status, 'resolved');
@@ -131,12 +140,24 @@ describe('evidence: shift handoff and closing', function () {
       const closedEv = tl.find((e) => e.kind === 'incident.closed')!;
       assert.equal(closedEv.actor, alex.aadObjectId);
       assert.match(closedEv.summary, /Closed by Alex Wilber: Customer confirmed/);
-      assert.ok(tl.some((e) => e.kind === 'alert.resolved'));
+      // the resolution is an action the engine ran: its row, its evidence, its timeline line
+      const action = (await store.getAction(`${seeded.incidentId}:${RESOLVE_ALERTS_STEP}`))!;
+      assert.equal(action.name, 'alerts.resolve');
+      assert.equal(action.status, 'succeeded');
+      assert.ok((await store.listEvidence(seeded.incidentId)).some((e) => e.actionId === action.id && e.source === 'graph.alertUpdate'));
+      assert.ok(tl.some((e) => e.kind === 'step.succeeded' && e.summary === `Resolve the alerts on close: 1 alert(s) set to resolved: ${alertId}`));
       assert.match(r.summary, new RegExp(`^${seeded.incidentId} closed by Alex Wilber: Customer confirmed`));
       assert.match(r.summary, /Defender: 1 alert\(s\) set to resolved\./);
       assert.match(r.summary, new RegExp(`chain head ${tl.at(-1)!.hash}`));
-      const again = await closeIncident(store, seeded.incidentId, 'again', alex, { customers: () => contoso, secrets });
+      const again = await closeIncident(store, seeded.incidentId, 'again', alex, { customers: () => contoso, runAdHoc });
       assert.equal(again.alreadyClosed, true);
     });
   });
 });
+
+/** The engine `@ir close` asks to resolve the alerts (as main.ts wires it), with only that action. */
+function closingEngine(store: Store, customer: CustomerConfig, secrets: SecretStore): Engine {
+  const registry = new ActionRegistry(alertSourceActions);
+  const procedures = new ProcedureCatalog(parseProcedure('name: Close test\nversion: 1\nsteps:\n  - { id: resolve, action: alerts.resolve, with: { alertIds: [x] } }\n', 'test.yaml', registry));
+  return new Engine({ store, registry, procedures, secrets, customers: (id) => (id === customer.id ? customer : undefined), log: pino({ level: 'silent' }) });
+}

@@ -187,6 +187,8 @@ export function testActions(rec: Recorder): ActionDef[] {
     destructive(rec, 'firewall.block', z.object({ ips: z.array(z.string()).min(1), user: upn.optional(), incidentId: z.string().optional() }).strict(),
       (i) => ({ done: i.ips.every((ip) => rec.world.blocked.has(ip)), preview: { title: `Block ${i.ips.join(', ')}`, facts: [], changes: i.ips.map((ip) => `Block ${ip}`), warnings: [] } }),
       (i) => { i.ips.forEach((ip) => rec.world.blocked.add(ip)); return { output: { devices: [{ firewallId: CONTOSO.fortigate.id, added: i.ips, alreadyBlocked: [], vpnSessionsCut: [{ user: i.user }] }], excluded: [], feedEntries: [] }, summary: `blocked ${i.ips.join(', ')}` }; }),
+    // the threat-feed step after the block (src/connectors/threat-feed/actions.ts): same name and input
+    { ...readAction(rec, 'threatFeed.list', z.object({ entries: z.array(z.unknown()) }).strict(), (i) => ({ output: { listed: i.entries.length }, summary: `listed ${i.entries.length} IP(s) on the feed` })), risk: 'change' },
     // the follow-through steps of the default procedure (src/evidence/actions.ts): same names and inputs
     { ...readAction(rec, 'evidence.report', z.object({}).passthrough(), () => ({ output: { name: 'report.md', sha256: '0'.repeat(64), size: 1, evidenceId: 1, summary: 'report' }, summary: 'forensic report written' })), risk: 'change' },
     { ...readAction(rec, 'ticket.open', z.object({}).passthrough(), () => ({ output: { ticket: { number: 'SIR0010001', link: 'https://x.service-now.com', sysId: 'abc' } }, summary: 'SIR0010001 opened' })), risk: 'change' },

@@ -1,3 +1,6 @@
+import { threatFeedActions } from '../../src/connectors/threat-feed';
+import { alertSourceActions } from '../../src/connectors/alert-source/actions';
+import { actionPorts } from '../../src/operations/action-ports';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,12 +68,12 @@ export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
 
   const run: ProcedureSandbox['run'] = async (store, opts = {}) => {
     const registry = new ActionRegistry(
-      graphActions, radiusActions, createFirewallActions({ feed: store }), serviceNowActions, activeDirectoryActions,
+      graphActions, radiusActions, createFirewallActions(), threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
       createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
       createEvidenceActions({ store, customers: (id) => byId.get(id), msp }),
     );
     const procedures = ProcedureCatalog.load({ registry, customers });
-    const engine = new Engine({ store, registry, procedures, secrets, log: quiet, customers: (id) => byId.get(id) });
+    const engine = new Engine({ store, registry, procedures, secrets, log: quiet, customers: (id) => byId.get(id), ports: actionPorts(store) });
     const intake = new IntakeService({ store, customerByTenant: (t) => byTenant.get(t.toLowerCase()), log: quiet });
 
     const now = Date.now();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FirewallConfig } from '../../config/customers';
 import { cidrContains, InvalidInputError, ipFamily, parseCidr, parseIp, type IpAddress } from '../../domain/net';
-import type { FeedEntry, Store } from '../../store/store';
+import type { FeedEntry } from '../../domain/feed-entry';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
 import type { FirewallDriver, FirewallDriverFactory, FlowSession, PolicyMatch, PolicyQuery, SkippedVpnSession, VpnSession } from './driver';
 import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
@@ -40,6 +40,8 @@ export const matchedPolicyInput = z.object({
   protocol: z.enum(['tcp', 'udp']).optional(),
 });
 export type MatchedPolicyInput = z.infer<typeof matchedPolicyInput>;
+export const unblockExpiredInput = z.object({ ip: asValidated(parseIp, 'ip'), expiresAt: z.string().datetime() });
+export type UnblockExpiredInput = z.infer<typeof unblockExpiredInput>;
 export type BlockInput = z.infer<typeof blockInput>;
 
 /** Re-validates inside the action: run() may be reached without the engine's parse. */
@@ -67,7 +69,7 @@ export interface BlockOutput {
   devices: DeviceBlockOutcome[];
   /** IPs inside the customer's own egress ranges: never blocked */
   excluded: Array<{ ip: IpAddress; reason: string }>;
-  /** what the threat feed lists and when the expiry job takes the objects off the devices */
+  /** what the threat-feed step (threatFeed.list) lists, and when the expiry job takes the objects off the devices */
   feedEntries: Array<Omit<FeedEntry, 'removedAt'>>;
   /** what was not done and why (one line each on the timeline); the rest of the action went on */
   skipped: Array<{ firewallId?: string; item: string; reason: string }>;
@@ -77,8 +79,6 @@ export interface BlockOutput {
 
 export interface FirewallActionDeps {
   drivers?: Record<string, FirewallDriverFactory>;
-  /** when given, firewall.block records the feed entries itself; otherwise the engine does from the output */
-  feed?: Pick<Store, 'addFeedEntries'>;
 }
 
 /**
@@ -290,7 +290,6 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
       });
       const expiry = feedExpiry(ctx);
       const feedEntries = keep.map((ip) => ({ customerId: ctx.customer.id, ip, incidentId: incident, addedAt: expiry.addedAt, expiresAt: expiry.expiresAt }));
-      if (deps.feed && feedEntries.length) await deps.feed.addFeedEntries(feedEntries);
       const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, added: value.added, alreadyBlocked: value.alreadyBlocked, vpnSessionsCut: value.vpnSessionsCut, vpnSessionsSkipped: value.vpnSessionsSkipped }));
       const skipped: BlockOutput['skipped'] = [
         ...(vpn.problem ? [{ item: `VPN sessions of ${JSON.stringify(inp.user)}`, reason: vpn.problem }] : []),
@@ -308,7 +307,33 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     },
   };
 
-  return [vpnSessions, sessions, matchedPolicy, block] as ActionDef[];
+  // Run by the engine for the hourly expiry job (never by a procedure step): one per expired feed
+  // entry, under the incident that listed it, so the rollback has its action row and evidence.
+  const unblockExpired: ActionDef<UnblockExpiredInput, { ip: IpAddress; expiresAt: string; firewalls: Array<{ firewallId: string; removed: IpAddress[]; notPresent: IpAddress[] }> }> = {
+    name: 'firewall.unblockExpired',
+    risk: 'change',
+    description: 'Takes an expired block off every firewall of the customer (out of the group, then deleted) and off the threat feed.',
+    input: unblockExpiredInput,
+    async run(input, ctx) {
+      const { ip, expiresAt } = validate(unblockExpiredInput, input);
+      if (Date.parse(expiresAt) > ctx.now().getTime()) throw new InvalidInputError('expiresAt', `the block of ${ip} runs until ${expiresAt}: not expired yet`);
+      const feed = ctx.ports?.threatFeed;
+      if (!feed) throw new ConnectorError('no threat feed was given to this action: the entry cannot be marked removed', { source: 'firewall' });
+      // unblockIps reads the group first: a re-run after a crash removes only what is still there.
+      const results = await onEachFirewall(ctx, deps, 'removing the expired block', (d) => d.unblockIps([ip]));
+      await feed.markRemoved(ip, ctx.now());
+      const firewalls = results.map(({ config, value }) => ({ firewallId: config.id, removed: value.removed, notPresent: value.notPresent }));
+      const where = ctx.customer.firewalls.map((f) => `${f.blockGroup} on ${f.id}`).join(', ') || 'the threat feed (no firewall configured)';
+      return {
+        output: { ip, expiresAt, firewalls },
+        summary: `Block expired: removed ${ip} from ${where}`,
+        raw: results.map((r) => ({ ...r.value.transcript, note: `feed expiry: ${r.value.transcript.note ?? r.config.id}` })),
+      };
+    },
+  };
+
+
+  return [vpnSessions, sessions, matchedPolicy, block, unblockExpired] as ActionDef[];
 }
 
 /**
@@ -328,5 +353,5 @@ async function rulesInFront(d: FirewallDriver, list: IpAddress[]): Promise<{ mat
   }
 }
 
-/** The firewall actions with the built-in drivers; feed entries are returned in the output. */
+/** The firewall actions with the built-in drivers; feed entries are returned in the output for the threat-feed step. */
 export const firewallActions: ActionDef[] = createFirewallActions();

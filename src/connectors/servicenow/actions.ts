@@ -1,29 +1,45 @@
 import { z } from 'zod';
-import type { ActionContext, ActionDef, Preview } from '../types';
+import { ConnectorError, type ActionContext, type ActionDef, type Preview, type StoredReport } from '../types';
 import { parseInstanceUrl } from './client';
 import { attachmentFileName, correlationIdField, safeAlertLink, shortDescriptionField } from './fields';
 import { openSecurityIncident, type OpenSecurityIncidentInput, type OpenSecurityIncidentOutput } from './open-security-incident';
 
-const openIncidentInput: z.ZodType<OpenSecurityIncidentInput, z.ZodTypeDef, unknown> = z.object({
-  incidentId: z.string().min(1).max(100),
+/** What a procedure step gives: plain values. The attachment is the incident's stored report. */
+export type OpenIncidentStepInput = Omit<OpenSecurityIncidentInput, 'reportName' | 'reportBytes' | 'incidentId'> & { incidentId?: string };
+const openIncidentInput: z.ZodType<OpenIncidentStepInput, z.ZodTypeDef, unknown> = z.object({
+  incidentId: z.string().min(1).max(100).optional(),
   shortDescription: z.string().min(1),
   description: z.string(),
   alertWebUrl: z.string().optional(),
-  reportName: z.string().min(1).max(100),
-  reportBytes: z.instanceof(Buffer),
   affectedUserEmail: z.string().email().optional(),
-});
+}).strict();
 
-export const openIncidentAction: ActionDef<OpenSecurityIncidentInput, OpenSecurityIncidentOutput> = {
+/** The latest forensic report of the context's incident, through the context (never the store). */
+async function storedReport(ctx: ActionContext): Promise<StoredReport> {
+  const reports = ctx.ports?.reports;
+  if (!reports) throw new ConnectorError('no report source was given to this action', { source: 'servicenow' });
+  const report = await reports.latest(ctx.incidentId);
+  if (!report) throw new ConnectorError(`${ctx.incidentId} has no forensic report yet: generate it first (evidence.report)`, { source: 'servicenow' });
+  return report;
+}
+
+function fullInput(input: OpenIncidentStepInput, ctx: ActionContext, report: StoredReport): OpenSecurityIncidentInput {
+  // the ticket is always the context's incident's: a step cannot file one for another incident
+  if (input.incidentId !== undefined && input.incidentId !== ctx.incidentId) throw new ConnectorError(`incidentId ${JSON.stringify(input.incidentId.slice(0, 64))} is not this action's incident ${ctx.incidentId}`, { source: 'servicenow' });
+  return { ...input, incidentId: ctx.incidentId, reportName: report.name, reportBytes: report.bytes };
+}
+
+export const openIncidentAction: ActionDef<OpenIncidentStepInput, OpenSecurityIncidentOutput> = {
   name: 'servicenow.openIncident',
   risk: 'change',
   description: "Opens a High Security Incident in the customer's ServiceNow (one per incident) and attaches the forensic report.",
   input: openIncidentInput,
-  async preview(input: OpenSecurityIncidentInput, ctx: ActionContext): Promise<Preview> {
+  async preview(stepInput: OpenIncidentStepInput, ctx: ActionContext): Promise<Preview> {
     const config = ctx.customer.servicenow;
     if (!config) {
       return { title: 'Open a ServiceNow Security Incident', facts: [], changes: [], warnings: [`${ctx.customer.name} has no ServiceNow configured`], nothingToDo: true };
     }
+    const input = fullInput(stepInput, ctx, await storedReport(ctx));
     // The same checks the run makes, so the card never promises what the run will refuse.
     correlationIdField(input.incidentId);
     attachmentFileName(input.reportName);
@@ -48,7 +64,7 @@ export const openIncidentAction: ActionDef<OpenSecurityIncidentInput, OpenSecuri
       warnings: rejected ? [`The Defender alert link is left out: ${rejected}`] : [],
     };
   },
-  run: (input, ctx) => openSecurityIncident(input, ctx),
+  run: async (input, ctx) => openSecurityIncident(fullInput(input, ctx, await storedReport(ctx)), ctx),
 };
 
-export const serviceNowActions: ActionDef[] = [openIncidentAction as unknown as ActionDef];
+export const serviceNowActions: ActionDef[] = [openIncidentAction as ActionDef];

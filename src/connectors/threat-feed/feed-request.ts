@@ -1,6 +1,6 @@
 import type { CustomerConfig } from '../../config/customers';
 import type { SecretStore } from '../../config/secrets';
-import type { Store } from '../../store/store';
+import type { FeedEntries } from './threat-feed';
 import { checkFeedBasicAuth } from './feed-auth';
 import { renderBlocklist } from './render-blocklist';
 
@@ -9,7 +9,7 @@ export interface FeedResponse { status: number; headers: Record<string, string>;
 export interface FeedRequestDeps {
   customer(id: string): CustomerConfig | undefined;
   secrets: SecretStore;
-  store: Pick<Store, 'listFeed'>;
+  store: Pick<FeedEntries, 'listFeed'>;
   now?: () => Date;
 }
 

@@ -1,4 +1,7 @@
 export { renderBlocklist } from './render-blocklist';
 export { checkFeedBasicAuth } from './feed-auth';
 export { handleFeedRequest, type FeedResponse, type FeedRequestDeps } from './feed-request';
-export { FeedExpiryJob, type FeedExpiryDeps, type FeedExpiryOutcome } from './feed-expiry-job';
+export { FeedExpiryJob, expiryStepId, type FeedExpiryDeps, type FeedExpiryOutcome, type RunAdHoc } from './feed-expiry-job';
+export { ServedThreatFeed, type ThreatFeed, type FeedEntries } from './threat-feed';
+export { createThreatFeed, threatFeeds } from './registry';
+export { threatFeedActions, listOnFeedAction } from './actions';

@@ -1,5 +1,5 @@
 import { ipFamily, ipToBytes, parseIp, type IpAddress } from '../../domain/net';
-import type { FeedEntry } from '../../store/store';
+import type { FeedEntry } from '../../domain/feed-entry';
 
 const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$/;
 

@@ -75,8 +75,8 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
   });
 
   it('blocks on every firewall of the customer, cuts the VPN sessions, and only touches that customer', async () => {
-    const block = createFirewallActions({ feed: { addFeedEntries: async (e) => { recorded.push(...e); return e.length; } } }).find((a) => a.name === 'firewall.block')!;
-    const recorded: unknown[] = [];
+    // no threat feed in the context: the block returns the feed entries for the threatFeed.list step
+    const block = action('firewall.block');
     const input = block.input.parse({ ips: ['203.0.113.7', CONTOSO.attackerIpv6], user: 'adele.vance@contoso.com', incidentId: 'IR-20261127-7K3Q' });
     const r = await block.run(input, actionContext(contoso())) as { output: any; summary: string; raw: any[] };
     assert.deepEqual(r.output.devices.map((d: any) => [d.firewallId, d.added, d.vpnSessionsCut.length]), [
@@ -90,7 +90,7 @@ describe('firewall actions (FortiGate + PAN-OS emulators, production path)', fun
     assert.deepEqual(pan.state.running.addressGroup.get('IR-Block')!.static, ['IR-placeholder', 'IR-203.0.113.7', 'IR-2001-db8-bad-cafe--7']);
     assert.deepEqual(fgt.state.sslvpn.logins.map((l) => l.user), ['megan.bowen']);
     assert.deepEqual(pan.state.globalProtect.map((u) => u.user), ['megan.bowen']);
-    assert.deepEqual(recorded, [
+    assert.deepEqual(r.output.feedEntries, [
       { customerId: 'contoso', ip: '203.0.113.7', incidentId: 'IR-20261127-7K3Q', addedAt: '2026-11-27T09:00:00.000Z', expiresAt: '2026-12-04T09:00:00.000Z' },
       { customerId: 'contoso', ip: '2001:db8:bad:cafe::7', incidentId: 'IR-20261127-7K3Q', addedAt: '2026-11-27T09:00:00.000Z', expiresAt: '2026-12-04T09:00:00.000Z' },
     ]);

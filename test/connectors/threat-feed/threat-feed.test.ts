@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
-import { FeedExpiryJob, checkFeedBasicAuth, handleFeedRequest, renderBlocklist } from '../../../src/connectors/threat-feed';
+import { FeedExpiryJob, checkFeedBasicAuth, expiryStepId, handleFeedRequest, renderBlocklist, threatFeedActions } from '../../../src/connectors/threat-feed';
+import { firewallActions } from '../../../src/connectors/firewall';
+import type { CustomerConfig } from '../../../src/config/customers';
+import { ActionRegistry } from '../../../src/engine/action-registry';
+import { Engine } from '../../../src/engine/engine';
+import { parseProcedure, ProcedureCatalog } from '../../../src/engine/procedure';
+import { actionPorts } from '../../../src/operations/action-ports';
+import pino from 'pino';
 import { openStore } from '../../../src/store/open-store';
 import type { FeedEntry, Store } from '../../../src/store/store';
 import { CONTOSO, FABRIKAM } from '../../../src/sandbox/contoso';
@@ -90,6 +97,35 @@ describe('threat feed', () => {
       assert.equal(fab.body, '192.0.2.50 # IR-20261127-FABR expires 2026-12-04T09:00:00.000Z\n');
     });
 
+    /** The engine the job asks to run each unblock (as main.ts wires it), and the job. */
+    const expiry = (customerOf: (id: string) => CustomerConfig | undefined, now: Date) => {
+      const registry = new ActionRegistry(firewallActions, threatFeedActions);
+      const procedures = new ProcedureCatalog(parseProcedure('name: Feed test\nversion: 1\nsteps:\n  - { id: feed, action: threatFeed.list, with: { entries: [] } }\n', 'test.yaml', registry));
+      const engine = new Engine({
+        store, registry, procedures, secrets: feedSecrets, customers: customerOf, ports: actionPorts(store),
+        clock: { now: () => now }, log: pino({ level: 'silent' }), retry: { maxAttempts: 1 },
+      });
+      return new FeedExpiryJob({ feed: store, customer: customerOf, runAdHoc: (id, req) => engine.runAdHoc(id, req) });
+    };
+
+    it('threatFeed.list puts the block step\'s entries on the customer\'s feed, through the context\'s port', async () => {
+      const contoso = customer(CONTOSO, []);
+      const [list] = threatFeedActions;
+      const ports = actionPorts(store)(contoso);
+      const ctx = { customer: contoso, secrets: feedSecrets, incidentId: 'IR-20261127-7K3Q', idempotencyKey: 'k', mayHaveRun: false, log: pino({ level: 'silent' }), now: () => new Date('2026-11-27T09:00:00Z'), ports };
+      const entries = [{ customerId: 'contoso', ip: '203.0.113.91', incidentId: 'IR-20261127-7K3Q', addedAt: '2026-11-27T09:00:00.000Z', expiresAt: '2026-12-04T09:00:00.000Z' }];
+      const r = await list.run(list.input.parse({ entries }), ctx) as { output: { listed: number }; summary: string; raw: Array<{ body: Buffer }> };
+      assert.equal(r.output.listed, 1);
+      assert.equal(r.summary, "Listed 203.0.113.91 on Contoso's threat feed until 2026-12-04T09:00:00.000Z");
+      assert.deepEqual(JSON.parse(r.raw[0].body.toString()).map((e: { ip: string }) => e.ip), ['203.0.113.91']);
+      assert.ok((await ports.threatFeed!.listed(new Date('2026-11-28T00:00:00Z'))).some((e) => e.ip === '203.0.113.91'));
+      // an entry of another customer or another incident is refused, and nothing is written
+      await assert.rejects(list.run(list.input.parse({ entries: [{ ...entries[0], ip: '203.0.113.92', customerId: 'fabrikam' }] }), ctx), /cannot go on Contoso's feed/);
+      await assert.rejects(list.run(list.input.parse({ entries: [{ ...entries[0], ip: '203.0.113.92', incidentId: 'IR-20261127-FABR' }] }), ctx), /cannot be listed by IR-20261127-7K3Q/);
+      assert.ok(!(await store.listFeed('contoso', new Date('2026-11-28T00:00:00Z'))).some((e) => e.ip === '203.0.113.92'));
+      await store.markFeedRemoved('contoso', '203.0.113.91', new Date('2026-11-28T00:00:00Z'));
+    });
+
     it('expiry removes the objects on the device, marks the store and writes the timeline', async () => {
       const fw = firewallConfig('fortigate', emu, { id: 'contoso-fgt-1' });
       const contoso = customer(CONTOSO, [fw]);
@@ -98,9 +134,10 @@ describe('threat feed', () => {
       await driver.blockIps([parseIp('203.0.113.66'), parseIp('2001:db8::66')], { incidentId });
       await driver.close();
       await store.addFeedEntries(['203.0.113.66', '2001:db8::66'].map((ip) => ({ customerId: 'contoso', ip, incidentId, addedAt: '2026-11-20T09:00:00.000Z', expiresAt: '2026-11-27T09:00:00.000Z' })));
-      const job = new FeedExpiryJob({ store, customer: (id) => (id === 'contoso' ? contoso : undefined), secrets: feedSecrets });
+      const now = new Date('2026-11-27T10:00:00Z');
+      const job = expiry((id) => (id === 'contoso' ? contoso : undefined), now);
       const from = emu.received.length;
-      const r = await job.runOnce(new Date('2026-11-27T10:00:00Z'));
+      const r = await job.runOnce(now);
       assert.deepEqual(r.failed.filter((f) => f.customerId === 'contoso'), []);
       assert.deepEqual(r.removed.filter((x) => x.customerId === 'contoso').map((x) => x.ip).sort(), ['2001:db8::66', '203.0.113.66']);
       assert.equal(emu.state.address.has('IR-203.0.113.66'), false);
@@ -108,15 +145,25 @@ describe('threat feed', () => {
       assert.deepEqual(emu.state.addrgrp.get('IR-Block')!.member, ['none']);
       assert.deepEqual(emu.state.addrgrp6.get('IR-Block6')!.member, ['none']);
       assert.ok(emu.received.slice(from).includes('unselect member "IR-203.0.113.66"'));
-      assert.deepEqual(await store.listExpiredFeed(new Date('2026-11-27T10:00:00Z')), []);
+      assert.deepEqual(await store.listExpiredFeed(now), []);
+      // each entry is an action of the incident that listed it, run by the engine: row, evidence, timeline
+      for (const ip of ['203.0.113.66', '2001:db8::66']) {
+        const a = (await store.getAction(`${incidentId}:${expiryStepId({ ip, expiresAt: '2026-11-27T09:00:00.000Z' })}`))!;
+        assert.equal(a.name, 'firewall.unblockExpired');
+        assert.equal(a.status, 'succeeded');
+        assert.equal(a.result!.summary, `Block expired: removed ${ip} from IR-Block on contoso-fgt-1`);
+        const evidence = (await store.listEvidence(incidentId)).filter((e) => e.actionId === a.id);
+        assert.deepEqual(evidence.map((e) => e.source), ['fortigate.cli']);
+        assert.match(evidence[0].note!, /^feed expiry: /);
+      }
       const timeline = await store.listTimeline(incidentId);
-      assert.equal(timeline.at(-1)!.kind, 'feed.expired');
-      assert.equal(timeline.at(-1)!.summary, 'Block expired: removed 203.0.113.66, 2001:db8::66 from IR-Block on contoso-fgt-1');
-      const evidence = await store.listEvidence(incidentId);
-      assert.equal(evidence.at(-1)!.source, 'fortigate.cli');
+      assert.deepEqual(timeline.filter((e) => e.kind === 'step.succeeded').map((e) => e.summary).sort(), [
+        'Expired block of 2001:db8::66: Block expired: removed 2001:db8::66 from IR-Block on contoso-fgt-1',
+        'Expired block of 203.0.113.66: Block expired: removed 203.0.113.66 from IR-Block on contoso-fgt-1',
+      ]);
       // Nothing left to do: a second run contacts no device.
       const conns = emu.connections;
-      await job.runOnce(new Date('2026-11-27T11:00:00Z'));
+      await expiry(() => contoso, new Date('2026-11-27T11:00:00Z')).runOnce(new Date('2026-11-27T11:00:00Z'));
       assert.equal(emu.connections, conns);
     });
 
@@ -124,10 +171,20 @@ describe('threat feed', () => {
       const fw = firewallConfig('fortigate', emu, { id: 'contoso-fgt-1' });
       emu.state.addrgrp.delete('IR-Block');
       await store.addFeedEntries([{ customerId: 'contoso', ip: '203.0.113.77', incidentId: 'IR-20261120-EXP2', addedAt: '2026-11-20T09:00:00.000Z', expiresAt: '2026-11-27T09:00:00.000Z' }]);
-      const job = new FeedExpiryJob({ store, customer: () => customer(CONTOSO, [fw]), secrets: feedSecrets });
-      const r = await job.runOnce(new Date('2026-11-27T10:00:00Z'));
+      const now = new Date('2026-11-27T10:00:00Z');
+      const job = expiry(() => customer(CONTOSO, [fw]), now);
+      const r = await job.runOnce(now);
       assert.match(r.failed[0].error, /block group IR-Block does not exist/);
-      assert.deepEqual((await store.listExpiredFeed(new Date('2026-11-27T10:00:00Z'))).map((e) => e.ip), ['203.0.113.77']);
+      assert.deepEqual((await store.listExpiredFeed(now)).map((e) => e.ip), ['203.0.113.77']);
+      const id = `IR-20261120-EXP2:${expiryStepId({ ip: '203.0.113.77', expiresAt: '2026-11-27T09:00:00.000Z' })}`;
+      assert.equal((await store.getAction(id))!.status, 'failed');
+      // the device is fixed: the next run runs the same action row again, and it succeeds
+      emu.state.addrgrp.set('IR-Block', { member: ['none'] } as never);
+      const again = await job.runOnce(now);
+      assert.deepEqual(again.removed.map((x) => x.ip), ['203.0.113.77']);
+      const row = (await store.getAction(id))!;
+      assert.equal(row.status, 'succeeded');
+      assert.equal(row.attempts, 2);
     });
   });
 });
