@@ -32,6 +32,7 @@ import { HandoffScheduler } from './evidence/handoff';
 import { loadShiftsFile } from './config/shifts';
 import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
+import { ReplicaWake } from './replica-wake';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
 // Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
@@ -113,7 +114,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     mailbox: mspEnv.MSP_MAILBOX,
     authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
     baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
-    caCertificateRef: sandbox ? 'env:SANDBOX_GRAPH_CA_PEM' : undefined,
+    caCertificateRef: sandboxMode && secretEnv.SANDBOX_GRAPH_CA_PEM ? 'env:SANDBOX_GRAPH_CA_PEM' : undefined,
   } : undefined;
   if (!msp) log.warn('MSP_TENANT_ID / MSP_GRAPH_CLIENT_ID / MSP_MAILBOX not set: CISO emails can go out only by SMTP');
   // Readers' and approvers' groups are resolved in the MSP tenant (the SOC's own directory).
@@ -123,7 +124,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     credential: 'env:MSP_GRAPH_CLIENT_SECRET' as const,
     authorityHost: mspEnv.MSP_GRAPH_AUTHORITY_HOST || undefined,
     baseUrl: mspEnv.MSP_GRAPH_BASE_URL || undefined,
-    caCertificateRef: sandbox ? ('env:SANDBOX_GRAPH_CA_PEM' as const) : undefined,
+    caCertificateRef: sandboxMode && secretEnv.SANDBOX_GRAPH_CA_PEM ? ('env:SANDBOX_GRAPH_CA_PEM' as const) : undefined,
   } : undefined;
   const access = new AccessControl({
     customers: customers.customers,
@@ -145,10 +146,15 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
 
   // The engine and the bot refer to each other (notifications one way, commands the other).
   let notifier: Notifier | undefined;
+  let replicaWake: ReplicaWake | undefined;
   const lateNotifier: Notifier = {
     incidentChanged: (id) => notifier?.incidentChanged(id),
     approvalRequested: (a) => notifier?.approvalRequested(a),
-    approvalDecided: (a) => notifier?.approvalDecided(a),
+    approvalDecided: (a) => {
+      // An approval landed on this replica: the others may have the free slot for its step.
+      if (a.status === 'approved') replicaWake?.announce(a.incidentId);
+      return notifier?.approvalDecided(a);
+    },
     approvalVoted: (a) => notifier?.approvalVoted?.(a),
     stepEvidence: (i, s, t) => notifier?.stepEvidence(i, s, t),
   };
@@ -221,6 +227,10 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
   engine.start();
+  // startIncident is idempotent: for an incident already running it only schedules that incident now.
+  replicaWake = new ReplicaWake({ store, workerId, wake: (id) => engine.startIncident(id), log });
+  await replicaWake.start();
+  cleanups.push(() => replicaWake!.close());
   // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
   const feedExpiry = new FeedExpiryJob({ store, customer: (id) => byId.get(id), secrets, log });
   const runFeedExpiry = () => feedExpiry.runOnce(new Date()).then((o) => {
@@ -259,6 +269,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       clearInterval(feedTimer);
       clearInterval(handoffTimer);
       clearInterval(sweepTimer);
+      await replicaWake?.close().catch(() => undefined);
       await engine.stop().catch(() => undefined);
       await new Promise<void>((r) => server.close(() => r()));
       await sandboxMode?.close().catch(() => undefined);
