@@ -20,7 +20,7 @@ import restify from 'restify';
 import { loadEnv } from '../src/config/env';
 import { ConfigError } from '../src/config/customers';
 import { log } from '../src/log';
-import { startSandbox } from '../src/sandbox/start-sandbox';
+import { startSandbox, type Sandbox } from '../src/sandbox/start-sandbox';
 import { mountDefenderRoute } from '../src/sandbox/sandbox-mode';
 import { writePeersEnvFile } from '../src/sandbox/peers-env-file';
 import { SANDBOX_CUSTOMERS_FILE_NAME } from '../src/sandbox/sandbox-customers-file';
@@ -35,6 +35,8 @@ export interface RunningPeers {
   envFile: string;
   port: number;
   playgroundUrl?: string;
+  /** the emulators themselves (a test that runs the peers in its own process reads their state) */
+  sandbox: Sandbox;
   close(): Promise<void>;
 }
 
@@ -63,7 +65,7 @@ export async function startPeers(source: NodeJS.ProcessEnv = process.env): Promi
       closers.push(() => pg.close());
       playgroundUrl = pg.url;
     }
-    return { dataDir, customersFile: join(dataDir, SANDBOX_CUSTOMERS_FILE_NAME), envFile, port, playgroundUrl, close };
+    return { dataDir, customersFile: join(dataDir, SANDBOX_CUSTOMERS_FILE_NAME), envFile, port, playgroundUrl, sandbox, close };
   } catch (e) {
     await close();
     throw e;
