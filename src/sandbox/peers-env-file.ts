@@ -12,13 +12,18 @@ import dotenv from 'dotenv';
  */
 export const PEERS_ENV_FILE_NAME = 'peers.env';
 
-/** Writes the values, one NAME="value" a line (JSON-escaped, which dotenv reads back, newlines included). */
+/**
+ * Writes the values, one NAME="value" a line, newlines as \n (dotenv expands those in double
+ * quotes). dotenv undoes no other escape, so a value with a quote or a backslash is refused
+ * rather than written altered (no sandbox value has one).
+ */
 export function writePeersEnvFile(dataDir: string, env: Record<string, string>): string {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, PEERS_ENV_FILE_NAME);
   const lines = Object.entries(env).map(([k, v]) => {
     if (!/^[A-Z][A-Z0-9_]*$/.test(k)) throw new Error(`peers env: "${k}" is not an environment variable name`);
-    return `${k}=${JSON.stringify(v)}`;
+    if (/["\\\r]/.test(v)) throw new Error(`peers env: the value of ${k} has a quote, backslash or carriage return, which the env file cannot carry`);
+    return `${k}="${v.replace(/\n/g, '\\n')}"`;
   });
   writeFileSync(file, `# written by npm run peers for the sandbox bots on this data folder\n${lines.join('\n')}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
