@@ -94,6 +94,12 @@ function openPostgres(url: string, log?: Logger): KyselyStore {
     connectionString: url, max: 10, application_name: 'teams-ir-bot',
     connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, keepAlive: true,
   });
+  // A client the pool has handed out (a transaction between two statements) has no 'error'
+  // listener of the pool's: a backend killed then (a restart, pg_terminate_backend) would end the
+  // process. Its statement fails on its own and the store retries; this only keeps the process up.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: err.message }, 'store: a PostgreSQL connection in use failed; its statement is retried'));
+  });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'store: an idle PostgreSQL connection failed; the pool opens a new one'));
   return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', log, new PgWakeChannel(url, log));
