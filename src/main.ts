@@ -35,6 +35,7 @@ import { HandoffScheduler } from './evidence/handoff';
 import { loadShiftsFile } from './config/shifts';
 import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
+import { ReplicaWake } from './replica-wake';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
 // Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
@@ -152,10 +153,15 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
 
   // The engine and the bot refer to each other (notifications one way, commands the other).
   let notifier: Notifier | undefined;
+  let replicaWake: ReplicaWake | undefined;
   const lateNotifier: Notifier = {
     incidentChanged: (id) => notifier?.incidentChanged(id),
     approvalRequested: (a) => notifier?.approvalRequested(a),
-    approvalDecided: (a) => notifier?.approvalDecided(a),
+    approvalDecided: (a) => {
+      // An approval landed on this replica: the others may have the free slot for its step.
+      if (a.status === 'approved') replicaWake?.announce(a.incidentId);
+      return notifier?.approvalDecided(a);
+    },
     approvalVoted: (a) => notifier?.approvalVoted?.(a),
     stepEvidence: (i, s, t) => notifier?.stepEvidence(i, s, t),
   };
@@ -229,6 +235,10 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
   engine.start();
+  // Another replica's approval (or any change it announces) schedules that incident here at once.
+  replicaWake = new ReplicaWake({ store, workerId, wake: (id) => engine.wake(id), log });
+  await replicaWake.start();
+  cleanups.push(() => replicaWake!.close());
   // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
   const feedExpiry = new FeedExpiryJob({ feed: store, customer: (id) => byId.get(id), runAdHoc: (id, req) => engine.runAdHoc(id, req), log });
   const runFeedExpiry = () => feedExpiry.runOnce(new Date()).then((o) => {
@@ -267,6 +277,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       clearInterval(feedTimer);
       clearInterval(handoffTimer);
       clearInterval(sweepTimer);
+      await replicaWake?.close().catch(() => undefined);
       await engine.stop().catch(() => undefined);
       await new Promise<void>((r) => server.close(() => r()));
       await sandboxMode?.close().catch(() => undefined);

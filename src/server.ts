@@ -1,5 +1,6 @@
 import restify, { type Request, type Response, type Next, type Server } from 'restify';
 import type { Store } from './store/store';
+import { isConnectionError } from './store/dialect';
 import type { Logger } from './log';
 import { bearerMatches } from './http/bearer';
 import { incidentView } from './http/incident-view';
@@ -90,6 +91,13 @@ export function createServer(deps: ServerDeps): Server {
       if (e instanceof AlertValidationError) return sendError(res, 400, 'invalid_alert', e.message, { field: e.field });
       if (e instanceof ForbiddenTenantError) return sendError(res, 403, 'forbidden_tenant', e.message, { tenantId: e.tenantId });
       if (e instanceof UnknownTenantError) return sendError(res, 422, 'unknown_tenant', e.message, { tenantId: e.tenantId });
+      if (isConnectionError(e)) {
+        // Not stored (or not known to be): the sender keeps the alert and sends it again; a repeat is
+        // recognised by its alert id, so it can never make a second incident.
+        deps.log.warn({ err: (e as Error).message }, 'alert intake: the store is unreachable; answered 503');
+        res.header('Retry-After', '5');
+        return sendError(res, 503, 'store_unavailable', 'the store is unreachable; the alert was not accepted, send it again');
+      }
       deps.log.error({ err: e }, 'alert intake failed');
       return sendError(res, 500, 'internal', 'the alert could not be stored; nothing was recorded, send it again');
     }

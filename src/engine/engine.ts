@@ -106,4 +106,9 @@ export class Engine {
   runAdHoc(incidentId: string, req: AdHocRequest): Promise<AdHocOutcome> {
     return this.adHoc.run(incidentId, req);
   }
+
+  /** Schedules one incident's steps now (another replica announced a change to it); the poll is the fallback. */
+  wake(incidentId: string): void {
+    this.scheduler.kick(incidentId);
+  }
 }

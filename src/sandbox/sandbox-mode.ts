@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from './start-sandbox';
 import { loadSandboxCustomersFile } from './sandbox-customers-file';
 import { startPlayground } from './playground/launcher';
 import { useReadableLogsInTerminal } from './readable-logs';
+import { readPeersEnvFile } from './peers-env-file';
 
 /**
  * Everything sandbox mode adds to the bot, behind one small hook. main.ts loads this module lazily
@@ -40,8 +41,12 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
   const dataDir = resolve(env.SANDBOX_DATA_DIR);
   let sandbox: Sandbox | undefined;
   let customers: CustomersFile;
+  /** what `npm run peers` wrote beside the customers file: the emulators run in their own process */
+  let peersEnv: Record<string, string> | undefined;
   if (env.CUSTOMERS_FILE) {
     customers = loadSandboxCustomersFile(env.CUSTOMERS_FILE, dataDir);
+    peersEnv = readPeersEnvFile(dataDir);
+    if (peersEnv) log.info({ dataDir }, 'sandbox: using the peers of `npm run peers` (their secrets from peers.env)');
   } else {
     sandbox = await startSandbox({
       dataDir,
@@ -59,19 +64,10 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
     customersFile: sandbox ? undefined : env.CUSTOMERS_FILE,
     sandbox,
     // The sandbox's own values win, except its customers' webhook tokens when the operator sets them.
-    env: { ...sandbox?.env, ...pickSet(source, SANDBOX_WEBHOOK_TOKEN_VARS) },
+    env: { ...sandbox?.env, ...peersEnv, ...pickSet(source, SANDBOX_WEBHOOK_TOKEN_VARS) },
     shiftsFile: resolve(__dirname, '../config/shifts.example.yaml'),
     mountRoutes(server, o) {
-      if (!sandbox) return;
-      const sb = sandbox;
-      // "Defender raises an alert" in the emulated tenant. `npm run alert` calls this, then posts the
-      // same alert to /api/alerts as a Sentinel playbook would.
-      server.post('/sandbox/defender/alerts', jsonBody(), async (req: restify.Request, res: restify.Response) => {
-        if (!bearerMatches(req.header('authorization'), o.alertWebhookToken)) { res.status(401); res.json({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }); return; }
-        const r = sb.raiseAlert((req.body ?? {}) as Record<string, unknown>);
-        res.status(r.ok ? 201 : 400);
-        res.json(r.ok ? { raised: true } : { error: { code: 'invalid_alert', message: r.reason } });
-      });
+      if (sandbox) mountDefenderRoute(server, sandbox, o.alertWebhookToken);
     },
     async afterListen(port) {
       if (!env.SANDBOX_PLAYGROUND) return {};
@@ -93,6 +89,20 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
       await sandbox?.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * "Defender raises an alert" in the emulated tenant. `npm run alert` calls this, then posts the same
+ * alert to /api/alerts as a Sentinel playbook would. Served by whichever process runs the emulators
+ * (the bot in `npm start`, the peers process in `npm run peers` / `npm run cluster`).
+ */
+export function mountDefenderRoute(server: restify.Server, sandbox: Pick<Sandbox, 'raiseAlert'>, alertWebhookToken: string): void {
+  server.post('/sandbox/defender/alerts', jsonBody(), async (req: restify.Request, res: restify.Response) => {
+    if (!bearerMatches(req.header('authorization'), alertWebhookToken)) { res.status(401); res.json({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }); return; }
+    const r = sandbox.raiseAlert((req.body ?? {}) as Record<string, unknown>);
+    res.status(r.ok ? 201 : 400);
+    res.json(r.ok ? { raised: true } : { error: { code: 'invalid_alert', message: r.reason } });
+  });
 }
 
 function pickSet(source: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

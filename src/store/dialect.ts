@@ -42,3 +42,21 @@ export function isRetryablePgError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === '40001' || code === '40P01';
 }
+
+/** SQLSTATEs and socket errors that mean the connection to PostgreSQL is gone or cannot be made. */
+const PG_CONNECTION_CODES = new Set([
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+]);
+const PG_CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Connection terminated due to connection timeout/i;
+
+/**
+ * The database could not be reached or dropped the connection (a restart, a failover, a killed
+ * backend), as opposed to refusing the statement: worth retrying, and a 503 to the sender if it
+ * lasts.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (typeof e?.code === 'string' && PG_CONNECTION_CODES.has(e.code)) return true;
+  return typeof e?.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message);
+}

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { parseIp } from '../domain/net';
 import type { Logger } from '../log';
-import { isBusyError, isRetryablePgError, isUniqueViolation, type Dialect } from './dialect';
+import { isBusyError, isConnectionError, isRetryablePgError, isUniqueViolation, type Dialect } from './dialect';
+import { assertChannelName, type PgWakeChannel } from './pg-wake-channel';
 import { ConflictError, IntegrityError, NotFoundError, StoreInputError } from './errors';
 import { rechunk, splitBuffer } from './evidence-chunks';
 import { migrationProvider } from './migrations';
@@ -27,6 +28,8 @@ type EvidenceMeta = Omit<EvidenceRecord, 'id' | 'sha256' | 'size'>;
 const BUSY_DEADLINE_MS = 15_000;
 /** Unique-constraint races (two processes recording one alert) resolve on the next attempt. */
 const UNIQUE_RETRIES = 4;
+/** /readyz must answer while the database hangs: the ping gives up after this. */
+const PING_TIMEOUT_MS = 2_000;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 
@@ -43,6 +46,8 @@ export class KyselyStore implements Store {
     db: Db,
     readonly dialect: Dialect,
     private readonly log?: Logger,
+    /** PostgreSQL's LISTEN connection (subscribe/notify); absent on SQLite */
+    private readonly wake?: PgWakeChannel,
   ) {
     this.db = db.withPlugin(new StorableTextPlugin());
   }
@@ -65,39 +70,72 @@ export class KyselyStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.read((db) => sql`select 1`.execute(db));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the store did not answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([sql`select 1`.execute(this.db), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
+    await this.wake?.close();
     await this.db.destroy();
+  }
+
+  async subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    assertChannelName(channel);
+    if (!this.wake) return async () => undefined;
+    return this.wake.subscribe(channel, handler);
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    assertChannelName(channel);
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_notify(${channel}, ${payload})`.execute(this.db);
   }
 
   // --- transactions ----------------------------------------------------------------------
 
-  /** Runs `fn` in one transaction, again from the start when the database asks for a retry. */
+  /**
+   * Runs `fn` in one transaction, again from the start when the database asks for a retry, or when
+   * the connection to PostgreSQL was lost before COMMIT was sent (then nothing was written). A
+   * connection lost during COMMIT is not retried here: whether it landed is unknown, so the caller
+   * gets the error (an HTTP sender a 503, and sends again; every write it can repeat is idempotent).
+   */
   private async tx<T>(fn: (db: Db) => Promise<T>, opts: { retryOnUnique?: boolean } = {}): Promise<T> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
+      let committing = false;
       try {
-        return await this.db.transaction().execute(fn);
+        return await this.db.transaction().execute(async (db) => {
+          const result = await fn(db);
+          committing = true;
+          return result;
+        });
       } catch (error) {
-        const transient = this.dialect === 'sqlite' ? isBusyError(error) : isRetryablePgError(error);
+        const lostBeforeCommit = this.dialect === 'postgres' && !committing && isConnectionError(error);
+        const transient = this.dialect === 'sqlite' ? isBusyError(error) : isRetryablePgError(error) || lostBeforeCommit;
         const raced = opts.retryOnUnique === true && isUniqueViolation(error) && attempt <= UNIQUE_RETRIES;
         if (!(transient && Date.now() - started < BUSY_DEADLINE_MS) && !raced) throw error;
-        await sleep(backoffMs(attempt));
+        await sleep(lostBeforeCommit ? reconnectPauseMs(attempt) : backoffMs(attempt));
       }
     }
   }
 
-  /** A read outside a transaction; retried only on SQLite lock contention (WAL recovery). */
+  /** A read outside a transaction; retried on SQLite lock contention (WAL recovery) and on a lost PostgreSQL connection. */
   private async read<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn(this.db);
       } catch (error) {
-        if (!(isBusyError(error) && Date.now() - started < BUSY_DEADLINE_MS)) throw error;
-        await sleep(backoffMs(attempt));
+        const lost = this.dialect === 'postgres' && isConnectionError(error);
+        if (!((isBusyError(error) || lost) && Date.now() - started < BUSY_DEADLINE_MS)) throw error;
+        await sleep(lost ? reconnectPauseMs(attempt) : backoffMs(attempt));
       }
     }
   }
@@ -758,6 +796,11 @@ export class KyselyStore implements Store {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** While PostgreSQL restarts: 100, 200 ... capped at 1 s between attempts to reconnect. */
+function reconnectPauseMs(attempt: number): number {
+  return Math.min(1_000, 100 * attempt);
 }
 
 /** 2, 4, 8 ... capped at 100 ms, with jitter so competing writers do not retry in lockstep. */

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import type { Logger } from '../log';
 import { ImmediateSqliteDialect } from './dialect';
 import { KyselyStore } from './kysely-store';
+import { PgWakeChannel } from './pg-wake-channel';
 import type { Database } from './schema';
 import type { Store } from './store';
 
@@ -86,8 +87,20 @@ function openSqlite(file: string, log?: Logger): KyselyStore {
 }
 
 function openPostgres(url: string, log?: Logger): KyselyStore {
-  const pool = new Pool({ connectionString: url, max: 10, application_name: 'teams-ir-bot', connectionTimeoutMillis: 10_000 });
+  // A connection that cannot be made within 5 s fails (a restarting server refuses faster); idle
+  // connections are closed after 30 s and probed by TCP keep-alive, so a failover's dead sockets
+  // are noticed. A client whose connection broke is dropped by the pool, and the store retries.
+  const pool = new Pool({
+    connectionString: url, max: 10, application_name: 'teams-ir-bot',
+    connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, keepAlive: true,
+  });
+  // A client the pool has handed out (a transaction between two statements) has no 'error'
+  // listener of the pool's: a backend killed then (a restart, pg_terminate_backend) would end the
+  // process. Its statement fails on its own and the store retries; this only keeps the process up.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: err.message }, 'store: a PostgreSQL connection in use failed; its statement is retried'));
+  });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
-  pool.on('error', (err) => log?.error({ err: err.message }, 'store: an idle PostgreSQL connection failed'));
-  return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', log);
+  pool.on('error', (err) => log?.warn({ err: err.message }, 'store: an idle PostgreSQL connection failed; the pool opens a new one'));
+  return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', log, new PgWakeChannel(url, log));
 }

@@ -156,8 +156,16 @@ export interface ProposalRevision {
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
+  /** Rejects within a few seconds when the database cannot be reached (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Wake-ups between processes sharing the store: PostgreSQL LISTEN/NOTIFY. Only a hint to look at
+   * the store sooner (a lost notification is found by the poll); a no-op on SQLite. `channel` is a
+   * lower-case identifier; the returned function stops listening.
+   */
+  subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
 
   // --- incidents and alerts -------------------------------------------------------------
   /**
