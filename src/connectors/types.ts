@@ -94,6 +94,17 @@ export interface ActionDef<I = unknown, O = unknown> {
   run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
 }
 
+/**
+ * The list a connector registers. Each action is typed by its own input and output; the list erases
+ * them. That is sound because the engine parses every input with the action's own `input` schema
+ * before `preview` or `run` sees it; TypeScript cannot see it on its own (an ActionDef is
+ * contravariant in its input), so this is the one place that says so.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function actionList(...defs: Array<ActionDef<any, any>>): ActionDef[] {
+  return defs;
+}
+
 /** An error a person can act on; `retryable` says whether the engine may back off and try again. */
 export class ConnectorError extends Error {
   constructor(

@@ -1,4 +1,5 @@
-import type { Severity } from '../store/store';
+/** Defender's alert severities (alerts_v2), also the incident's. */
+export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high';
 
 /** One alert, whatever sent it (Graph alerts_v2 webhook, the poller, a Sentinel playbook). */
 export interface Alert {

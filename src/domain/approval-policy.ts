@@ -1,5 +1,4 @@
 import type { CustomerConfig } from '../config/customers';
-import type { ApprovalRecord } from '../store/store';
 
 /**
  * Who may approve a destructive step. Pure: group membership is resolved by the caller (through
@@ -63,7 +62,17 @@ export function requiredApprovers(step: { id: string; action: string; twoPerson?
   return listed.includes(step.id) || listed.includes(step.action) ? 2 : 1;
 }
 
-export function hasVoted(approval: Pick<ApprovalRecord, 'votes'>, approverId: string): boolean {
+/** What the policy reads of an approval (the store's ApprovalRecord has these fields and more). */
+export interface ApprovalFacts {
+  status: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  reason: string | null;
+  votes: ReadonlyArray<{ approverId: string }>;
+}
+
+export function hasVoted(approval: Pick<ApprovalFacts, 'votes'>, approverId: string): boolean {
   return approval.votes.some((v) => same(v.approverId, approverId));
 }
 
@@ -79,7 +88,7 @@ export function formatUtc(iso: string, now?: Date): string {
  * The sentence shown to someone who clicks an approval that is no longer pending. `retryHint` is
  * the command that asks again (the bot adds it; the timeline stores the sentence without it).
  */
-export function describeAnswered(approval: ApprovalRecord, retryHint: string | undefined, now?: Date): string {
+export function describeAnswered(approval: ApprovalFacts, retryHint: string | undefined, now?: Date): string {
   const when = approval.decidedAt ? ` at ${formatUtc(approval.decidedAt, now)}` : '';
   switch (approval.status) {
     case 'approved':

@@ -9,7 +9,7 @@ import { validateOutgoingMail } from '../connectors/mail/message';
 import type { ServiceNowClientOptions } from '../connectors/servicenow/client';
 import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry';
 import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
-import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource } from '../connectors/types';
+import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource, actionList } from '../connectors/types';
 import type { Store } from '../store/store';
 import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type EmailDraft } from './ciso-email';
 import { storeReport } from './report';
@@ -234,7 +234,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     },
   };
 
-  return [reportAction, ticketAction, notifyAction] as unknown as ActionDef[];
+  return actionList(reportAction, ticketAction, notifyAction);
 }
 
 export { ticketOf };

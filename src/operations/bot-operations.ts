@@ -4,10 +4,7 @@ import type { BotOperations, OpResult } from '../bot/operations';
 import { refusalText } from '../bot/refusal-text';
 import type { Refusal } from '../engine/results';
 
-/**
- * The bot's commands, carried out by the engine and (once wired) the evidence service. Anything
- * not wired says so plainly instead of pretending.
- */
+/** The bot's commands, carried out by the engine and the evidence service. */
 export interface EvidenceOperations {
   report(incidentId: string, by: { aadObjectId: string; name: string }): Promise<OpResult>;
   verify(incidentId: string): Promise<OpResult>;
@@ -15,11 +12,10 @@ export interface EvidenceOperations {
   close(incidentId: string, reason: string, by: { aadObjectId: string; name: string }): Promise<OpResult>;
 }
 
-export function createBotOperations(deps: { engine: Engine; customers: CustomersFile; evidence?: EvidenceOperations; /** BOT_NAME, for the commands a refusal suggests (default ir) */ botName?: string }): BotOperations {
+export function createBotOperations(deps: { engine: Engine; customers: CustomersFile; evidence: EvidenceOperations; /** BOT_NAME, for the commands a refusal suggests (default ir) */ botName?: string }): BotOperations {
   const { engine } = deps;
   // The engine refuses with a code and a plain sentence; the person reads it with the command that helps.
   const refused = (r: Refusal): OpResult => ({ ok: false, reason: refusalText(r, deps.botName ?? 'ir') });
-  const notWired = (what: string): OpResult => ({ ok: false, reason: `${what} is not available in this build` });
   const fromDecide = (r: Awaited<ReturnType<Engine['decide']>>): OpResult =>
     r.ok ? { ok: true, message: r.decided ? `Recorded: ${r.approval.status}` : `Vote recorded; ${r.approval.requiredApprovers - r.approval.votes.filter((v) => v.vote === 'approve').length} more approver(s) needed` } : refused(r);
   return {
@@ -35,10 +31,10 @@ export function createBotOperations(deps: { engine: Engine; customers: Customers
       const r = await engine.startForAccount({ customerId, upn: i.upn, requestedBy: i.clicker });
       return r.ok ? { ok: true, incidentId: r.incidentId, message: r.created ? `Containment started: ${r.incidentId} (its thread follows)` : `${r.incidentId} is already open for that account` } : refused(r);
     },
-    report: (i) => (deps.evidence ? deps.evidence.report(i.incidentId, i.clicker) : Promise.resolve(notWired('The forensic report'))),
-    verify: (i) => (deps.evidence ? deps.evidence.verify(i.incidentId) : Promise.resolve(notWired('Verification'))),
-    handoff: (i) => (deps.evidence ? deps.evidence.handoff(i.clicker) : Promise.resolve(notWired('The handoff'))),
-    close: (i) => (deps.evidence ? deps.evidence.close(i.incidentId, i.reason, i.clicker) : Promise.resolve(notWired('Closing'))),
+    report: (i) => deps.evidence.report(i.incidentId, i.clicker),
+    verify: (i) => deps.evidence.verify(i.incidentId),
+    handoff: (i) => deps.evidence.handoff(i.clicker),
+    close: (i) => deps.evidence.close(i.incidentId, i.reason, i.clicker),
   };
 }
 

@@ -9,7 +9,9 @@ import type { SubjectIdentity } from '../domain/subject-identity';
  */
 
 export type IncidentStatus = 'open' | 'containing' | 'contained' | 'closed' | 'cancelled';
-export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high';
+// Defined with the alert in the domain; the store keeps what the domain says.
+export type { Severity } from '../domain/alert';
+import type { Severity } from '../domain/alert';
 
 export interface IncidentRecord {
   id: string;                      // 'IR-20261127-7K3Q'

@@ -16,7 +16,7 @@ import { uniqueId, type StoreDialectName } from '../support/store-factory';
  */
 
 const defenderAlert = JSON.parse(
-  readFileSync(path.join(__dirname, 'fixtures', 'defender-alert-impossible-travel.json'), 'utf8'),
+  readFileSync(path.join(__dirname, '..', 'fixtures', 'store', 'defender-alert-impossible-travel.json'), 'utf8'),
 ) as Record<string, unknown>;
 
 const T0 = new Date('2026-11-27T09:15:00.000Z');

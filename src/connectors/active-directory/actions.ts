@@ -1,3 +1,4 @@
+import { actionList } from '../types';
 import type { ActionContext, ActionDef, ActionResult, Preview } from '../types';
 import { SshSession } from '../ssh/ssh-session';
 import { accountInput, adConfigOf, checkDomain, type AccountInput } from './account-input';
@@ -177,7 +178,7 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     },
   };
 
-  return [lookupAccount, disableAccount, resetPassword] as unknown as ActionDef[];
+  return actionList(lookupAccount, disableAccount, resetPassword);
 }
 
 /** The actions with the production defaults, for the composition root's ActionRegistry. */

@@ -1,3 +1,4 @@
+import { actionList } from '../types';
 import { z } from 'zod';
 import type { ActionDef, RawPayload } from '../types';
 import type { AlertSourceFactory } from './alert-source';
@@ -39,7 +40,7 @@ export function createAlertSourceActions(deps: { sources?: Record<string, AlertS
       return { output: { resolved, failed }, summary, raw };
     },
   };
-  return [resolve as ActionDef];
+  return actionList(resolve);
 }
 
 export const alertSourceActions: ActionDef[] = createAlertSourceActions();

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FirewallConfig } from '../../config/customers';
 import { cidrContains, InvalidInputError, ipFamily, parseCidr, parseIp, type IpAddress } from '../../domain/net';
 import type { FeedEntry } from '../../domain/feed-entry';
-import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload } from '../types';
+import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload, actionList } from '../types';
 import type { FirewallDriver, FirewallDriverFactory, FlowSession, PolicyMatch, PolicyQuery, SkippedVpnSession, VpnSession } from './driver';
 import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
 import { createFirewallDriver, firewallDrivers } from './registry';
@@ -333,7 +333,7 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
   };
 
 
-  return [vpnSessions, sessions, matchedPolicy, block, unblockExpired] as ActionDef[];
+  return actionList(vpnSessions, sessions, matchedPolicy, block, unblockExpired);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { actionList } from '../types';
 import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
 import { findImpossibleTravel, signInCountries } from '../../domain/travel';
@@ -158,6 +159,6 @@ const defenderSetStatus: ActionDef<z.infer<typeof statusInput>, { alertId: strin
   },
 };
 
-export const graphActions: ActionDef[] = [
+export const graphActions: ActionDef[] = actionList(
   lookupUser, signIns, directoryAudits, auditSearch, contain, defenderComment, defenderSetStatus,
-] as unknown as ActionDef[];
+);

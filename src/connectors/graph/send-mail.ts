@@ -1,21 +1,13 @@
-import type { SecretRef, SecretStore } from '../../config/secrets';
-import { customerSchema } from '../../config/customers';
+import type { SecretStore } from '../../config/secrets';
 import type { RawPayload } from '../types';
-import { GraphSession, segment } from './graph-session';
+import { segment } from './graph-session';
+import { mspGraphSession, type MspGraphSettings } from './msp-graph';
 
 /**
  * Sends mail from the MSP's own mailbox with the MSP's app registration (Mail.Send), not a
  * customer's. Returns the request (attachments summarised) and Graph's 202 as evidence.
  */
-export interface SendMailOptions {
-  tenantId: string;
-  clientId: string;
-  /** secret reference of the client secret */
-  credential: SecretRef;
-  authorityHost?: string;
-  baseUrl?: string;
-  /** secret reference of a CA to trust for authorityHost/baseUrl only (sandbox) */
-  caCertificateRef?: SecretRef;
+export interface SendMailOptions extends MspGraphSettings {
   mailbox: string;
   message: {
     subject: string;
@@ -27,14 +19,7 @@ export interface SendMailOptions {
 }
 
 export async function sendMailViaGraph(opts: SendMailOptions, secrets: SecretStore): Promise<RawPayload[]> {
-  // The MSP is modelled as a customer record so the same tenant-scoped session code is used.
-  const msp = customerSchema.parse({
-    id: 'msp', name: 'MSP mailbox', tenantId: opts.tenantId, domains: [opts.mailbox.split('@')[1] ?? 'msp.example'],
-    graph: { clientId: opts.clientId, credential: { type: 'secret', secretRef: opts.credential }, authorityHost: opts.authorityHost, baseUrl: opts.baseUrl, caCertificateRef: opts.caCertificateRef },
-    contacts: { ciso: { name: 'n/a', email: opts.mailbox }, onCall: { name: 'n/a', email: opts.mailbox } },
-    approvers: { objectIds: ['00000000-0000-4000-8000-000000000000'] },
-  });
-  const s = new GraphSession(msp, secrets);
+  const s = mspGraphSession(opts, secrets, 'MSP mailbox');
   const m = opts.message;
   const recipients = (list: string[] = []) => list.map((address) => ({ emailAddress: { address } }));
   const attachments = (m.attachments ?? []).map((a) => ({

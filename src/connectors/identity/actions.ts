@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
-import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload } from '../types';
+import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, actionList } from '../types';
 import { GraphSession } from '../graph/graph-session';
 import { findEntraUser, type EntraUser } from '../graph/entra-read';
 import { confirmCompromised, readContainmentState, revokeSessions, type StepOutcome } from '../graph/entra-containment';
@@ -231,7 +231,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  return [resolve, contain] as unknown as ActionDef[];
+  return actionList(resolve, contain);
 }
 
 export const identityActions: ActionDef[] = createIdentityActions();

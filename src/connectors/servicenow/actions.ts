@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConnectorError, type ActionContext, type ActionDef, type Preview, type StoredReport } from '../types';
+import { ConnectorError, type ActionContext, type ActionDef, type Preview, type StoredReport, actionList } from '../types';
 import { parseInstanceUrl } from './client';
 import { attachmentFileName, correlationIdField, safeAlertLink, shortDescriptionField } from './fields';
 import { openSecurityIncident, type OpenSecurityIncidentInput, type OpenSecurityIncidentOutput } from './open-security-incident';
@@ -67,4 +67,4 @@ export const openIncidentAction: ActionDef<OpenIncidentStepInput, OpenSecurityIn
   run: async (input, ctx) => openSecurityIncident(fullInput(input, ctx, await storedReport(ctx)), ctx),
 };
 
-export const serviceNowActions: ActionDef[] = [openIncidentAction as ActionDef];
+export const serviceNowActions: ActionDef[] = actionList(openIncidentAction);

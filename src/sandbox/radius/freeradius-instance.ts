@@ -1,3 +1,4 @@
+import { superviseChild } from '../child-output';
 import { spawnTiedToParent } from '../tied-child';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -160,37 +161,25 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
 }
 
 function waitReady(child: ChildProcess, dir: string, coaPorts: number[], acctPort: number | undefined, logFile?: string): Promise<FreeRadiusInstance> {
-  let output = '';
-  const onData = (d: Buffer) => {
-    output += d.toString('utf8');
-    if (output.length > 200_000) output = output.slice(-100_000);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const proc = superviseChild(child, { keepChars: 100_000, killAfterMs: 3000 });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-    if (logFile) await writeFile(logFile, output).catch(() => undefined);
+    await proc.stop();
+    if (logFile) await writeFile(logFile, proc.output()).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();
-      reject(new Error(`FreeRADIUS did not become ready within 10 s: ${output.trim().split('\n').slice(-3).join(' | ')}`));
+      reject(new Error(`FreeRADIUS did not become ready within 10 s: ${proc.output().trim().split('\n').slice(-3).join(' | ')}`));
     }, 10_000);
     const check = () => {
-      if (/Ready to process requests/.test(output)) {
+      if (/Ready to process requests/.test(proc.output())) {
         clearTimeout(timer);
         child.stdout?.off('data', check);
         resolve({
           dir, coaPorts, acctPort, pid: child.pid ?? -1,
           accountingDir: acctPort === undefined ? undefined : join(dir, 'radacct'),
-          log: () => output,
+          log: proc.output,
           stop,
         });
       }
@@ -199,7 +188,7 @@ function waitReady(child: ChildProcess, dir: string, coaPorts: number[], acctPor
     child.once('exit', (code) => {
       clearTimeout(timer);
       void rm(dir, { recursive: true, force: true });
-      reject(new Error(`FreeRADIUS exited with ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`));
+      reject(new Error(`FreeRADIUS exited with ${code}: ${proc.output().trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
 }

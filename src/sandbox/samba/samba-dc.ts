@@ -1,3 +1,4 @@
+import { superviseChild } from '../child-output';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -227,24 +228,10 @@ export async function startSambaDc(template: SambaTemplate, opts: { dir: string;
   await rm(join(dir, 'run', 'samba.pid'), { force: true });
   const child = spawn('/usr/sbin/samba', ['-i', '-M', 'single', '-s', conf], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => undefined);
-  let output = '';
-  const onData = (d: Buffer) => {
-    output += d.toString('utf8');
-    if (output.length > 100_000) output = output.slice(-50_000);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
+  const proc = superviseChild(child, { keepChars: 50_000, killAfterMs: 5000 });
+  const stop = () => proc.stop();
   try {
-    await waitForTls(child, ip, opts.readyTimeoutMs ?? 30_000, () => output);
+    await waitForTls(child, ip, opts.readyTimeoutMs ?? 30_000, proc.output);
   } catch (e) {
     await stop();
     throw e;
@@ -252,7 +239,7 @@ export async function startSambaDc(template: SambaTemplate, opts: { dir: string;
   return {
     dir, ip, port: 636, servername: template.dcFqdn, caPem: template.caPem, template, pid: child.pid ?? -1,
     tool: (args) => sambaTool(conf, [...args, '-H', join(dir, 'private', 'sam.ldb')]),
-    output: () => output,
+    output: proc.output,
     stop,
   };
 }

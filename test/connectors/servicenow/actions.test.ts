@@ -6,7 +6,7 @@ import { startServiceNowEmulator, type ServiceNowEmulator } from '../../../src/s
 import type { ActionContext } from '../../../src/connectors/types';
 import { contosoWithServiceNow, serviceNowContext } from './context';
 
-const report = readFileSync(join(__dirname, 'fixtures', 'report.md'));
+const report = readFileSync(join(__dirname, '..', '..', 'fixtures', 'servicenow', 'report.md'));
 
 describe('servicenow actions', () => {
   let snow: ServiceNowEmulator;

@@ -8,7 +8,7 @@ import { startServiceNowEmulator, type ServiceNowEmulator } from '../../../src/s
 import { CONTOSO } from '../../../src/sandbox/contoso';
 import { contosoWithServiceNow, serviceNowContext } from './context';
 
-const report = readFileSync(join(__dirname, 'fixtures', 'report.md'));
+const report = readFileSync(join(__dirname, '..', '..', 'fixtures', 'servicenow', 'report.md'));
 const ALERT_URL = 'https://security.microsoft.com/alerts/da637551227677560813_-961444813?tid=0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d';
 
 function input(over: Partial<OpenSecurityIncidentInput> = {}): OpenSecurityIncidentInput {
