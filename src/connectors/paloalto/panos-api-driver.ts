@@ -1,9 +1,10 @@
+import { panOsLookupZones, panOsPolicyMatch } from './panos-policy-match';
 import type { FirewallConfig, PanOsApiConfig } from '../../config/customers';
 import type { IpAddress } from '../../domain/net';
 import { InvalidInputError, quoteForError } from '../../domain/net';
 import { ConnectorError, type RawPayload } from '../types';
 import type { BlockResult, FirewallDriver, FirewallDriverDeps, FlowSession, PolicyMatch, PolicyQuery, RevokeResult, SkippedVpnSession, UnblockResult, VpnSession } from '../firewall/driver';
-import { addressObjectName, checkedIp, checkedQuery, parseDeviceToken, hostPrefix, parseIncidentId, parseVpnUser, sameVpnUser, ipFromObjectName } from '../firewall/cli-values';
+import { addressObjectName, checkedIp, hostPrefix, parseIncidentId, parseVpnUser, sameVpnUser, ipFromObjectName } from '../firewall/cli-values';
 import { PanOsApiClient } from './panos-api-client';
 import { parseApiGlobalProtectUsers, parseApiSessions, parseApiPolicyMatch, parseCommitJob, parseGroupMembers, parseJob, showsAddress } from './panos-api-parse';
 import { xmlElement, xmlEscape, type XmlElementSpec } from './panos-xml';
@@ -213,29 +214,17 @@ export class PanOsApiDriver implements FirewallDriver {
 
   /** `<test><security-policy-match>` per flow between the configured zones; the first rule is the match. */
   async matchedPolicy(queries: PolicyQuery[]): Promise<{ matches: PolicyMatch[]; skipped: Array<{ query: PolicyQuery; reason: string }>; transcript: RawPayload }> {
-    const checked = queries.map(checkedQuery);
-    const lk = this.config.policyLookup;
-    if (!lk?.fromZone || !lk.toZone) {
-      const reason = `${this.config.id} has no policyLookup.fromZone/toZone configured (the zones the attacker's traffic crosses)`;
-      return { matches: [], skipped: checked.map((query) => ({ query, reason })), transcript: { source: this.source, contentType: 'application/xml', body: Buffer.alloc(0), collectedAt: new Date().toISOString(), note: `${this.config.id}: policy lookup not configured, nothing sent`, recordCount: 0 } };
-    }
-    const from = parseDeviceToken(lk.fromZone, 'policyLookup.fromZone');
-    const to = parseDeviceToken(lk.toZone, 'policyLookup.toZone');
-    const context = `from ${from} to ${to}`;
+    const lookup = panOsLookupZones(this.config, queries, this.source, 'application/xml');
+    if ('skippedAll' in lookup) return lookup.skippedAll;
+    const { zones, checked } = lookup;
     const { value, transcript } = await this.withApi(`policy match for ${[...new Set(checked.map((q) => q.src))].join(', ')}`, async () => {
       const matches: PolicyMatch[] = [];
       for (const query of checked) {
         const r = await this.op(['test', [['security-policy-match', [
-          ['from', from], ['to', to], ['source', query.src], ['destination', query.dst],
+          ['from', zones.from], ['to', zones.to], ['source', query.src], ['destination', query.dst],
           ['protocol', query.protocol === 'tcp' ? '6' : '17'], ['destination-port', String(query.dstPort)],
         ]]]]);
-        const rule = parseApiPolicyMatch(r)[0];
-        if (!rule) {
-          const intra = from === to;
-          matches.push({ firewallId: this.config.id, query, policyId: null, policyName: intra ? 'intrazone-default' : 'interzone-default', action: intra ? 'allow' : 'deny', allows: intra, implicit: true, context });
-          continue;
-        }
-        matches.push({ firewallId: this.config.id, query, policyId: rule.index === null ? null : String(rule.index), policyName: rule.name, action: rule.action, allows: rule.action === 'allow', implicit: /^(intra|inter)zone-default$/.test(rule.name), context });
+        matches.push(panOsPolicyMatch(this.config.id, query, zones, parseApiPolicyMatch(r)[0]));
       }
       return matches;
     });

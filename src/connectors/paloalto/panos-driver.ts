@@ -1,9 +1,10 @@
+import { panOsLookupZones, panOsPolicyMatch } from './panos-policy-match';
 import type { IpAddress } from '../../domain/net';
 import { ConnectorError, type RawPayload } from '../types';
 import type { CliShell } from '../ssh/cli-shell';
 import { CliFirewallDriver, type CliRun } from '../firewall/cli-driver';
 import type { BlockResult, FirewallDriver, FlowSession, PolicyMatch, PolicyQuery, RevokeResult, SkippedVpnSession, UnblockResult, VpnSession } from '../firewall/driver';
-import { addressObjectName, checkedIp, checkedQuery, hostPrefix, ipFromObjectName, panOsQuoted, parseDeviceToken, parseIncidentId, parseVpnUser, sameVpnUser, UnquotableValueError } from '../firewall/cli-values';
+import { addressObjectName, checkedIp, hostPrefix, ipFromObjectName, panOsQuoted, parseDeviceToken, parseIncidentId, parseVpnUser, sameVpnUser, UnquotableValueError } from '../firewall/cli-values';
 import { panOsErrorLines, parseGlobalProtectUsers, parsePanOsSessions, parseSecurityPolicyMatch, parseStaticMembers, showsObject } from './panos-parse';
 
 /** A commit on a busy firewall takes minutes. */
@@ -175,26 +176,14 @@ export class PanOsDriver extends CliFirewallDriver implements FirewallDriver {
    * printed means the predefined default applies (interzone-default denies, intrazone-default allows).
    */
   async matchedPolicy(queries: PolicyQuery[]): Promise<{ matches: PolicyMatch[]; skipped: Array<{ query: PolicyQuery; reason: string }>; transcript: RawPayload }> {
-    const checked = queries.map(checkedQuery);
-    const lk = this.config.policyLookup;
-    if (!lk?.fromZone || !lk.toZone) {
-      const reason = `${this.config.id} has no policyLookup.fromZone/toZone configured (the zones the attacker's traffic crosses)`;
-      return { matches: [], skipped: checked.map((query) => ({ query, reason })), transcript: { source: this.source, contentType: 'text/plain; charset=utf-8', body: Buffer.alloc(0), collectedAt: new Date().toISOString(), note: `${this.config.id}: policy lookup not configured, nothing sent`, recordCount: 0 } };
-    }
-    const from = parseDeviceToken(lk.fromZone, 'policyLookup.fromZone');
-    const to = parseDeviceToken(lk.toZone, 'policyLookup.toZone');
+    const lookup = panOsLookupZones(this.config, queries, this.source, 'text/plain; charset=utf-8');
+    if ('skippedAll' in lookup) return lookup.skippedAll;
+    const { zones, checked } = lookup;
     const { value, transcript } = await this.withCli(`policy match for ${[...new Set(checked.map((q) => q.src))].join(', ')}`, async (run) => {
       const matches: PolicyMatch[] = [];
       for (const query of checked) {
-        const out = await run(`test security-policy-match from ${from} to ${to} source ${query.src} destination ${query.dst} protocol ${query.protocol === 'tcp' ? 6 : 17} destination-port ${query.dstPort}`);
-        const rule = parseSecurityPolicyMatch(out)[0];
-        const context = `from ${from} to ${to}`;
-        if (!rule) {
-          const intra = from === to;
-          matches.push({ firewallId: this.config.id, query, policyId: null, policyName: intra ? 'intrazone-default' : 'interzone-default', action: intra ? 'allow' : 'deny', allows: intra, implicit: true, context });
-          continue;
-        }
-        matches.push({ firewallId: this.config.id, query, policyId: rule.index === null ? null : String(rule.index), policyName: rule.name, action: rule.action, allows: rule.action === 'allow', implicit: /^(intra|inter)zone-default$/.test(rule.name), context });
+        const out = await run(`test security-policy-match from ${zones.from} to ${zones.to} source ${query.src} destination ${query.dst} protocol ${query.protocol === 'tcp' ? 6 : 17} destination-port ${query.dstPort}`);
+        matches.push(panOsPolicyMatch(this.config.id, query, zones, parseSecurityPolicyMatch(out)[0]));
       }
       return matches;
     });
