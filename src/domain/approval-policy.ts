@@ -17,7 +17,10 @@ export interface GroupMembership {
   isMember(objectId: string, groupId: string): Promise<boolean>;
 }
 
-/** Refusal codes: `subject-unknown` while the subject's Entra object id has not been looked up yet. */
+/**
+ * Refusal codes: `subject-unknown` while the account lookup has not resolved the subject (its Entra
+ * object id, or that it is an on-premises account with no Entra user).
+ */
 export type RefusalCode = 'subject' | 'subject-unknown' | 'not-approver';
 export type PolicyVerdict = { ok: true } | { ok: false; code: RefusalCode; reason: string };
 
@@ -32,12 +35,18 @@ export function isSubject(clicker: Clicker, incident: { subjectObjectId: string 
 export function checkApprover(input: {
   customer: Pick<CustomerConfig, 'name' | 'approvers'>;
   incident: { id: string; subjectObjectId: string | null; subjectUpn: string };
+  /**
+   * Where the account lookup placed the subject (finding `subjectPlacement`), undefined before it
+   * ran. `onPremises` means it was found in AD and has no Entra user: no Teams user can be them.
+   */
+  subjectPlacement?: string | null;
   clicker: Clicker;
   /** the customer's approver groups that the clicker is a member of */
   clickerGroups: ReadonlySet<string>;
   /**
    * Votes: the subject's object id must be known. Teams gives the clicker's object id, never their
-   * UPN, so a subject known only by UPN could approve their own containment.
+   * UPN, so a subject known only by UPN could approve their own containment. An account the lookup
+   * found only in AD has no object id to compare, and needs none: it has no Entra (so no Teams) user.
    */
   requireKnownSubject?: boolean;
 }): PolicyVerdict {
@@ -46,7 +55,7 @@ export function checkApprover(input: {
   if (isSubject(clicker, incident)) {
     return { ok: false, code: 'subject', reason: `${clicker.name} is the subject of ${incident.id}: nobody may approve the containment of their own account` };
   }
-  if (input.requireKnownSubject && !incident.subjectObjectId) {
+  if (input.requireKnownSubject && !incident.subjectObjectId && input.subjectPlacement !== 'onPremises') {
     return { ok: false, code: 'subject-unknown', reason: `the Entra object id of ${incident.subjectUpn} is not known yet, so nobody can be sure they are not approving their own containment; wait for the account lookup (or retry it)` };
   }
   const byId = customer.approvers.objectIds.some((id) => same(id, clicker.aadObjectId));

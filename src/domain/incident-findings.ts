@@ -53,6 +53,8 @@ const blockedIp = z.object({ ip: text(64), addedAt: isoTime, expiresAt: isoTime 
 export const RECORDED_FINDINGS = {
   subjectObjectId: text(64),
   subjectEnabled: z.boolean(),
+  /** where the lookup found the account (identity.resolve): an `onPremises` subject has no Entra user */
+  subjectPlacement: z.enum(['cloud', 'synced', 'onPremises', 'notFound']),
   subjectPrivilegedRoles: z.array(text(200)),
   signIns24h: count,
   signInsFailed24h: count,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { actionIdOf, stepIdOf } from '../domain/incident-id';
 import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
 import type { CustomerConfig } from '../config/customers';
+import { readFindings } from '../domain/incident-findings';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, Room } from './engine-core';
 import type { ProcedureStep } from './procedure';
@@ -265,7 +266,10 @@ export class Approvals extends Room {
         }
       }
     }
-    const verdict = checkApprover({ customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: doing === 'approve' || doing === 'reject' });
+    const verdict = checkApprover({
+      customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: doing === 'approve' || doing === 'reject',
+      subjectPlacement: readFindings(incident.data).subjectPlacement,
+    });
     if (verdict.ok) return { ok: true, message: '' };
     if (logRefusal) {
       await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${verdict.reason})`, actor: who.aadObjectId }]);

@@ -49,4 +49,17 @@ describe('approval policy: the subject\'s object id must be known for a vote', (
   it('accepts the approver once the object id is known', () => {
     assert.deepEqual(checkApprover({ customer, incident, clicker: alex, clickerGroups: new Set(), requireKnownSubject: true }), { ok: true });
   });
+  it('an account the lookup found only in AD (placement onPremises) has no Entra user: the approver\'s vote counts', () => {
+    const adOnly = { id: 'IR-20261127-7K3Q', subjectObjectId: null, subjectUpn: 'CONTOSO\\svc-backup' };
+    assert.deepEqual(checkApprover({ customer, incident: adOnly, subjectPlacement: 'onPremises', clicker: alex, clickerGroups: new Set(), requireKnownSubject: true }), { ok: true });
+    // still an approver check: a non-approver is refused as such
+    const megan = checkApprover({ customer, incident: adOnly, subjectPlacement: 'onPremises', clicker: { aadObjectId: '00000000-0000-4000-8000-000000000021', name: 'Megan Bowen' }, clickerGroups: new Set(), requireKnownSubject: true });
+    assert.equal((megan as { code: string }).code, 'not-approver');
+  });
+  it('keeps refusing while the lookup has not placed the subject, or placed it anywhere but on-premises only', () => {
+    for (const subjectPlacement of [undefined, null, 'synced', 'cloud', 'notFound']) {
+      const v = checkApprover({ customer, incident: unknownSubject, subjectPlacement, clicker: alex, clickerGroups: new Set(), requireKnownSubject: true });
+      assert.equal((v as { code?: string }).code, 'subject-unknown', String(subjectPlacement));
+    }
+  });
 });

@@ -205,6 +205,38 @@ withTestStores((dialect, make) => {
     assert.equal(refused[0].actor, MEGAN.aadObjectId);
   });
 
+  it('an account the lookup found only in AD (no Entra user) can be approved; one placed elsewhere without an object id cannot', async () => {
+    // identity.resolve as the real one answers for CONTOSO\\svc-backup (in AD only) and, for the
+    // second incident, for an account it placed as synced but without an object id
+    const resolveAs = (placement: string) => new ActionRegistry(testActions(rec).map((d) => (d.name !== 'identity.resolve' ? d : {
+      ...d,
+      async run(i: { subject: string }) {
+        const output = { placement, upn: i.subject, sid: 'S-1-5-21-1-2-3-1190', domain: 'CONTOSO', objectId: null, userPrincipalName: null, displayName: 'Backup service', accountEnabled: true, directoryRoles: [], privilegedRoles: ['Backup Operators (AD)'] };
+        return { output, summary: `CONTOSO\\svc-backup is ${placement}`, raw: [] };
+      },
+    })));
+    const onPrem = engine({ registry: resolveAs('onPremises') });
+    const id = await createAlertIncident(store);
+    await onPrem.startIncident(id);
+    await onPrem.settle();
+    assert.equal(readFindings((await store.getIncident(id))!.data).subjectPlacement, 'onPremises');
+    assert.equal((await store.getIncident(id))!.subjectObjectId, null);
+    const r = await onPrem.decide({ approvalId: (await pendingApproval(id, 'entra-contain')).id, vote: 'approve', clicker: ALEX });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await onPrem.settle();
+    assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'succeeded');
+    await onPrem.stop();
+    engines.splice(engines.indexOf(onPrem), 1);
+
+    const synced = engine({ registry: resolveAs('synced') });
+    const other = await createAlertIncident(store);
+    await synced.startIncident(other);
+    await synced.settle();
+    const refused = await synced.decide({ approvalId: (await pendingApproval(other, 'entra-contain')).id, vote: 'approve', clicker: ALEX });
+    assert.equal((refused as Refusal).code, 'subject-unknown');
+    assert.equal((await store.getAction(`${other}:entra-contain`))!.status, 'awaiting_approval');
+  });
+
   it('a rejection skips the dependents with the reason; independent branches continue', async () => {
     const text = `
 name: Reject test
