@@ -130,6 +130,8 @@ withTestStores((dialect, make) => {
     assert.equal(ev.length, 7);
     assert.ok(ev.every((x) => x.actionId?.startsWith(`${id}:`)));
     const t = await timeline(id);
+    assert.ok(t.some((x) => x.kind === 'step.skipped' && x.summary === 'Switch port of each RADIUS session: skipped (Contoso has no access switch configured (customers file: switches))'),
+      t.filter((x) => x.kind === 'step.skipped').map((x) => x.summary).join(' | '));
     const signins = t.find((x) => x.kind === 'step.succeeded' && x.summary.startsWith('Sign-ins'));
     assert.equal(signins?.source, 'entra');
     assert.equal(signins?.sourceTime, '2026-11-27T03:01:00Z');
