@@ -206,6 +206,7 @@ async function main(): Promise<void> {
       SANDBOX_GRAPH_PORT: '0',
       SANDBOX_SERVICENOW_PORT: '0',
       SANDBOX_FORTIGATE_PORT: '0',
+      SANDBOX_SWITCH_PORT: '0',
       SANDBOX_NAS_PORT: '0',
       PLAYGROUND_PORT: '0',
       SANDBOX_PLAYGROUND: 'true',

@@ -11,7 +11,7 @@
  * When ready it prints one JSON line {"peers":"ready",...}; Ctrl-C (or SIGTERM) stops everything.
  *
  * Settings (environment): SANDBOX_DATA_DIR, SANDBOX_GRAPH_PORT, SANDBOX_SERVICENOW_PORT,
- * SANDBOX_FORTIGATE_PORT, SANDBOX_NAS_PORT, SANDBOX_PLAYGROUND, PLAYGROUND_PORT, PEERS_PORT,
+ * SANDBOX_FORTIGATE_PORT, SANDBOX_SWITCH_PORT, SANDBOX_NAS_PORT, SANDBOX_PLAYGROUND, PLAYGROUND_PORT, PEERS_PORT,
  * PLAYGROUND_BOT_ENDPOINT, ALERT_WEBHOOK_TOKEN: as for `npm start` (0 picks a free port).
  */
 import { resolve, join } from 'node:path';
@@ -46,7 +46,7 @@ export async function startPeers(source: NodeJS.ProcessEnv = process.env): Promi
   const dataDir = resolve(env.SANDBOX_DATA_DIR);
   const sandbox = await startSandbox({
     dataDir, log,
-    ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, nas: env.SANDBOX_NAS_PORT },
+    ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, accessSwitch: env.SANDBOX_SWITCH_PORT, nas: env.SANDBOX_NAS_PORT },
     // SANDBOX_SAMBA=false leaves the on-premises DC out, as for `npm start`
     samba: source.SANDBOX_SAMBA !== 'false',
   });

@@ -15,6 +15,7 @@ import { Engine } from './engine/engine';
 import { graphActions } from './connectors/graph/actions';
 import { radiusActions } from './connectors/radius/actions';
 import { createFirewallActions } from './connectors/firewall/actions';
+import { switchActions } from './connectors/switch';
 import { serviceNowActions } from './connectors/servicenow/actions';
 import { activeDirectoryActions } from './connectors/active-directory/actions';
 import { createIdentityActions } from './connectors/identity/actions';
@@ -145,7 +146,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     throw new ConfigError((e as Error).message);
   }
   const registry = new ActionRegistry(
-    graphActions, radiusActions, createFirewallActions(), threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
+    graphActions, radiusActions, createFirewallActions(), switchActions, threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
     createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
     createEvidenceActions({ store, customers: (id) => byId.get(id), reportUrl, msp }),
   );

@@ -74,6 +74,7 @@ export const envSchema = z.object({
   SANDBOX_GRAPH_PORT: int(3981, 0, 65535),
   SANDBOX_SERVICENOW_PORT: int(3982, 0, 65535),
   SANDBOX_FORTIGATE_PORT: int(2222, 0, 65535),
+  SANDBOX_SWITCH_PORT: int(2223, 0, 65535),
   SANDBOX_NAS_PORT: int(13799, 0, 65535),
 
   // --- Logging -----------------------------------------------------------------------------------

@@ -44,6 +44,15 @@ const containmentChange = z.object({
   skippedBecause: text(400).optional(),
 }).passthrough();
 
+const matchedRule = z.object({
+  firewallId: text(63),
+  policyId: text(64).nullable(),
+  policyName: text(200).nullable(),
+  action: text(40),
+  allows: z.boolean(),
+  implicit: z.boolean(),
+}).passthrough();
+
 const blockedIp = z.object({ ip: text(64), addedAt: isoTime, expiresAt: isoTime }).passthrough();
 
 /**
@@ -67,6 +76,10 @@ export const RECORDED_FINDINGS = {
   sessionsFound: count,
   sessionsDisconnected: count,
   vpnSessionsFound: count,
+  /** one line per RADIUS session's switch port: "Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as …" */
+  switchPorts: z.array(text(1000)),
+  /** the firewall rule that matched each attacker IP (src/connectors/firewall/driver.ts PolicyMatch) */
+  matchedRules: z.array(matchedRule),
   entraContainment: text(1000),
   entraChanges: z.array(containmentChange),
   ipsBlocked: z.array(text(64)),

@@ -12,6 +12,8 @@ export function connectorAvailability(action: string, customer: CustomerConfig):
       return customer.radius ? { ok: true } : { ok: false, reason: `${customer.name} has no RADIUS configured (customers file: radius)` };
     case 'firewall':
       return customer.firewalls.length > 0 ? { ok: true } : { ok: false, reason: `${customer.name} has no firewall configured (customers file: firewalls)` };
+    case 'switch':
+      return customer.switches.length > 0 ? { ok: true } : { ok: false, reason: `${customer.name} has no access switch configured (customers file: switches)` };
     case 'servicenow':
     case 'ticket':
       return customer.servicenow ? { ok: true } : { ok: false, reason: `${customer.name} has no ServiceNow instance configured (customers file: servicenow)` };

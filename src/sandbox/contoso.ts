@@ -34,6 +34,8 @@ export const CONTOSO = {
   attackerIp: '203.0.113.7',
   attackerIpv6: '2001:db8:bad:cafe::7',
   nas: { id: 'contoso-nas-1', ip: '127.0.0.1', coaPort: 13799, secret: 'nas-secret', sessions: ['S-1001', 'S-1002'] },
+  /** the Lisbon office access switch (Cisco IOS emulator): Adele's laptop on Gi1/0/12, her S-1002 session */
+  accessSwitch: { id: 'sw-lis-3', host: '127.0.0.1', port: 2223, username: 'ir-bot', password: 'sandbox-switch', laptopPort: 'GigabitEthernet1/0/12', laptopMac: '3C-22-FB-12-34-56' },
   fortigate: { id: 'contoso-fgt-1', host: '127.0.0.1', port: 2222, username: 'ir-bot', password: 'sandbox-fgt', blockGroup: 'IR-Block' },
   servicenow: { username: 'ir.bot', password: 'sandbox-snow' },
   feed: { username: 'contoso', password: 'sandbox-feed' },

@@ -8,6 +8,7 @@ export interface SandboxEndpoints {
   authorityHost: string;
   serviceNowUrl: string;
   fortigate?: { port: number; hostKeySha256: string };
+  accessSwitch?: { port: number; hostKeySha256: string };
   nas?: { coaPort: number };
   accounting?: { kind: 'detail-local'; directory: string };
   /** Contoso's activeDirectory section, when the sandbox's Samba DC runs */
@@ -19,6 +20,7 @@ export const SANDBOX_SECRETS: Record<string, string> = {
   CONTOSO_GRAPH_SECRET: CONTOSO.graphClientSecret,
   FABRIKAM_GRAPH_SECRET: FABRIKAM.graphClientSecret,
   CONTOSO_FGT_PASSWORD: CONTOSO.fortigate.password,
+  CONTOSO_SWITCH_PASSWORD: CONTOSO.accessSwitch.password,
   CONTOSO_NAS_SECRET: CONTOSO.nas.secret,
   CONTOSO_SNOW_USER: CONTOSO.servicenow.username,
   CONTOSO_SNOW_PASSWORD: CONTOSO.servicenow.password,
@@ -62,6 +64,14 @@ export function sandboxCustomers(e: SandboxEndpoints): CustomersFile {
       blockGroup: CONTOSO.fortigate.blockGroup,
       // the attacker comes in on wan1 towards the published portal (policy 5 in the story)
       policyLookup: { sourceInterface: 'wan1', destination: '198.51.100.1', port: 443, protocol: 'tcp' },
+    }] : [],
+    // the switch reports the NAS's address in accounting: a session's NAS-IP-Address finds it
+    switches: e.accessSwitch ? [{
+      id: CONTOSO.accessSwitch.id,
+      kind: 'cisco-ios',
+      ssh: { host: CONTOSO.accessSwitch.host, port: e.accessSwitch.port, username: CONTOSO.accessSwitch.username, passwordRef: 'env:CONTOSO_SWITCH_PASSWORD', hostKeySha256: e.accessSwitch.hostKeySha256 },
+      nasIp: CONTOSO.nas.ip,
+      allowPortShutdown: false,
     }] : [],
     servicenow: {
       instanceUrl: e.serviceNowUrl,

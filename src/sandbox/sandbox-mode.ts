@@ -53,7 +53,7 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
       log,
       // SANDBOX_SAMBA=false leaves the on-premises DC out (tests that do not need it: provisioning takes 10–35 s)
       samba: source.SANDBOX_SAMBA !== 'false',
-      ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, nas: env.SANDBOX_NAS_PORT },
+      ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, accessSwitch: env.SANDBOX_SWITCH_PORT, nas: env.SANDBOX_NAS_PORT },
     });
     customers = sandbox.customers;
   }

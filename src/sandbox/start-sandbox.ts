@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import { startGraphEmulator, type GraphEmulator } from './graph/emulator';
 import { startServiceNowEmulator, type ServiceNowEmulator } from './servicenow/emulator';
 import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } from './fortios/fortios-emulator';
+import { startIosSwitchEmulator, contosoAccessSwitchState, type IosSwitchEmulator } from './switch/switch-emulator';
 import { startSandboxSamba, SambaUnavailableError, type SandboxSamba } from './samba';
 import { linkOnPremisesAccount } from './graph/state';
 import { writeFileSync } from 'node:fs';
@@ -14,13 +15,17 @@ import { sandboxCustomers, SANDBOX_SECRETS, type SandboxEndpoints } from './sand
 import { writeSandboxCustomersFile } from './sandbox-customers-file';
 
 /** Fixed sandbox ports, so the URLs in the README and the Playground stay the same run to run. */
-export const SANDBOX_PORTS: { graph: number; serviceNow: number; fortigate: number; nas: number } = { graph: 3981, serviceNow: 3982, fortigate: CONTOSO.fortigate.port, nas: CONTOSO.nas.coaPort };
+export const SANDBOX_PORTS: { graph: number; serviceNow: number; fortigate: number; accessSwitch: number; nas: number } = {
+  graph: 3981, serviceNow: 3982, fortigate: CONTOSO.fortigate.port, accessSwitch: CONTOSO.accessSwitch.port, nas: CONTOSO.nas.coaPort,
+};
 
 export interface Sandbox {
   customers: CustomersFile;
   graph: GraphEmulator;
   serviceNow: ServiceNowEmulator;
   fortigate: FortiOsEmulator;
+  /** Contoso's Lisbon access switch (Cisco IOS CLI over SSH) */
+  accessSwitch: IosSwitchEmulator;
   radius?: SandboxRadius;
   /** Contoso's on-premises DC (Samba), when installed */
   samba?: SandboxSamba;
@@ -33,7 +38,7 @@ export interface Sandbox {
 }
 
 /**
- * Brings up the emulated customer: Contoso's Graph tenant, ServiceNow instance, FortiGate and
+ * Brings up the emulated customer: Contoso's Graph tenant, ServiceNow instance, FortiGate, access switch and
  * (when Debian's freeradius is installed) a real FreeRADIUS as its NAS. Secrets are sandbox values
  * put into this process's environment, so the customers file holds only references, as in
  * production.
@@ -67,6 +72,11 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     users: [{ username: CONTOSO.fortigate.username, password: CONTOSO.fortigate.password }],
     state: contosoFortiGateState(),
   });
+  const accessSwitch = await startIosSwitchEmulator({
+    port: ports.accessSwitch,
+    users: [{ username: CONTOSO.accessSwitch.username, password: CONTOSO.accessSwitch.password }],
+    state: contosoAccessSwitchState(),
+  });
 
   let radius: SandboxRadius | undefined;
   const endpoints: SandboxEndpoints = {
@@ -74,6 +84,7 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     authorityHost: graph.authorityHost,
     serviceNowUrl: serviceNow.url,
     fortigate: { port: fortigate.port, hostKeySha256: fortigate.hostKeySha256 },
+    accessSwitch: { port: accessSwitch.port, hostKeySha256: accessSwitch.hostKeySha256 },
   };
   try {
     radius = await startSandboxRadius({ nasPort: ports.nas, accounting: true });
@@ -118,9 +129,9 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
     return { ok: true };
   };
   return {
-    customers, graph, serviceNow, fortigate, radius, samba, warnings, raiseAlert, env,
+    customers, graph, serviceNow, fortigate, accessSwitch, radius, samba, warnings, raiseAlert, env,
     close: async () => {
-      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), radius?.close(), samba?.close()]);
+      await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), accessSwitch.close(), radius?.close(), samba?.close()]);
     },
   };
 }

@@ -46,7 +46,7 @@ describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
     const sandboxDir = path.join(dir, 'sandbox');
     peers = await startPeers({
       SANDBOX_DATA_DIR: sandboxDir, SANDBOX_PLAYGROUND: 'false', SANDBOX_SAMBA: 'false', PEERS_PORT: '0',
-      SANDBOX_GRAPH_PORT: '0', SANDBOX_SERVICENOW_PORT: '0', SANDBOX_FORTIGATE_PORT: '0', SANDBOX_NAS_PORT: '0',
+      SANDBOX_GRAPH_PORT: '0', SANDBOX_SERVICENOW_PORT: '0', SANDBOX_FORTIGATE_PORT: '0', SANDBOX_SWITCH_PORT: '0', SANDBOX_NAS_PORT: '0',
     });
     const pgUrl = new URL(db.url);
     proxy = await startCutProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });

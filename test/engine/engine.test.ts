@@ -97,7 +97,9 @@ withTestStores((dialect, make) => {
 
     assert.deepEqual(await statusOf(id), {
       'entra-lookup': 'succeeded', 'entra-signins': 'succeeded', 'entra-audits': 'succeeded', 'm365-audit': 'succeeded',
-      'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded',
+      'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded', 'firewall-rule': 'succeeded',
+      // this customer has no access switch in the customers file
+      'switch-ports': 'skipped',
       'entra-contain': 'awaiting_approval', 'radius-disconnect': 'awaiting_approval', 'firewall-block': 'awaiting_approval',
       // the follow-through waits for containment to end
       'threat-feed': 'waiting', 'forensic-report': 'waiting', 'ir-ticket': 'waiting', 'notify-ciso': 'waiting',
@@ -105,7 +107,7 @@ withTestStores((dialect, make) => {
     assert.equal(rec.calls.filter((c) => ['identity.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
 
     const inc = (await store.getIncident(id))!;
-    assert.equal(inc.procedure, 'Account compromise containment@1');
+    assert.equal(inc.procedure, 'Account compromise containment@2');
     assert.equal(inc.subjectObjectId, CONTOSO.adele.objectId, 'lookup filled the subject object id');
     assert.equal(inc.data.signIns24h, 14);
     const findings = readFindings(inc.data);
@@ -123,11 +125,13 @@ withTestStores((dialect, make) => {
     assert.equal((contain.preview as { title: string }).title, `Contain ${inc.subjectUpn} in Entra`);
     assert.equal(notifier.requested.filter((a) => a.incidentId === id).length, 3);
 
-    // evidence: one raw payload per scope step, linked to its action
+    // evidence: one raw payload per scope step that ran (the skipped switch step has none), linked to its action
     const ev = await store.listEvidence(id);
-    assert.equal(ev.length, 6);
+    assert.equal(ev.length, 7);
     assert.ok(ev.every((x) => x.actionId?.startsWith(`${id}:`)));
     const t = await timeline(id);
+    assert.ok(t.some((x) => x.kind === 'step.skipped' && x.summary === 'Switch port of each RADIUS session: skipped (Contoso has no access switch configured (customers file: switches))'),
+      t.filter((x) => x.kind === 'step.skipped').map((x) => x.summary).join(' | '));
     const signins = t.find((x) => x.kind === 'step.succeeded' && x.summary.startsWith('Sign-ins'));
     assert.equal(signins?.source, 'entra');
     assert.equal(signins?.sourceTime, '2026-11-27T03:01:00Z');

@@ -10,20 +10,21 @@ import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
 import { ALEX, createAlertIncident, Recorder, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
 
-const V1 = 'Account compromise containment@1';
-const V2 = 'Account compromise containment@2';
+// the shipped default is version N (V1 here); the test releases N+1 (V2) beside it
+const CURRENT = Number(/^version: (\d+)$/m.exec(readFileSync(DEFAULT_PROCEDURE_FILE, 'utf8'))![1]);
+const V1 = `Account compromise containment@${CURRENT}`;
+const V2 = `Account compromise containment@${CURRENT + 1}`;
 const V1_LOOKUP = 'Look up the account in Entra and Active Directory';
 const V2_LOOKUP = 'Look up the account and its manager in Entra and Active Directory';
 
-/** The default procedure as a version 2 (the lookup retitled), with version 1 kept in versions/. */
+/** The default procedure as version N+1 (the lookup retitled), with version N kept in versions/. */
 function bumpedProcedures(dir: string, keepV1: boolean): string {
   const text = readFileSync(DEFAULT_PROCEDURE_FILE, 'utf8');
-  assert.match(text, /^version: 1$/m);
   const file = path.join(dir, 'account-compromise-containment.yaml');
-  writeFileSync(file, text.replace(/^version: 1$/m, 'version: 2').replace(`title: ${V1_LOOKUP}`, `title: ${V2_LOOKUP}`));
+  writeFileSync(file, text.replace(/^version: \d+$/m, `version: ${CURRENT + 1}`).replace(`title: ${V1_LOOKUP}`, `title: ${V2_LOOKUP}`));
   if (keepV1) {
     mkdirSync(path.join(dir, 'versions'));
-    copyFileSync(DEFAULT_PROCEDURE_FILE, path.join(dir, 'versions', 'account-compromise-containment@1.yaml'));
+    copyFileSync(DEFAULT_PROCEDURE_FILE, path.join(dir, 'versions', `account-compromise-containment@${CURRENT}.yaml`));
   }
   return file;
 }
@@ -53,7 +54,16 @@ describe('procedure versions: the catalog', () => {
     // someone changed the steps but left the version alone
     writeFileSync(path.join(dir, 'versions', 'stale.yaml'), readFileSync(file, 'utf8').replace(`title: ${V2_LOOKUP}`, 'title: Something else'));
     assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer()], defaultFile: file }),
-      (e: Error) => e instanceof ProcedureError && /Account compromise containment@2 is also defined differently/.test(e.message) && e.message.includes('stale.yaml'));
+      (e: Error) => e instanceof ProcedureError && e.message.includes(`${V2} is also defined differently`) && e.message.includes('stale.yaml'));
+  });
+
+  it('the shipped catalog keeps version 1 (incidents started before the switch and firewall-rule steps) beside the current one', () => {
+    const cat = ProcedureCatalog.load({ registry, customers: [testCustomer()] });
+    assert.equal(cat.forCustomer(testCustomer().id).ref, V1);
+    const first = cat.get('Account compromise containment@1');
+    assert.ok(first, `loaded: ${cat.refs().join(', ')}`);
+    assert.equal(first.steps.some((s) => s.id === 'switch-ports' || s.id === 'firewall-rule'), false);
+    assert.deepEqual(cat.get(V1)?.steps.filter((s) => s.id === 'switch-ports' || s.id === 'firewall-rule').map((s) => s.id), ['switch-ports', 'firewall-rule']);
   });
 
   it('names the file when an earlier version does not validate', () => {
@@ -95,7 +105,7 @@ withTestStores((dialect, make) => {
     assert.fail('the incident kept asking for approvals');
   }
 
-  it('an incident started on version 1 completes on version 1 after the bump, while a new incident runs version 2', async () => {
+  it('an incident started on version N completes on version N after the bump, while a new incident runs version N+1', async () => {
     const registry = new ActionRegistry(testActions(new Recorder()));
     const before = engine(new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)), registry);
     const inFlight = await createAlertIncident(store);
@@ -105,7 +115,7 @@ withTestStores((dialect, make) => {
     assert.ok((await store.listApprovals({ incidentId: inFlight, status: 'pending' })).length > 0, 'v1 incident waits for approval across the bump');
     await before.stop();
 
-    // The release with version 2: a new process with the new file and version 1 kept in versions/.
+    // The release of version N+1: a new process with the new file and version N kept in versions/.
     const after = engine(ProcedureCatalog.load({ registry, customers: [customer], defaultFile: bumpedProcedures(dir, true) }), registry);
     await approveToTheEnd(after, inFlight);
     const done = (await store.getIncident(inFlight))!;
@@ -113,8 +123,8 @@ withTestStores((dialect, make) => {
     assert.equal(done.status, 'contained');
     const steps = done.data.steps as Record<string, { title: string; status: string }>;
     assert.equal(steps['entra-lookup'].title, V1_LOOKUP);
-    // every v1 step ended: all succeeded but the ticket and the feed listing (this customer has no ServiceNow and no threat feed)
-    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['threat-feed skipped', 'ir-ticket skipped']);
+    // every step ended: all succeeded but the switch ports, the ticket and the feed listing (this customer has no switch, no ServiceNow, no threat feed)
+    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['switch-ports skipped', 'threat-feed skipped', 'ir-ticket skipped']);
     assert.equal((await store.listTimeline(inFlight)).filter((t) => t.kind === 'step.failed').length, 0);
 
     const fresh = await createAlertIncident(store);

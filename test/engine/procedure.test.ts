@@ -9,6 +9,7 @@ import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog
 import { graphActions } from '../../src/connectors/graph/actions';
 import { radiusActions } from '../../src/connectors/radius/actions';
 import { firewallActions } from '../../src/connectors/firewall/actions';
+import { switchActions } from '../../src/connectors/switch';
 import { serviceNowActions } from '../../src/connectors/servicenow/actions';
 import { activeDirectoryActions } from '../../src/connectors/active-directory/actions';
 import { identityActions } from '../../src/connectors/identity/actions';
@@ -32,12 +33,12 @@ function refused(text: string, message: string | RegExp): void {
 describe('procedures as data', () => {
   it('loads the default procedure: the lookup, the scope after it, containment after it, then the follow-through', () => {
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
-    assert.equal(p.ref, 'Account compromise containment@1');
-    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'firewall-vpn', 'entra-contain', 'radius-disconnect', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
-    assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup']);
+    assert.equal(p.ref, 'Account compromise containment@2');
+    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'switch-ports', 'firewall-vpn', 'firewall-rule', 'entra-contain', 'radius-disconnect', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
+    assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup', 'firewall-rule']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
     // the report waits for every scope and containment step to end, whatever the outcome
-    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 10);
+    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 12);
     // the threat-feed listing is its own step after the block (the block writes no feed)
     assert.deepEqual(p.steps.find((s) => s.id === 'threat-feed')!.needs, ['firewall-block']);
     assert.deepEqual(p.steps.filter((s) => s.followUp).map((s) => s.id), ['threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
@@ -45,9 +46,9 @@ describe('procedures as data', () => {
   });
 
   it('the default procedure validates against the real connectors', () => {
-    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, threatFeedActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
+    const real = new ActionRegistry(graphActions, radiusActions, firewallActions, switchActions, threatFeedActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
-    assert.equal(p.steps.length, 13);
+    assert.equal(p.steps.length, 15);
   });
 
   it('refuses a record: key the readers do not know, naming the file, the step and the key', () => {
@@ -95,7 +96,7 @@ describe('procedures as data', () => {
       const fabrikam = testCustomer({ id: 'fabrikam', tenantId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' });
       const cat = ProcedureCatalog.load({ registry, customers: [contoso, fabrikam], customersFile: path.join(dir, 'customers.yaml') });
       assert.equal(cat.forCustomer('contoso').ref, 'T@2');
-      assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@1');
+      assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@2');
       assert.equal(cat.get('T@2')?.steps.length, 1);
       assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer({ procedure: 'missing.yaml' })], customersFile: path.join(dir, 'customers.yaml') }),
         new RegExp(`^ProcedureError: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/missing\\.yaml: cannot read the procedure \\(ENOENT\\)$`));

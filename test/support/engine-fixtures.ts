@@ -165,6 +165,10 @@ const TRAVEL = {
 const hours = z.number().int().positive().max(720);
 const activeSessions = CONTOSO.nas.sessions.map((s) => ({ acctSessionId: s, nasIp: CONTOSO.nas.ip, userName: CONTOSO.adele.upn, active: true }));
 
+// the wired session radius.accounting lists for switch.portFacts (src/connectors/radius/actions.ts wiredPorts)
+const WIRED_PORT = { nasIp: CONTOSO.nas.ip, nasPortId: CONTOSO.accessSwitch.laptopPort, callingStationId: CONTOSO.accessSwitch.laptopMac, username: CONTOSO.adele.upn };
+const PORT_LINE = 'Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456';
+
 /** ActionDefs with the names, input shapes and output shapes of the real connectors (src/connectors/*). */
 export function testActions(rec: Recorder): ActionDef[] {
   const defs: ActionDef<any, any>[] = [
@@ -176,8 +180,14 @@ export function testActions(rec: Recorder): ActionDef[] {
       { at: '2026-11-27T02:41:00Z', operation: 'Set-Mailbox', clientIp: CONTOSO.attackerIp, detail: null },
       { at: '2026-11-27T02:42:00Z', operation: 'Consent to application', clientIp: CONTOSO.attackerIp, detail: null },
     ], summary: '3 sensitive operations' })),
-    readAction(rec, 'radius.accounting', z.object({ user: upn, hours }).strict(), () => ({ output: { active: activeSessions, sessions: activeSessions }, summary: '2 active RADIUS sessions' })),
+    readAction(rec, 'radius.accounting', z.object({ user: upn, hours }).strict(), () => ({ output: { active: activeSessions, sessions: activeSessions, ports: [WIRED_PORT] }, summary: '2 active RADIUS sessions' })),
+    readAction(rec, 'switch.portFacts', z.object({ sessions: z.array(z.object({ nasIp: z.string(), nasPortId: z.string(), callingStationId: z.string(), username: z.string().optional() }).strict()).min(1) }).strict(),
+      () => ({ output: { ports: [{ nasIp: CONTOSO.nas.ip, nasPortId: WIRED_PORT.nasPortId, outcome: 'ok', line: PORT_LINE, switchId: CONTOSO.accessSwitch.id, port: 'Gi1/0/12' }] }, summary: PORT_LINE })),
     readAction(rec, 'firewall.vpnSessions', z.object({ user: upn }).strict(), (i) => ({ output: { sessions: [{ kind: 'sslvpn-tunnel', user: i.user, sourceIp: CONTOSO.attackerIp, handle: { index: 0 } }] }, summary: '1 VPN session(s)' })),
+    readAction(rec, 'firewall.matchedPolicy', z.object({ ips: z.array(z.string()).min(1) }).strict(), (i) => ({
+      output: { matches: i.ips.map((ip) => ({ firewallId: CONTOSO.fortigate.id, query: { src: ip, dst: '198.51.100.1', dstPort: 443, protocol: 'tcp' }, policyId: '5', policyName: 'WAN-to-DMZ-HTTPS', action: 'accept', allows: true, implicit: false, context: 'from wan1' })), skipped: [] },
+      summary: i.ips.map((ip) => `${ip} → 198.51.100.1:443/tcp on ${CONTOSO.fortigate.id} (from wan1): rule 5 "WAN-to-DMZ-HTTPS" (accept)`).join('; '),
+    })),
     destructive(rec, 'identity.contain', z.object({ placement: z.string(), upn, sid: z.string().nullish(), domain: z.string().nullish() }).strict(),
       (i) => ({ done: rec.world.disabled.has(i.upn), preview: { title: `Contain ${i.upn} in Entra`, facts: [{ label: 'UPN', value: i.upn }], changes: ['Disable the account (enabled now)', 'Revoke sign-in sessions'], warnings: [] } }),
       (i) => { rec.world.disabled.add(i.upn); return { output: { steps: [{ step: 'disable', changed: true }] }, summary: `${i.upn}: disabled, sessions revoked` }; }),

@@ -23,6 +23,7 @@ export async function startSandboxApp(opts: { storeUrl?: string; playground?: bo
     SANDBOX_GRAPH_PORT: '0',
     SANDBOX_SERVICENOW_PORT: '0',
     SANDBOX_FORTIGATE_PORT: '0',
+    SANDBOX_SWITCH_PORT: '0',
     SANDBOX_NAS_PORT: '0',
     PLAYGROUND_PORT: '0',
     SANDBOX_PLAYGROUND: opts.playground === false ? 'false' : 'true',

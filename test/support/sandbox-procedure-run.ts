@@ -10,6 +10,7 @@ import pino from 'pino';
 import type { CustomerConfig } from '../../src/config/customers';
 import { EnvFileSecretStore } from '../../src/config/secrets';
 import { createFirewallActions } from '../../src/connectors/firewall/actions';
+import { switchActions } from '../../src/connectors/switch';
 import { graphActions } from '../../src/connectors/graph/actions';
 import { radiusActions } from '../../src/connectors/radius/actions';
 import { serviceNowActions } from '../../src/connectors/servicenow/actions';
@@ -52,7 +53,7 @@ export interface ProcedureSandbox {
 
 export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-procedure-'));
-  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, nas: 0 }, samba: false });
+  const sandbox = await startSandbox({ dataDir: path.join(dir, 'sandbox'), log: quiet, ports: { graph: 0, serviceNow: 0, fortigate: 0, accessSwitch: 0, nas: 0 }, samba: false });
   const customers = sandbox.customers.customers;
   const byId = new Map(customers.map((c) => [c.id, c]));
   const byTenant = new Map(customers.map((c) => [c.tenantId.toLowerCase(), c]));
@@ -68,7 +69,7 @@ export async function startProcedureSandbox(): Promise<ProcedureSandbox> {
 
   const run: ProcedureSandbox['run'] = async (store, opts = {}) => {
     const registry = new ActionRegistry(
-      graphActions, radiusActions, createFirewallActions(), threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
+      graphActions, radiusActions, createFirewallActions(), switchActions, threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
       createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
       createEvidenceActions({ store, customers: (id) => byId.get(id), msp }),
     );

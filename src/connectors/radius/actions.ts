@@ -56,12 +56,30 @@ function radiusOf(ctx: ActionContext): RadiusConfig {
   return r;
 }
 
+/** A session's switch port, as switch.portFacts takes it: NAS-IP-Address, NAS-Port-Id, Calling-Station-Id. */
+export interface SessionPort { nasIp: string; nasPortId: string; callingStationId: string; username: string }
+export type AccountingOutput = AccountingReport & {
+  /** the sessions that name a port and a client (wired/Wi-Fi 802.1X), one per port and client, active ones first; at most 50 */
+  ports: SessionPort[];
+};
+
+/** VPN sessions carry no port; a switch's sessions do, and their Start/Interim/Stop name the same one. */
+export function wiredPorts(report: AccountingReport): SessionPort[] {
+  const seen = new Map<string, SessionPort>();
+  for (const s of report.sessions) {
+    if (!s.nasIp || !s.nasPortId || !s.callingStationId) continue;
+    const key = `${s.nasIp}|${s.nasPortId}|${s.callingStationId}`;
+    if (!seen.has(key)) seen.set(key, { nasIp: s.nasIp, nasPortId: s.nasPortId, callingStationId: s.callingStationId, username: s.userName });
+  }
+  return [...seen.values()].slice(0, 50);
+}
+
 export function createRadiusActions(opts: RadiusActionOptions = {}): ActionDef[] {
   const accountingFor = (ctx: ActionContext, user: RadiusString, hours: number) => readAccounting(radiusOf(ctx), user, hours, {
     secrets: ctx.secrets, log: ctx.log, now: () => ctx.now(), openShell: opts.openShell, detailSource: opts.detailSourceFor?.(ctx.customer),
   });
 
-  const accounting: ActionDef<AccountingInput, AccountingReport> = {
+  const accounting: ActionDef<AccountingInput, AccountingOutput> = {
     name: 'radius.accounting',
     risk: 'read',
     description: "The user's active RADIUS sessions and their session history (default 24 h), from radacct or the detail files.",
@@ -70,7 +88,7 @@ export function createRadiusActions(opts: RadiusActionOptions = {}): ActionDef[]
       const { report, raw } = await accountingFor(ctx, input.user, input.hours);
       const nas = new Set(report.active.map((s) => s.nasIdentifier ?? s.nasIp ?? '?'));
       return {
-        output: report,
+        output: { ...report, ports: wiredPorts(report) },
         summary: `${report.active.length} active RADIUS session${report.active.length === 1 ? '' : 's'} of ${input.user}${report.active.length ? ` on ${[...nas].join(', ')}` : ''}; ${report.sessions.length} in the last ${input.hours} h`,
         raw,
       };

@@ -26,7 +26,7 @@ export interface SandboxRadius {
  * Contoso's NAS for `npm start`: a private FreeRADIUS that ACKs Disconnect-Requests for adele's two
  * sessions (S-1001, S-1002) and NAKs anything else with Error-Cause 503, and that, as the accounting
  * server, has recorded her sessions: S-1001 from the attacker's address (Start + Interim-Update),
- * S-1002 (Start), and yesterday's S-0990 from Lisbon (Start + Stop).
+ * S-1002 (Start: her laptop on Gi1/0/12 of the Lisbon switch sw-lis-3, 802.1X), and yesterday's S-0990 from Lisbon (Start + Stop).
  * Throws FreeRadiusUnavailableError when FreeRADIUS is not installed: the caller decides what to skip.
  */
 export async function startSandboxRadius(opts: SandboxRadiusOptions = {}): Promise<SandboxRadius> {
@@ -51,6 +51,7 @@ export async function startSandboxRadius(opts: SandboxRadiusOptions = {}): Promi
     const now = (opts.now ?? (() => new Date()))().getTime();
     const at = (minutesAgo: number) => `Event-Timestamp = ${Math.floor((now - minutesAgo * 60_000) / 1000)}`;
     const base = [`User-Name = "${adele}"`, `NAS-IP-Address = ${CONTOSO.nas.ip}`, `NAS-Identifier = "${CONTOSO.nas.id}"`, 'NAS-Port-Type = Virtual', 'Service-Type = Framed-User'];
+    const wired = base.map((a) => a.startsWith('NAS-Port-Type') ? 'NAS-Port-Type = Ethernet' : a);
     const [s1001, s1002] = CONTOSO.nas.sessions;
     try {
       await sendAccounting(fr.acctPort!, secret, [
@@ -60,7 +61,9 @@ export async function startSandboxRadius(opts: SandboxRadiusOptions = {}): Promi
         [...base, 'Acct-Status-Type = Start', `Acct-Session-Id = "${s1001}"`, 'Framed-IP-Address = 10.99.0.77', `Calling-Station-Id = "${CONTOSO.attackerIp}"`, at(95)],
         [...base, 'Acct-Status-Type = Interim-Update', `Acct-Session-Id = "${s1001}"`, 'Framed-IP-Address = 10.99.0.77', `Calling-Station-Id = "${CONTOSO.attackerIp}"`,
           'Acct-Session-Time = 5100', 'Acct-Input-Octets = 1073741824', 'Acct-Input-Gigawords = 2', 'Acct-Output-Octets = 52428800', at(10)],
-        [...base, 'Acct-Status-Type = Start', `Acct-Session-Id = "${s1002}"`, 'Framed-IP-Address = 10.99.0.78', `Calling-Station-Id = "${CONTOSO.attackerIp}"`, at(30)],
+        // her laptop on the Lisbon office switch (802.1X): the port and MAC the switch emulator shows
+        [...wired, 'Acct-Status-Type = Start', `Acct-Session-Id = "${s1002}"`, 'Framed-IP-Address = 10.20.0.15', `NAS-Port-Id = "${CONTOSO.accessSwitch.laptopPort}"`,
+          `Calling-Station-Id = "${CONTOSO.accessSwitch.laptopMac}"`, at(30)],
       ]);
     } catch (e) {
       await fr.stop();
