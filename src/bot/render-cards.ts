@@ -32,6 +32,10 @@ function findingsOf(f: IncidentFindings): string[] {
   for (const r of forwardingRules(f)) out.push(`${r.operation}: ${r.detail}`);
   if (f.directoryAudits6h !== undefined) out.push(`${f.directoryAudits6h} directory changes in 6 h`);
   if (f.sessionsFound !== undefined) out.push(`RADIUS sessions found: ${f.sessionsFound}${f.sessionsDisconnected !== undefined ? `, disconnected: ${f.sessionsDisconnected}` : ''}`);
+  for (const p of (f.switchPorts ?? []).slice(0, 5)) out.push(`Switch port: ${p}`);
+  for (const r of (f.matchedRules ?? []).slice(0, 5)) {
+    out.push(`Rule the attacker IP matches on ${r.firewallId}: ${r.implicit ? `the default rule${r.policyName ? ` (${r.policyName})` : ''}` : `rule ${r.policyId ?? '?'}${r.policyName ? ` "${r.policyName}"` : ''}`} (${r.action})`);
+  }
   if (f.vpnSessionsFound !== undefined) out.push(`VPN sessions found: ${f.vpnSessionsFound}${f.vpnSessionsRevoked !== undefined ? `, revoked: ${f.vpnSessionsRevoked}` : ''}`);
   if (f.entraContainment !== undefined) out.push(`Entra: ${f.entraContainment}`);
   if (f.ipsBlocked?.length) out.push(`IPs blocked: ${f.ipsBlocked.join(', ')}`);

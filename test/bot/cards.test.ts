@@ -66,6 +66,22 @@ describe('Adaptive Cards', () => {
     assert.deepEqual(actions.map((a) => [a.verb, a.data]), [['ir.retry', { incidentId: 'IR-20261127-7K3Q', stepId: 'radius-disconnect', from: 'timeline' }]], 'a Retry button for the failed step only');
   });
 
+  it('the timeline card names the switch port of each wired session and the rule the attacker IP matches', () => {
+    // the shapes the switch-ports and firewall-rule steps record (test/sandbox/walkthrough-timeline.test.ts runs them)
+    const data = {
+      ...incident().data,
+      switchPorts: ['Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456'],
+      matchedRules: [
+        { firewallId: 'contoso-fgt-1', policyId: '5', policyName: 'WAN-to-DMZ-HTTPS', action: 'accept', allows: true, implicit: false },
+        { firewallId: 'contoso-pa-1', policyId: null, policyName: 'interzone-default', action: 'deny', allows: false, implicit: true },
+      ],
+    };
+    const text = cardText(renderTimelineCard(snapshot({ incident: incident({ data }), findings: readFindings(data) })));
+    assert.ok(text.includes('Switch port: Gi1/0/12 on sw-lis-3, VLAN 20'), text);
+    assert.ok(text.includes('Rule the attacker IP matches on contoso-fgt-1: rule 5 "WAN-to-DMZ-HTTPS" (accept)'), text);
+    assert.ok(text.includes('Rule the attacker IP matches on contoso-pa-1: the default rule (interzone-default) (deny)'), text);
+  });
+
   it('the approval card says exactly what will change and carries only the approval id', () => {
     const card = renderApprovalCard({ approval: approval(), incident: incident(), customerName: 'Contoso', action: action('entra-contain', 'awaiting_approval', { preview }) });
     assert.deepEqual(adaptiveCardProblems(card), []);
