@@ -1,8 +1,8 @@
+import { contosoCustomer } from '../../support/contoso-customer';
 import pino from 'pino';
-import { activeDirectorySchema, customerSchema, type ActiveDirectoryConfig, type CustomerConfig } from '../../../src/config/customers';
+import { activeDirectorySchema, type ActiveDirectoryConfig, type CustomerConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 import type { ActionContext } from '../../../src/connectors/types';
-import { CONTOSO } from '../../../src/sandbox/contoso';
 import { CONTOSO_AD } from '../../../src/sandbox/samba/contoso-directory';
 import type { SambaDc } from '../../support/samba-dc';
 
@@ -30,16 +30,7 @@ export function adSecrets(dc: SambaDc, opts: { password?: string; caPem?: string
 }
 
 export function contosoWithAd(ad: ActiveDirectoryConfig | undefined): CustomerConfig {
-  return customerSchema.parse({
-    id: CONTOSO.customerId,
-    name: CONTOSO.name,
-    tenantId: CONTOSO.tenantId,
-    domains: [CONTOSO.domain],
-    graph: { clientId: CONTOSO.graphClientId, credential: { type: 'secret', secretRef: 'env:CONTOSO_GRAPH_SECRET' } },
-    contacts: CONTOSO.contacts,
-    approvers: { objectIds: ['00000000-0000-4000-8000-000000000020'] },
-    ...(ad ? { activeDirectory: ad } : {}),
-  });
+  return contosoCustomer(ad ? { activeDirectory: ad } : {});
 }
 
 export function adContext(dc: SambaDc, opts: { ad?: ActiveDirectoryConfig | null; mayHaveRun?: boolean; intentAt?: Date; password?: string; extraSecrets?: Record<string, string> } = {}): ActionContext {

@@ -1,19 +1,13 @@
+import { contosoCustomer } from '../../support/contoso-customer';
 import pino from 'pino';
-import { customerSchema, type CustomerConfig } from '../../../src/config/customers';
+import { type CustomerConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 import type { ActionContext } from '../../../src/connectors/types';
 import { CONTOSO } from '../../../src/sandbox/contoso';
 
 /** The Contoso customer pointed at a ServiceNow emulator, with its credentials behind env: references. */
 export function contosoWithServiceNow(instanceUrl: string, servicenow: Record<string, unknown> = {}): CustomerConfig {
-  return customerSchema.parse({
-    id: CONTOSO.customerId,
-    name: CONTOSO.name,
-    tenantId: CONTOSO.tenantId,
-    domains: [CONTOSO.domain],
-    graph: { clientId: CONTOSO.graphClientId, credential: { type: 'secret', secretRef: 'env:CONTOSO_GRAPH_SECRET' } },
-    contacts: CONTOSO.contacts,
-    approvers: { objectIds: ['00000000-0000-4000-8000-000000000020'] },
+  return contosoCustomer({
     servicenow: {
       instanceUrl,
       usernameRef: 'env:SNOW_USER',
