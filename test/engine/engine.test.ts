@@ -107,7 +107,7 @@ withTestStores((dialect, make) => {
     assert.equal(rec.calls.filter((c) => ['identity.contain', 'radius.disconnect', 'firewall.block'].includes(c.name)).length, 0);
 
     const inc = (await store.getIncident(id))!;
-    assert.equal(inc.procedure, 'Account compromise containment@2');
+    assert.equal(inc.procedure, 'Account compromise containment@3');
     assert.equal(inc.subjectObjectId, CONTOSO.adele.objectId, 'lookup filled the subject object id');
     assert.equal(inc.data.signIns24h, 14);
     const findings = readFindings(inc.data);

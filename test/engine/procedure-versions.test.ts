@@ -57,12 +57,13 @@ describe('procedure versions: the catalog', () => {
       (e: Error) => e instanceof ProcedureError && e.message.includes(`${V2} is also defined differently`) && e.message.includes('stale.yaml'));
   });
 
-  it('the shipped catalog keeps version 1 (incidents started before the switch and firewall-rule steps) beside the current one', () => {
+  it('the shipped catalog keeps versions 1 (before the switch and firewall-rule steps) and 2 beside the current one', () => {
     const cat = ProcedureCatalog.load({ registry, customers: [testCustomer()] });
     assert.equal(cat.forCustomer(testCustomer().id).ref, V1);
     const first = cat.get('Account compromise containment@1');
     assert.ok(first, `loaded: ${cat.refs().join(', ')}`);
     assert.equal(first.steps.some((s) => s.id === 'switch-ports' || s.id === 'firewall-rule'), false);
+    assert.ok(cat.get('Account compromise containment@2'), `version 2 (before the identity, switch-containment and release changes) stays loadable: ${cat.refs().join(', ')}`);
     assert.deepEqual(cat.get(V1)?.steps.filter((s) => s.id === 'switch-ports' || s.id === 'firewall-rule').map((s) => s.id), ['switch-ports', 'firewall-rule']);
   });
 

@@ -33,7 +33,7 @@ function refused(text: string, message: string | RegExp): void {
 describe('procedures as data', () => {
   it('loads the default procedure: the lookup, the scope after it, containment after it, then the follow-through', () => {
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
-    assert.equal(p.ref, 'Account compromise containment@2');
+    assert.equal(p.ref, 'Account compromise containment@3');
     assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'switch-ports', 'firewall-vpn', 'firewall-rule', 'entra-contain', 'radius-disconnect', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup', 'firewall-rule']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
@@ -96,7 +96,7 @@ describe('procedures as data', () => {
       const fabrikam = testCustomer({ id: 'fabrikam', tenantId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' });
       const cat = ProcedureCatalog.load({ registry, customers: [contoso, fabrikam], customersFile: path.join(dir, 'customers.yaml') });
       assert.equal(cat.forCustomer('contoso').ref, 'T@2');
-      assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@2');
+      assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@3');
       assert.equal(cat.get('T@2')?.steps.length, 1);
       assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer({ procedure: 'missing.yaml' })], customersFile: path.join(dir, 'customers.yaml') }),
         new RegExp(`^ProcedureError: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/missing\\.yaml: cannot read the procedure \\(ENOENT\\)$`));
