@@ -32,7 +32,7 @@ const REPORT = process.env.BOT_CRASH_REPORT === '1';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`bot process SIGKILL and restart (${dialect})`, function () {
-    this.timeout(90_000);
+    this.timeout(300_000);
     let world: BotWorld | undefined;
     let bot: BotChild | undefined;
     let measured: { released: string[]; listenMs: number } | undefined;

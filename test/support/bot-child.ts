@@ -37,8 +37,12 @@ export class BotChild {
     return this.proc.exitCode !== null || this.proc.signalCode !== null;
   }
 
-  /** Starts the bot and resolves once it listens (its "teams-ir-bot listening" log line). */
-  static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<BotChild> {
+  /**
+   * Starts the bot and resolves once it listens (its "teams-ir-bot listening" log line). The first
+   * start on a fresh machine compiles the whole import graph through tsx (no cache yet): on a busy
+   * 2-core machine that was seen to take more than 30 s, hence the generous default.
+   */
+  static async start(env: Record<string, string>, timeoutMs = 90_000): Promise<BotChild> {
     const proc = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
       cwd: REPO_ROOT,
       // At least info: the port is read from the "listening" line.
