@@ -141,7 +141,8 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         accountEnabled: adState ? adState.enabled : entra ? entra.accountEnabled : null,
         directoryRoles: entra?.directoryRoles ?? [],
         privilegedRoles: [...(entra?.privilegedRoles ?? []), ...(adState?.privilegedGroups ?? []).map((g) => `${g} (AD)`)],
-        sid: adState?.sid ?? sid, samAccountName: adState?.samAccountName ?? sam, domain: netbios,
+        // the mdi driver has no sAMAccountName to give (Defender for Identity names identities by display name)
+        sid: adState?.sid ?? sid, samAccountName: adState?.via === 'mdi' ? sam : adState?.samAccountName ?? sam, domain: netbios,
         entra, ad: adState, adNote,
       };
       const where = {
@@ -153,7 +154,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       const name = out.samAccountName && netbios ? `${netbios}\\${out.samAccountName}` : out.upn ?? subject;
       const summary = `${name}${out.upn && out.upn !== name ? ` (${out.upn})` : ''} is ${where}`
         + `${entra ? `; Entra ${entra.accountEnabled ? 'enabled' : 'disabled'}, found by ${found.foundBy}` : ''}`
-        + `${adState ? `; AD ${adState.dn} ${adState.enabled ? 'enabled' : 'disabled'}, SID ${adState.sid}` : ''}`
+        + `${adState ? `; AD ${adState.dn || `(through ${adState.dc})`} ${adState.enabled ? 'enabled' : 'disabled'}, SID ${adState.sid}` : ''}`
         + `${out.privilegedRoles.length ? `; privileged: ${out.privilegedRoles.join(', ')}` : ''}${adNote && sid ? `; ${adNote}` : ''}`;
       return { output: out, raw, summary };
     },
