@@ -9,6 +9,8 @@ import type { DisableOutcome, ResetOutcome } from '../../../src/connectors/activ
 import type { EmulatorIdentityAccount, EmulatorTenant } from '../../../src/sandbox/graph/state';
 import { CONTOSO } from '../../../src/sandbox/contoso';
 import { graphActionContext, graphSandboxCustomers } from '../../support/graph-sandbox';
+import { createIdentityActions, type IdentityContainOutput } from '../../../src/connectors/identity/actions';
+import { graphActions } from '../../../src/connectors/graph/actions';
 
 /**
  * The Active Directory connector's `mdi` driver (Defender for Identity through Graph
@@ -99,6 +101,17 @@ describe('Active Directory connector, mdi driver, against the Graph emulator', f
     assert.equal(d.output.changed, true);
     assert.deepEqual(identity.actionsTaken.map((a) => a.action), ['forcePasswordReset', 'forcePasswordReset', 'disable']);
     assert.equal(identity.isEnabled, false);
+  });
+
+  it('identity.contain with an mdi customer: the reset before the disable; the retry after a crash sends neither again', async () => {
+    const contain = createIdentityActions({ graph: graphActions }).find((d) => d.name === 'identity.contain')! as ActionDef<unknown, IdentityContainOutput>;
+    const input = { placement: 'synced', upn: CONTOSO.admAvance.upn, sid: SID, domain: 'CONTOSO' };
+    const first = await contain.run(input, ctx());
+    assert.deepEqual(first.output.steps.slice(0, 2).map((x) => [x.step, x.changed]), [['adResetPassword', true], ['adDisable', true]]);
+    assert.deepEqual(identity.actionsTaken.map((a) => a.action), ['forcePasswordReset', 'disable']);
+    const retry = await contain.run(input, ctx({ mayHaveRun: true, intentAt: new Date(Date.now() - 60_000) }));
+    assert.deepEqual(retry.output.steps.slice(0, 2).map((x) => [x.step, x.changed]), [['adResetPassword', false], ['adDisable', false]]);
+    assert.deepEqual(identity.actionsTaken.map((a) => a.action), ['forcePasswordReset', 'disable'], 'nothing sent twice');
   });
 
   it('the Entra-side actions of the same API reach the emulated Entra user (revokeAllSessions, markUserAsCompromised)', async () => {
