@@ -153,6 +153,13 @@ describe('Active Directory connector, mdi driver, against the Graph emulator', f
     assert.equal(identity.isEnabled, true);
   });
 
+  it("another tenant's token sees none of Contoso's identities (Fabrikam with an mdi section finds nothing, changes nothing)", async () => {
+    const fab = { ...env.fabrikam, activeDirectory: MDI } as CustomerConfig;
+    await assert.rejects(disable.run({ sid: SID }, graphActionContext(fab, env.secrets)), /no identity account with SID/);
+    assert.equal(identity.isEnabled, true);
+    assert.equal(posts().length, 0);
+  });
+
   it('the emulator answers 404 for an unknown id and 400 for an unknown action or a provider the action does not support', async () => {
     const s = new GraphSession(customer, env.secrets);
     const ad = identity.accounts.find((a) => a.identityProvider === 'activeDirectory')!;
