@@ -188,9 +188,9 @@ export const adDcSchema = z.object({
   /** optional exact pin of the DC's certificate: SHA-256 fingerprint as openssl x509 -fingerprint -sha256 prints it */
   certificateSha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i, 'must be a SHA-256 fingerprint AA:BB:…').optional(),
 });
-export const activeDirectorySchema = z.object({
+const ldapDirectorySchema = z.object({
   domains: z.array(adDomainSchema).min(1),
-  driver: z.literal('ldap').default('ldap'),
+  driver: z.literal('ldap'),
   /** tried in order: the first that answers is the one written to (and named on the approval card) */
   dcs: z.array(adDcSchema).min(1),
   /** the least-privilege service account: as a UPN (svc-irbot@contoso.local) or a DN */
@@ -203,8 +203,29 @@ export const activeDirectorySchema = z.object({
   /** reach the DCs through this SSH jump host (ssh2 forwardOut) instead of directly */
   ssh: sshTargetSchema.optional(),
   timeoutMs: z.number().int().positive().default(10000),
-}).refine((a) => a.bindUpn || a.bindDn, { message: 'needs bindUpn or bindDn' });
+});
+/**
+ * Defender for Identity's own action accounts do the writes (Graph identityAccounts/invokeAction,
+ * with the customer's `graph` app registration): no DC, no service account, no secret here.
+ * Strict, so that a DC or a password left over from an ldap section is pointed out, not ignored.
+ */
+const mdiDirectorySchema = z.object({
+  domains: z.array(adDomainSchema).min(1),
+  driver: z.literal('mdi'),
+}).strict();
+/** `driver` chooses how the bot reaches the domain; `ldap` when it is not given (files from before the mdi driver). */
+export const activeDirectorySchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && (v as Record<string, unknown>).driver === undefined ? { ...(v as object), driver: 'ldap' } : v),
+  z.discriminatedUnion('driver', [ldapDirectorySchema, mdiDirectorySchema], {
+    errorMap: (issue, ctx) => (issue.code === z.ZodIssueCode.invalid_union_discriminator
+      ? { message: "driver must be 'ldap' (LDAPS to the DCs) or 'mdi' (Defender for Identity through Graph)" } : { message: ctx.defaultError }),
+  }).superRefine((a, ctx) => {
+    if (a.driver === 'ldap' && !a.bindUpn && !a.bindDn) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs bindUpn or bindDn' });
+  }),
+);
 export type ActiveDirectoryConfig = z.infer<typeof activeDirectorySchema>;
+export type LdapDirectoryConfig = Extract<ActiveDirectoryConfig, { driver: 'ldap' }>;
+export type MdiDirectoryConfig = Extract<ActiveDirectoryConfig, { driver: 'mdi' }>;
 // ---- end Active Directory ----
 
 const contactSchema = z.object({ name: z.string().min(1).max(200), email });

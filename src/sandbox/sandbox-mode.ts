@@ -35,6 +35,12 @@ export interface SandboxMode {
   close(): Promise<void>;
 }
 
+function sandboxAdDriver(v: string | undefined): 'ldap' | 'mdi' {
+  if (v === undefined || v === '' || v === 'ldap') return 'ldap';
+  if (v === 'mdi') return 'mdi';
+  throw new Error(`SANDBOX_AD_DRIVER must be ldap or mdi, not ${JSON.stringify(v)}`);
+}
+
 export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Logger): Promise<SandboxMode> {
   useReadableLogsInTerminal();
   log.warn(`SANDBOX MODE (IR_MODE=sandbox): Teams requests are not authenticated and the API tokens default to "sandbox-token"; listening on ${env.HOST} only.`);
@@ -53,6 +59,8 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
       log,
       // SANDBOX_SAMBA=false leaves the on-premises DC out (tests that do not need it: provisioning takes 10–35 s)
       samba: source.SANDBOX_SAMBA !== 'false',
+      // SANDBOX_AD_DRIVER=mdi reaches Contoso's domain through Defender for Identity (the Graph emulator) instead of the Samba DC
+      adDriver: sandboxAdDriver(source.SANDBOX_AD_DRIVER),
       ports: { graph: env.SANDBOX_GRAPH_PORT, serviceNow: env.SANDBOX_SERVICENOW_PORT, fortigate: env.SANDBOX_FORTIGATE_PORT, accessSwitch: env.SANDBOX_SWITCH_PORT, nas: env.SANDBOX_NAS_PORT },
     });
     customers = sandbox.customers;

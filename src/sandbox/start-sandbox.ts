@@ -7,6 +7,7 @@ import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } fro
 import { startIosSwitchEmulator, contosoAccessSwitchState, type IosSwitchEmulator } from './switch/switch-emulator';
 import { startSandboxSamba, SambaUnavailableError, type SandboxSamba } from './samba';
 import { linkOnPremisesAccount } from './graph/state';
+import { CONTOSO_AD } from './samba/contoso-directory';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandboxRadius, FreeRadiusUnavailableError, type SandboxRadius } from './radius/start-sandbox-radius';
@@ -43,7 +44,14 @@ export interface Sandbox {
  * put into this process's environment, so the customers file holds only references, as in
  * production.
  */
-export async function startSandbox(opts: { dataDir: string; log: Logger; ports?: Partial<typeof SANDBOX_PORTS>; samba?: boolean }): Promise<Sandbox> {
+export async function startSandbox(opts: {
+  dataDir: string; log: Logger; ports?: Partial<typeof SANDBOX_PORTS>; samba?: boolean;
+  /**
+   * How Contoso's on-premises domain is reached: 'ldap' (the Samba DC, the default) or 'mdi'
+   * (Defender for Identity in the Graph emulator: its identityAccounts/invokeAction, no DC needed).
+   */
+  adDriver?: 'ldap' | 'mdi';
+}): Promise<Sandbox> {
   const ports = { ...SANDBOX_PORTS, ...opts.ports };
   const warnings: string[] = [];
   mkdirSync(opts.dataDir, { recursive: true });
@@ -97,7 +105,8 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
   }
 
   let samba: SandboxSamba | undefined;
-  if (opts.samba !== false) {
+  // With the mdi driver the domain is Defender for Identity's (in the Graph emulator): no DC to start.
+  if (opts.samba !== false && opts.adDriver !== 'mdi') {
     try {
       samba = await startSandboxSamba({ dataDir: opts.dataDir });
       endpoints.activeDirectory = samba.activeDirectory;
@@ -115,6 +124,16 @@ export async function startSandbox(opts: { dataDir: string; log: Logger; ports?:
         ? 'samba is not installed (apt-get install samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools): Contoso has no on-premises domain controller in this sandbox, so its Active Directory steps are skipped'
         : `the sandbox Samba DC did not start (${(e as Error).message.split('\n')[0]}): Contoso has no on-premises domain controller in this sandbox`);
     }
+  }
+
+  if (opts.adDriver === 'mdi') {
+    // Contoso's domain through Defender for Identity: the same domains, no DC, no service account.
+    endpoints.activeDirectory = { domains: [{ netbios: CONTOSO_AD.netbios, dns: CONTOSO_AD.dns, upnSuffixes: [...CONTOSO_AD.upnSuffixes] }], driver: 'mdi' };
+    // `npm run alert -- mdi` names the account by the SID Defender for Identity knows it by.
+    const contosoTenant = graph.state.tenants.get(CONTOSO.tenantId.toLowerCase())!;
+    const sid = [...(contosoTenant.identityAccounts?.values() ?? [])][0]?.onPremisesSecurityIdentifier ?? CONTOSO.admAvance.exampleSid;
+    mkdirSync(join(opts.dataDir, 'samba'), { recursive: true });
+    writeFileSync(join(opts.dataDir, 'samba', 'adm-avance.json'), JSON.stringify({ sid, dn: CONTOSO.admAvance.distinguishedName }));
   }
 
   const customers = sandboxCustomers(endpoints);

@@ -41,4 +41,33 @@ describe('customers file: activeDirectory', () => {
       assert.throws(() => parseCustomers(withAd(mutate(section()))), (e: Error) => e instanceof ConfigError && re.test(e.message));
     });
   }
+
+  describe('driver mdi (Defender for Identity through Graph)', () => {
+    const mdi = () => ({ domains: [{ netbios: 'CONTOSO', dns: 'contoso.local', upnSuffixes: ['contoso.com'] }], driver: 'mdi' });
+
+    it('needs only the domains: no DC, no service account, no secret', () => {
+      const ad = parseCustomers(withAd(mdi())).customers[0].activeDirectory!;
+      assert.equal(ad.driver, 'mdi');
+      assert.deepEqual(ad.domains, [{ netbios: 'CONTOSO', dns: 'contoso.local', upnSuffixes: ['contoso.com'] }]);
+      assert.equal('dcs' in ad, false);
+    });
+
+    it('a section without driver is ldap and still needs its DCs and bind identity', () => {
+      const { driver: _d, ...noDriver } = mdi();
+      assert.throws(() => parseCustomers(withAd(noDriver)), (e: Error) => e instanceof ConfigError && /activeDirectory\.(dcs|passwordRef|caCertificateRef|baseDn)": Required/.test(e.message));
+      assert.equal(parseCustomers(withAd(section())).customers[0].activeDirectory!.driver, 'ldap');
+    });
+
+    const refused: Array<[string, unknown, RegExp]> = [
+      ['an mdi section that keeps DCs and a password reference (left over from ldap)', { ...mdi(), dcs: [{ host: '10.0.0.5', servername: 'DC1.contoso.local' }], passwordRef: 'env:X' }, /key "activeDirectory": Unrecognized key\(s\) in object: 'dcs', 'passwordRef'/],
+      ['an mdi section without domains', { driver: 'mdi' }, /key "activeDirectory\.domains": Required/],
+      ['an mdi section with a domain that is not a DNS name', { ...mdi(), domains: [{ netbios: 'CONTOSO', dns: 'contoso' }] }, /activeDirectory\.domains\.0\.dns": must be a DNS domain name/],
+      ['a driver that does not exist', { ...mdi(), driver: 'graph' }, /key "activeDirectory\.driver": driver must be 'ldap' \(LDAPS to the DCs\) or 'mdi'/],
+    ];
+    for (const [what, ad, re] of refused) {
+      it(`refuses ${what} with one line naming the key`, () => {
+        assert.throws(() => parseCustomers(withAd(ad)), (e: Error) => e instanceof ConfigError && re.test(e.message), `expected ${re}`);
+      });
+    }
+  });
 });

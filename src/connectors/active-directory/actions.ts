@@ -1,10 +1,11 @@
-import { actionList } from '../types';
+import { actionList, ConnectorError } from '../types';
 import type { ActionContext, ActionDef, ActionResult, Preview } from '../types';
 import { SshSession } from '../ssh/ssh-session';
 import { accountInput, adConfigOf, checkDomain, type AccountInput } from './account-input';
 import type { AccountKey, AccountState, DirectoryService, DisableOutcome, ResetOutcome } from './directory-service';
 import { generatePassword as defaultGeneratePassword } from './generated-password';
 import { domainRootOf, LdapDirectoryService } from './ldap-driver';
+import { MdiDirectoryService } from './mdi-driver';
 
 /**
  * The Active Directory actions the engine can run: ad.lookupAccount (read), ad.disableAccount and
@@ -25,9 +26,16 @@ export interface ActiveDirectoryActionsOptions {
 const SYNC_NOTE = 'Entra follows at the next directory sync (30 minutes by default); revoke the Entra sessions for the cloud side now';
 const KERBEROS_NOTE = 'Kerberos tickets already issued stay valid until they expire or the KDC re-validates them (TGT lifetime, 10 h by default)';
 
-/** The default: the `ldap` driver, directly or through the customer's SSH jump host (one tunnel per DC connection of this run). */
+/** The customer's driver: `mdi` (Defender for Identity through Graph) or `ldap` (the default). */
+export async function openDirectory(ctx: ActionContext): Promise<DirectoryService> {
+  const ad = adConfigOf(ctx.customer);
+  return ad.driver === 'mdi' ? MdiDirectoryService.open(ctx, ad) : openLdapDirectory(ctx);
+}
+
+/** The `ldap` driver, directly or through the customer's SSH jump host (one tunnel per DC connection of this run). */
 export async function openLdapDirectory(ctx: ActionContext): Promise<DirectoryService> {
   const ad = adConfigOf(ctx.customer);
+  if (ad.driver !== 'ldap') throw new ConnectorError(`${ctx.customer.name}'s Active Directory driver is ${ad.driver}, not ldap`, { source: 'ad' });
   if (!ad.ssh) return LdapDirectoryService.open(ad, ctx.secrets, { log: ctx.log });
   const ssh = await SshSession.open({ target: ad.ssh, secrets: ctx.secrets, log: ctx.log });
   try {
@@ -83,6 +91,14 @@ async function withDirectory<T>(open: (ctx: ActionContext) => Promise<DirectoryS
 }
 
 function stateFacts(ctx: ActionContext, s: AccountState): Array<{ label: string; value: string }> {
+  if (s.via === 'mdi') {
+    return [
+      { label: 'Customer', value: ctx.customer.name },
+      { label: 'Account', value: who(ctx, s) },
+      { label: 'Through', value: s.dc },
+      { label: 'State', value: `${s.enabled ? 'enabled' : 'disabled'} (as Defender for Identity reads it; groups, password and logon times are not available through it)` },
+    ];
+  }
   return [
     { label: 'Customer', value: ctx.customer.name },
     { label: 'Account', value: who(ctx, s) },
@@ -101,12 +117,17 @@ function privilegedWarnings(s: AccountState): string[] {
     : [];
 }
 
+/** true for an outcome of the mdi driver (it names Defender for Identity where ldap names a DC) */
+function viaDefenderForIdentity(dc: string): boolean {
+  return dc.startsWith('Microsoft Defender for Identity');
+}
+
 function movedNote(o: { movedFrom?: string; account: { dn: string } }): string {
   return o.movedFrom ? `; it moved from ${o.movedFrom} to ${o.account.dn} since the lookup` : '';
 }
 
 export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions = {}): ActionDef[] {
-  const open = opts.open ?? openLdapDirectory;
+  const open = opts.open ?? openDirectory;
   const newPassword = opts.generatePassword ?? (() => defaultGeneratePassword());
 
   const lookupAccount: ActionDef<AccountInput, AccountState> = {
@@ -131,11 +152,14 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     async preview(input, ctx): Promise<Preview> {
       const { value: s } = await withDirectory(open, input, ctx, (dir) => dir.read(keyOf(input)));
       const after = s.userAccountControl | 0x2;
+      const mdi = s.via === 'mdi';
       return {
         title: `Disable ${who(ctx, s)} in Active Directory`,
         facts: stateFacts(ctx, s),
-        changes: s.enabled ? [`On ${s.dc}: set ACCOUNTDISABLE on ${s.dn} (userAccountControl ${s.userAccountControl} → ${after})`] : [],
-        notChanged: s.enabled ? [] : [{ item: `Disable ${s.dn}`, reason: `already disabled (userAccountControl ${s.userAccountControl})` }],
+        changes: !s.enabled ? [] : mdi
+          ? [`Through Defender for Identity (its action account, on a DC it chooses): disable ${who(ctx, s)} in Active Directory (invokeAction disable, activeDirectory)`]
+          : [`On ${s.dc}: set ACCOUNTDISABLE on ${s.dn} (userAccountControl ${s.userAccountControl} → ${after})`],
+        notChanged: s.enabled ? [] : [{ item: `Disable ${mdi ? who(ctx, s) : s.dn}`, reason: mdi ? 'already disabled (Defender for Identity reads isEnabled false)' : `already disabled (userAccountControl ${s.userAccountControl})` }],
         warnings: [...privilegedWarnings(s), SYNC_NOTE, KERBEROS_NOTE],
         nothingToDo: !s.enabled,
         data: { dc: s.dc, dn: s.dn, sid: s.sid, userAccountControl: s.userAccountControl, after, privilegedGroups: s.privilegedGroups },
@@ -145,7 +169,9 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
       const { value: o, raw } = await withDirectory(open, input, ctx, (dir) => dir.disable(keyOf(input), { expectedDn: input.expectedDn }));
       return {
         output: o, raw,
-        summary: o.changed
+        summary: o.changed && viaDefenderForIdentity(o.dc)
+          ? `${who(ctx, o.account)} disabled through ${o.dc}${o.note ? `; ${o.note}` : ''}`
+          : o.changed
           ? `${who(ctx, o.account)} disabled on ${o.dc} (userAccountControl ${o.userAccountControlBefore} → ${o.userAccountControlAfter})${movedNote(o)}`
           : `${who(ctx, o.account)} was already disabled on ${o.dc} (userAccountControl ${o.userAccountControlBefore}): nothing written${movedNote(o)}`,
       };
@@ -158,6 +184,18 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     input: accountInput,
     async preview(input, ctx): Promise<Preview> {
       const { value: s } = await withDirectory(open, input, ctx, (dir) => dir.read(keyOf(input)));
+      if (s.via === 'mdi') {
+        return {
+          title: `Force a password reset of ${who(ctx, s)} in Active Directory`,
+          facts: stateFacts(ctx, s),
+          changes: [`Through Defender for Identity: forcePasswordReset of ${who(ctx, s)} (the user must change the password at next logon)`],
+          warnings: [
+            'forcePasswordReset does not replace the password: whoever knows it can still use it to choose a new one at an interactive logon. The disable is what locks them out, and it follows the reset',
+            KERBEROS_NOTE, SYNC_NOTE,
+          ],
+          data: { dc: s.dc, sid: s.sid, driver: 'mdi' },
+        };
+      }
       return {
         title: `Reset the password of ${who(ctx, s)} in Active Directory`,
         facts: stateFacts(ctx, s),
@@ -171,7 +209,9 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
         (dir) => dir.resetPassword(keyOf(input), newPassword(), { expectedDn: input.expectedDn, mayHaveRun: ctx.mayHaveRun, intentAt: intentTime(ctx) }));
       return {
         output: o, raw,
-        summary: o.changed
+        summary: o.changed && viaDefenderForIdentity(o.dc)
+          ? `password reset of ${who(ctx, o.account)} forced through ${o.dc}${o.note ? `: ${o.note}` : ''}`
+          : o.changed
           ? `password of ${who(ctx, o.account)} reset on ${o.dc} (pwdLastSet ${o.pwdLastSet})${movedNote(o)}`
           : `password of ${who(ctx, o.account)} not reset again on ${o.dc}: ${o.reason}${movedNote(o)}`,
       };

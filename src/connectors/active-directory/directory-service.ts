@@ -2,9 +2,9 @@ import type { RawPayload } from '../types';
 
 /**
  * The Active Directory port: what containment needs from a customer's domain, whichever driver
- * reaches it (`ldap` today: LDAPS to the DCs; `mdi`, Defender for Identity's action accounts
- * through Graph, later). Accounts are named by SID or sAMAccountName; every write re-resolves
- * the account by SID and re-reads its state first.
+ * reaches it (`ldap`: LDAPS to the DCs; `mdi`: Defender for Identity's action accounts through
+ * Graph). Accounts are named by SID or sAMAccountName; every write re-resolves the account by SID
+ * and re-reads its state first.
  */
 
 export interface AccountKey {
@@ -28,7 +28,15 @@ export interface DcLogon {
   error?: string;
 }
 
+/**
+ * With the `mdi` driver only what Defender for Identity's identityAccounts exposes is known: the
+ * SID, the display name, the domain and isEnabled. userAccountControl is then derived from
+ * isEnabled (NORMAL_ACCOUNT, plus ACCOUNTDISABLE when disabled) and `via` says so; groups,
+ * password and logon times are not readable and stay empty.
+ */
 export interface AccountState extends AccountRef {
+  /** which driver read it; absent = ldap */
+  via?: 'ldap' | 'mdi';
   userPrincipalName?: string;
   displayName?: string;
   userAccountControl: number;
@@ -56,6 +64,8 @@ export interface DisableOutcome {
   userAccountControlAfter: number;
   /** the DN the caller expected when it differs from where the account is now */
   movedFrom?: string;
+  /** what the driver could not confirm (mdi: the action was accepted but the read-back still shows the old state) */
+  note?: string;
 }
 
 export interface ResetOutcome {
@@ -67,6 +77,8 @@ export interface ResetOutcome {
   /** why nothing was written ('already reset at … after the intent at …') */
   reason?: string;
   movedFrom?: string;
+  /** written, with a caveat (mdi: sent again on a retry because no earlier reset can be read) */
+  note?: string;
 }
 
 export interface WriteOptions {
@@ -75,8 +87,14 @@ export interface WriteOptions {
 }
 
 export interface DirectoryService {
-  /** the DC this session writes to: 'DC1.contoso.local (127.0.0.2:636)' */
+  /** the DC this session writes to: 'DC1.contoso.local (127.0.0.2:636)' (mdi: Defender for Identity) */
   readonly dc: string;
+  readonly driver: 'ldap' | 'mdi';
+  /**
+   * Whether a reset leaves a readable trace (ldap: pwdLastSet). When it does not (mdi), the reset
+   * must run before the disable: a retry then knows from the disabled state that the reset went through.
+   */
+  readonly passwordResetReadable: boolean;
   resolve(key: AccountKey): Promise<AccountRef>;
   read(key: AccountKey, opts?: { perDcLogons?: boolean }): Promise<AccountState>;
   disable(key: AccountKey, opts?: WriteOptions): Promise<DisableOutcome>;

@@ -1,4 +1,5 @@
-export { createActiveDirectoryActions, activeDirectoryActions, openLdapDirectory, type ActiveDirectoryActionsOptions } from './actions';
+export { createActiveDirectoryActions, activeDirectoryActions, openDirectory, openLdapDirectory, type ActiveDirectoryActionsOptions } from './actions';
+export { MdiDirectoryService, MDI_ACTIONS, MDI_READ_PERMISSION, MDI_ACTION_PERMISSION, parseIdentityAccount, type IdentityAccount, type MdiAction } from './mdi-driver';
 export { LdapDirectoryService, MATCHING_RULE_IN_CHAIN, dcLabel } from './ldap-driver';
 export type { AccountKey, AccountRef, AccountState, DirectoryService, DisableOutcome, ResetOutcome, DcLogon, WriteOptions } from './directory-service';
 export { parseSid, sidToBuffer, sidFromBuffer, InvalidSidError } from './sid';

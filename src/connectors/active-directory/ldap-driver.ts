@@ -1,7 +1,7 @@
 import { AndFilter, Attribute, Change, Client, EqualityFilter, ExtensibleFilter, type Entry, type Filter } from 'ldapts';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { ActiveDirectoryConfig } from '../../config/customers';
+import type { LdapDirectoryConfig } from '../../config/customers';
 import type { SecretStore } from '../../config/secrets';
 import type { Logger } from '../../log';
 import { ConnectorError, type RawPayload } from '../types';
@@ -12,7 +12,7 @@ import { unicodePwdValue } from './generated-password';
 import { mapLdapError } from './ldap-errors';
 import { parseSid, sidFromBuffer, sidToBuffer, splitSid } from './sid';
 
-type DcConfig = ActiveDirectoryConfig['dcs'][number];
+type DcConfig = LdapDirectoryConfig['dcs'][number];
 
 /** LDAP_MATCHING_RULE_IN_CHAIN: membership through any depth of nesting, evaluated by the DC. */
 export const MATCHING_RULE_IN_CHAIN = '1.2.840.113556.1.4.1941';
@@ -107,9 +107,11 @@ export interface LdapOpenOptions {
  */
 export class LdapDirectoryService implements DirectoryService {
   private readonly evidence: RawPayload[] = [];
+  readonly driver = 'ldap' as const;
+  readonly passwordResetReadable = true;
 
   private constructor(
-    private readonly config: ActiveDirectoryConfig,
+    private readonly config: LdapDirectoryConfig,
     private readonly client: Client,
     private readonly dcConfig: DcConfig,
     private readonly connectDc: (dc: DcConfig) => Promise<Client>,
@@ -121,7 +123,7 @@ export class LdapDirectoryService implements DirectoryService {
   }
 
   /** Connects to the first DC that answers (in config order) and binds; a refusal by a DC is final. */
-  static async open(config: ActiveDirectoryConfig, secrets: SecretStore, opts: LdapOpenOptions = {}): Promise<LdapDirectoryService> {
+  static async open(config: LdapDirectoryConfig, secrets: SecretStore, opts: LdapOpenOptions = {}): Promise<LdapDirectoryService> {
     let password: string;
     let caPem: string;
     try {

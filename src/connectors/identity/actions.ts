@@ -74,10 +74,16 @@ export interface IdentityActionsOptions {
 }
 
 const SYNC_NOTE = 'Entra takes the disabled state and the new password from AD at the next directory sync (30 minutes by default): until then the Entra account itself stays enabled, which is why its sessions are revoked now';
+const MDI_RESET_NOTE = 'Through Defender for Identity the reset is forcePasswordReset (must change at next logon): the old password is not replaced, the disable is what locks out whoever knows it';
 const KERBEROS_NOTE = 'Still valid after this: Kerberos tickets already issued (until they expire or the KDC re-validates them; TGT lifetime 10 h by default)';
 
 function session(ctx: ActionContext): GraphSession {
   return new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now });
+}
+
+/** false for the mdi driver: Defender for Identity shows no password time, so a reset cannot be read back */
+function hasPasswordResetTrace(ctx: ActionContext): boolean {
+  return (ctx.customer as { activeDirectory?: { driver?: string } }).activeDirectory?.driver !== 'mdi';
 }
 
 function hasAd(ctx: ActionContext): boolean {
@@ -135,7 +141,8 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         accountEnabled: adState ? adState.enabled : entra ? entra.accountEnabled : null,
         directoryRoles: entra?.directoryRoles ?? [],
         privilegedRoles: [...(entra?.privilegedRoles ?? []), ...(adState?.privilegedGroups ?? []).map((g) => `${g} (AD)`)],
-        sid: adState?.sid ?? sid, samAccountName: adState?.samAccountName ?? sam, domain: netbios,
+        // the mdi driver has no sAMAccountName to give (Defender for Identity names identities by display name)
+        sid: adState?.sid ?? sid, samAccountName: adState?.via === 'mdi' ? sam : adState?.samAccountName ?? sam, domain: netbios,
         entra, ad: adState, adNote,
       };
       const where = {
@@ -147,7 +154,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       const name = out.samAccountName && netbios ? `${netbios}\\${out.samAccountName}` : out.upn ?? subject;
       const summary = `${name}${out.upn && out.upn !== name ? ` (${out.upn})` : ''} is ${where}`
         + `${entra ? `; Entra ${entra.accountEnabled ? 'enabled' : 'disabled'}, found by ${found.foundBy}` : ''}`
-        + `${adState ? `; AD ${adState.dn} ${adState.enabled ? 'enabled' : 'disabled'}, SID ${adState.sid}` : ''}`
+        + `${adState ? `; AD ${adState.dn || `(through ${adState.dc})`} ${adState.enabled ? 'enabled' : 'disabled'}, SID ${adState.sid}` : ''}`
         + `${out.privilegedRoles.length ? `; privileged: ${out.privilegedRoles.join(', ')}` : ''}${adNote && sid ? `; ${adNote}` : ''}`;
       return { output: out, raw, summary };
     },
@@ -170,7 +177,8 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       const d = await adDisable.preview!(adKey(i), ctx);
       const dc = String(d.data?.dc ?? '');
       const changes = [...d.changes.map((c) => `Disable in AD — ${c}`)];
-      changes.push(`Reset the password in AD on ${dc}: a generated one that is never shown, logged or stored`);
+      if (hasPasswordResetTrace(ctx)) changes.push(`Reset the password in AD on ${dc}: a generated one that is never shown, logged or stored`);
+      else changes.unshift(`Force a password reset in AD through ${dc} (must change at next logon; sent before the disable)`);
       const notChanged = [...(d.notChanged ?? [])];
       const facts = [...d.facts, { label: 'Where it lives', value: i.placement === 'synced' ? 'on-premises AD, synced to Entra' : 'on-premises AD only' }];
       const data: Record<string, unknown> = { ...d.data, placement: i.placement };
@@ -188,7 +196,8 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       return {
         title: `Contain ${d.title.replace(/^Disable /, '').replace(/ in Active Directory$/, '')} in Active Directory${i.placement === 'synced' ? ' and Entra' : ''}`,
         facts, changes, notChanged, data,
-        warnings: [...d.warnings.filter((w) => !/^(Entra follows|Kerberos tickets)/.test(w)), ...(i.placement === 'synced' ? [SYNC_NOTE] : []), KERBEROS_NOTE],
+        warnings: [...d.warnings.filter((w) => !/^(Entra follows|Kerberos tickets)/.test(w)), ...(i.placement === 'synced' ? [SYNC_NOTE] : []), KERBEROS_NOTE,
+          ...(hasPasswordResetTrace(ctx) ? [] : [MDI_RESET_NOTE])],
       };
     },
     async run(i, ctx): Promise<ActionResult<IdentityContainOutput>> {
@@ -200,13 +209,23 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       needAd(i, ctx);
       const steps: IdentityContainOutput['steps'] = [];
       const raw: RawPayload[] = [];
-      // In order: the disable first (the account stops working at once), then the reset.
-      const dis = await adDisable.run(adKey(i), ctx);
-      raw.push(...dis.raw);
-      steps.push({ step: 'adDisable', changed: dis.output.changed, summary: dis.summary, ...(dis.output.changed ? {} : { skippedBecause: 'already disabled in AD' }) });
-      const rst = await adReset.run(adKey(i), ctx);
-      raw.push(...rst.raw);
-      steps.push({ step: 'adResetPassword', changed: rst.output.changed, summary: rst.summary, ...(rst.output.reason ? { skippedBecause: rst.output.reason } : {}) });
+      // ldap: the disable first (the account stops working at once), then the reset (pwdLastSet
+      // tells a retry whether it happened). mdi: the reset first, because nothing readable records
+      // a forcePasswordReset: a retry that finds the account disabled knows the reset went through.
+      const resetFirst = !hasPasswordResetTrace(ctx);
+      const runDisable = async () => {
+        const dis = await adDisable.run(adKey(i), ctx);
+        raw.push(...dis.raw);
+        steps.push({ step: 'adDisable', changed: dis.output.changed, summary: dis.summary, ...(dis.output.changed ? {} : { skippedBecause: 'already disabled in AD' }) });
+        return dis;
+      };
+      const runReset = async () => {
+        const rst = await adReset.run(adKey(i), ctx);
+        raw.push(...rst.raw);
+        steps.push({ step: 'adResetPassword', changed: rst.output.changed, summary: rst.summary, ...(rst.output.reason ? { skippedBecause: rst.output.reason } : {}) });
+      };
+      let dis: ActionResult<DisableOutcome>;
+      if (resetFirst) { await runReset(); dis = await runDisable(); } else { dis = await runDisable(); await runReset(); }
       if (i.placement === 'synced') {
         const s = session(ctx);
         const upn = parseUpn(i.upn);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FilterError, evaluate, filterPaths, parseFilter } from './odata-filter';
-import { findUser, type EmulatorState, type EmulatorTenant, type EmulatorUser } from './state';
+import { findUser, type EmulatorIdentityAccount, type EmulatorState, type EmulatorTenant, type EmulatorUser } from './state';
 
 /** One Graph request, after the token was checked: the tenant is the token's. */
 export interface RouteRequest {
@@ -112,6 +112,48 @@ function alertOr404(r: RouteRequest, id: string): Record<string, unknown> {
   const a = r.tenant.alerts.get(id);
   if (!a) throw new GraphHttpError(404, 'NotFound', `Alert '${id}' was not found.`);
   return a;
+}
+
+const MDI_ACTIONS = new Set(['disable', 'enable', 'forcePasswordReset', 'revokeAllSessions', 'requireUserToSignInAgain', 'markUserAsCompromised']);
+const MDI_PROVIDERS = new Set(['entraID', 'activeDirectory', 'okta']);
+/** resources/security-account: the identity providers each action is supported for */
+const MDI_ACTION_PROVIDERS: Record<string, string[]> = {
+  disable: ['activeDirectory', 'entraID', 'okta'], enable: ['activeDirectory', 'entraID', 'okta'],
+  forcePasswordReset: ['activeDirectory'], revokeAllSessions: ['entraID', 'okta'],
+  requireUserToSignInAgain: ['entraID'], markUserAsCompromised: ['entraID'],
+};
+
+function identityAccountOr404(r: RouteRequest, id: string): EmulatorIdentityAccount {
+  const ia = r.tenant.identityAccounts?.get(id.toLowerCase()) ?? [...(r.tenant.identityAccounts?.values() ?? [])].find((a) => a.id.toLowerCase() === id.toLowerCase());
+  if (!ia) throw new GraphHttpError(404, 'NotFound', `Identity account '${id}' was not found.`);
+  return ia;
+}
+
+function identityAccountJson(ia: EmulatorIdentityAccount): Record<string, unknown> {
+  return {
+    id: ia.id, displayName: ia.displayName, domain: ia.domain, onPremisesSecurityIdentifier: ia.onPremisesSecurityIdentifier,
+    cloudSecurityIdentifier: ia.cloudSecurityIdentifier, isEnabled: ia.isEnabled,
+    accounts: ia.accounts.map((a) => ({ identifier: a.identifier, identityProvider: a.identityProvider, actions: [...a.actions] })),
+  };
+}
+
+/** What the action does to the emulated directories (the AD side lives in the identity account itself). */
+function applyIdentityAction(r: RouteRequest, ia: EmulatorIdentityAccount, action: string, provider: string, accountId: string): void {
+  if (provider === 'activeDirectory') {
+    if (action === 'disable') ia.isEnabled = false;
+    if (action === 'enable') ia.isEnabled = true;
+    if (action === 'forcePasswordReset') ia.mustChangePassword = true;
+    return;
+  }
+  if (provider !== 'entraID') return;
+  const u = userOr404(r, accountId);
+  if (action === 'disable') u.accountEnabled = false;
+  if (action === 'enable') u.accountEnabled = true;
+  if (action === 'revokeAllSessions' || action === 'requireUserToSignInAgain') {
+    u.signInSessionsValidFromDateTime = r.now.toISOString();
+    r.state.revocations.push({ tenantId: r.tenant.id, userId: u.id, at: r.now.toISOString() });
+  }
+  if (action === 'markUserAsCompromised') r.tenant.riskyUsers.set(u.id, { riskLevel: 'high', riskState: 'confirmedCompromised', riskDetail: 'adminConfirmedUserCompromised' });
 }
 
 const ALERT_STATUS = new Set(['new', 'inProgress', 'resolved', 'unknownFutureValue']);
@@ -249,6 +291,44 @@ export const routes: Route[] = [
       }
       r.state.outbox.push({ tenantId: r.tenant.id, mailbox: u.userPrincipalName, at: r.now.toISOString(), message: m, saveToSentItems: b.saveToSentItems });
       return { status: 202 };
+    },
+  },
+  // ---- Defender for Identity: security/identities/identityAccounts (v1.0) ----------------------
+  // Paths, permissions, fields and the actions each provider takes as Microsoft documents them
+  // (security-identitycontainer-list-identityaccounts, security-identityaccounts-get,
+  // security-identityaccounts-invokeaction, resources/security-account).
+  {
+    method: 'GET', pattern: /^\/security\/identities\/identityAccounts$/, permissions: ['SecurityIdentitiesAccount.Read.All'],
+    handle: (r) => {
+      const all = [...(r.tenant.identityAccounts?.values() ?? [])].map(identityAccountJson);
+      const items = filtered(r, all, /^(id|displayName|domain|onPremisesSecurityIdentifier|cloudSecurityIdentifier|isEnabled)$/);
+      return page(r, items.map((i) => select(i, r)), 100, 1000, 'security/identities/identityAccounts');
+    },
+  },
+  {
+    method: 'GET', pattern: /^\/security\/identities\/identityAccounts\/([^/]+)$/, permissions: ['SecurityIdentitiesAccount.Read.All'],
+    handle: (r) => ({ status: 200, body: select({ '@odata.context': `${r.baseUrl}/${r.version}/$metadata#security/identities/identityAccounts/$entity`, ...identityAccountJson(identityAccountOr404(r, r.params[0])) }, r) }),
+  },
+  {
+    method: 'POST', pattern: /^\/security\/identities\/identityAccounts\/([^/]+)\/invokeAction$/, permissions: ['SecurityIdentitiesActions.ReadWrite.All'],
+    handle: (r) => {
+      const ia = identityAccountOr404(r, r.params[0]);
+      const b = (r.body ?? {}) as { accountId?: unknown; action?: unknown; identityProvider?: unknown };
+      for (const k of ['accountId', 'action', 'identityProvider'] as const) {
+        if (typeof b[k] !== 'string' || !b[k]) throw badRequest(`The parameter '${k}' is required.`);
+      }
+      const action = String(b.action);
+      const provider = String(b.identityProvider);
+      if (!MDI_ACTIONS.has(action)) throw badRequest(`The value '${action}' is not a valid microsoft.graph.security.action (disable, enable, forcePasswordReset, revokeAllSessions, requireUserToSignInAgain, markUserAsCompromised).`);
+      if (!MDI_PROVIDERS.has(provider)) throw badRequest(`The value '${provider}' is not a valid microsoft.graph.security.identityProvider (entraID, activeDirectory, okta).`);
+      const account = ia.accounts.find((a) => a.identityProvider === provider && a.identifier === b.accountId);
+      if (!account) throw badRequest(`Account '${String(b.accountId)}' at ${provider} is not an account of identity '${ia.id}'.`);
+      if (!MDI_ACTION_PROVIDERS[action].includes(provider)) throw badRequest(`Action '${action}' is not supported for identity provider '${provider}'.`);
+      applyIdentityAction(r, ia, action, provider, account.identifier);
+      const correlationId = randomUUID();
+      ia.actionsTaken.push({ at: r.now.toISOString(), action, identityProvider: provider, accountId: account.identifier, correlationId });
+      // The shape of Microsoft's example response: the invokeActionResult under `value`.
+      return { status: 200, body: { '@odata.context': `${r.baseUrl}/${r.version}/$metadata#microsoft.graph.security.invokeActionResult`, value: { accountId: account.identifier, action, identityProvider: provider, correlationId } } };
     },
   },
   // ---- Identity Protection ------------------------------------------------------------------

@@ -34,7 +34,29 @@ export function linkOnPremisesAccount(t: EmulatorTenant, upn: string, onPremises
   const u = findUser(t, upn);
   if (!u) throw new Error(`no user ${upn} in the emulated tenant ${t.name}`);
   u.onPremises = { ...onPremises };
+  // Defender for Identity's record of the same identity follows the SID the DC gave it.
+  for (const ia of t.identityAccounts?.values() ?? []) {
+    if (ia.accounts.some((a) => a.identityProvider === 'entraID' && a.identifier === u.id)) ia.onPremisesSecurityIdentifier = onPremises.securityIdentifier;
+  }
   return u;
+}
+
+/**
+ * Defender for Identity's view of an identity (Graph security/identities/identityAccounts): one
+ * per on-premises identity the sensors see, with its account in each identity provider.
+ */
+export interface EmulatorIdentityAccount {
+  id: string;
+  displayName: string;
+  domain: string;
+  onPremisesSecurityIdentifier: string;
+  cloudSecurityIdentifier: string | null;
+  isEnabled: boolean;
+  accounts: Array<{ identifier: string; identityProvider: 'activeDirectory' | 'entraID' | 'okta'; actions: string[] }>;
+  /** set by forcePasswordReset: the user must change the password at next logon */
+  mustChangePassword: boolean;
+  /** every action accepted, in order (what tests count) */
+  actionsTaken: Array<{ at: string; action: string; identityProvider: string; accountId: string; correlationId: string }>;
 }
 
 export interface EmulatorApp {
@@ -66,6 +88,8 @@ export interface EmulatorTenant {
   auditQueries: Map<string, AuditQuery>;
   riskyUsers: Map<string, { riskLevel: string; riskState: string; riskDetail: string }>;
   roleTemplates: Record<string, string>;
+  /** Defender for Identity's identity accounts, by id (absent: the tenant has no Defender for Identity) */
+  identityAccounts?: Map<string, EmulatorIdentityAccount>;
 }
 
 export interface LoggedRequest {

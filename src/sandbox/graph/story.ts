@@ -2,7 +2,7 @@ import { CONTOSO, FABRIKAM, MSP, PLAYGROUND_USERS } from '../contoso';
 import impossibleTravelAlert from '../../../test/fixtures/graph/alert-impossible-travel.json';
 import unknownMembersAlert from '../../../test/fixtures/graph/alert-unknown-members.json';
 import resolvedAlert from '../../../test/fixtures/graph/alert-unfamiliar-signin-resolved.json';
-import type { EmulatorTenant, EmulatorUser } from './state';
+import type { EmulatorIdentityAccount, EmulatorTenant, EmulatorUser } from './state';
 
 /**
  * The sandbox tenants and their story, built relative to `now` so the sandbox always looks fresh.
@@ -15,6 +15,8 @@ export const ALL_GRAPH_PERMISSIONS = [
   'SecurityAlert.ReadWrite.All', 'User.Read.All', 'User.ReadWrite.All', 'User.EnableDisableAccount.All', 'User-PasswordProfile.ReadWrite.All',
   'User.RevokeSessions.All', 'Directory.Read.All', 'RoleManagement.Read.Directory', 'AuditLog.Read.All',
   'AuditLogsQuery.Read.All', 'IdentityRiskyUser.ReadWrite.All', 'Mail.Send',
+  // Defender for Identity (the Active Directory connector's mdi driver)
+  'SecurityIdentitiesAccount.Read.All', 'SecurityIdentitiesActions.ReadWrite.All',
 ];
 
 export const CITIES = {
@@ -59,6 +61,24 @@ function user(id: string, upn: string, displayName: string, extra: Partial<Emula
 }
 
 /** Re-times a fixture alert: the same shape, with its times shifted so the latest is `minutesAgo` before now. */
+/**
+ * Defender for Identity's record of a synced user: its AD account (actions disable and
+ * forcePasswordReset) and its Entra account (revokeAllSessions, markUserAsCompromised), ids fixed
+ * so that runs are repeatable. The SID follows linkOnPremisesAccount when the sandbox's Samba DC runs.
+ */
+export function mdiIdentity(u: EmulatorUser): EmulatorIdentityAccount {
+  const op = u.onPremises!;
+  const tail = u.id.slice(9);
+  return {
+    id: `0d1e2f3a-${tail}`, displayName: u.displayName, domain: op.domainName, onPremisesSecurityIdentifier: op.securityIdentifier,
+    cloudSecurityIdentifier: null, isEnabled: true, mustChangePassword: false, actionsTaken: [],
+    accounts: [
+      { identifier: `ad000000-${tail}`, identityProvider: 'activeDirectory', actions: ['disable', 'enable', 'forcePasswordReset'] },
+      { identifier: u.id, identityProvider: 'entraID', actions: ['disable', 'enable', 'revokeAllSessions', 'requireUserToSignInAgain', 'markUserAsCompromised'] },
+    ],
+  };
+}
+
 function retimed<T>(alert: T, now: Date, minutesAgo: number): T {
   const a = JSON.parse(JSON.stringify(alert)) as Record<string, unknown>;
   const anchor = new Date(a.lastUpdateDateTime as string).getTime();
@@ -210,6 +230,7 @@ export function buildStory(now: Date): EmulatorTenant[] {
     alerts: new Map(alerts.map((a) => [String(a.id), a])),
     signIns, directoryAudits, m365Records, auditQueries: new Map(), riskyUsers: new Map([[adele.id, { riskLevel: 'high', riskState: 'atRisk', riskDetail: 'none' }]]),
     roleTemplates: ROLE_TEMPLATES,
+    identityAccounts: new Map([mdiIdentity(admAvance)].map((a) => [a.id, a])),
   };
 
   // ---- Fabrikam: a second tenant, to prove nothing crosses tenants -------------------------

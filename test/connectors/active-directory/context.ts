@@ -1,13 +1,13 @@
 import { contosoCustomer } from '../../support/contoso-customer';
 import pino from 'pino';
-import { activeDirectorySchema, type ActiveDirectoryConfig, type CustomerConfig } from '../../../src/config/customers';
+import { activeDirectorySchema, type ActiveDirectoryConfig, type CustomerConfig, type LdapDirectoryConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 import type { ActionContext } from '../../../src/connectors/types';
 import { CONTOSO_AD } from '../../../src/sandbox/samba/contoso-directory';
 import type { SambaDc } from '../../support/samba-dc';
 
 /** Contoso's activeDirectory section pointed at a test DC, binding as svc-irbot (secrets behind env: references). */
-export function adConfig(dc: SambaDc, overrides: Partial<Record<keyof ActiveDirectoryConfig, unknown>> = {}): ActiveDirectoryConfig {
+export function adConfig(dc: SambaDc, overrides: Partial<Record<keyof LdapDirectoryConfig, unknown>> = {}): LdapDirectoryConfig {
   return activeDirectorySchema.parse({
     domains: [{ netbios: CONTOSO_AD.netbios, dns: CONTOSO_AD.dns, upnSuffixes: CONTOSO_AD.upnSuffixes }],
     driver: 'ldap',
@@ -18,7 +18,7 @@ export function adConfig(dc: SambaDc, overrides: Partial<Record<keyof ActiveDire
     baseDn: CONTOSO_AD.baseDn,
     timeoutMs: 10000,
     ...overrides,
-  });
+  }) as LdapDirectoryConfig;
 }
 
 export function adSecrets(dc: SambaDc, opts: { password?: string; caPem?: string; extra?: Record<string, string> } = {}): EnvFileSecretStore {
