@@ -204,9 +204,11 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
       const dis = await adDisable.run(adKey(i), ctx);
       raw.push(...dis.raw);
       steps.push({ step: 'adDisable', changed: dis.output.changed, summary: dis.summary, ...(dis.output.changed ? {} : { skippedBecause: 'already disabled in AD' }) });
+      await ctx.ports?.crashPause?.at('identity.contain:after-ad-disable');
       const rst = await adReset.run(adKey(i), ctx);
       raw.push(...rst.raw);
       steps.push({ step: 'adResetPassword', changed: rst.output.changed, summary: rst.summary, ...(rst.output.reason ? { skippedBecause: rst.output.reason } : {}) });
+      await ctx.ports?.crashPause?.at('identity.contain:after-ad-reset');
       if (i.placement === 'synced') {
         const s = session(ctx);
         const upn = parseUpn(i.upn);
