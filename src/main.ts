@@ -75,6 +75,10 @@ export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise
 
 async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>): Promise<RunningApp> {
   const env = loadEnv(source);
+  // The crash tests' hold point lives in src/sandbox (never loaded in production): refused here.
+  if (env.mode !== 'sandbox' && source.IR_CRASH_PAUSE) {
+    throw new ConfigError('IR_CRASH_PAUSE is a crash-test hook: it works only with IR_MODE=sandbox and NODE_ENV=test; unset it');
+  }
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   let customers: CustomersFile;
@@ -169,7 +173,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const engine = new Engine({
     store, registry, procedures, secrets, log, workerId,
     customers: (id) => byId.get(id),
-    ports: actionPorts(store),
+    ports: actionPorts(store, { crashPause: sandboxMode?.crashPause }),
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
     leaseMs: env.ENGINE_LEASE_SECONDS * 1000,

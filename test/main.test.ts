@@ -88,6 +88,19 @@ describe('start-up: production by default, sandbox only when asked for', () => {
     assert.ok(!existsSync(path.join(dir, 'ir.sqlite')), 'no store opened');
   });
 
+  it('refuses the crash tests\' hold point (IR_CRASH_PAUSE) in production and in a sandbox not under test, before anything listens', async () => {
+    const port = await freePort();
+    await assert.rejects(startApp({ ...productionSource(dir, port), IR_CRASH_PAUSE: 'identity.contain:after-ad-disable' }),
+      /^ConfigError: IR_CRASH_PAUSE is a crash-test hook: it works only with IR_MODE=sandbox and NODE_ENV=test; unset it$/);
+    await nothingListens('127.0.0.1', port);
+    assert.ok(!existsSync(path.join(dir, 'ir.sqlite')), 'no store opened');
+    const dataDir = path.join(dir, 'sandbox');
+    await assert.rejects(startApp({ IR_MODE: 'sandbox', NODE_ENV: 'development', IR_CRASH_PAUSE: 'identity.contain:after-ad-disable', SANDBOX_DATA_DIR: dataDir, PORT: String(port), STORE_URL: `sqlite:${path.join(dir, 'ir.sqlite')}`, LOG_LEVEL: 'silent' }),
+      /^ConfigError: IR_CRASH_PAUSE is a crash-test hook: .*\(here IR_MODE=sandbox, NODE_ENV=development\)/);
+    await nothingListens('127.0.0.1', port);
+    assert.ok(!existsSync(dataDir), 'no emulator, DC or customers file started');
+  });
+
   it('a sandbox refuses to listen beyond loopback', async () => {
     const port = await freePort();
     await assert.rejects(startApp({ IR_MODE: 'sandbox', HOST: '0.0.0.0', PORT: String(port), LOG_LEVEL: 'silent' }), /^ConfigError: HOST=0\.0\.0\.0: the sandbox listens on loopback only/);

@@ -70,7 +70,27 @@ export type RunAdHoc = (incidentId: string, req: { stepId: string; action: strin
 export interface ActionPorts {
   threatFeed?: ThreatFeed;
   reports?: ReportSource;
+  /**
+   * Test-only: holds an action at a named point between two of its calls, so that a crash test can
+   * SIGKILL the process exactly there (src/sandbox/crash-pause-points.ts). Absent in production and
+   * everywhere IR_CRASH_PAUSE is unset: actions call it as `await ctx.ports?.crashPause?.at(…)`.
+   */
+  crashPause?: CrashPause;
 }
+
+/** A named point an action passes; `at` returns at once unless the test asked to hold there (then never). */
+export interface CrashPause {
+  at(point: CrashPausePoint): Promise<void>;
+}
+
+/** The points actions announce (one list, so a test cannot ask for a point nothing passes). */
+export const CRASH_PAUSE_POINTS = [
+  /** identity.contain: the account is disabled in AD, its password not reset yet */
+  'identity.contain:after-ad-disable',
+  /** identity.contain: the AD password is reset, nothing after it done and the step not recorded */
+  'identity.contain:after-ad-reset',
+] as const;
+export type CrashPausePoint = (typeof CRASH_PAUSE_POINTS)[number];
 
 export type Risk = 'read' | 'change' | 'destructive';
 

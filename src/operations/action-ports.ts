@@ -1,6 +1,6 @@
 import type { CustomerConfig } from '../config/customers';
 import { createThreatFeed } from '../connectors/threat-feed/registry';
-import type { ActionPorts } from '../connectors/types';
+import type { ActionPorts, CrashPause } from '../connectors/types';
 import { storedReports } from '../evidence/stored-reports';
 import type { Store } from '../store/store';
 
@@ -8,7 +8,8 @@ import type { Store } from '../store/store';
  * The ports an action's context carries, per customer: the store stays behind them, so no
  * connector imports it. The composition root and the test harnesses give this to the engine.
  */
-export function actionPorts(store: Store): (customer: CustomerConfig) => ActionPorts {
+export function actionPorts(store: Store, opts: { crashPause?: CrashPause } = {}): (customer: CustomerConfig) => ActionPorts {
   const reports = storedReports(store);
-  return (customer) => ({ threatFeed: createThreatFeed(customer, { entries: store }), reports });
+  const crashPause = opts.crashPause ? { crashPause: opts.crashPause } : {};
+  return (customer) => ({ threatFeed: createThreatFeed(customer, { entries: store }), reports, ...crashPause });
 }

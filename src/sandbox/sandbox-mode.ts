@@ -11,6 +11,8 @@ import { loadSandboxCustomersFile } from './sandbox-customers-file';
 import { startPlayground } from './playground/launcher';
 import { useReadableLogsInTerminal } from './readable-logs';
 import { readPeersEnvFile } from './peers-env-file';
+import { crashPauseFromEnv } from './crash-pause-points';
+import type { CrashPause } from '../connectors/types';
 
 /**
  * Everything sandbox mode adds to the bot, behind one small hook. main.ts loads this module lazily
@@ -26,6 +28,8 @@ export interface SandboxMode {
   sandbox?: Sandbox;
   /** secrets and MSP mailbox settings the sandbox customers refer to (env:NAME) */
   env: Record<string, string>;
+  /** the crash tests' pause point (IR_CRASH_PAUSE, NODE_ENV=test only), for the actions' ports */
+  crashPause?: CrashPause;
   /** the example roster, so the shift handoff works out of the box */
   shiftsFile: string;
   /** the sandbox's own HTTP routes, mounted before the server listens */
@@ -42,6 +46,8 @@ function sandboxAdDriver(v: string | undefined): 'ldap' | 'mdi' {
 }
 
 export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Logger): Promise<SandboxMode> {
+  // Refused before anything starts: a hold point outside a sandbox under test is a mistake.
+  const crashPause = crashPauseFromEnv(source, log);
   useReadableLogsInTerminal();
   log.warn(`SANDBOX MODE (IR_MODE=sandbox): Teams requests are not authenticated and the API tokens default to "sandbox-token"; listening on ${env.HOST} only.`);
   const dataDir = resolve(env.SANDBOX_DATA_DIR);
@@ -73,6 +79,7 @@ export async function enterSandbox(env: Env, source: NodeJS.ProcessEnv, log: Log
     sandbox,
     // The sandbox's own values win, except its customers' webhook tokens when the operator sets them.
     env: { ...sandbox?.env, ...peersEnv, ...pickSet(source, SANDBOX_WEBHOOK_TOKEN_VARS) },
+    crashPause,
     shiftsFile: resolve(__dirname, '../config/shifts.example.yaml'),
     mountRoutes(server, o) {
       if (sandbox) mountDefenderRoute(server, sandbox, o.alertWebhookToken);

@@ -6,7 +6,7 @@ import { startServiceNowEmulator, type ServiceNowEmulator } from './servicenow/e
 import { startFortiOsEmulator, contosoFortiGateState, type FortiOsEmulator } from './fortios/fortios-emulator';
 import { startIosSwitchEmulator, contosoAccessSwitchState, type IosSwitchEmulator } from './switch/switch-emulator';
 import { startSandboxSamba, SambaUnavailableError, type SandboxSamba } from './samba';
-import { linkOnPremisesAccount } from './graph/state';
+import { linkOnPremisesAccount, type EmulatorState } from './graph/state';
 import { CONTOSO_AD } from './samba/contoso-directory';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,12 +111,7 @@ export async function startSandbox(opts: {
       samba = await startSandboxSamba({ dataDir: opts.dataDir });
       endpoints.activeDirectory = samba.activeDirectory;
       Object.assign(env, samba.env);
-      // Entra's copy of adm-avance carries the SID Samba generated at provisioning.
-      const contosoTenant = graph.state.tenants.get(CONTOSO.tenantId.toLowerCase())!;
-      linkOnPremisesAccount(contosoTenant, CONTOSO.admAvance.upn, {
-        syncEnabled: true, securityIdentifier: samba.admAvance.sid, samAccountName: CONTOSO.admAvance.samAccountName,
-        domainName: 'contoso.local', distinguishedName: samba.admAvance.dn, lastSyncDateTime: new Date(Date.now() - 17 * 60_000).toISOString(),
-      });
+      syncAdmAvanceToEntra(graph.state, samba.admAvance);
       // not a secret: `npm run alert -- mdi` reads it to name the account as Defender for Identity would
       writeFileSync(join(opts.dataDir, 'samba', 'adm-avance.json'), JSON.stringify({ sid: samba.admAvance.sid, dn: samba.admAvance.dn }));
     } catch (e) {
@@ -153,4 +148,13 @@ export async function startSandbox(opts: {
       await Promise.allSettled([graph.close(), serviceNow.close(), fortigate.close(), accessSwitch.close(), radius?.close(), samba?.close()]);
     },
   };
+}
+
+/** Entra's copy of adm-avance carries the SID Samba generated at provisioning (synced 17 minutes ago). */
+export function syncAdmAvanceToEntra(state: EmulatorState, admAvance: { sid: string; dn: string }): void {
+  const contosoTenant = state.tenants.get(CONTOSO.tenantId.toLowerCase())!;
+  linkOnPremisesAccount(contosoTenant, CONTOSO.admAvance.upn, {
+    syncEnabled: true, securityIdentifier: admAvance.sid, samAccountName: CONTOSO.admAvance.samAccountName,
+    domainName: 'contoso.local', distinguishedName: admAvance.dn, lastSyncDateTime: new Date(Date.now() - 17 * 60_000).toISOString(),
+  });
 }

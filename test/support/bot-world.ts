@@ -13,6 +13,9 @@ import { sandboxCustomers, SANDBOX_SECRETS, type SandboxEndpoints } from '../../
 import { writeSandboxCustomersFile } from '../../src/sandbox/sandbox-customers-file';
 import { openStore } from '../../src/store/open-store';
 import type { Store } from '../../src/store/store';
+import { contosoDirectoryOn } from '../../src/sandbox/samba/start-sandbox-samba';
+import type { SambaDc } from '../../src/sandbox/samba/samba-dc';
+import { syncAdmAvanceToEntra } from '../../src/sandbox/start-sandbox';
 import { createTestDatabase, type StoreDialectName, type TestDatabase } from './store-factory';
 import { startRecordedConnector, type RecordedConnector } from './bot-connector-recorder';
 
@@ -37,7 +40,15 @@ export interface BotWorld {
   close(): Promise<void>;
 }
 
-export async function startBotWorld(dialect: StoreDialectName): Promise<BotWorld> {
+export interface BotWorldOptions {
+  /**
+   * Contoso's on-premises DC (a running Samba the caller owns and stops): the customers file gets
+   * its activeDirectory section, the bot its secrets, and Entra's adm-avance is synced from it.
+   */
+  samba?: SambaDc;
+}
+
+export async function startBotWorld(dialect: StoreDialectName, opts: BotWorldOptions = {}): Promise<BotWorld> {
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -74,6 +85,11 @@ export async function startBotWorld(dialect: StoreDialectName): Promise<BotWorld
       nas: { coaPort: radius.nasPort },
       ...(radius.accountingDir ? { accounting: { kind: 'detail-local' as const, directory: radius.accountingDir } } : {}),
     };
+    const directory = opts.samba ? contosoDirectoryOn(opts.samba) : undefined;
+    if (directory) {
+      endpoints.activeDirectory = directory.activeDirectory;
+      syncAdmAvanceToEntra(graph.state, directory.admAvance);
+    }
     // Written as the sandbox writes its own (marker line, inside SANDBOX_DATA_DIR): the sandbox refuses any other.
     const customersFile = writeSandboxCustomersFile(path.join(dir, 'sandbox'), sandboxCustomers(endpoints));
 
@@ -86,6 +102,7 @@ export async function startBotWorld(dialect: StoreDialectName): Promise<BotWorld
       dir, customersFile, db, store, graph, serviceNow, fortigate, radius, connector, close,
       childEnv: () => ({
         ...SANDBOX_SECRETS,
+        ...directory?.env,
         SANDBOX_GRAPH_CA_PEM: graph.caPem,
         IR_MODE: 'sandbox',
         MicrosoftAppId: '',
@@ -116,12 +133,28 @@ export function sampleAlert(): Record<string, unknown> {
   };
 }
 
-/** POST /api/alerts with the sandbox token; returns the incident id. */
-export async function fireAlert(port: number): Promise<string> {
+/**
+ * Defender for Identity's alert on CONTOSO\adm-avance (test/fixtures/graph/alert-mdi-domain-admin.json),
+ * naming the account by the SID the DC generated, as `npm run alert -- mdi` does; fresh id and times.
+ */
+export function mdiAlert(sid: string): Record<string, unknown> {
+  const raw = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/graph/alert-mdi-domain-admin.json'), 'utf8')) as Record<string, unknown>;
+  const evidence = (raw.evidence as Array<Record<string, unknown>>).map((e) => (e.userAccount ? { ...e, userAccount: { ...(e.userAccount as object), userSid: sid } } : e));
+  const now = Date.now();
+  const at = (min: number) => new Date(now - min * 60_000).toISOString();
+  const id = `da${now}_${randomBytes(4).toString('hex')}`;
+  return {
+    ...raw, evidence, id, providerAlertId: id,
+    createdDateTime: at(2), lastUpdateDateTime: at(1), firstActivityDateTime: at(55), lastActivityDateTime: at(5),
+  };
+}
+
+/** POST /api/alerts with the sandbox token (the sample alert unless another is given); returns the incident id. */
+export async function fireAlert(port: number, alert: Record<string, unknown> = sampleAlert()): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/api/alerts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-token' },
-    body: JSON.stringify(sampleAlert()),
+    body: JSON.stringify(alert),
   });
   const body = (await res.json()) as { incidentId?: string };
   if (res.status !== 202 || !body.incidentId) throw new Error(`the alert was not accepted: HTTP ${res.status} ${JSON.stringify(body)}`);

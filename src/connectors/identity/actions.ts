@@ -217,12 +217,14 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         const dis = await adDisable.run(adKey(i), ctx);
         raw.push(...dis.raw);
         steps.push({ step: 'adDisable', changed: dis.output.changed, summary: dis.summary, ...(dis.output.changed ? {} : { skippedBecause: 'already disabled in AD' }) });
+        await ctx.ports?.crashPause?.at('identity.contain:after-ad-disable');
         return dis;
       };
       const runReset = async () => {
         const rst = await adReset.run(adKey(i), ctx);
         raw.push(...rst.raw);
         steps.push({ step: 'adResetPassword', changed: rst.output.changed, summary: rst.summary, ...(rst.output.reason ? { skippedBecause: rst.output.reason } : {}) });
+        await ctx.ports?.crashPause?.at('identity.contain:after-ad-reset');
       };
       let dis: ActionResult<DisableOutcome>;
       if (resetFirst) { await runReset(); dis = await runDisable(); } else { dis = await runDisable(); await runReset(); }

@@ -26,9 +26,18 @@ export async function startSandboxSamba(opts: { dataDir: string; ip?: string }):
   const template = await ensureSambaTemplate(join(opts.dataDir, 'samba', 'template'));
   const ip = opts.ip ?? (await pickLoopbackAddress('127.0.0.2'));
   const dc = await startSambaDc(template, { dir: join(opts.dataDir, 'samba', 'dc1'), ip });
+  return { ...contosoDirectoryOn(dc), dc, close: () => dc.stop() };
+}
+
+/**
+ * What the bot needs to reach Contoso's domain on a running DC: the customers file's
+ * activeDirectory section, the secrets it names and adm-avance as provisioned. The sandbox uses it
+ * for its own DC; the crash tests for the DC they start beside a bot process.
+ */
+export function contosoDirectoryOn(dc: SambaDc): Omit<SandboxSamba, 'dc' | 'close'> {
+  const { template } = dc;
   const adm = template.accounts['adm-avance'];
   return {
-    dc,
     admAvance: { sid: adm.sid, dn: adm.dn, upn: adm.upn },
     activeDirectory: {
       domains: [{ netbios: CONTOSO_AD.netbios, dns: CONTOSO_AD.dns, upnSuffixes: [...CONTOSO_AD.upnSuffixes] }],
@@ -43,6 +52,5 @@ export async function startSandboxSamba(opts: { dataDir: string; ip?: string }):
       SANDBOX_AD_BIND_PASSWORD: template.accounts[CONTOSO_AD.serviceAccount].password,
       SANDBOX_AD_CA_PEM: template.caPem,
     },
-    close: () => dc.stop(),
   };
 }
