@@ -59,13 +59,13 @@ export interface OpenPlaygroundOptions {
   /** Folder of the `.m365agentsplayground.yml` the Playground was started with (repo root by default). */
   configDir?: string;
   viewport?: { width: number; height: number };
-  /** Default timeout for UI waits. */
+  /** Default timeout for UI waits (generous: the Playground page loads slowly on a busy 2-core machine). */
   timeoutMs?: number;
 }
 
 export async function openPlayground(url: string, opts: OpenPlaygroundOptions = {}): Promise<PlaygroundSession> {
   const cfg: PlaygroundConfig = loadPlaygroundConfig(opts.configDir);
-  const timeout = opts.timeoutMs ?? 15_000;
+  const timeout = opts.timeoutMs ?? 45_000;
   // A fresh profile per session: the Playground keeps history in the page only, and nothing may leak
   // between runs.
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'playground-chromium-'));
