@@ -58,7 +58,7 @@ describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
       STORE_URL: storeUrl, SANDBOX_PLAYGROUND: 'false', PORT: '0', HOST: '127.0.0.1', IR_QUIET_BANNER: 'true',
       ENGINE_LEASE_SECONDS: '5',
     });
-    replicas.push(...await Promise.all([env(db.url), env(db.url), env(viaProxy.toString())].map((e) => BotChild.start(e, 60_000))));
+    replicas.push(...await Promise.all([env(db.url), env(db.url), env(viaProxy.toString())].map((e) => BotChild.start(e, 120_000))));
     lbPort = await freePort();
     nginx = startNginx({ listenPort: lbPort, replicaPorts: replicas.map((r) => r.port), prefix: path.join(dir, 'nginx'), peersPort: peers.port, output: (l) => nginxLog.push(l) });
     await waitFor('nginx to answer', async () => (await fetch(`http://127.0.0.1:${lbPort}/readyz`).catch(() => undefined))?.ok, 15_000, 100);
