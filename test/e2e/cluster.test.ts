@@ -25,7 +25,7 @@ import { startCutProxy, type CutProxy } from '../support/tcp-cut-proxy';
  * database restart looks like to it.
  */
 describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
-  this.timeout(150_000);
+  this.timeout(300_000);
   let dir: string;
   let db: TestDatabase;
   let store: Store;
