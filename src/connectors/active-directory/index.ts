@@ -1,5 +1,5 @@
-export { createActiveDirectoryActions, activeDirectoryActions, openLdapDirectory, type ActiveDirectoryActionsOptions } from './actions';
+export { createActiveDirectoryActions, activeDirectoryActions, openLdapDirectory, enableInputFrom, RESET_STAYS, type ActiveDirectoryActionsOptions } from './actions';
 export { LdapDirectoryService, MATCHING_RULE_IN_CHAIN, dcLabel } from './ldap-driver';
-export type { AccountKey, AccountRef, AccountState, DirectoryService, DisableOutcome, ResetOutcome, DcLogon, WriteOptions } from './directory-service';
+export type { AccountKey, AccountRef, AccountState, DirectoryService, DisableOutcome, EnableOutcome, ResetOutcome, DcLogon, WriteOptions } from './directory-service';
 export { parseSid, sidToBuffer, sidFromBuffer, InvalidSidError } from './sid';
 export { accountInput, samAccountName, checkDomain, adConfigOf, type AccountInput } from './account-input';
