@@ -173,9 +173,9 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
 
   const getUserOf = (ctx: ActionContext, i: { upn?: string | null }) => getUser(session(ctx), parseUpn(i.upn));
   const adKey = (i: ContainInput | ReleaseInput) => ({ ...(i.sid ? { sid: parseSid(i.sid) } : {}), ...(i.domain ? { domain: i.domain } : {}) });
-  const needAd = (i: ContainInput | ReleaseInput, ctx: ActionContext) => {
-    if (!i.sid) throw new ConnectorError('the lookup found no SID for the on-premises account: nothing can be contained in AD', { source: 'ad' });
-    if (!hasAd(ctx)) throw new ConnectorError(`${ctx.customer.name} has no activeDirectory section in the customers file: the on-premises account cannot be contained (nothing was changed)`, { source: 'ad' });
+  const needAd = (i: ContainInput | ReleaseInput, ctx: ActionContext, verb = 'contained') => {
+    if (!i.sid) throw new ConnectorError(`the lookup found no SID for the on-premises account: nothing can be ${verb} in AD`, { source: 'ad' });
+    if (!hasAd(ctx)) throw new ConnectorError(`${ctx.customer.name} has no activeDirectory section in the customers file: the on-premises account cannot be ${verb} (nothing was changed)`, { source: 'ad' });
   };
 
   const contain: ActionDef<ContainInput, IdentityContainOutput> = {
@@ -270,7 +270,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         if (user.accountEnabled) notChanged.push({ item: `Enable ${user.userPrincipalName} in Entra`, reason: 'already enabled (by hand?)' });
         else changes.push(`Enable ${user.userPrincipalName} in Entra (accountEnabled false → true)`);
       } else {
-        needAd(i, ctx);
+        needAd(i, ctx, 'released');
         const p = await adEnable.preview!(adKey(i), ctx);
         facts.push(...p.facts.filter((f) => f.label !== 'Customer'));
         changes.push(...p.changes.map((c) => `Enable in AD — ${c}`));
@@ -295,7 +295,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         raw.push(...e.raw);
         steps.push({ step: 'enable', changed: e.changed, ...(e.skippedBecause ? { skippedBecause: e.skippedBecause } : {}) });
       } else {
-        needAd(i, ctx);
+        needAd(i, ctx, 'released');
         const e = await adEnable.run(adKey(i), ctx);
         raw.push(...e.raw);
         steps.push({ step: 'adEnable', changed: e.output.changed, summary: e.summary, ...(e.output.changed ? {} : { skippedBecause: 'already enabled in AD (by hand?)' }) });
