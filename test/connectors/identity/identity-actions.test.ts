@@ -118,7 +118,7 @@ describe('identity.resolve and identity.contain against the Graph emulator', () 
     const r = await contain.run(input, graphActionContext(withAd, env.secrets, { intentAt }));
     assert.deepEqual(r.output.steps.map((s) => [s.step, s.changed]), [['adDisable', true], ['adResetPassword', true], ['revokeSessions', true], ['confirmCompromised', true]]);
     assert.deepEqual(ad.st.calls, ['ad.disableAccount', 'ad.resetPassword']);
-    const entra = emu.state.requests.filter((q) => q.path.startsWith(`/v1.0/users/${CONTOSO.admAvance.upn}`) && q.method === 'PATCH');
+    const entra = emu.state.requests.filter((q) => q.method === 'PATCH');
     assert.equal(entra.length, 0, 'no Graph disable or reset for a synced account');
     assert.equal(emu.state.revocations.filter((x) => x.userId === CONTOSO.admAvance.objectId).length, 1);
 
