@@ -76,6 +76,26 @@ export interface ActionPorts {
    * everywhere IR_CRASH_PAUSE is unset: actions call it as `await ctx.ports?.crashPause?.at(…)`.
    */
   crashPause?: CrashPause;
+  /** which incidents hold which blocked IPs of this customer (reference counting for a release) */
+  blockHolds?: BlockHolds;
+}
+
+/**
+ * The block holds of one customer: firewall.block records that its incident holds each IP, a
+ * release gives the incident's holds back. The block group and the feed are shared per customer,
+ * so an IP leaves them only when no other open incident holds it.
+ */
+export interface BlockHolds {
+  readonly customerId: string;
+  /** records that `incidentId` holds each IP (an active hold is kept, never doubled) */
+  hold(incidentId: string, ips: string[], at: Date): Promise<void>;
+  /**
+   * Releases the incident's holds on the IPs and says, per IP, which other open incidents still
+   * hold it (empty: nobody; the IP may come off).
+   */
+  release(incidentId: string, ips: string[], at: Date): Promise<Array<{ ip: string; heldBy: string[] }>>;
+  /** the other open incidents holding the IP, without changing anything (for a preview) */
+  holders(ip: string, exceptIncidentId: string): Promise<string[]>;
 }
 
 /** A named point an action passes; `at` returns at once unless the test asked to hold there (then never). */
@@ -112,7 +132,18 @@ export interface ActionDef<I = unknown, O = unknown> {
   shownForEdit?(preview: Preview | null): Record<string, unknown> | undefined;
   preview?(input: I, ctx: ActionContext): Promise<Preview>;
   run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
+  /**
+   * How a release undoes this action (issue 14): the inverse action and its input made from this
+   * action's input and output, or why nothing can be undone. Required in practice for 'destructive'
+   * (test/connectors/inverse-declarations.test.ts walks the registry).
+   */
+  inverse?: InverseDecl;
 }
+
+/** The inverse of an action: another registered action, or the reason there is none (shown on the release card). */
+export type InverseDecl =
+  | { action: `${string}.${string}`; input(forwardInput: unknown, forwardOutput: unknown): Record<string, unknown>; note?: string }
+  | { none: string };           // why it cannot be undone, shown on the release card
 
 /**
  * The list a connector registers. Each action is typed by its own input and output; the list erases

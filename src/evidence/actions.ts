@@ -177,6 +177,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
     name: 'mail.notifyCiso',
     risk: 'destructive',
+    // a sent email cannot be recalled: a release sends the CISO a follow-up instead (drafted for review)
+    inverse: { none: 'The CISO notification was sent and cannot be unsent: the release drafts a follow-up to the CISO for review instead' },
     // the approval card is the draft: the approver may edit these before sending
     editable: ['subject', 'body', 'recipients', 'cc'],
     // the card's inputs hold the draft as renderEmailDraftCard (src/bot/render-evidence-cards.ts) shows it

@@ -1,6 +1,6 @@
 import type { CustomerConfig } from '../config/customers';
 import { createThreatFeed } from '../connectors/threat-feed/registry';
-import type { ActionPorts, CrashPause } from '../connectors/types';
+import type { ActionPorts, BlockHolds, CrashPause } from '../connectors/types';
 import { storedReports } from '../evidence/stored-reports';
 import type { Store } from '../store/store';
 
@@ -11,5 +11,15 @@ import type { Store } from '../store/store';
 export function actionPorts(store: Store, opts: { crashPause?: CrashPause } = {}): (customer: CustomerConfig) => ActionPorts {
   const reports = storedReports(store);
   const crashPause = opts.crashPause ? { crashPause: opts.crashPause } : {};
-  return (customer) => ({ threatFeed: createThreatFeed(customer, { entries: store }), reports, ...crashPause });
+  return (customer) => ({ threatFeed: createThreatFeed(customer, { entries: store }), reports, blockHolds: storedBlockHolds(store, customer.id), ...crashPause });
+}
+
+/** The customer's block holds, kept in the store (migration 0006). */
+export function storedBlockHolds(store: Pick<Store, 'holdBlocks' | 'releaseBlockHolds' | 'blockHolders'>, customerId: string): BlockHolds {
+  return {
+    customerId,
+    async hold(incidentId, ips, at) { await store.holdBlocks(customerId, incidentId, ips, at); },
+    release: (incidentId, ips, at) => store.releaseBlockHolds(customerId, incidentId, ips, at),
+    holders: (ip, exceptIncidentId) => store.blockHolders(customerId, ip, exceptIncidentId),
+  };
 }

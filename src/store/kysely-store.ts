@@ -14,7 +14,7 @@ import {
 } from './rows';
 import type { AlertsTable, ApprovalVotesTable, Database, EvidenceTable, IncidentsTable } from './schema';
 import type {
-  ActionRecord, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry, IncidentRecord, IncidentStatus,
+  ActionRecord, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry, FeedUnblockClaim, IncidentRecord, IncidentStatus,
   ProposalRevision, Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
 } from './store';
 import { StorableTextPlugin } from './storable-text-plugin';
@@ -792,6 +792,104 @@ export class KyselyStore implements Store {
     await this.tx((db) => db.updateTable('feed_entries').set({ removed_at: at })
       .where('customer_id', '=', customerId).where('ip', '=', canonical).where('removed_at', 'is', null).execute());
   }
+
+  async claimFeedUnblock(customerId: string, ip: string, claimant: string, now: Date): Promise<FeedUnblockClaim> {
+    requireString(customerId, 'customerId');
+    requireString(claimant, 'claimant');
+    isoUtc(now, 'now');
+    const canonical = parseIp(ip, 'ip') as string;
+    return this.tx(async (db) => {
+      const active = await db.selectFrom('feed_entries').selectAll()
+        .where('customer_id', '=', customerId).where('ip', '=', canonical).where('removed_at', 'is', null).executeTakeFirst();
+      if (!active) {
+        const last = await db.selectFrom('feed_entries').selectAll()
+          .where('customer_id', '=', customerId).where('ip', '=', canonical)
+          .orderBy('removed_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+        if (!last) return { outcome: 'notListed' } as const;
+        // a claimant that already took it off the feed (a release's unlist before its unblock) keeps its claim
+        if (last.unblock_claim === claimant) return { outcome: 'claimed', entry: toFeedEntry(last) } as const;
+        return { outcome: 'removed', entry: toFeedEntry(last) } as const;
+      }
+      // The one conditional update that decides: whoever sets the claim first takes it off.
+      const r = await db.updateTable('feed_entries').set({ unblock_claim: claimant })
+        .where('id', '=', active.id)
+        .where((eb) => eb.or([eb('unblock_claim', 'is', null), eb('unblock_claim', '=', claimant)]))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return { outcome: 'claimed', entry: toFeedEntry(active) } as const;
+      const now2 = await db.selectFrom('feed_entries').select('unblock_claim').where('id', '=', active.id).executeTakeFirstOrThrow();
+      return { outcome: 'claimedByOther', entry: toFeedEntry(active), by: now2.unblock_claim ?? 'unknown' } as const;
+    });
+  }
+
+  async markFeedRemovedBy(customerId: string, ip: string, claimant: string, now: Date): Promise<boolean> {
+    const at = isoUtc(now, 'now');
+    requireString(claimant, 'claimant');
+    const canonical = parseIp(ip, 'ip') as string;
+    return this.tx(async (db) => {
+      const r = await db.updateTable('feed_entries').set({ removed_at: at, unblock_claim: claimant })
+        .where('customer_id', '=', customerId).where('ip', '=', canonical).where('removed_at', 'is', null)
+        .where((eb) => eb.or([eb('unblock_claim', 'is', null), eb('unblock_claim', '=', claimant)]))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
+  }
+
+  // --- block holds -------------------------------------------------------------------------------------
+
+  async holdBlocks(customerId: string, incidentId: string, ips: string[], at: Date): Promise<number> {
+    requireString(customerId, 'customerId');
+    requireString(incidentId, 'incidentId');
+    const heldAt = isoUtc(at, 'at');
+    const canonical = [...new Set(ips.map((ip, i) => parseIp(ip, `ips[${i}]`) as string))];
+    if (!canonical.length) return 0;
+    return this.tx(async (db) => {
+      let added = 0;
+      for (const ip of canonical) {
+        const active = await db.selectFrom('block_holds').select('id')
+          .where('customer_id', '=', customerId).where('ip', '=', ip).where('incident_id', '=', incidentId).where('released_at', 'is', null)
+          .executeTakeFirst();
+        if (active) continue;
+        await db.insertInto('block_holds').values({ customer_id: customerId, ip, incident_id: incidentId, held_at: heldAt, released_at: null }).execute();
+        added++;
+      }
+      return added;
+    }, { retryOnUnique: true });
+  }
+
+  async releaseBlockHolds(customerId: string, incidentId: string, ips: string[], at: Date): Promise<Array<{ ip: string; heldBy: string[] }>> {
+    requireString(customerId, 'customerId');
+    requireString(incidentId, 'incidentId');
+    const releasedAt = isoUtc(at, 'at');
+    const canonical = [...new Set(ips.map((ip, i) => parseIp(ip, `ips[${i}]`) as string))];
+    return this.tx(async (db) => {
+      const out: Array<{ ip: string; heldBy: string[] }> = [];
+      for (const ip of canonical) {
+        await db.updateTable('block_holds').set({ released_at: releasedAt })
+          .where('customer_id', '=', customerId).where('ip', '=', ip).where('incident_id', '=', incidentId).where('released_at', 'is', null)
+          .execute();
+        out.push({ ip, heldBy: await openHolders(db, customerId, ip, incidentId) });
+      }
+      return out;
+    });
+  }
+
+  async blockHolders(customerId: string, ip: string, exceptIncidentId: string): Promise<string[]> {
+    const canonical = parseIp(ip, 'ip') as string;
+    return this.read((db) => openHolders(db, customerId, canonical, exceptIncidentId));
+  }
+}
+
+/** Incidents that count as holding a block: not closed, cancelled or released. */
+const HOLD_ENDED_STATUSES = [...OPEN_EXCLUDED_STATUSES, 'released'] as IncidentStatus[];
+
+async function openHolders(db: Db, customerId: string, ip: string, exceptIncidentId: string): Promise<string[]> {
+  const rows = await db.selectFrom('block_holds').innerJoin('incidents', 'incidents.id', 'block_holds.incident_id')
+    .select('block_holds.incident_id')
+    .where('block_holds.customer_id', '=', customerId).where('block_holds.ip', '=', ip)
+    .where('block_holds.released_at', 'is', null).where('block_holds.incident_id', '!=', exceptIncidentId)
+    .where('incidents.status', 'not in', HOLD_ENDED_STATUSES)
+    .orderBy('block_holds.held_at').orderBy('block_holds.id').execute();
+  return [...new Set(rows.map((r) => r.incident_id))];
 }
 
 function sleep(ms: number): Promise<void> {

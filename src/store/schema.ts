@@ -141,6 +141,18 @@ export interface FeedEntriesTable {
   added_at: string;
   expires_at: string;
   removed_at: string | null;
+  /** who is taking the entry off the devices: 'expiry' or 'release:<incident>' (0006) */
+  unblock_claim: string | null;
+}
+
+/** an incident's hold on a blocked IP of its customer (0006): released by its release */
+export interface BlockHoldsTable {
+  id: Generated<number>;
+  customer_id: string;
+  ip: string;
+  incident_id: string;
+  held_at: string;
+  released_at: string | null;
 }
 
 export interface Database {
@@ -156,4 +168,5 @@ export interface Database {
   state: StateTable;
   seen_once: SeenOnceTable;
   feed_entries: FeedEntriesTable;
+  block_holds: BlockHoldsTable;
 }

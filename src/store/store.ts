@@ -129,8 +129,8 @@ export interface EvidenceRecord {
 }
 
 // the feed entry is a domain value (the threat-feed port and the renderer use it without the store)
-import type { FeedEntry } from '../domain/feed-entry';
-export type { FeedEntry };
+import type { FeedEntry, FeedUnblockClaim } from '../domain/feed-entry';
+export type { FeedEntry, FeedUnblockClaim };
 
 /**
  * `leaseOwner`, when given, also requires the action's current lease to be held by that owner: a
@@ -278,4 +278,19 @@ export interface Store {
   /** entries whose expiry passed and that are not yet removed */
   listExpiredFeed(now: Date): Promise<FeedEntry[]>;
   markFeedRemoved(customerId: string, ip: string, now: Date): Promise<void>;
+  /**
+   * Claims the customer's feed entry of `ip` for taking it off the devices (see FeedUnblockClaim):
+   * one conditional update, so the expiry job and a release never both unblock.
+   */
+  claimFeedUnblock(customerId: string, ip: string, claimant: string, now: Date): Promise<FeedUnblockClaim>;
+  /** marks the active entry removed if it is unclaimed or claimed by `claimant`; false when it was not */
+  markFeedRemovedBy(customerId: string, ip: string, claimant: string, now: Date): Promise<boolean>;
+
+  // --- block holds (0006) -------------------------------------------------------------------
+  /** records that the incident holds each IP of its customer (an active hold is kept, never doubled); returns how many are new */
+  holdBlocks(customerId: string, incidentId: string, ips: string[], at: Date): Promise<number>;
+  /** releases the incident's holds; per IP, the other OPEN incidents of the customer that still hold it */
+  releaseBlockHolds(customerId: string, incidentId: string, ips: string[], at: Date): Promise<Array<{ ip: string; heldBy: string[] }>>;
+  /** the open incidents other than `exceptIncidentId` that hold the IP */
+  blockHolders(customerId: string, ip: string, exceptIncidentId: string): Promise<string[]>;
 }

@@ -97,7 +97,7 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       await other.migrate();
       const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(raw(store));
       assert.deepEqual(after.rows, before.rows);
-      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity']);
+      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0006-inverse']);
     });
   });
 
@@ -545,6 +545,68 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       assert.equal(await store.addFeedEntries([{ customerId, ip: '203.0.113.7', incidentId, addedAt: at(4_000_000).toISOString(), expiresAt: at(8_000_000).toISOString() }]), 1);
       assert.deepEqual((await store.listFeed(customerId, at(4_000_000))).map((e) => e.ip).sort(), ['2001:db8:bad:cafe::7', '203.0.113.7']);
       await assert.rejects(store.addFeedEntries([{ customerId, ip: '203.0.113.7; rm -rf /', incidentId, addedAt: T0.toISOString(), expiresAt: T0.toISOString() }]), /not an IPv4 or IPv6/);
+    });
+
+    it('block holds: an IP another open incident holds stays held after a release; a closed incident holds nothing; holds never double', async () => {
+      const customerId = uniqueId('holdcust');
+      const a = await openIncident(store, customerId);
+      const b = await openIncident(store, customerId);
+      const other = await openIncident(store); // another customer, same IP: never counted
+      assert.equal(await store.holdBlocks(customerId, a, ['203.0.113.7', '2001:DB8::7'], T0), 2);
+      assert.equal(await store.holdBlocks(customerId, a, ['203.0.113.7'], at(1000)), 0, 'a retry holds nothing twice');
+      assert.equal(await store.holdBlocks(customerId, b, ['203.0.113.7'], at(2000)), 1);
+      assert.equal(await store.holdBlocks(`${customerId}-x`, other, ['2001:db8::7'], at(2000)), 1);
+      assert.deepEqual(await store.blockHolders(customerId, '203.0.113.7', a), [b]);
+      assert.deepEqual(await store.releaseBlockHolds(customerId, a, ['203.0.113.7', '2001:db8::7'], at(3000)), [
+        { ip: '203.0.113.7', heldBy: [b] },
+        { ip: '2001:db8::7', heldBy: [] },
+      ]);
+      // released twice (a retry): the same answer, nothing else changes
+      assert.deepEqual(await store.releaseBlockHolds(customerId, a, ['203.0.113.7'], at(4000)), [{ ip: '203.0.113.7', heldBy: [b] }]);
+      await store.updateIncident(b, { status: 'closed' });
+      assert.deepEqual(await store.blockHolders(customerId, '203.0.113.7', a), [], 'a closed incident no longer holds the block');
+      const n = await raw(store).selectFrom('block_holds').select(sql<number>`count(*)`.as('n')).where('customer_id', '=', customerId).executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 3);
+      await assert.rejects(store.holdBlocks(customerId, a, ['203.0.113.7/32'], T0), /not an IPv4 or IPv6/);
+      await assert.rejects(store.releaseBlockHolds(customerId, a, ["1.2.3.4' or 1=1"], T0), /not an IPv4 or IPv6/);
+    });
+
+    it('feed unblock: the expiry job and a release racing from two processes — exactly one claims, the other never unblocks', async () => {
+      const second = await make();
+      try {
+        for (let round = 0; round < 8; round++) {
+          const customerId = uniqueId('racecust');
+          const incidentId = await openIncident(store, customerId);
+          const ip = `203.0.113.${round + 10}`;
+          await store.addFeedEntries([{ customerId, ip, incidentId, addedAt: T0.toISOString(), expiresAt: at(60_000).toISOString() }]);
+          const release = `release:${incidentId}`;
+          const [x, y] = await Promise.all([
+            store.claimFeedUnblock(customerId, ip, 'expiry', at(120_000)),
+            second.claimFeedUnblock(customerId, ip, release, at(120_000)),
+          ]);
+          const outcomes = [x.outcome, y.outcome].sort();
+          assert.deepEqual(outcomes, ['claimed', 'claimedByOther'], `round ${round}: ${JSON.stringify([x, y])}`);
+          const winner = x.outcome === 'claimed' ? 'expiry' : release;
+          const loser = winner === 'expiry' ? release : 'expiry';
+          const lost = (x.outcome === 'claimed' ? y : x) as { by: string };
+          assert.equal(lost.by, winner);
+          // the loser can neither take the entry off nor re-claim it; the winner can, once
+          assert.equal(await second.markFeedRemovedBy(customerId, ip, loser, at(121_000)), false);
+          assert.equal((await store.claimFeedUnblock(customerId, ip, winner, at(121_000))).outcome, 'claimed', 'a retry of the winner keeps its claim');
+          assert.equal(await store.markFeedRemovedBy(customerId, ip, winner, at(122_000)), true);
+          assert.equal(await store.markFeedRemovedBy(customerId, ip, winner, at(123_000)), false, 'removed once');
+          // after the removal: the winner still sees its own claim (a release's unblock after its unlist), the other sees it removed
+          assert.equal((await store.claimFeedUnblock(customerId, ip, winner, at(124_000))).outcome, 'claimed');
+          const after = await second.claimFeedUnblock(customerId, ip, loser, at(124_000));
+          assert.equal(after.outcome, 'removed');
+          assert.equal(after.outcome === 'removed' && after.entry.removedAt, at(122_000).toISOString());
+          assert.deepEqual((await store.listExpiredFeed(at(200_000))).filter((e) => e.customerId === customerId), []);
+        }
+        assert.deepEqual(await store.claimFeedUnblock(uniqueId('none'), '198.51.100.9', 'expiry', T0), { outcome: 'notListed' });
+        await assert.rejects(store.claimFeedUnblock('c', '1.2.3.4; drop table', 'expiry', T0), /not an IPv4 or IPv6/);
+      } finally {
+        await second.close();
+      }
     });
   });
 }

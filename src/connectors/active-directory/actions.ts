@@ -2,7 +2,7 @@ import { actionList, ConnectorError } from '../types';
 import type { ActionContext, ActionDef, ActionResult, Preview } from '../types';
 import { SshSession } from '../ssh/ssh-session';
 import { accountInput, adConfigOf, checkDomain, type AccountInput } from './account-input';
-import type { AccountKey, AccountState, DirectoryService, DisableOutcome, ResetOutcome } from './directory-service';
+import type { AccountKey, AccountState, DirectoryService, DisableOutcome, EnableOutcome, ResetOutcome } from './directory-service';
 import { generatePassword as defaultGeneratePassword } from './generated-password';
 import { domainRootOf, LdapDirectoryService } from './ldap-driver';
 import { MdiDirectoryService } from './mdi-driver';
@@ -55,6 +55,20 @@ function withCleanup(dir: DirectoryService, after: () => void): DirectoryService
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
+}
+
+/** What a release says of a reset password: it stays reset, and how the user gets a new one. */
+export const RESET_STAYS = 'The password stays reset (nobody knows the generated one): the service desk sets a temporary one the user must change at next logon, or the user resets it with self-service password reset (SSPR) where the tenant has password writeback';
+
+/** ad.enableAccount's input from a forward AD step: its SID (never a DN to write to), domain and the DN it saw. */
+export function enableInputFrom(fwdIn: unknown, account: { sid: string; dn: string } | undefined): Record<string, unknown> {
+  const i = (fwdIn ?? {}) as Partial<AccountInput>;
+  const sid = account?.sid ?? i.sid;
+  return {
+    ...(sid ? { sid } : { samAccountName: i.samAccountName }),
+    ...(i.domain ? { domain: i.domain } : {}),
+    ...(account?.dn ? { expectedDn: account.dn } : {}),
+  };
 }
 
 function keyOf(input: AccountInput): AccountKey {
@@ -149,6 +163,10 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     name: 'ad.disableAccount', risk: 'destructive',
     description: 'Disable the account in Active Directory (set ACCOUNTDISABLE in userAccountControl) on the named DC',
     input: accountInput,
+    inverse: {
+      action: 'ad.enableAccount',
+      input: (fwdIn, fwdOut) => enableInputFrom(fwdIn, (fwdOut as DisableOutcome | undefined)?.account),
+    },
     async preview(input, ctx): Promise<Preview> {
       const { value: s } = await withDirectory(open, input, ctx, (dir) => dir.read(keyOf(input)));
       const after = s.userAccountControl | 0x2;
@@ -182,6 +200,7 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     name: 'ad.resetPassword', risk: 'destructive',
     description: 'Reset the account\'s Active Directory password to a generated one nobody sees (unicodePwd replace over LDAPS)',
     input: accountInput,
+    inverse: { none: RESET_STAYS },
     async preview(input, ctx): Promise<Preview> {
       const { value: s } = await withDirectory(open, input, ctx, (dir) => dir.read(keyOf(input)));
       if (s.via === 'mdi') {
@@ -218,7 +237,35 @@ export function createActiveDirectoryActions(opts: ActiveDirectoryActionsOptions
     },
   };
 
-  return actionList(lookupAccount, disableAccount, resetPassword);
+  const enableAccount: ActionDef<AccountInput, EnableOutcome> = {
+    name: 'ad.enableAccount', risk: 'change',
+    description: 'A release\'s undo of ad.disableAccount: clear ACCOUNTDISABLE in userAccountControl on the named DC (re-read first: an account enabled by hand is left alone)',
+    input: accountInput,
+    async preview(input, ctx): Promise<Preview> {
+      const { value: s } = await withDirectory(open, input, ctx, (dir) => dir.read(keyOf(input)));
+      const after = s.userAccountControl & ~0x2;
+      return {
+        title: `Enable ${who(ctx, s)} in Active Directory`,
+        facts: stateFacts(ctx, s),
+        changes: s.enabled ? [] : [`On ${s.dc}: clear ACCOUNTDISABLE on ${s.dn} (userAccountControl ${s.userAccountControl} → ${after})`],
+        notChanged: s.enabled ? [{ item: `Enable ${s.dn}`, reason: `already enabled (by hand? userAccountControl ${s.userAccountControl})` }] : [],
+        warnings: [...privilegedWarnings(s), 'Entra follows at the next directory sync (30 minutes by default)', RESET_STAYS],
+        nothingToDo: s.enabled,
+        data: { dc: s.dc, dn: s.dn, sid: s.sid, userAccountControl: s.userAccountControl, after },
+      };
+    },
+    async run(input, ctx): Promise<ActionResult<EnableOutcome>> {
+      const { value: o, raw } = await withDirectory(open, input, ctx, (dir) => dir.enable(keyOf(input), { expectedDn: input.expectedDn }));
+      return {
+        output: o, raw,
+        summary: o.changed
+          ? `${who(ctx, o.account)} enabled on ${o.dc} (userAccountControl ${o.userAccountControlBefore} → ${o.userAccountControlAfter})${movedNote(o)}`
+          : `${who(ctx, o.account)} was already enabled on ${o.dc} (by hand? userAccountControl ${o.userAccountControlBefore}): nothing written${movedNote(o)}`,
+      };
+    },
+  };
+
+  return actionList(lookupAccount, disableAccount, resetPassword, enableAccount);
 }
 
 /** The actions with the production defaults, for the composition root's ActionRegistry. */

@@ -68,6 +68,9 @@ export interface DisableOutcome {
   note?: string;
 }
 
+/** The undo of a disable (a release): the same fields; `changed` false when it was already enabled (by hand). */
+export type EnableOutcome = DisableOutcome;
+
 export interface ResetOutcome {
   account: AccountRef;
   dc: string;
@@ -98,6 +101,8 @@ export interface DirectoryService {
   resolve(key: AccountKey): Promise<AccountRef>;
   read(key: AccountKey, opts?: { perDcLogons?: boolean }): Promise<AccountState>;
   disable(key: AccountKey, opts?: WriteOptions): Promise<DisableOutcome>;
+  /** clears ACCOUNTDISABLE (re-read first: an account already enabled is left alone) */
+  enable(key: AccountKey, opts?: WriteOptions): Promise<EnableOutcome>;
   /**
    * Replaces the password with `newPassword`. With `mayHaveRun`, a pwdLastSet at or after
    * `intentAt` means an earlier attempt already reset it: nothing is written again.

@@ -6,7 +6,7 @@ import type { SecretStore } from '../../config/secrets';
 import type { Logger } from '../../log';
 import { ConnectorError, type RawPayload } from '../types';
 import { fileTimeToIso } from './ad-time';
-import type { AccountKey, AccountRef, AccountState, DcLogon, DirectoryService, DisableOutcome, ResetOutcome, WriteOptions } from './directory-service';
+import type { AccountKey, AccountRef, AccountState, DcLogon, DirectoryService, DisableOutcome, EnableOutcome, ResetOutcome, WriteOptions } from './directory-service';
 import { UAC } from './directory-service';
 import { unicodePwdValue } from './generated-password';
 import { mapLdapError } from './ldap-errors';
@@ -220,6 +220,22 @@ export class LdapDirectoryService implements DirectoryService {
       `the disable of ${state.dn}`, { dn: state.dn, replace: { userAccountControl: String(after) }, before: String(before) });
     const check = await this.read({ sid: state.sid });
     if (check.enabled) throw new ConnectorError(`${this.dc} accepted the disable of ${state.dn} but the account still reads as enabled (userAccountControl ${check.userAccountControl})`, { source: 'ad.ldap' });
+    return { account, dc: this.dc, changed: true, userAccountControlBefore: before, userAccountControlAfter: check.userAccountControl, movedFrom };
+  }
+
+  async enable(key: AccountKey, opts: WriteOptions = {}): Promise<EnableOutcome> {
+    // Same re-read as disable: by SID, at the DN the DC has now; an account someone already enabled
+    // by hand is reported as such and nothing is written.
+    const state = await this.read(await this.bySid(key));
+    const account: AccountRef = { sid: state.sid, samAccountName: state.samAccountName, dn: state.dn };
+    const movedFrom = opts.expectedDn && !sameDn(opts.expectedDn, state.dn) ? opts.expectedDn : undefined;
+    const before = state.userAccountControl;
+    if (state.enabled) return { account, dc: this.dc, changed: false, userAccountControlBefore: before, userAccountControlAfter: before, movedFrom };
+    const after = before & ~UAC.ACCOUNTDISABLE;
+    await this.modify(state.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(after)] }) }),
+      `the enable of ${state.dn}`, { dn: state.dn, replace: { userAccountControl: String(after) }, before: String(before) });
+    const check = await this.read({ sid: state.sid });
+    if (!check.enabled) throw new ConnectorError(`${this.dc} accepted the enable of ${state.dn} but the account still reads as disabled (userAccountControl ${check.userAccountControl})`, { source: 'ad.ldap' });
     return { account, dc: this.dc, changed: true, userAccountControlBefore: before, userAccountControlAfter: check.userAccountControl, movedFrom };
   }
 

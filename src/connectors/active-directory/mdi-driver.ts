@@ -2,7 +2,7 @@ import type { MdiDirectoryConfig } from '../../config/customers';
 import { odataString } from '../../domain/identity';
 import { GraphSession, segment } from '../graph/graph-session';
 import { ConnectorError, type ActionContext, type RawPayload } from '../types';
-import type { AccountKey, AccountRef, AccountState, DirectoryService, DisableOutcome, ResetOutcome, WriteOptions } from './directory-service';
+import type { AccountKey, AccountRef, AccountState, DirectoryService, DisableOutcome, EnableOutcome, ResetOutcome, WriteOptions } from './directory-service';
 import { UAC } from './directory-service';
 import { parseSid } from './sid';
 
@@ -38,7 +38,7 @@ import { parseSid } from './sid';
 
 export const MDI_READ_PERMISSION = 'SecurityIdentitiesAccount.Read.All';
 export const MDI_ACTION_PERMISSION = 'SecurityIdentitiesActions.ReadWrite.All';
-export const MDI_ACTIONS = ['disable', 'forcePasswordReset', 'revokeAllSessions', 'markUserAsCompromised'] as const;
+export const MDI_ACTIONS = ['disable', 'enable', 'forcePasswordReset', 'revokeAllSessions', 'markUserAsCompromised'] as const;
 export type MdiAction = (typeof MDI_ACTIONS)[number];
 export type MdiProvider = 'activeDirectory' | 'entraID' | 'okta';
 
@@ -106,6 +106,7 @@ function parseResult(v: unknown): InvokeActionResult {
 /** Where an action can go, per Microsoft's table of actions by provider. */
 const PROVIDER_OF: Record<MdiAction, MdiProvider[]> = {
   disable: ['activeDirectory', 'entraID', 'okta'],
+  enable: ['activeDirectory', 'entraID'],
   forcePasswordReset: ['activeDirectory'],
   revokeAllSessions: ['entraID', 'okta'],
   markUserAsCompromised: ['entraID'],
@@ -207,6 +208,20 @@ export class MdiDirectoryService implements DirectoryService {
     return {
       account, dc: this.dc, changed: true, userAccountControlBefore: uacBefore, userAccountControlAfter: uacOf(after.isEnabled),
       ...(after.isEnabled ? { note: `Defender for Identity accepted the disable (correlation ${result.correlationId ?? 'none'}) but the account still reads as enabled: its action account applies it on a DC, check it there` } : {}),
+    };
+  }
+
+  /** The release's inverse of disable: re-read first, an account already enabled (by hand) is left alone. */
+  async enable(key: AccountKey, _opts: WriteOptions = {}): Promise<EnableOutcome> {
+    const before = await this.find(key);
+    const account = this.ref(before);
+    const uacBefore = uacOf(before.isEnabled);
+    if (before.isEnabled) return { account, dc: this.dc, changed: false, userAccountControlBefore: uacBefore, userAccountControlAfter: uacBefore };
+    const result = await this.invoke(before, 'enable', 'activeDirectory');
+    const after = await this.get(before.id);
+    return {
+      account, dc: this.dc, changed: true, userAccountControlBefore: uacBefore, userAccountControlAfter: uacOf(after.isEnabled),
+      ...(after.isEnabled ? {} : { note: `Defender for Identity accepted the enable (correlation ${result.correlationId ?? 'none'}) but the account still reads as disabled: its action account applies it on a DC, check it there` }),
     };
   }
 

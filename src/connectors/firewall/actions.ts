@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FirewallConfig } from '../../config/customers';
 import { cidrContains, InvalidInputError, ipFamily, parseCidr, parseIp, type IpAddress } from '../../domain/net';
-import type { FeedEntry } from '../../domain/feed-entry';
+import { EXPIRY_CLAIM, releaseClaim, type FeedEntry } from '../../domain/feed-entry';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type RawPayload, actionList } from '../types';
 import type { FirewallDriver, FirewallDriverFactory, FlowSession, PolicyMatch, PolicyQuery, SkippedVpnSession, VpnSession } from './driver';
 import { addressObjectName, parseIncidentId, parseVpnUser } from './cli-values';
@@ -43,6 +43,12 @@ export type MatchedPolicyInput = z.infer<typeof matchedPolicyInput>;
 export const unblockExpiredInput = z.object({ ip: asValidated(parseIp, 'ip'), expiresAt: z.string().datetime() });
 export type UnblockExpiredInput = z.infer<typeof unblockExpiredInput>;
 export type BlockInput = z.infer<typeof blockInput>;
+/** The release's undo of firewall.block: the IPs the block held for this incident (none: nothing to undo). */
+export const unblockInput = z.object({
+  ips: z.array(asValidated(parseIp, 'ip')).max(100).transform((list) => [...new Set(list)] as IpAddress[]),
+  incidentId: incidentId.optional(),
+});
+export type UnblockInput = z.infer<typeof unblockInput>;
 
 /** Re-validates inside the action: run() may be reached without the engine's parse. */
 function validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): T {
@@ -73,6 +79,20 @@ export interface BlockOutput {
   feedEntries: Array<Omit<FeedEntry, 'removedAt'>>;
   /** what was not done and why (one line each on the timeline); the rest of the action went on */
   skipped: Array<{ firewallId?: string; item: string; reason: string }>;
+}
+
+export interface UnblockOutput {
+  devices: Array<{ firewallId: string; kind: FirewallConfig['kind']; removed: IpAddress[]; notBlocked: IpAddress[] }>;
+  /** IPs another open incident still holds: left blocked */
+  stillHeld: Array<{ ip: IpAddress; heldBy: string[] }>;
+  /** IPs whose feed entry the expiry job has (or had): left to it */
+  notTouched: Array<{ ip: IpAddress; reason: string }>;
+}
+
+function needHolds(ctx: ActionContext) {
+  const holds = ctx.ports?.blockHolds;
+  if (!holds) throw new ConnectorError('no block holds were given to this action: whether another incident still blocks the IPs cannot be told, so nothing is unblocked', { source: 'firewall' });
+  return holds;
 }
 
 // --- running on every firewall of the customer -----------------------------------------------------
@@ -227,6 +247,17 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
     risk: 'destructive',
     description: "Blocks IPs on every firewall of the customer (address object in the block group) and cuts the user's VPN sessions.",
     input: blockInput,
+    inverse: {
+      action: 'firewall.unblock',
+      // the IPs the block kept (own egress ranges were never blocked); the incident it held them for
+      input: (fwdIn, fwdOut) => {
+        const out = fwdOut as Partial<BlockOutput> | undefined;
+        const inp = fwdIn as Partial<BlockInput> | undefined;
+        const ips = out?.feedEntries ? out.feedEntries.map((e) => e.ip) : (inp?.ips ?? []);
+        return { ips, ...(inp?.incidentId ? { incidentId: inp.incidentId } : {}) };
+      },
+      note: 'The VPN sessions that were cut stay cut: the user connects again',
+    },
     async preview(input, ctx): Promise<Preview> {
       const inp = validate(blockInput, input);
       const vpn = vpnUserOf(inp.user);
@@ -290,6 +321,9 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
       });
       const expiry = feedExpiry(ctx);
       const feedEntries = keep.map((ip) => ({ customerId: ctx.customer.id, ip, incidentId: incident, addedAt: expiry.addedAt, expiresAt: expiry.expiresAt }));
+      // This incident now holds each IP (also one another incident had blocked already): a release
+      // takes an IP off only when no other open incident holds it. Saved before the step ends.
+      if (keep.length) await ctx.ports?.blockHolds?.hold(incident, keep, ctx.now());
       const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, added: value.added, alreadyBlocked: value.alreadyBlocked, vpnSessionsCut: value.vpnSessionsCut, vpnSessionsSkipped: value.vpnSessionsSkipped }));
       const skipped: BlockOutput['skipped'] = [
         ...(vpn.problem ? [{ item: `VPN sessions of ${JSON.stringify(inp.user)}`, reason: vpn.problem }] : []),
@@ -319,9 +353,22 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
       if (Date.parse(expiresAt) > ctx.now().getTime()) throw new InvalidInputError('expiresAt', `the block of ${ip} runs until ${expiresAt}: not expired yet`);
       const feed = ctx.ports?.threatFeed;
       if (!feed) throw new ConnectorError('no threat feed was given to this action: the entry cannot be marked removed', { source: 'firewall' });
+      // The expiry job and a release never both unblock: one conditional update in the store says
+      // who takes the entry off; a release that has it leaves the devices to the release.
+      const claim = await feed.claimUnblock(ip, EXPIRY_CLAIM, ctx.now());
+      if (claim.outcome === 'claimedByOther' || claim.outcome === 'removed') {
+        const why = claim.outcome === 'claimedByOther'
+          ? `${claim.by.startsWith('release:') ? `the release of ${claim.by.slice('release:'.length)}` : claim.by} takes it off`
+          : `already removed at ${claim.entry.removedAt}`;
+        return {
+          output: { ip, expiresAt, firewalls: [] },
+          summary: `Block expired: ${ip} not touched (${why})`,
+          raw: [{ source: 'threatFeed.claim', contentType: 'application/json', collectedAt: ctx.now().toISOString(), body: Buffer.from(JSON.stringify({ ip, claimant: EXPIRY_CLAIM, ...claim })), note: `feed expiry: ${why}` }],
+        };
+      }
       // unblockIps reads the group first: a re-run after a crash removes only what is still there.
       const results = await onEachFirewall(ctx, deps, 'removing the expired block', (d) => d.unblockIps([ip]));
-      await feed.markRemoved(ip, ctx.now());
+      await feed.markRemovedBy(ip, EXPIRY_CLAIM, ctx.now());
       const firewalls = results.map(({ config, value }) => ({ firewallId: config.id, removed: value.removed, notPresent: value.notPresent }));
       const where = ctx.customer.firewalls.map((f) => `${f.blockGroup} on ${f.id}`).join(', ') || 'the threat feed (no firewall configured)';
       return {
@@ -333,7 +380,81 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
   };
 
 
-  return actionList(vpnSessions, sessions, matchedPolicy, block, unblockExpired);
+  const unblock: ActionDef<UnblockInput, UnblockOutput> = {
+    name: 'firewall.unblock',
+    risk: 'change',
+    description: "A release's undo of firewall.block: takes the incident's IPs out of every firewall's block group (and off the feed), unless another open incident still holds them.",
+    input: unblockInput,
+    async preview(input, ctx): Promise<Preview> {
+      const inp = validate(unblockInput, input);
+      const incident = parseIncidentId(inp.incidentId ?? ctx.incidentId);
+      const holds = needHolds(ctx);
+      const notChanged: Array<{ item: string; reason: string }> = [];
+      const free: IpAddress[] = [];
+      for (const ip of inp.ips) {
+        const others = await holds.holders(ip, incident);
+        if (others.length) notChanged.push({ item: ip, reason: `still blocked for ${others.join(', ')}` });
+        else free.push(ip);
+      }
+      const results = await onEachFirewall(ctx, deps, 'reading the block groups', async (d) => (free.length ? (await d.listBlocked()).ips : []));
+      const changes: string[] = [];
+      for (const { config, value } of results) {
+        for (const ip of free) {
+          if (value.includes(ip)) changes.push(`Unblock ${ip} on ${config.id} (${config.kind}): take ${addressObjectName(ip)} out of ${config.blockGroup} and delete it; off the threat feed`);
+          else notChanged.push({ item: `${ip} on ${config.id}`, reason: `not blocked (not in ${config.blockGroup})` });
+        }
+      }
+      return {
+        title: `Unblock ${free.length} IP(s) on ${ctx.customer.firewalls.length} ${ctx.customer.name} firewall(s)`,
+        facts: [{ label: 'IPs', value: inp.ips.join(', ') || 'none' }, { label: 'Incident', value: incident }, { label: 'Firewalls', value: ctx.customer.firewalls.map((f) => `${f.id} (${f.kind})`).join(', ') || 'none configured' }],
+        changes, notChanged, warnings: [], nothingToDo: changes.length === 0,
+        data: { ipsToUnblock: free.length, stillHeld: inp.ips.length - free.length },
+      };
+    },
+    async run(input, ctx) {
+      const inp = validate(unblockInput, input);
+      const incident = parseIncidentId(inp.incidentId ?? ctx.incidentId);
+      const holds = needHolds(ctx);
+      const feed = ctx.ports?.threatFeed;
+      const now = ctx.now();
+      const claimant = releaseClaim(incident);
+      const stillHeld: UnblockOutput['stillHeld'] = [];
+      const notTouched: UnblockOutput['notTouched'] = [];
+      const toRemove: IpAddress[] = [];
+      const claims: unknown[] = [];
+      // Gives this incident's holds back first (saved), then decides per IP; a retry after a crash
+      // finds the holds released and the claims its own, and removes only what is still there.
+      for (const { ip, heldBy } of await holds.release(incident, inp.ips, now)) {
+        const addr = parseIp(ip);
+        if (heldBy.length) { stillHeld.push({ ip: addr, heldBy }); continue; }
+        if (!feed) { toRemove.push(addr); continue; }
+        const claim = await feed.claimUnblock(addr, claimant, now);
+        claims.push({ ip: addr, ...claim });
+        if (claim.outcome === 'claimed' || claim.outcome === 'notListed') toRemove.push(addr);
+        else if (claim.outcome === 'claimedByOther') notTouched.push({ ip: addr, reason: claim.by === EXPIRY_CLAIM ? `its block expired (${claim.entry.expiresAt}): the expiry job takes it off` : `${claim.by} takes it off` });
+        else notTouched.push({ ip: addr, reason: `its block expired (${claim.entry.expiresAt}) and it was already removed at ${claim.entry.removedAt}: not removed again` });
+      }
+      const results = toRemove.length ? await onEachFirewall(ctx, deps, 'unblocking', (d) => d.unblockIps(toRemove)) : [];
+      // off the feed too once it is off the devices (the feed is what the firewalls pull)
+      if (feed) for (const ip of toRemove) await feed.markRemovedBy(ip, claimant, now);
+      const devices = results.map(({ config, value }) => ({ firewallId: config.id, kind: config.kind, removed: value.removed, notBlocked: value.notPresent }));
+      const removed = devices.reduce((n, d) => n + d.removed.length, 0);
+      const notBlocked = devices.reduce((n, d) => n + d.notBlocked.length, 0);
+      const parts = [
+        `Unblocked ${toRemove.length} IP(s) on ${devices.length} firewall(s) (${removed} removed, ${notBlocked} not blocked)`,
+        ...stillHeld.map((h) => `${h.ip} still blocked for ${h.heldBy.join(', ')}`),
+        ...notTouched.map((n) => `${n.ip}: ${n.reason}`),
+      ];
+      const raw: RawPayload[] = results.map((r) => r.value.transcript);
+      raw.push({
+        source: 'firewall.blockHolds', contentType: 'application/json', collectedAt: now.toISOString(), recordCount: inp.ips.length,
+        body: Buffer.from(JSON.stringify({ incidentId: incident, customerId: ctx.customer.id, stillHeld, claims }, null, 2)), note: 'block holds released and feed claims',
+      });
+      return { output: { devices, stillHeld, notTouched }, summary: parts.join('; '), raw };
+    },
+  };
+
+  return actionList(vpnSessions, sessions, matchedPolicy, block, unblockExpired, unblock);
 }
 
 /**

@@ -74,10 +74,36 @@ const auditSearch: ActionDef<z.infer<ReturnType<typeof windowInput>>, Awaited<Re
 
 interface ContainOutput { steps: Array<Omit<StepOutcome, 'raw'>> }
 
+/** What a release of an Entra containment cannot give back, and how the user gets going again. */
+export const ENTRA_NOT_UNDONE = 'Revoked sessions stay revoked (the user signs in again). The password stays reset to a generated one nobody knows: the service desk issues a temporary password (forced change at next sign-in), or the user resets it with self-service password reset (SSPR)';
+
+/**
+ * identity.release's input from a containment's input and output: enable only what the containment
+ * disabled (an account disabled before it stays disabled), dismiss the risk only where it confirmed
+ * the compromise.
+ */
+export function releaseInputFrom(placement: string, fwdIn: { upn?: unknown; sid?: unknown; domain?: unknown }, fwdOut: { steps?: Array<{ step: string; changed: boolean }> } | undefined): Record<string, unknown> {
+  const steps = fwdOut?.steps ?? [];
+  const changed = (step: string) => steps.some((x) => x.step === step && x.changed);
+  return {
+    placement,
+    ...(typeof fwdIn?.upn === 'string' ? { upn: fwdIn.upn } : {}),
+    ...(typeof fwdIn?.sid === 'string' ? { sid: fwdIn.sid } : {}),
+    ...(typeof fwdIn?.domain === 'string' ? { domain: fwdIn.domain } : {}),
+    enable: changed('disable') || changed('adDisable'),
+    dismissRisk: changed('confirmCompromised'),
+  };
+}
+
 const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
   name: 'entra.contain', risk: 'destructive',
   description: 'Disable the account, revoke its sessions, reset its password (and confirm compromised where P2): one approval',
   input: upnInput,
+  inverse: {
+    action: 'identity.release',
+    input: (fwdIn, fwdOut) => releaseInputFrom('cloud', fwdIn as { upn?: string }, fwdOut as ContainOutput | undefined),
+    note: ENTRA_NOT_UNDONE,
+  },
   async preview({ upn: u }, ctx): Promise<Preview> {
     const s = session(ctx);
     const st = await readContainmentState(s, u, { now: ctx.now(), hasP2: ctx.customer.graph.hasP2 });
@@ -120,7 +146,7 @@ const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
       steps.push(await confirmCompromised(s, { objectId: user.objectId, upn: u }));
     }
     const raw: RawPayload[] = steps.flatMap((x) => x.raw);
-    const label: Record<StepOutcome['step'], string> = { disable: 'disabled', revokeSessions: 'sessions revoked', resetPassword: 'password reset', confirmCompromised: 'confirmed compromised' };
+    const label: Record<StepOutcome['step'], string> = { disable: 'disabled', revokeSessions: 'sessions revoked', resetPassword: 'password reset', confirmCompromised: 'confirmed compromised', enable: 'enabled', dismissRisk: 'risk dismissed' };
     return {
       output: { steps: steps.map(({ raw: _r, ...rest }) => rest) }, raw,
       summary: `${u}: ${steps.map((x) => (x.changed ? label[x.step] : `${label[x.step]} (already)`)).join(', ')}`,

@@ -12,7 +12,7 @@ import { segment, type GraphSession } from './graph-session';
  * responses; the password is never returned, logged, stored or kept in evidence.
  */
 export interface StepOutcome {
-  step: 'disable' | 'revokeSessions' | 'resetPassword' | 'confirmCompromised';
+  step: 'disable' | 'revokeSessions' | 'resetPassword' | 'confirmCompromised' | 'enable' | 'dismissRisk';
   changed: boolean;
   /** why nothing was done, when nothing was */
   skippedBecause?: string;
@@ -110,6 +110,38 @@ export async function confirmCompromised(s: GraphSession, user: { objectId: stri
   if (cur.riskState === 'confirmedCompromised') return { step: 'confirmCompromised', changed: false, skippedBecause: 'already confirmed compromised', raw: cur.raw };
   const r = await s.call('POST', '/v1.0/identityProtection/riskyUsers/confirmCompromised', { source: 'graph.confirmCompromised', body: { userIds: [user.objectId] }, op });
   return { step: 'confirmCompromised', changed: true, raw: [...cur.raw, ...r.raw] };
+}
+
+/**
+ * A release's undo of the disable: `PATCH /users/{id}` with accountEnabled true (Graph v1.0 update
+ * user), after a re-read: an account someone already enabled by hand is reported, not written.
+ */
+export async function enableAccount(s: GraphSession, upn: Upn): Promise<StepOutcome> {
+  const before = await s.get<{ accountEnabled?: boolean }>(`/v1.0/users/${segment(upn)}`, {
+    source: 'graph.user', op: { does: 'read the account state', permissions: ['User.Read.All'], object: `user ${upn}` }, query: { $select: 'id,accountEnabled' },
+  });
+  if (before.data.accountEnabled === true) return { step: 'enable', changed: false, skippedBecause: 'the account is already enabled (by hand?)', raw: before.raw };
+  const r = await s.call('PATCH', `/v1.0/users/${segment(upn)}`, {
+    source: 'graph.enableUser', body: { accountEnabled: true },
+    op: { does: `enable ${upn}`, permissions: ['User.EnableDisableAccount.All', 'User.ReadWrite.All'], object: `user ${upn}`,
+      roleHint: 'a privileged admin can only be enabled by an app holding a higher admin role (e.g. Privileged Authentication Administrator)' },
+  });
+  return { step: 'enable', changed: true, raw: [...before.raw, ...r.raw] };
+}
+
+/**
+ * Identity Protection (P2): dismisses the user's risk (`POST /identityProtection/riskyUsers/dismiss`,
+ * Graph v1.0: risk level none). Re-reads first: a user whose risk is already dismissed or
+ * remediated, or never flagged (404), is left alone.
+ */
+export async function dismissRisk(s: GraphSession, user: { objectId: string; upn: string }): Promise<StepOutcome> {
+  const op = { does: `dismiss the Identity Protection risk of ${user.upn}`, permissions: ['IdentityRiskyUser.ReadWrite.All'], object: `risky user ${user.upn}`, roleHint: 'Identity Protection needs Entra ID P2' };
+  const cur = await readRiskState(s, user, op);
+  if (cur.riskState === null || ['dismissed', 'remediated', 'none'].includes(cur.riskState)) {
+    return { step: 'dismissRisk', changed: false, skippedBecause: cur.riskState === null ? 'Identity Protection has no risk for the user' : `the risk is already ${cur.riskState}`, raw: cur.raw };
+  }
+  const r = await s.call('POST', '/v1.0/identityProtection/riskyUsers/dismiss', { source: 'graph.dismissRiskyUser', body: { userIds: [user.objectId] }, op });
+  return { step: 'dismissRisk', changed: true, raw: [...cur.raw, ...r.raw] };
 }
 
 export interface ContainmentState {

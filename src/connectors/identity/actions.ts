@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, actionList } from '../types';
 import { GraphSession } from '../graph/graph-session';
-import { findEntraUser, type EntraUser } from '../graph/entra-read';
-import { confirmCompromised, readContainmentState, revokeSessions, type StepOutcome } from '../graph/entra-containment';
-import { graphActions } from '../graph/actions';
-import { activeDirectoryActions } from '../active-directory/actions';
-import type { AccountState, DisableOutcome, ResetOutcome } from '../active-directory/directory-service';
+import { findEntraUser, getUser, type EntraUser } from '../graph/entra-read';
+import { confirmCompromised, dismissRisk, enableAccount, readContainmentState, revokeSessions, type StepOutcome } from '../graph/entra-containment';
+import { ENTRA_NOT_UNDONE, graphActions, releaseInputFrom } from '../graph/actions';
+import { activeDirectoryActions, RESET_STAYS } from '../active-directory/actions';
+import type { AccountState, DisableOutcome, EnableOutcome, ResetOutcome } from '../active-directory/directory-service';
 import { parseSid } from '../active-directory/sid';
 
 /**
@@ -67,6 +67,23 @@ export interface IdentityContainOutput {
   steps: Array<{ step: 'adDisable' | 'adResetPassword' | StepOutcome['step']; changed: boolean; skippedBecause?: string; summary?: string }>;
 }
 
+const releaseInput = z.object({
+  placement: z.enum(['cloud', 'synced', 'onPremises']),
+  upn: z.string().nullish(),
+  sid: z.string().nullish(),
+  domain: z.string().nullish(),
+  /** enable the account again: true only where the containment disabled it */
+  enable: z.boolean(),
+  /** dismiss the Identity Protection risk: true only where the containment confirmed the compromise */
+  dismissRisk: z.boolean(),
+}).strict();
+type ReleaseInput = z.infer<typeof releaseInput>;
+
+export interface IdentityReleaseOutput {
+  placement: ReleaseInput['placement'];
+  steps: Array<{ step: 'enable' | 'adEnable' | 'dismissRisk'; changed: boolean; skippedBecause?: string; summary?: string }>;
+}
+
 export interface IdentityActionsOptions {
   /** the AD actions to call (tests pass ones built with their own DirectoryService opener) */
   adActions?: readonly ActionDef[];
@@ -102,6 +119,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
   const adLookup = byName(ad, 'ad.lookupAccount') as ActionDef<Record<string, unknown>, AccountState>;
   const adDisable = byName(ad, 'ad.disableAccount') as ActionDef<Record<string, unknown>, DisableOutcome>;
   const adReset = byName(ad, 'ad.resetPassword') as ActionDef<Record<string, unknown>, ResetOutcome>;
+  const adEnable = byName(ad, 'ad.enableAccount') as ActionDef<Record<string, unknown>, EnableOutcome>;
   const entraContain = byName(graph, 'entra.contain') as ActionDef<{ upn: Upn }, { steps: IdentityContainOutput['steps'] }>;
 
   const resolve: ActionDef<z.infer<typeof resolveInput>, ResolvedAccount> = {
@@ -160,16 +178,22 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  const adKey = (i: ContainInput) => ({ ...(i.sid ? { sid: parseSid(i.sid) } : {}), ...(i.domain ? { domain: i.domain } : {}) });
-  const needAd = (i: ContainInput, ctx: ActionContext) => {
-    if (!i.sid) throw new ConnectorError('the lookup found no SID for the on-premises account: nothing can be contained in AD', { source: 'ad' });
-    if (!hasAd(ctx)) throw new ConnectorError(`${ctx.customer.name} has no activeDirectory section in the customers file: the on-premises account cannot be contained (nothing was changed)`, { source: 'ad' });
+  const getUserOf = (ctx: ActionContext, i: { upn?: string | null }) => getUser(session(ctx), parseUpn(i.upn));
+  const adKey = (i: ContainInput | ReleaseInput) => ({ ...(i.sid ? { sid: parseSid(i.sid) } : {}), ...(i.domain ? { domain: i.domain } : {}) });
+  const needAd = (i: ContainInput | ReleaseInput, ctx: ActionContext, verb = 'contained') => {
+    if (!i.sid) throw new ConnectorError(`the lookup found no SID for the on-premises account: nothing can be ${verb} in AD`, { source: 'ad' });
+    if (!hasAd(ctx)) throw new ConnectorError(`${ctx.customer.name} has no activeDirectory section in the customers file: the on-premises account cannot be ${verb} (nothing was changed)`, { source: 'ad' });
   };
 
   const contain: ActionDef<ContainInput, IdentityContainOutput> = {
     name: 'identity.contain', risk: 'destructive',
     description: 'Contain the account where it is mastered: Entra for a cloud account; AD disable + reset and Entra revoke + confirm compromised for a synced one; AD alone for an on-premises one',
     input: containInput,
+    inverse: {
+      action: 'identity.release',
+      input: (fwdIn, fwdOut) => releaseInputFrom((fwdIn as ContainInput).placement, fwdIn as ContainInput, fwdOut as IdentityContainOutput | undefined),
+      note: ENTRA_NOT_UNDONE,
+    },
     async preview(i, ctx): Promise<Preview> {
       if (i.placement === 'notFound') throw new ConnectorError('the account was found in neither Entra nor Active Directory: there is nothing to contain', { source: 'identity' });
       if (i.placement === 'cloud') return entraContain.preview!({ upn: parseUpn(i.upn) }, ctx);
@@ -252,7 +276,75 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  return actionList(resolve, contain);
+  const release: ActionDef<ReleaseInput, IdentityReleaseOutput> = {
+    name: 'identity.release', risk: 'change',
+    description: "A release's undo of identity.contain: enable the account where it is mastered (Entra for a cloud account, AD for a synced or on-premises one) and dismiss the Identity Protection risk the containment confirmed",
+    input: releaseInput,
+    async preview(i, ctx): Promise<Preview> {
+      const changes: string[] = [];
+      const notChanged: Array<{ item: string; reason: string }> = [];
+      const facts: Preview['facts'] = [{ label: 'Customer', value: ctx.customer.name }, { label: 'Where it lives', value: i.placement }];
+      if (!i.enable) notChanged.push({ item: 'Enable the account', reason: 'the containment did not disable it (it was disabled before): it stays disabled' });
+      else if (i.placement === 'cloud') {
+        const { user } = await getUserOf(ctx, i);
+        facts.push({ label: 'UPN', value: user.userPrincipalName }, { label: 'Object id', value: user.objectId });
+        if (user.accountEnabled) notChanged.push({ item: `Enable ${user.userPrincipalName} in Entra`, reason: 'already enabled (by hand?)' });
+        else changes.push(`Enable ${user.userPrincipalName} in Entra (accountEnabled false → true)`);
+      } else {
+        needAd(i, ctx, 'released');
+        const p = await adEnable.preview!(adKey(i), ctx);
+        facts.push(...p.facts.filter((f) => f.label !== 'Customer'));
+        changes.push(...p.changes.map((c) => `Enable in AD — ${c}`));
+        notChanged.push(...(p.notChanged ?? []));
+      }
+      if (i.dismissRisk) {
+        if (!ctx.customer.graph.hasP2) notChanged.push({ item: 'Dismiss the Identity Protection risk', reason: 'the tenant has no Entra ID P2' });
+        else changes.push(`Dismiss the Identity Protection risk of ${parseUpn(i.upn)} that the containment confirmed (risk level → none)`);
+      }
+      return {
+        title: `Release ${i.upn ?? i.sid ?? 'the account'}`,
+        facts, changes, notChanged, nothingToDo: changes.length === 0,
+        warnings: [ENTRA_NOT_UNDONE, ...(i.placement === 'cloud' ? [] : [RESET_STAYS]), ...(i.placement === 'synced' ? ['Entra takes the enabled state from AD at the next directory sync (30 minutes by default)'] : [])],
+      };
+    },
+    async run(i, ctx): Promise<ActionResult<IdentityReleaseOutput>> {
+      const steps: IdentityReleaseOutput['steps'] = [];
+      const raw: RawPayload[] = [];
+      if (!i.enable) steps.push({ step: i.placement === 'cloud' ? 'enable' : 'adEnable', changed: false, skippedBecause: 'the containment did not disable it: it stays disabled' });
+      else if (i.placement === 'cloud') {
+        const e = await enableAccount(session(ctx), parseUpn(i.upn));
+        raw.push(...e.raw);
+        steps.push({ step: 'enable', changed: e.changed, ...(e.skippedBecause ? { skippedBecause: e.skippedBecause } : {}) });
+      } else {
+        needAd(i, ctx, 'released');
+        const e = await adEnable.run(adKey(i), ctx);
+        raw.push(...e.raw);
+        steps.push({ step: 'adEnable', changed: e.output.changed, summary: e.summary, ...(e.output.changed ? {} : { skippedBecause: 'already enabled in AD (by hand?)' }) });
+      }
+      if (i.dismissRisk) {
+        if (!ctx.customer.graph.hasP2) steps.push({ step: 'dismissRisk', changed: false, skippedBecause: 'the tenant has no Entra ID P2' });
+        else {
+          const s = session(ctx);
+          const upn = parseUpn(i.upn);
+          const found = await findEntraUser(s, { upn });
+          raw.push(...found.raw);
+          if (!found.user) steps.push({ step: 'dismissRisk', changed: false, skippedBecause: `${upn} is not in Entra` });
+          else {
+            const d = await dismissRisk(s, { objectId: found.user.objectId, upn });
+            raw.push(...d.raw);
+            steps.push({ step: 'dismissRisk', changed: d.changed, ...(d.skippedBecause ? { skippedBecause: d.skippedBecause } : {}) });
+          }
+        }
+      }
+      const label: Record<IdentityReleaseOutput['steps'][number]['step'], string> = { enable: 'enabled in Entra', adEnable: 'enabled in AD', dismissRisk: 'risk dismissed' };
+      return {
+        output: { placement: i.placement, steps }, raw,
+        summary: `${i.upn ?? i.sid}: ${steps.map((x) => (x.changed ? label[x.step] : `${label[x.step]}: no (${x.skippedBecause})`)).join(', ')}`,
+      };
+    },
+  };
+
+  return actionList(resolve, contain, release);
 }
 
 export const identityActions: ActionDef[] = createIdentityActions();

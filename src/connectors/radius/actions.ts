@@ -119,6 +119,7 @@ export function createRadiusActions(opts: RadiusActionOptions = {}): ActionDef[]
     risk: 'destructive',
     description: "Ends the user's RADIUS sessions at their NAS with RFC 5176 Disconnect-Requests.",
     input: disconnectInput,
+    inverse: { none: 'A RADIUS disconnect has no undo, and needs none: the client re-authenticates by itself (802.1X supplicant, VPN or Wi-Fi client) once the account is enabled again' },
     async preview(input, ctx): Promise<Preview> {
       const config = radiusOf(ctx);
       const { toSend, stopped } = await sessionsToEnd(input, ctx);

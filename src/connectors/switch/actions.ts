@@ -154,6 +154,15 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     risk: 'destructive',
     description: "Shuts the access port a client is plugged in (interface shutdown), where the customer allows it; the undo is 'no shutdown'.",
     input: shutPortInput,
+    inverse: {
+      action: 'switch.unshutPort',
+      // only a port this step shut comes up again: one that was already down stays down
+      input: (fwdIn, fwdOut) => {
+        const i = fwdIn as Partial<ShutPortInput>;
+        const o = fwdOut as Partial<ShutPortOutput> | undefined;
+        return { switchId: o?.switchId ?? i.switchId, nasPortId: i.nasPortId, ...(o && o.changed === false ? { onlyIfShutBy: 'nobody' } : {}) };
+      },
+    },
     async preview(input, ctx) {
       const t = shutTarget(ctx, input);
       const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
@@ -187,12 +196,67 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
       }
     },
   };
-  return [portFacts, shutPort];
+  const unshutPort: ActionDef<UnshutPortInput, UnshutPortOutput> = {
+    name: 'switch.unshutPort',
+    risk: 'change',
+    description: "A release's undo of switch.shutPort: brings the port up again (no shutdown), after re-reading it (a port already up is left alone).",
+    input: unshutPortInput,
+    async preview(input, ctx) {
+      const i = unshutPortInput.parse(input);
+      const t = portTarget(ctx, i);
+      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+      try {
+        const { shut } = await driver.isShut(t.port);
+        const skip = i.onlyIfShutBy === 'nobody';
+        const notChanged = skip ? [{ item: t.port.full, reason: 'the containment found it already shut: it stays shut' }]
+          : shut ? [] : [{ item: t.port.full, reason: 'already up (no shutdown by hand?)' }];
+        return {
+          title: `Bring ${t.port.short} on ${t.config.id} up again`,
+          facts: [{ label: 'Switch', value: `${t.config.id} (${t.config.kind})` }, { label: 'Port', value: t.port.full }],
+          changes: shut && !skip ? [`No shutdown on ${t.port.full} on ${t.config.id}`] : [],
+          warnings: [], notChanged, nothingToDo: !shut || skip,
+        };
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
+    },
+    async run(input, ctx) {
+      const i = unshutPortInput.parse(input);
+      const t = portTarget(ctx, i);
+      if (i.onlyIfShutBy === 'nobody') {
+        return { output: { switchId: t.config.id, port: t.port.full, changed: false }, summary: `${t.port.short} on ${t.config.id} left shut: it was shut before the containment`, raw: [] };
+      }
+      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+      try {
+        // noShutPort reads the port first: a port already up (by hand, or an earlier attempt) gets nothing sent.
+        const { changed, transcript } = await driver.noShutPort(t.port);
+        return {
+          output: { switchId: t.config.id, port: t.port.full, changed },
+          summary: `${t.port.short} on ${t.config.id} ${changed ? 'up again (no shutdown)' : 'was already up: nothing sent'}`,
+          raw: [transcript],
+        };
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
+    },
+  };
+  return [portFacts, shutPort, unshutPort];
 }
 
 export const shutPortInput = z.object({ switchId: z.string().max(63), nasPortId: text(128) });
 export type ShutPortInput = z.infer<typeof shutPortInput>;
 export interface ShutPortOutput { switchId: string; port: string; changed: boolean; undo: { action: 'no shutdown'; switchId: string; port: string } }
+
+export const unshutPortInput = z.object({ switchId: z.string().max(63), nasPortId: text(128), onlyIfShutBy: z.literal('nobody').optional() });
+export type UnshutPortInput = z.infer<typeof unshutPortInput>;
+export interface UnshutPortOutput { switchId: string; port: string; changed: boolean }
+
+/** The switch (of this customer only) and port to bring up again; no allowPortShutdown needed to undo a shut. */
+function portTarget(ctx: ActionContext, input: { switchId: string; nasPortId: string }): { config: SwitchConfig; port: SwitchPort } {
+  const config = ctx.customer.switches.find((s) => s.id === input.switchId);
+  if (!config) throw new InvalidInputError('switchId', `${ctx.customer.name} has no switch ${JSON.stringify(input.switchId.slice(0, 63))}`);
+  return { config, port: parseSwitchPort(config.kind, input.nasPortId, 'nasPortId') };
+}
 
 /** The switch (of this customer only) and port to shut, refused unless the customer allows it. */
 function shutTarget(ctx: ActionContext, input: unknown): { config: SwitchConfig; port: SwitchPort } {

@@ -1,5 +1,5 @@
 import type { CustomerConfig } from '../../config/customers';
-import type { FeedEntry } from '../../domain/feed-entry';
+import type { FeedEntry, FeedUnblockClaim } from '../../domain/feed-entry';
 
 /**
  * One customer's threat feed: the addresses its firewalls pull as a block list, each with the
@@ -14,6 +14,10 @@ export interface ThreatFeed {
   listed(now: Date): Promise<FeedEntry[]>;
   /** the address is off the devices: the feed stops listing it */
   markRemoved(ip: string, now: Date): Promise<void>;
+  /** claims the entry for taking it off the devices: the expiry job and a release never both do (FeedUnblockClaim) */
+  claimUnblock(ip: string, claimant: string, now: Date): Promise<FeedUnblockClaim>;
+  /** marks the entry removed unless another claimant has it; false when nothing was marked */
+  markRemovedBy(ip: string, claimant: string, now: Date): Promise<boolean>;
 }
 
 /** Where feed entries are kept (the store satisfies this; the connector does not import it). */
@@ -22,6 +26,8 @@ export interface FeedEntries {
   listFeed(customerId: string, now: Date): Promise<FeedEntry[]>;
   listExpiredFeed(now: Date): Promise<FeedEntry[]>;
   markFeedRemoved(customerId: string, ip: string, now: Date): Promise<void>;
+  claimFeedUnblock(customerId: string, ip: string, claimant: string, now: Date): Promise<FeedUnblockClaim>;
+  markFeedRemovedBy(customerId: string, ip: string, claimant: string, now: Date): Promise<boolean>;
 }
 
 export interface ThreatFeedDeps { entries: FeedEntries }
@@ -44,5 +50,13 @@ export class ServedThreatFeed implements ThreatFeed {
 
   markRemoved(ip: string, now: Date): Promise<void> {
     return this.deps.entries.markFeedRemoved(this.customerId, ip, now);
+  }
+
+  claimUnblock(ip: string, claimant: string, now: Date): Promise<FeedUnblockClaim> {
+    return this.deps.entries.claimFeedUnblock(this.customerId, ip, claimant, now);
+  }
+
+  markRemovedBy(ip: string, claimant: string, now: Date): Promise<boolean> {
+    return this.deps.entries.markFeedRemovedBy(this.customerId, ip, claimant, now);
   }
 }

@@ -346,6 +346,20 @@ export const routes: Route[] = [
     },
   },
   {
+    // Graph v1.0 riskyUser: dismiss — sets the risk level to none (riskState dismissed); 204 No Content
+    method: 'POST', pattern: /^\/identityProtection\/riskyUsers\/dismiss$/, permissions: ['IdentityRiskyUser.ReadWrite.All'],
+    handle: (r) => {
+      if (!r.tenant.hasP2) throw new GraphHttpError(403, 'Forbidden', 'Your tenant is not licensed for this feature (Microsoft Entra ID P2 required).');
+      const ids = (r.body as { userIds?: unknown })?.userIds;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > 60) throw badRequest("The 'userIds' property is required (at most 60).");
+      for (const id of ids) {
+        const u = userOr404(r, String(id));
+        r.tenant.riskyUsers.set(u.id, { riskLevel: 'none', riskState: 'dismissed', riskDetail: 'adminDismissedAllRiskForUser' });
+      }
+      return { status: 204 };
+    },
+  },
+  {
     method: 'GET', pattern: /^\/identityProtection\/riskyUsers\/([^/]+)$/, permissions: ['IdentityRiskyUser.Read.All', 'IdentityRiskyUser.ReadWrite.All'],
     handle: (r) => {
       if (!r.tenant.hasP2) throw new GraphHttpError(403, 'Forbidden', 'Your tenant is not licensed for this feature (Microsoft Entra ID P2 required).');

@@ -21,8 +21,9 @@ describe('Active Directory actions (real Samba DC)', function () {
   beforeEach(async () => { generated.length = 0; dc = await startTestDc(); });
   afterEach(async () => { await dc?.cleanup(); });
 
-  it('registers the three actions with their risks', () => {
-    assert.deepEqual(registry.names(), ['ad.disableAccount', 'ad.lookupAccount', 'ad.resetPassword']);
+  it('registers the four actions with their risks', () => {
+    assert.deepEqual(registry.names(), ['ad.disableAccount', 'ad.enableAccount', 'ad.lookupAccount', 'ad.resetPassword']);
+    assert.equal(action('ad.enableAccount').risk, 'change');
     assert.equal(action('ad.lookupAccount').risk, 'read');
     assert.equal(action('ad.disableAccount').risk, 'destructive');
     assert.equal(action('ad.resetPassword').risk, 'destructive');
@@ -53,6 +54,32 @@ describe('Active Directory actions (real Samba DC)', function () {
     assert.deepEqual(after.changes, []);
     const rerun = await def.run(input, adContext(dc, { mayHaveRun: true }));
     assert.match(rerun.summary, /was already disabled .*nothing written/);
+  });
+
+  it('enable (the release of a disable): re-reads first, previews the exact change, binds again after; enabled by hand is reported, not written', async () => {
+    const acc = dc.template.accounts['adm-avance'];
+    const disable = action('ad.disableAccount');
+    const fwdIn = disable.input.parse({ sid: acc.sid, domain: 'CONTOSO' });
+    const fwd = await disable.run(fwdIn, adContext(dc));
+    const decl = disable.inverse!;
+    assert.ok('action' in decl && decl.action === 'ad.enableAccount');
+    const def = action('ad.enableAccount');
+    const input = def.input.parse(decl.input(fwdIn, fwd.output));
+    assert.deepEqual(input, { sid: acc.sid, domain: 'CONTOSO', expectedDn: 'CN=adm-avance,OU=Tier0,DC=contoso,DC=local' });
+    const p = await def.preview!(input, adContext(dc));
+    assert.deepEqual(p.changes, [`On DC1.contoso.local (${dc.ip}:636): clear ACCOUNTDISABLE on CN=adm-avance,OU=Tier0,DC=contoso,DC=local (userAccountControl 514 → 512)`]);
+    assert.equal(p.nothingToDo, false);
+    assert.ok(p.warnings.some((w) => /password stays reset.*service desk.*SSPR/.test(w)));
+    const r = await def.run(input, adContext(dc));
+    assert.match(r.summary, /^CONTOSO\\adm-avance .* enabled on DC1\.contoso\.local .*\(userAccountControl 514 → 512\)$/);
+    assert.ok(r.raw.some((x) => x.source === 'ad.ldap' && /"modify"/.test(x.body.toString('utf8'))));
+    assert.equal(await tryBind(dc, acc.upn, acc.password), undefined);
+    const after = await def.preview!(input, adContext(dc));
+    assert.equal(after.nothingToDo, true);
+    assert.match(after.notChanged![0].reason, /already enabled/);
+    const rerun = await def.run(input, adContext(dc, { mayHaveRun: true }));
+    assert.match(rerun.summary, /was already enabled .*nothing written/);
+    assert.ok(!rerun.raw.some((x) => /"modify"/.test(x.body.toString('utf8'))), 'nothing written on a re-run');
   });
 
   it('reset: the new password is known only to the seam, never to the summary, output or evidence; a retry does not reset twice', async () => {

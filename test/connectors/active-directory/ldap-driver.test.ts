@@ -123,6 +123,29 @@ describe('Active Directory ldap driver (real Samba DC)', function () {
     assert.match(await dc.tool(['user', 'show', 'adm-avance', '--attributes=userAccountControl']), /^userAccountControl: 514$/m);
   });
 
+  it('enables adm-avance again (514 → 512): its password binds again; an account already enabled (by hand) is left alone', async () => {
+    const acc = dc.template.accounts['adm-avance'];
+    const dir = await open();
+    try {
+      const first = await dir.enable({ sid: acc.sid });
+      assert.equal(first.changed, false, 'enabled from the start: nothing written');
+      assert.equal(first.userAccountControlBefore, 512);
+      await dir.disable({ sid: acc.sid });
+      const before = dir.raw().length;
+      const o = await dir.enable({ sid: acc.sid }, { expectedDn: 'CN=adm-avance,OU=Tier0,DC=contoso,DC=local' });
+      assert.deepEqual([o.changed, o.userAccountControlBefore, o.userAccountControlAfter, o.movedFrom], [true, 514, 512, undefined]);
+      const modify = dir.raw().slice(before).map((r) => r.body.toString('utf8')).filter((b) => b.includes('"modify"'));
+      assert.equal(modify.length, 1);
+      assert.match(modify[0], /"replace":\{"userAccountControl":"512"\},"before":"514"/);
+      const again = await dir.enable({ samAccountName: 'adm-avance' });
+      assert.equal(again.changed, false);
+    } finally {
+      await dir.close();
+    }
+    assert.equal(await tryBind(dc, acc.upn, acc.password), undefined);
+    assert.match(await dc.tool(['user', 'show', 'adm-avance', '--attributes=userAccountControl']), /^userAccountControl: 512$/m);
+  });
+
   it('resets the password: the old one fails (52e), the new one binds', async () => {
     const acc = dc.template.accounts['adm-avance'];
     const intentAt = new Date(Date.now() - 1000);

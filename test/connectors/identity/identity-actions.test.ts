@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { startGraphEmulator, type GraphEmulator } from '../../../src/sandbox/graph/emulator';
 import { graphActions } from '../../../src/connectors/graph/actions';
+import type { IdentityReleaseOutput } from '../../../src/connectors/identity/actions';
 import { createIdentityActions, type IdentityContainOutput, type ResolvedAccount } from '../../../src/connectors/identity/actions';
 import type { ActionDef, ActionResult, Preview } from '../../../src/connectors/types';
 import type { CustomerConfig } from '../../../src/config/customers';
@@ -33,6 +34,11 @@ function fakeAd() {
       st.enabled = false;
       return { output: { account, dc: 'DC1.contoso.local (127.0.0.2:636)', changed, userAccountControlBefore: changed ? 512 : 514, userAccountControlAfter: 514 }, raw: [], summary: changed ? 'disabled' : 'already disabled' };
     }, () => ({ title: 'Disable CONTOSO\\adm-avance (' + SID + ') in Active Directory', facts: [{ label: 'Domain controller', value: 'DC1.contoso.local (127.0.0.2:636)' }], changes: st.enabled ? ['On DC1.contoso.local (127.0.0.2:636): set ACCOUNTDISABLE on ' + account.dn + ' (userAccountControl 512 → 514)'] : [], warnings: ['Domain Admins: a privileged account', 'Entra follows at the next directory sync', 'Kerberos tickets already issued stay valid'], data: { dc: 'DC1.contoso.local (127.0.0.2:636)' } })),
+    def('ad.enableAccount', () => {
+      const changed = !st.enabled;
+      st.enabled = true;
+      return { output: { account, dc: 'DC1.contoso.local (127.0.0.2:636)', changed, userAccountControlBefore: changed ? 514 : 512, userAccountControlAfter: 512 }, raw: [], summary: changed ? 'enabled' : 'already enabled' };
+    }, () => ({ title: 'Enable', facts: [], changes: st.enabled ? [] : ['On DC1.contoso.local (127.0.0.2:636): clear ACCOUNTDISABLE on ' + account.dn + ' (userAccountControl 514 → 512)'], notChanged: st.enabled ? [{ item: 'Enable', reason: 'already enabled' }] : [], warnings: [] })),
     def('ad.resetPassword', (_i, ctx) => {
       if (ctx.mayHaveRun && ctx.intentAt && Date.parse(st.pwdLastSet) >= ctx.intentAt.getTime()) return { output: { account, dc: 'DC1', changed: false, reason: 'already reset' }, raw: [], summary: 'not again' };
       st.pwdLastSet = new Date().toISOString();
@@ -112,7 +118,7 @@ describe('identity.resolve and identity.contain against the Graph emulator', () 
     const r = await contain.run(input, graphActionContext(withAd, env.secrets, { intentAt }));
     assert.deepEqual(r.output.steps.map((s) => [s.step, s.changed]), [['adDisable', true], ['adResetPassword', true], ['revokeSessions', true], ['confirmCompromised', true]]);
     assert.deepEqual(ad.st.calls, ['ad.disableAccount', 'ad.resetPassword']);
-    const entra = emu.state.requests.filter((q) => q.path.startsWith(`/v1.0/users/${CONTOSO.admAvance.upn}`) && q.method === 'PATCH');
+    const entra = emu.state.requests.filter((q) => q.method === 'PATCH');
     assert.equal(entra.length, 0, 'no Graph disable or reset for a synced account');
     assert.equal(emu.state.revocations.filter((x) => x.userId === CONTOSO.admAvance.objectId).length, 1);
 
@@ -131,5 +137,102 @@ describe('identity.resolve and identity.contain against the Graph emulator', () 
     await assert.rejects(other.contain.run({ placement: 'onPremises', upn: null, sid: SID, domain: 'CONTOSO' }, graphActionContext(env.contoso, env.secrets)), /no activeDirectory section/);
     assert.deepEqual(other.ad.st.calls, []);
     assert.equal(ad.st.enabled, false);
+  });
+});
+
+describe('identity.release (the inverse of entra.contain and identity.contain) against the Graph emulator', () => {
+  let emu: GraphEmulator;
+  let env: ReturnType<typeof graphSandboxCustomers>;
+  let withAd: CustomerConfig;
+  beforeEach(async () => {
+    emu = await startGraphEmulator();
+    env = graphSandboxCustomers(emu);
+    withAd = { ...env.contoso, activeDirectory: AD } as CustomerConfig;
+  });
+  afterEach(async () => { await emu.close(); });
+  const release = (ad = fakeAd()) => createIdentityActions({ adActions: ad.defs, graph: graphActions }).find((d) => d.name === 'identity.release')! as ActionDef<Record<string, unknown>, IdentityReleaseOutput>;
+  const inverseOf = (d: ActionDef | undefined) => { const x = d!.inverse!; assert.ok('action' in x); return x; };
+
+  it('cloud: enables the Entra account (PATCH accountEnabled true) and dismisses the confirmed risk; a second run changes nothing', async () => {
+    const contain = graphActions.find((a) => a.name === 'entra.contain')!;
+    const fwdIn = contain.input.parse({ upn: CONTOSO.adele.upn });
+    const fwd = await contain.run(fwdIn, graphActionContext(env.contoso, env.secrets));
+    const decl = inverseOf(contain);
+    assert.equal(decl.action, 'identity.release');
+    assert.match(decl.note ?? '', /Revoked sessions stay revoked.*service desk.*SSPR/);
+    const rel = release();
+    const input = rel.input.parse(decl.input(fwdIn, fwd.output)) as Record<string, unknown>;
+    assert.deepEqual(input, { placement: 'cloud', upn: CONTOSO.adele.upn, enable: true, dismissRisk: true });
+    const p = await rel.preview!(input, graphActionContext(env.contoso, env.secrets));
+    assert.deepEqual(p.changes, [
+      `Enable ${CONTOSO.adele.upn} in Entra (accountEnabled false → true)`,
+      `Dismiss the Identity Protection risk of ${CONTOSO.adele.upn} that the containment confirmed (risk level → none)`,
+    ]);
+    const tenant = emu.state.tenants.get(CONTOSO.tenantId)!;
+    const u = tenant.users.get(CONTOSO.adele.objectId)!;
+    assert.equal(u.accountEnabled, false, 'a preview changes nothing');
+    const from = emu.state.requests.length;
+    const r = await rel.run(input, graphActionContext(env.contoso, env.secrets));
+    assert.deepEqual(r.output.steps.map((x) => [x.step, x.changed]), [['enable', true], ['dismissRisk', true]]);
+    assert.equal(u.accountEnabled, true);
+    assert.equal(tenant.riskyUsers.get(u.id)?.riskState, 'dismissed');
+    const writes = emu.state.requests.slice(from).filter((q) => q.method !== 'GET').map((q) => `${q.method} ${q.path}`);
+    assert.deepEqual(writes, [`PATCH /users/${CONTOSO.adele.upn}`, 'POST /identityProtection/riskyUsers/dismiss']);
+    assert.ok(r.raw.some((x) => x.source === 'graph.enableUser') && r.raw.some((x) => x.source === 'graph.dismissRiskyUser'));
+    const again = emu.state.requests.length;
+    const r2 = await rel.run(input, graphActionContext(env.contoso, env.secrets, { mayHaveRun: true }));
+    assert.deepEqual(r2.output.steps.map((x) => [x.step, x.changed]), [['enable', false], ['dismissRisk', false]]);
+    assert.match(r2.summary, /enabled in Entra: no \(the account is already enabled \(by hand\?\)\), risk dismissed: no \(the risk is already dismissed\)/);
+    assert.equal(emu.state.requests.slice(again).filter((q) => q.method !== 'GET').length, 0);
+  });
+
+  it('cloud: an account the containment found disabled stays disabled; one enabled by hand is reported, not written', async () => {
+    const tenant = emu.state.tenants.get(CONTOSO.tenantId)!;
+    const u = tenant.users.get(CONTOSO.adele.objectId)!;
+    u.accountEnabled = false;
+    const contain = graphActions.find((a) => a.name === 'entra.contain')!;
+    const fwdIn = contain.input.parse({ upn: CONTOSO.adele.upn });
+    const fwd = await contain.run(fwdIn, graphActionContext(env.contoso, env.secrets));
+    const rel = release();
+    const input = rel.input.parse(inverseOf(contain).input(fwdIn, fwd.output));
+    assert.equal(input.enable, false);
+    const p = await rel.preview!(input, graphActionContext(env.contoso, env.secrets));
+    assert.ok(p.notChanged!.some((n) => /did not disable it/.test(n.reason)));
+    await rel.run(input, graphActionContext(env.contoso, env.secrets));
+    assert.equal(u.accountEnabled, false);
+    // enabled by hand before the release
+    const byHand = rel.input.parse({ placement: 'cloud', upn: CONTOSO.adele.upn, enable: true, dismissRisk: false });
+    u.accountEnabled = true;
+    const from = emu.state.requests.length;
+    const r = await rel.run(byHand, graphActionContext(env.contoso, env.secrets));
+    assert.equal(r.output.steps[0].skippedBecause, 'the account is already enabled (by hand?)');
+    assert.equal(emu.state.requests.slice(from).filter((q) => q.method !== 'GET').length, 0);
+  });
+
+  it('synced: enables in AD (never a Graph PATCH) and dismisses the risk; on-premises: AD alone; no AD section: a clear refusal', async () => {
+    const ad = fakeAd();
+    const defs = createIdentityActions({ adActions: ad.defs, graph: graphActions });
+    const contain = defs.find((d) => d.name === 'identity.contain')!;
+    const fwdIn = { placement: 'synced', upn: CONTOSO.admAvance.upn, sid: SID, domain: 'CONTOSO' };
+    const fwd = await contain.run(fwdIn, graphActionContext(withAd, env.secrets));
+    const rel = defs.find((d) => d.name === 'identity.release')! as ActionDef<Record<string, unknown>, IdentityReleaseOutput>;
+    const input = rel.input.parse(inverseOf(contain).input(fwdIn, fwd.output));
+    assert.deepEqual(input, { placement: 'synced', upn: CONTOSO.admAvance.upn, sid: SID, domain: 'CONTOSO', enable: true, dismissRisk: true });
+    const p = await rel.preview!(input, graphActionContext(withAd, env.secrets));
+    assert.match(p.changes[0], /^Enable in AD — On DC1\.contoso\.local .*clear ACCOUNTDISABLE/);
+    assert.ok(p.warnings.some((w) => /password stays reset/.test(w)));
+    const from = emu.state.requests.length;
+    const r = await rel.run(input, graphActionContext(withAd, env.secrets));
+    assert.deepEqual(r.output.steps.map((x) => [x.step, x.changed]), [['adEnable', true], ['dismissRisk', true]]);
+    assert.equal(ad.st.enabled, true);
+    assert.deepEqual(emu.state.requests.slice(from).filter((q) => q.method === 'PATCH'), [], 'no Graph PATCH for a synced account');
+    const onPrem = fakeAd();
+    onPrem.st.enabled = false;
+    const r2 = await release(onPrem).run({ placement: 'onPremises', upn: null, sid: SID, domain: 'CONTOSO', enable: true, dismissRisk: false }, graphActionContext(withAd, env.secrets));
+    assert.deepEqual(r2.output.steps.map((x) => [x.step, x.changed]), [['adEnable', true]]);
+    const none = fakeAd();
+    none.st.enabled = false;
+    await assert.rejects(release(none).run({ placement: 'onPremises', upn: null, sid: SID, domain: 'CONTOSO', enable: true, dismissRisk: false }, graphActionContext(env.contoso, env.secrets)), /no activeDirectory section/);
+    assert.equal(none.st.enabled, false);
   });
 });

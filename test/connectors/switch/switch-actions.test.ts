@@ -146,3 +146,63 @@ describe('switch.shutPort against the Cisco IOS emulator', () => {
     assert.deepEqual(emu.received.slice(again), ['terminal length 0', 'show interfaces GigabitEthernet1/0/12 status']);
   });
 });
+
+describe('switch.unshutPort (the release of switch.shutPort) against the Cisco IOS emulator', () => {
+  let emu: IosSwitchEmulator;
+  const def = (name: string) => createSwitchActions().find((a) => a.name === name)!;
+  const port = () => emu.state.ports.find((x) => x.name === 'GigabitEthernet1/0/12')!;
+  beforeEach(async () => { emu = await startIosSwitchEmulator({ users: [USER], state: contosoAccessSwitchState() }); });
+  afterEach(async () => { await emu.close(); });
+
+  it('re-reads, sends no shutdown with exactly these lines, and nothing when the port is already up (by hand)', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]);
+    const fwdIn = { switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' };
+    const fwd = await def('switch.shutPort').run(fwdIn, ctx(c));
+    const decl = def('switch.shutPort').inverse!;
+    assert.ok('action' in decl && decl.action === 'switch.unshutPort');
+    const unshut = def('switch.unshutPort');
+    assert.equal(unshut.risk, 'change');
+    const input = unshut.input.parse(decl.input(fwdIn, fwd.output));
+    const p = await unshut.preview!(input, ctx(c));
+    assert.deepEqual(p.changes, ['No shutdown on GigabitEthernet1/0/12 on sw-lis-3']);
+    const from = emu.received.length;
+    const r = await unshut.run(input, ctx(c));
+    assert.deepEqual(emu.received.slice(from), [
+      'terminal length 0',
+      'show interfaces GigabitEthernet1/0/12 status',
+      'configure terminal',
+      'interface GigabitEthernet1/0/12',
+      'no shutdown',
+      'end',
+      'show interfaces GigabitEthernet1/0/12 status',
+    ]);
+    assert.deepEqual(r.output, { switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12', changed: true });
+    assert.equal(r.raw.length, 1);
+    assert.equal(port().adminShut, false);
+    const again = emu.received.length;
+    const p2 = await unshut.preview!(input, ctx(c));
+    assert.equal(p2.nothingToDo, true);
+    assert.match(p2.notChanged![0].reason, /already up/);
+    const r2 = await unshut.run(input, { ...ctx(c), mayHaveRun: true });
+    assert.equal((r2.output as { changed: boolean }).changed, false);
+    assert.match(r2.summary, /was already up: nothing sent/);
+    assert.ok(!emu.received.slice(again).some((l) => /shutdown|configure/.test(l)), 'no change sent');
+  });
+
+  it('a port that was already shut before the containment stays shut; another customer\'s switch is refused', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]);
+    port().adminShut = true;
+    const fwdIn = { switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' };
+    const fwd = await def('switch.shutPort').run(fwdIn, ctx(c));
+    assert.equal((fwd.output as { changed: boolean }).changed, false);
+    const decl = def('switch.shutPort').inverse! as { input(a: unknown, b: unknown): Record<string, unknown> };
+    const unshut = def('switch.unshutPort');
+    const input = unshut.input.parse(decl.input(fwdIn, fwd.output));
+    const from = emu.received.length;
+    const r = await unshut.run(input, ctx(c));
+    assert.match(r.summary, /left shut: it was shut before the containment/);
+    assert.equal(emu.received.length, from, 'nothing sent');
+    assert.equal(port().adminShut, true);
+    await assert.rejects(unshut.run(unshut.input.parse({ switchId: 'fab-sw-1', nasPortId: 'Gi1/0/12' }), ctx(c)), /Contoso has no switch "fab-sw-1"/);
+  });
+});
