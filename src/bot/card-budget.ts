@@ -72,3 +72,17 @@ export function firstOf<T>(items: readonly T[], n: number, where: string): { sho
   if (items.length <= n) return { shown: [...items], more: '' };
   return { shown: items.slice(0, n), more: `… and ${items.length - n} more — see ${where}` };
 }
+
+/**
+ * A text message of lines that fits: as many lines as the budget takes, then one line saying how
+ * many were left out and where they are.
+ */
+export function fitTextMessage(lines: string[], joiner: string, where: string): Record<string, unknown> {
+  const msg = (n: number) => ({
+    type: 'message', textFormat: 'markdown',
+    text: [...lines.slice(0, n), ...(n < lines.length ? [`… and ${lines.length - n} more lines — see ${where}`] : [])].join(joiner),
+  });
+  let n = lines.length;
+  while (n > 0 && activityBytes(msg(n)) > ACTIVITY_BUDGET_BYTES) n--;
+  return msg(n);
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { renderApprovalCard, renderStatusCard, renderTimelineCard, type IncidentSnapshot } from '../../src/bot/render-cards';
 import { renderEmailDraftCard, renderHandoffCard } from '../../src/bot/render-evidence-cards';
-import { ACTIVITY_BUDGET_BYTES, activityBytes, assertActivityFits, cardActivity, CardTooLargeError, TEAMS_MESSAGE_LIMIT_BYTES } from '../../src/bot/card-budget';
+import { ACTIVITY_BUDGET_BYTES, activityBytes, fitTextMessage, assertActivityFits, cardActivity, CardTooLargeError, TEAMS_MESSAGE_LIMIT_BYTES } from '../../src/bot/card-budget';
 import { TeamsChannel } from '../../src/bot/teams-channel';
 import { readFindings, RECORDED_FINDINGS } from '../../src/domain/incident-findings';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
@@ -170,6 +170,15 @@ describe('every card fits in one Teams message (28 KB with the card)', () => {
     measure(card);
     const nodes = JSON.stringify(card);
     assert.ok(nodes.includes(JSON.stringify(body).slice(1, -1)), 'the body goes out exactly as drafted');
+  });
+
+  it('a step evidence reply of the longest lines fits and says how many lines were left out', () => {
+    const lines = Array.from({ length: 40 }, () => heavy(2000)).map((l) => l.slice(0, 500).replace(/[*_]/g, (c) => `\\${c}`));
+    const msg = fitTextMessage(lines, '\n\n', 'the report');
+    assert.ok(activityBytes(msg) <= ACTIVITY_BUDGET_BYTES);
+    assert.match(String(msg.text), /… and \d+ more lines — see the report$/);
+    const small = fitTextMessage(['one', 'two'], '\n\n', 'the report');
+    assert.equal(small.text, 'one\n\ntwo');
   });
 
   it('the channel measures what it is about to send and refuses an oversized message before any call', async () => {
