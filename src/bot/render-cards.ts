@@ -7,6 +7,7 @@ import { charsAt, firstOf, fitCard, rowsAt } from './card-budget';
 import { inert, hhmm, utc } from './inert-text';
 import { STATE_DISPLAY } from './step-display';
 import { timelineText } from './refusal-text';
+import { stormAccounts } from '../intake/storm';
 
 /** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
 export interface IncidentSnapshot extends IncidentReadModel {
@@ -58,10 +59,9 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = '', botName = '
   return fitCard('timeline', (level) => timelineCardAt(s, notice, botName, level));
 }
 
-/** The accounts a storm incident covers, as its card lists them (src/domain/storm.ts records them). */
-function stormAccounts(s: IncidentSnapshot): string[] {
-  const storm = (s.incident.data as { storm?: { accounts?: unknown } } | null)?.storm;
-  return Array.isArray(storm?.accounts) ? storm.accounts.filter((x): x is string => typeof x === 'string') : [];
+/** The accounts a storm incident covers: those its alerts name (src/intake/storm.ts). */
+function accountsOf(s: IncidentSnapshot): string[] {
+  return s.findings.storm ? stormAccounts(s.alerts) : [];
 }
 
 function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, level: number): Record<string, unknown> {
@@ -80,6 +80,8 @@ function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, le
     ...(pending.length ? [{ label: 'Awaiting approval', value: inert(pending.map((p) => stepTitle(f, stepIdOf(p.actionId))).join(', '), charsAt(level, 600)) }] : []),
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
+    ...(f.partOfStorm ? [{ label: 'Alert storm', value: inert(`part of ${f.partOfStorm}: the same alert reached many accounts`) }] : []),
+    ...(f.storm ? [{ label: 'Alert storm', value: inert(`${accountsOf(s).length} accounts; threshold ${f.storm.minUsers} accounts in ${f.storm.windowMinutes} min`) }] : []),
   ];
   // In the procedure's order (the engine records its steps in that order), not the store's. At the
   // last levels the finished steps fold into one line: what still needs someone stays listed.
@@ -97,14 +99,14 @@ function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, le
     .map((a) => ({ title: inert(stepTitle(f, a.stepId), 60), incidentId: inc.id, stepId: a.stepId }));
   const tl = s.timeline.slice(-rowsAt(level, TIMELINE_ROWS));
   const updated = s.timeline.at(-1)?.at ?? inc.updatedAt;
-  const accounts = firstOf(stormAccounts(s), rowsAt(level, 40, 5), where);
+  const accounts = firstOf(accountsOf(s), rowsAt(level, 40, 5), where);
   return expandCard('timeline', {
     notice: inert(notice, 400),
     headerStyle: STATUS_STYLE[inc.status] ?? 'default',
     heading: inert(`${inc.id} · ${s.customerName} · ${inc.severity.toUpperCase()} · ${inc.status}`),
     title: inert(inc.title, 300),
     facts,
-    accountsHeading: `Accounts in this storm: ${stormAccounts(s).length}`,
+    accountsHeading: `Accounts in this storm: ${accountsOf(s).length}`,
     accounts: [...accounts.shown.map((a) => inert(a, 120)), ...(accounts.more ? [inert(accounts.more, 300)] : [])],
     steps,
     findings: findingsOf(f, level, where),

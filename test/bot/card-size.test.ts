@@ -4,7 +4,7 @@ import { renderEmailDraftCard, renderHandoffCard } from '../../src/bot/render-ev
 import { ACTIVITY_BUDGET_BYTES, activityBytes, fitTextMessage, assertActivityFits, cardActivity, CardTooLargeError, TEAMS_MESSAGE_LIMIT_BYTES } from '../../src/bot/card-budget';
 import { TeamsChannel } from '../../src/bot/teams-channel';
 import { readFindings, RECORDED_FINDINGS } from '../../src/domain/incident-findings';
-import type { ActionRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
+import type { ActionRecord, AlertRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
 import type { HandoffData } from '../../src/evidence/handoff';
 import { adaptiveCardProblems, cardText } from '../support/adaptive-card-check';
 
@@ -47,7 +47,8 @@ const bigData = (): Record<string, unknown> => {
     ipsBlocked: Array.from({ length: 300 }, () => heavy(zodMax('ipsBlocked'))),
     ticket: { number: heavy(60), link: heavy(500) },
     steps: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`step-${i}`, { title: heavy(200) }])),
-    storm: { accounts: Array.from({ length: ACCOUNTS }, (_, i) => `user${i}.${heavy(100)}@contoso.com`) },
+    storm: { key: 'a'.repeat(16), detectorId: heavy(200), title: heavy(5000), minUsers: 10, windowMinutes: 10 },
+    partOfStorm: 'IR-20261127-ZZZZ',
   };
 };
 
@@ -67,10 +68,15 @@ const approval = (i: number, over: Partial<ApprovalRecord> = {}): ApprovalRecord
 const timeline = (n: number): TimelineEvent[] => Array.from({ length: n }, (_, i) => ({
   incidentId: ID, seq: i + 1, at: now, source: heavy(100), kind: 'step.succeeded', summary: heavy(5000), sourceTime: null, actor: null, data: {}, prevHash: '0'.repeat(64), hash: 'a'.repeat(64),
 }));
+/** 300 alerts of a spray, one per account, with the longest UPNs the intake keeps. */
+const stormAlerts = (): AlertRecord[] => Array.from({ length: ACCOUNTS }, (_, i) => ({
+  id: `da-${i}`, incidentId: ID, customerId: 'contoso', receivedAt: now, source: 'webhook', raw: '{}',
+  alert: { title: 'Password spray', detectorId: 'spray', users: [{ upn: `user${i}.${'a'.repeat(200)}@contoso.com`, objectId: null }] },
+}));
 const snapshot = (): IncidentSnapshot => {
   const inc = incident();
   return {
-    incident: inc, findings: readFindings(inc.data), customerName: heavy(100), alerts: [], timeline: timeline(2000),
+    incident: inc, findings: readFindings(inc.data), customerName: heavy(100), alerts: stormAlerts(), timeline: timeline(2000),
     actions: Array.from({ length: 30 }, (_, i) => action(i, i % 2 ? 'failed' : 'succeeded')),
     approvals: Array.from({ length: 30 }, (_, i) => approval(i)),
   };
@@ -105,6 +111,7 @@ describe('every card fits in one Teams message (28 KB with the card)', () => {
     assert.match(text, /… and \d+ more — see the report \(@ir report IR-20261127-7K3Q\) or the operator API GET \/api\/incidents\/IR-20261127-7K3Q/);
     assert.match(text, /Timeline \(UTC, latest \d+ of 2000; all of it: the report/);
     assert.ok(text.includes('user0.'), 'the first accounts are listed');
+    assert.equal(readFindings(incident().data).unreadable.length, 0, 'every value is a readable finding at its longest');
   });
 
   it('an open approval with 300 changes keeps Approve/Reject, the count and where the full list is', () => {
