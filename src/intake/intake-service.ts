@@ -76,7 +76,27 @@ export class IntakeService {
     return results;
   }
 
-  private async record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+  /** Tails of the per-storm-key chains: see record(). */
+  private readonly stormLanes = new Map<string, Promise<unknown>>();
+
+  /**
+   * With storms on, the alerts of one customer and storm key are counted and recorded one at a time
+   * in this process: otherwise a burst that arrives all at once would be counted before any of it is
+   * committed and open a thread per account. Across replicas the threshold may be passed by at most
+   * one alert per replica, which then keeps its own incident.
+   */
+  private record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+    const key = customer.storm?.enabled ? stormKeyOf(alert) : undefined;
+    if (!key) return this.recordNow(alert, customer, source, raw);
+    const lane = `${customer.id}:${key}`;
+    const run = (this.stormLanes.get(lane) ?? Promise.resolve()).then(() => this.recordNow(alert, customer, source, raw));
+    const tail = run.then(() => undefined, () => undefined);
+    this.stormLanes.set(lane, tail);
+    void tail.then(() => { if (this.stormLanes.get(lane) === tail) this.stormLanes.delete(lane); });
+    return run;
+  }
+
+  private async recordNow(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
     const now = (this.deps.now ?? (() => new Date()))();
     const storm = await this.stormOf(alert, customer, now);
     if (storm) return this.recordInStorm(alert, customer, source, raw, now, storm);
@@ -108,8 +128,8 @@ export class IntakeService {
 
   /**
    * Is this alert part of a storm? Counted from the store (every replica's alerts), so the threshold
-   * holds across processes; two alerts racing at the threshold may both open their own incidents,
-   * which only moves where the storm starts, never loses or doubles an alert.
+   * holds across processes; replicas racing at the threshold may each open one more incident of
+   * its own, which only moves where the storm starts, never loses or doubles an alert.
    */
   private async stormOf(alert: Alert, customer: CustomerConfig, now: Date): Promise<{ key: string; users: number; singles: string[] } | undefined> {
     const cfg = customer.storm;
