@@ -78,6 +78,8 @@ export class IntakeService {
 
   /** Tails of the per-storm-key chains: see record(). */
   private readonly stormLanes = new Map<string, Promise<unknown>>();
+  /** Storms this process has seen on, until their window has passed since it last counted. */
+  private readonly knownStorms = new Map<string, { until: number; users: number }>();
 
   /**
    * With storms on, the alerts of one customer and storm key are counted and recorded one at a time
@@ -89,6 +91,13 @@ export class IntakeService {
     const key = customer.storm?.enabled ? stormKeyOf(alert) : undefined;
     if (!key) return this.recordNow(alert, customer, source, raw);
     const lane = `${customer.id}:${key}`;
+    // Once a storm is on, its alerts need no count and no turn: the storm subject's unique index
+    // puts concurrent ones in the one storm incident.
+    const now = (this.deps.now ?? (() => new Date()))();
+    const known = this.knownStorms.get(lane);
+    if (known && known.until > now.getTime() && alertAccount(alert)) {
+      return this.recordInStorm(alert, customer, source, raw, now, { key, users: known.users, singles: [] });
+    }
     const run = (this.stormLanes.get(lane) ?? Promise.resolve()).then(() => this.recordNow(alert, customer, source, raw));
     const tail = run.then(() => undefined, () => undefined);
     this.stormLanes.set(lane, tail);
@@ -99,7 +108,10 @@ export class IntakeService {
   private async recordNow(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
     const now = (this.deps.now ?? (() => new Date()))();
     const storm = await this.stormOf(alert, customer, now);
-    if (storm) return this.recordInStorm(alert, customer, source, raw, now, storm);
+    if (storm) {
+      this.knownStorms.set(`${customer.id}:${storm.key}`, { until: now.getTime() + customer.storm.windowMinutes * 60_000, users: storm.users });
+      return this.recordInStorm(alert, customer, source, raw, now, storm);
+    }
     const identity = subjectOf(alert, customer);
     const incidentId = newIncidentId(now);
     const r = await this.deps.store.recordAlert({
