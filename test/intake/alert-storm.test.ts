@@ -9,6 +9,7 @@ import { cardText } from '../support/adaptive-card-check';
 import { contosoCustomer } from '../support/contoso-customer';
 import { uniqueId, withTestStores } from '../support/store-factory';
 import type { Store } from '../../src/store/store';
+import { incidentView } from '../../src/http/incident-view';
 
 /**
  * Storm incidents (issue 13 part 4), small: the suite's version of a password spray. Two intake
@@ -89,6 +90,9 @@ withTestStores((_name, make) => {
       for (const acct of stormAccounts(stormAlerts).slice(0, 5)) assert.ok(text.includes(acct), acct);
       const marked = (await Promise.all(singles.map((i) => s1.getIncident(i.id)))).filter((i) => readFindings(i!.data).partOfStorm === storm.id);
       assert.ok(marked.length >= 9, `${marked.length} earlier incidents marked`);
+      // the operator API, where the card's "… and K more" points, has every account
+      const view = await incidentView(s1, storm, { timeline: false });
+      assert.deepEqual([...(view.accounts as string[])].sort(), stormAccounts(stormAlerts).sort());
       const first = await loadSnapshot(s1, marked[0]!.id, () => 'Contoso');
       assert.ok(cardText(renderTimelineCard(first!)).includes(`part of ${storm.id}`));
     });
