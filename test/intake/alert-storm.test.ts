@@ -93,6 +93,14 @@ withTestStores((_name, make) => {
       // the operator API, where the card's "… and K more" points, has every account
       const view = await incidentView(s1, storm, { timeline: false });
       assert.deepEqual([...(view.accounts as string[])].sort(), stormAccounts(stormAlerts).sort());
+      // and an action's exact list of changes, which a long approval card only counts
+      const single = marked[0]!;
+      const actionId = `${single.id}:entra-contain`;
+      await s1.ensureActions([{ id: actionId, incidentId: single.id, stepId: 'entra-contain', name: 'entra.contain', status: 'waiting', idempotencyKey: actionId, input: null }]);
+      const changes = Array.from({ length: 300 }, (_, i) => `Disable user${i}@contoso.com`);
+      await s1.transitionAction(actionId, { from: ['waiting'], to: 'awaiting_approval' }, { preview: { title: 'Contain', changes } });
+      const singleView = await incidentView(s1, single, { timeline: false });
+      assert.deepEqual((singleView.actions as Array<{ step: string; changes?: string[] }>).find((a) => a.step === 'entra-contain')?.changes, changes);
       const first = await loadSnapshot(s1, marked[0]!.id, () => 'Contoso');
       assert.ok(cardText(renderTimelineCard(first!)).includes(`part of ${storm.id}`));
     });
