@@ -3,9 +3,11 @@ import { stepIdOf } from '../domain/incident-id';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
+import { charsAt, firstOf, fitCard, rowsAt } from './card-budget';
 import { inert, hhmm, utc } from './inert-text';
 import { STATE_DISPLAY } from './step-display';
 import { timelineText } from './refusal-text';
+import { stormAccounts } from '../intake/storm';
 
 /** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
 export interface IncidentSnapshot extends IncidentReadModel {
@@ -23,29 +25,50 @@ export function titleOfStep(inc: IncidentRecord, stepId: string): string {
   return stepTitle(readFindings(inc.data), stepId);
 }
 
-function findingsOf(f: IncidentFindings): string[] {
+/** Where the whole incident is when a card shows only part of it. */
+export function fullListRef(incidentId: string, botName = 'ir'): string {
+  return `the report (@${botName} report ${incidentId}) or the operator API GET /api/incidents/${incidentId}`;
+}
+
+function findingsOf(f: IncidentFindings, level = 0, where = 'the report'): string[] {
   const out: string[] = [];
-  if (f.subjectPrivilegedRoles?.length) out.push(`Privileged account: ${f.subjectPrivilegedRoles.join(', ')}`);
-  for (const t of f.impossibleTravel ?? []) out.push(`Impossible travel: ${t.summary}`);
-  if (f.signIns24h !== undefined) out.push(`${f.signIns24h} sign-ins in 24 h${f.countries?.length ? ` from ${f.countries.join(', ')}` : ''}`);
+  const cap = rowsAt(level, 5, 1);
+  const list = (xs: string[]) => { const r = firstOf(xs, cap * 2, where); return [...r.shown, ...(r.more ? [r.more] : [])]; };
+  if (f.subjectPrivilegedRoles?.length) out.push(`Privileged account: ${list(f.subjectPrivilegedRoles).join(', ')}`);
+  out.push(...list((f.impossibleTravel ?? []).map((t) => `Impossible travel: ${t.summary}`)));
+  if (f.signIns24h !== undefined) out.push(`${f.signIns24h} sign-ins in 24 h${f.countries?.length ? ` from ${list(f.countries).join(', ')}` : ''}`);
   if (f.sensitiveOperations6h !== undefined) out.push(`${f.sensitiveOperations6h} sensitive Microsoft 365 operations in 6 h`);
-  for (const r of forwardingRules(f)) out.push(`${r.operation}: ${r.detail}`);
+  out.push(...list(forwardingRules(f).map((r) => `${r.operation}: ${r.detail}`)));
   if (f.directoryAudits6h !== undefined) out.push(`${f.directoryAudits6h} directory changes in 6 h`);
   if (f.sessionsFound !== undefined) out.push(`RADIUS sessions found: ${f.sessionsFound}${f.sessionsDisconnected !== undefined ? `, disconnected: ${f.sessionsDisconnected}` : ''}`);
-  for (const p of (f.switchPorts ?? []).slice(0, 5)) out.push(`Switch port: ${p}`);
-  for (const r of (f.matchedRules ?? []).slice(0, 5)) {
+  const ports = firstOf(f.switchPorts ?? [], cap, where);
+  for (const p of ports.shown) out.push(`Switch port: ${p}`);
+  if (ports.more) out.push(`Switch ports ${ports.more}`);
+  const rules = firstOf(f.matchedRules ?? [], cap, where);
+  for (const r of rules.shown) {
     out.push(`Rule the attacker IP matches on ${r.firewallId}: ${r.implicit ? `the default rule${r.policyName ? ` (${r.policyName})` : ''}` : `rule ${r.policyId ?? '?'}${r.policyName ? ` "${r.policyName}"` : ''}`} (${r.action})`);
   }
+  if (rules.more) out.push(`Firewall rules ${rules.more}`);
   if (f.vpnSessionsFound !== undefined) out.push(`VPN sessions found: ${f.vpnSessionsFound}${f.vpnSessionsRevoked !== undefined ? `, revoked: ${f.vpnSessionsRevoked}` : ''}`);
   if (f.entraContainment !== undefined) out.push(`Entra: ${f.entraContainment}`);
-  if (f.ipsBlocked?.length) out.push(`IPs blocked: ${f.ipsBlocked.join(', ')}`);
-  return out.map((x) => inert(x, 400));
+  if (f.ipsBlocked?.length) out.push(`IPs blocked: ${list(f.ipsBlocked).join(', ')}`);
+  return out.map((x) => inert(x, charsAt(level, 400)));
 }
 
 export function renderTimelineCard(s: IncidentSnapshot, notice = '', botName = 'ir'): Record<string, unknown> {
+  return fitCard('timeline', (level) => timelineCardAt(s, notice, botName, level));
+}
+
+/** The accounts a storm incident covers: those its alerts name (src/intake/storm.ts). */
+function accountsOf(s: IncidentSnapshot): string[] {
+  return s.findings.storm ? stormAccounts(s.alerts) : [];
+}
+
+function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, level: number): Record<string, unknown> {
   const inc = s.incident;
   const f = s.findings;
   const ticket = f.ticket;
+  const where = fullListRef(inc.id, botName);
   const pending = s.approvals.filter((a) => a.status === 'pending');
   const facts = [
     { label: 'Customer', value: inert(`${s.customerName} (tenant ${inc.tenantId})`) },
@@ -54,32 +77,41 @@ export function renderTimelineCard(s: IncidentSnapshot, notice = '', botName = '
     { label: 'Status', value: inc.status },
     { label: 'Opened', value: utc(inc.createdAt) },
     { label: 'Alerts', value: String(s.alerts.length) },
-    ...(pending.length ? [{ label: 'Awaiting approval', value: pending.map((p) => inert(stepTitle(f, stepIdOf(p.actionId)))).join(', ') }] : []),
+    ...(pending.length ? [{ label: 'Awaiting approval', value: inert(pending.map((p) => stepTitle(f, stepIdOf(p.actionId))).join(', '), charsAt(level, 600)) }] : []),
     ...(ticket?.number ? [{ label: 'ServiceNow', value: inert(ticket.number) }] : []),
     ...(inc.procedure ? [{ label: 'Procedure', value: inert(inc.procedure) }] : []),
+    ...(f.partOfStorm ? [{ label: 'Alert storm', value: inert(`part of ${f.partOfStorm}: the same alert reached many accounts`) }] : []),
+    ...(f.storm ? [{ label: 'Alert storm', value: inert(`${accountsOf(s).length} accounts; threshold ${f.storm.minUsers} accounts in ${f.storm.windowMinutes} min`) }] : []),
   ];
-  // In the procedure's order (the engine records its steps in that order), not the store's.
-  const steps = [...s.actions].sort((a, b) => stepRank(f, a.stepId) - stepRank(f, b.stepId)).map((a) => {
+  // In the procedure's order (the engine records its steps in that order), not the store's. At the
+  // last levels the finished steps fold into one line: what still needs someone stays listed.
+  const sorted = [...s.actions].sort((a, b) => stepRank(f, a.stepId) - stepRank(f, b.stepId));
+  const folded = level >= 4 ? sorted.filter((a) => a.status === 'succeeded' || a.status === 'skipped') : [];
+  const steps = sorted.filter((a) => !folded.includes(a)).map((a) => {
     const disp = STATE_DISPLAY[a.status];
     const result = a.result as { summary?: string } | null;
     const summary = a.status === 'failed' ? `Error: ${a.error ?? 'unknown'}` : result?.summary ?? (a.status === 'skipped' || a.status === 'rejected' ? a.error ?? '' : '');
-    return { icon: disp.icon, title: inert(stepTitle(f, a.stepId), 120), state: disp.label, color: disp.color, summary: inert(summary, 400) };
+    return { icon: disp.icon, title: inert(stepTitle(f, a.stepId), charsAt(level, 120, 40)), state: disp.label, color: disp.color, summary: inert(summary, charsAt(level, 400)) };
   });
+  if (folded.length) steps.push({ icon: STATE_DISPLAY.succeeded.icon, title: `${folded.length} more steps finished or skipped`, state: 'see the report', color: STATE_DISPLAY.succeeded.color, summary: inert(where, 300) });
   // A failed step offers Retry on the card (the engine lets approvers only); at most five buttons.
   const retries = s.actions.filter((a) => a.status === 'failed').slice(0, 5)
     .map((a) => ({ title: inert(stepTitle(f, a.stepId), 60), incidentId: inc.id, stepId: a.stepId }));
-  const tl = s.timeline.slice(-TIMELINE_ROWS);
+  const tl = s.timeline.slice(-rowsAt(level, TIMELINE_ROWS));
   const updated = s.timeline.at(-1)?.at ?? inc.updatedAt;
+  const accounts = firstOf(accountsOf(s), rowsAt(level, 40, 5), where);
   return expandCard('timeline', {
     notice: inert(notice, 400),
     headerStyle: STATUS_STYLE[inc.status] ?? 'default',
     heading: inert(`${inc.id} · ${s.customerName} · ${inc.severity.toUpperCase()} · ${inc.status}`),
     title: inert(inc.title, 300),
     facts,
+    accountsHeading: `Accounts in this storm: ${accountsOf(s).length}`,
+    accounts: [...accounts.shown.map((a) => inert(a, 120)), ...(accounts.more ? [inert(accounts.more, 300)] : [])],
     steps,
-    findings: findingsOf(f),
-    timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length})`,
-    timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(timelineText(e, inc.id, botName), 300) })),
+    findings: findingsOf(f, level, where),
+    timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length}${tl.length < s.timeline.length ? `; all of it: ${where}` : ''})`,
+    timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(timelineText(e, inc.id, botName), charsAt(level, 300)) })),
     retries,
     footer: `Updated ${utc(updated)} · chain head ${s.timeline.at(-1)?.hash.slice(0, 12) ?? '—'} · @ir status ${inc.id}`,
   });
@@ -115,6 +147,16 @@ export function pendingApprovalLine(a: ApprovalRecord): string {
 }
 
 export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
+  return fitCard('approval', (level) => approvalCardAt(v, level));
+}
+
+/**
+ * An approval card at a shrink level. The buttons are always there, and so is the list of what
+ * changes: shortened lines first, and only at the last levels the first of them with the count of
+ * the rest and where the whole list is. The click binds to the approval, which binds to the stored
+ * preview (the action row), never to what the card could show.
+ */
+function approvalCardAt(v: ApprovalView, level: number): Record<string, unknown> {
   const { approval: a, incident: inc, action } = v;
   const p = (action.preview ?? {}) as PreviewShape;
   const open = a.status === 'pending';
@@ -128,6 +170,14 @@ export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
   if (a.status === 'superseded') { outcome = 'Superseded: this request is no longer current.'; }
   const votes = a.votes.filter((x) => x.vote === 'approve');
   if (open) outcome = pendingApprovalLine(a);
+  const where = `the operator API GET /api/incidents/${inc.id}`;
+  const facts = firstOf(p.facts ?? [], rowsAt(level, 24, 4), where);
+  const warnings = firstOf(p.warnings ?? [], rowsAt(level, 12, 3), where);
+  const notChanged = firstOf(p.notChanged ?? [], rowsAt(level, 24, 3), where);
+  // The exact list of changes is kept whole for as long as shorter lines make it fit.
+  const allChanges = p.changes ?? [];
+  const changes = level < 3 ? { shown: allChanges, more: '' }
+    : firstOf(allChanges, rowsAt(level - 2, 40, 5), `${where} (the step's "changes"); this approval applies to all ${allChanges.length} as stored`);
   let resultLine = '';
   if (a.status === 'approved') {
     const disp = STATE_DISPLAY[action.status];
@@ -142,12 +192,16 @@ export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
     facts: [
       ...((p.facts ?? []).some((f) => /^customer$/i.test(f.label)) ? [] : [{ label: 'Customer', value: inert(v.customerName) }]),
       ...((p.facts ?? []).some((f) => /^tenant/i.test(f.label)) ? [] : [{ label: 'Tenant id', value: inert(inc.tenantId) }]),
-      ...(p.facts ?? []).map((f) => ({ label: inert(f.label, 60), value: inert(f.value, 300) })),
+      ...facts.shown.map((f) => ({ label: inert(f.label, 60), value: inert(f.value, charsAt(level, 300)) })),
+      ...(facts.more ? [{ label: 'More facts', value: inert(facts.more, 300) }] : []),
     ],
-    warnings: (p.warnings ?? []).map((w) => inert(w, 300)),
-    changesHeading: open ? 'What will change' : 'What this changes',
-    changes: (p.changes ?? []).map((c) => inert(c, 400)),
-    notChanged: (p.notChanged ?? []).map((n) => ({ item: inert(n.item, 100), reason: inert(n.reason, 200) })),
+    warnings: [...warnings.shown.map((w) => inert(w, charsAt(level, 300))), ...(warnings.more ? [inert(warnings.more, 300)] : [])],
+    changesHeading: `${open ? 'What will change' : 'What this changes'}${allChanges.length > 1 ? ` (${allChanges.length})` : ''}`,
+    changes: [...changes.shown.map((c) => inert(c, charsAt(level, 400, 120))), ...(changes.more ? [inert(changes.more, 400)] : [])],
+    notChanged: [
+      ...notChanged.shown.map((n) => ({ item: inert(n.item, 100), reason: inert(n.reason, charsAt(level, 200)) })),
+      ...(notChanged.more ? [{ item: 'More', reason: inert(notChanged.more, 300) }] : []),
+    ],
     outcome: inert(outcome, 400),
     outcomeColor,
     result: inert(resultLine, 600),
@@ -164,19 +218,22 @@ export function renderApprovalCard(v: ApprovalView): Record<string, unknown> {
 export interface StatusRow { incident: IncidentRecord; customerName: string; current: string; pending: string[] }
 
 export function renderStatusCard(rows: StatusRow[], heading: string, now: Date): Record<string, unknown> {
-  return expandCard('status', {
-    heading: inert(heading),
-    empty: 'No open incidents.',
-    incidents: rows.map((r) => ({
-      id: r.incident.id,
-      customer: inert(r.customerName, 60),
-      severity: r.incident.severity,
-      status: r.incident.status,
-      user: inert(r.incident.subjectUpn),
-      title: inert(r.incident.title, 200),
-      current: inert(r.current, 200),
-      pending: inert(r.pending.join(', '), 300),
-    })),
-    footer: `As of ${utc(now.toISOString())}`,
+  return fitCard('status', (level) => {
+    const shown = firstOf(rows, rowsAt(level, 50, 5), 'the operator API GET /api/incidents?status=open');
+    return expandCard('status', {
+      heading: inert(heading),
+      empty: 'No open incidents.',
+      incidents: shown.shown.map((r) => ({
+        id: r.incident.id,
+        customer: inert(r.customerName, 60),
+        severity: r.incident.severity,
+        status: r.incident.status,
+        user: inert(r.incident.subjectUpn, charsAt(level, 300)),
+        title: inert(r.incident.title, charsAt(level, 200)),
+        current: inert(r.current, charsAt(level, 200)),
+        pending: inert(r.pending.join(', '), charsAt(level, 300)),
+      })),
+      footer: `As of ${utc(now.toISOString())}${shown.more ? ` · ${shown.more}` : ''}`,
+    });
   });
 }

@@ -2,6 +2,7 @@ import type { EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
 import { expandCard } from './card-templates';
 import { inert, utc } from './inert-text';
+import { charsAt, fitCard, rowsAt } from './card-budget';
 
 /**
  * Card data for the evidence follow-through: the CISO email draft (an approval card whose inputs
@@ -27,6 +28,12 @@ export interface EmailDraftView {
 
 /** Input values are plain text fields (not Markdown), so they carry the draft unchanged. */
 export function renderEmailDraftCard(v: EmailDraftView): Record<string, unknown> {
+  // The inputs carry the email exactly as it will be sent, so only the warnings shrink; the body's
+  // own bound (20,000 characters, src/evidence/actions.ts) keeps a plain-text draft under the limit.
+  return fitCard('email-draft', (level) => emailDraftCardAt(v, level));
+}
+
+function emailDraftCardAt(v: EmailDraftView, level: number): Record<string, unknown> {
   const d = v.draft;
   return expandCard('email-draft', {
     notice: inert(v.notice ?? '', 400),
@@ -39,7 +46,7 @@ export function renderEmailDraftCard(v: EmailDraftView): Record<string, unknown>
       ...(v.open ? [] : [{ label: 'Subject', value: inert(d.subject, 255) }]),
       ...(v.sentVia ? [{ label: 'Sent via', value: inert(v.sentVia, 100) }] : []),
     ],
-    warnings: (v.warnings ?? []).map((w) => inert(w, 300)),
+    warnings: (v.warnings ?? []).slice(0, rowsAt(level, 10, 2)).map((w) => inert(w, charsAt(level, 300))),
     recipients: d.to.join(', '),
     cc: d.cc.join(', '),
     subject: d.subject,
@@ -72,8 +79,13 @@ function mentionName(name: string): string {
 const MAX_INCIDENTS = 25;
 
 export function renderHandoffCard(h: HandoffData): Record<string, unknown> {
+  return fitCard('handoff', (level) => handoffCardAt(h, level));
+}
+
+function handoffCardAt(h: HandoffData, level: number): Record<string, unknown> {
   const name = mentionName(h.mention.name);
-  const shown = h.incidents.slice(0, MAX_INCIDENTS);
+  const max = rowsAt(level, MAX_INCIDENTS, 5);
+  const shown = h.incidents.slice(0, max);
   return expandCard('handoff', {
     mentions: [{ text: `<at>${name}</at>`, id: h.mention.aadObjectId, name }],
     headerStyle: h.incidents.some((i) => i.pendingApprovals.length) ? 'warning' : 'default',
@@ -86,18 +98,18 @@ export function renderHandoffCard(h: HandoffData): Record<string, unknown> {
       const links = { thread: httpsLink(i.links.thread), report: httpsLink(i.links.report), ticket: httpsLink(i.links.ticket), ticketTitle: inert(i.links.ticketNumber ?? 'Ticket', 40) };
       return {
         heading: inert(`${i.id} · ${i.customerName} · ${i.severity.toUpperCase()} · ${i.status}`),
-        title: inert(`${i.subjectUpn}: ${i.title}`, 300),
+        title: inert(`${i.subjectUpn}: ${i.title}`, charsAt(level, 300)),
         facts: [
           { label: 'Opened', value: utc(i.openedAt) },
-          ...(i.pendingApprovals.length ? [{ label: 'Awaiting approval', value: inert(i.pendingApprovals.join('; '), 400) }] : []),
+          ...(i.pendingApprovals.length ? [{ label: 'Awaiting approval', value: inert(i.pendingApprovals.join('; '), charsAt(level, 400)) }] : []),
           ...(i.links.ticketNumber ? [{ label: 'ServiceNow', value: inert(i.links.ticketNumber, 40) }] : []),
         ],
-        left: i.left.slice(0, 8).map((l) => inert(l, 200)),
+        left: i.left.slice(0, rowsAt(level, 8, 2)).map((l) => inert(l, charsAt(level, 200))),
         links,
         hasLinks: Boolean(links.thread || links.report || links.ticket),
       };
     }),
     footer: `Posted ${utc(h.postedAt)} for the shift that started ${utc(h.startsAt)}` +
-      `${h.incidents.length > MAX_INCIDENTS ? ` · ${h.incidents.length - MAX_INCIDENTS} more open incidents: @ir status` : ''}`,
+      `${h.incidents.length > max ? ` · ${h.incidents.length - max} more open incidents: @ir status, or the operator API GET /api/incidents?status=open` : ''}`,
   });
 }

@@ -2,6 +2,7 @@ import { type CloudAdapter, type ConversationReference, type Activity, type Turn
 import type { ConnectorClient } from 'botframework-connector';
 import type { Store } from '../store/store';
 import type { Logger } from '../log';
+import { assertActivityFits } from './card-budget';
 
 /** Where the bot posts: the `sec-ir` channel it learned from its installation. */
 export interface ChannelRef {
@@ -75,6 +76,8 @@ export class TeamsChannel {
 
   /** A new thread in the channel; returns the thread's conversation id and the root message id. */
   async startThread(activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }> {
+    // Measured before anything is sent: Teams would refuse an oversized message with 413.
+    assertActivityFits(activity, 'the new thread\'s message');
     const ch = await this.requireChannel();
     return this.queue.enqueue(ch.channelId, () =>
       this.withContext(ch, ch.channelId, async (ctx) => {
@@ -96,6 +99,7 @@ export class TeamsChannel {
   }
 
   async reply(conversationId: string, activity: Partial<Activity>): Promise<string> {
+    assertActivityFits(activity, 'the reply');
     const ch = await this.requireChannel();
     return this.queue.enqueue(conversationId, () =>
       this.withContext(ch, conversationId, async (ctx) => {
@@ -105,6 +109,7 @@ export class TeamsChannel {
   }
 
   async update(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void> {
+    assertActivityFits(activity, 'the updated message');
     const ch = await this.requireChannel();
     await this.queue.enqueue(conversationId, () =>
       this.withContext(ch, conversationId, async (ctx) => {

@@ -3,13 +3,14 @@ import type { ApprovalRecord, Store } from '../store/store';
 import type { Notifier } from '../engine/notifier';
 import type { Logger } from '../log';
 import { ChannelUnknownError, type TeamsChannel } from './teams-channel';
-import { pendingApprovalLine, renderApprovalCard, renderTimelineCard } from './render-cards';
+import { fullListRef, pendingApprovalLine, renderApprovalCard, renderTimelineCard } from './render-cards';
 import { loadSnapshot } from './incident-snapshot';
 import { inert, utc } from './inert-text';
 import { renderEmailDraftCard, renderHandoffCard } from './render-evidence-cards';
 import type { EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
 import { approverView, readOnlyView } from './user-specific-view';
+import { fitTextMessage } from './card-budget';
 
 /** User-specific approval views (production Teams): who is listed in `refresh.userIds`, and who may approve. */
 export interface ApprovalAudience {
@@ -250,7 +251,8 @@ export class TeamsNotifier implements Notifier {
       const thread = await this.ensureThread(incidentId);
       if (!thread) return;
       const lines = text.split('\n').map((l) => inert(l, 500)).filter(Boolean).slice(0, 40);
-      await this.deps.channel.reply(thread.conversationId, { text: lines.join('\n\n'), textFormat: 'markdown' });
+      const { text: fitted } = fitTextMessage(lines, '\n\n', fullListRef(incidentId)) as { text: string };
+      await this.deps.channel.reply(thread.conversationId, { text: fitted, textFormat: 'markdown' });
     } catch (e) {
       this.warn(e, { incidentId, stepId }, 'evidence reply not posted');
     }

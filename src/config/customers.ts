@@ -277,6 +277,16 @@ export const customerSchema = z.object({
   }).strict().default({}),
   /** a procedure file (relative to the customers file) that replaces the default for this customer */
   procedure: z.string().regex(/^[A-Za-z0-9._\-/]+\.ya?ml$/).optional(),
+  /**
+   * Alert storms (src/intake/storm.ts): when `minUsers` distinct accounts get alerts of one detector
+   * (or one title) within `windowMinutes`, further alerts go to one storm incident instead of a
+   * thread per account. Off unless enabled: a storm incident runs no per-account procedure yet.
+   */
+  storm: z.object({
+    enabled: z.boolean().default(false),
+    minUsers: z.number().int().min(2).max(10_000).default(10),
+    windowMinutes: z.number().int().min(1).max(24 * 60).default(10),
+  }).strict().default({}),
 });
 export type CustomerConfig = z.infer<typeof customerSchema>;
 

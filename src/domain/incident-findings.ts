@@ -98,7 +98,7 @@ export function isRecordedFindingKey(key: string): key is RecordedFindingKey {
 }
 
 /** What the bot writes into incident.data itself (the engine; the intake the alert's link): never a procedure's `record:` key. */
-export const ENGINE_DATA_KEYS: readonly string[] = ['steps', 'ipSelection', 'alertWebUrl'];
+export const ENGINE_DATA_KEYS: readonly string[] = ['steps', 'ipSelection', 'alertWebUrl', 'storm', 'partOfStorm'];
 
 export type StepKind = 'lookup' | 'containment' | 'followUp';
 
@@ -109,6 +109,15 @@ const stepView = z.object({
   summary: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   kind: z.enum(['lookup', 'containment', 'followUp']).optional(),
+}).passthrough();
+
+/** A storm incident's own description (src/intake/storm.ts): what the storm is and the threshold that opened it. */
+const stormInfo = z.object({
+  key: text(64),
+  detectorId: text(200).nullable().optional(),
+  title: text(5000),
+  minUsers: count,
+  windowMinutes: count,
 }).passthrough();
 
 const ipSelection = z.object({
@@ -138,6 +147,10 @@ export type IncidentFindings = { -readonly [K in RecordedFindingKey]?: z.infer<(
   ipSelection?: z.infer<typeof ipSelection>;
   /** the Defender link of the alert that opened the incident (shown as text, never as a link) */
   alertWebUrl?: string;
+  /** set on a storm incident (intake): its accounts are those of its alerts */
+  storm?: z.infer<typeof stormInfo>;
+  /** set on an incident opened before its storm's threshold: the storm incident's id */
+  partOfStorm?: string;
   /** keys in incident.data that are not findings or whose value has not the expected shape (kept for the raw data) */
   unreadable: string[];
 };
@@ -155,6 +168,15 @@ export function readFindings(data: Record<string, unknown> | null | undefined): 
     if (key === 'ipSelection') {
       const r = ipSelection.safeParse(value);
       if (r.success) out.ipSelection = r.data; else out.unreadable.push(key);
+      continue;
+    }
+    if (key === 'storm') {
+      const r = stormInfo.safeParse(value);
+      if (r.success) out.storm = r.data; else out.unreadable.push(key);
+      continue;
+    }
+    if (key === 'partOfStorm') {
+      if (typeof value === 'string' && value.length <= 64) out.partOfStorm = value; else out.unreadable.push(key);
       continue;
     }
     if (key === 'alertWebUrl') {

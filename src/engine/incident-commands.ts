@@ -5,6 +5,7 @@ import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
 import { ipSelectionFor } from './incident-context';
 import { refusal, type CommandResult, type StartResult } from './results';
+import { isStormSubject } from '../intake/storm';
 
 /** What a person (or intake) asks of a whole incident: start its procedure, contain an account, cancel, retry a step. */
 export class IncidentCommands extends Room {
@@ -13,6 +14,10 @@ export class IncidentCommands extends Room {
   async startIncident(incidentId: string): Promise<void> {
     const incident = await this.store.getIncident(incidentId);
     if (!incident) throw new Error(`incident ${incidentId} does not exist`);
+    // A storm incident (src/intake/storm.ts) stands for many accounts: the per-account procedure
+    // would act on the storm's name. Its card lists the accounts; each is contained on its own
+    // (`@ir contain <account>`) until one approval across the storm's accounts exists.
+    if (isStormSubject(incident.subjectUpn)) return;
     const customer = this.customerOf(incident);
     // One process records the start, however many are told to start it.
     if (!incident.procedure && (await this.store.casState(`engine:start:${incidentId}`, undefined, this.workerId))) {

@@ -6,6 +6,7 @@ import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
 import { newIncidentId } from '../domain/incident-id';
 import { subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
 import type { IntakeScope } from './intake-credentials';
+import { alertAccount, countStorm, isStormSubject, stormKeyOf, stormSubject } from './storm';
 
 export type AlertSource = 'webhook' | 'sentinel' | 'poller' | 'manual';
 
@@ -75,19 +76,46 @@ export class IntakeService {
     return results;
   }
 
-  private async record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+  /** Tails of the per-storm-key chains: see record(). */
+  private readonly stormLanes = new Map<string, Promise<unknown>>();
+  /** Storms this process has seen on, until their window has passed since it last counted. */
+  private readonly knownStorms = new Map<string, { until: number; users: number }>();
+
+  /**
+   * With storms on, the alerts of one customer and storm key are counted and recorded one at a time
+   * in this process: otherwise a burst that arrives all at once would be counted before any of it is
+   * committed and open a thread per account. Across replicas the threshold may be passed by at most
+   * one alert per replica, which then keeps its own incident.
+   */
+  private record(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+    const key = customer.storm?.enabled ? stormKeyOf(alert) : undefined;
+    if (!key) return this.recordNow(alert, customer, source, raw);
+    const lane = `${customer.id}:${key}`;
+    // Once a storm is on, its alerts need no count and no turn: the storm subject's unique index
+    // puts concurrent ones in the one storm incident.
     const now = (this.deps.now ?? (() => new Date()))();
+    const known = this.knownStorms.get(lane);
+    if (known && known.until > now.getTime() && alertAccount(alert)) {
+      return this.recordInStorm(alert, customer, source, raw, now, { key, users: known.users, singles: [] });
+    }
+    const run = (this.stormLanes.get(lane) ?? Promise.resolve()).then(() => this.recordNow(alert, customer, source, raw));
+    const tail = run.then(() => undefined, () => undefined);
+    this.stormLanes.set(lane, tail);
+    void tail.then(() => { if (this.stormLanes.get(lane) === tail) this.stormLanes.delete(lane); });
+    return run;
+  }
+
+  private async recordNow(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string): Promise<IntakeResult> {
+    const now = (this.deps.now ?? (() => new Date()))();
+    const storm = await this.stormOf(alert, customer, now);
+    if (storm) {
+      this.knownStorms.set(`${customer.id}:${storm.key}`, { until: now.getTime() + customer.storm.windowMinutes * 60_000, users: storm.users });
+      return this.recordInStorm(alert, customer, source, raw, now, storm);
+    }
     const identity = subjectOf(alert, customer);
     const incidentId = newIncidentId(now);
     const r = await this.deps.store.recordAlert({
-      alert: {
-        id: alert.id,
-        customerId: customer.id,
-        receivedAt: now.toISOString(),
-        source,
-        alert: alert as unknown as Record<string, unknown>,
-        raw,
-      },
+      alert: alertRow(alert, customer, source, raw, now),
       newIncident: {
         id: incidentId,
         customerId: customer.id,
@@ -109,6 +137,86 @@ export class IntakeService {
     this.deps.log.info({ alertId: alert.id, incidentId: r.incidentId, created: r.created, duplicate: r.duplicate, customer: customer.id }, 'alert received');
     return { alertId: alert.id, ...r };
   }
+
+  /**
+   * Is this alert part of a storm? Counted from the store (every replica's alerts), so the threshold
+   * holds across processes; replicas racing at the threshold may each open one more incident of
+   * its own, which only moves where the storm starts, never loses or doubles an alert.
+   */
+  private async stormOf(alert: Alert, customer: CustomerConfig, now: Date): Promise<{ key: string; users: number; singles: string[] } | undefined> {
+    const cfg = customer.storm;
+    const key = stormKeyOf(alert);
+    const account = alertAccount(alert);
+    if (!cfg?.enabled || !key || !account) return undefined;
+    const since = new Date(now.getTime() - cfg.windowMinutes * 60_000).toISOString();
+    const recent = await this.deps.store.listRecentAlerts(customer.id, since, 5000);
+    // The same alert again is a duplicate wherever it went: recordAlert answers it as such.
+    const c = countStorm(recent.filter((r) => r.id !== alert.id), key, account);
+    return c.users >= cfg.minUsers ? { key, users: c.users, singles: c.singleIncidents } : undefined;
+  }
+
+  private async recordInStorm(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string, now: Date, storm: { key: string; users: number; singles: string[] }): Promise<IntakeResult> {
+    const subject = stormSubject(customer.id, storm.key);
+    const account = alertAccount(alert)!;
+    const r = await this.deps.store.recordAlert({
+      alert: alertRow(alert, customer, source, raw, now),
+      newIncident: {
+        id: newIncidentId(now),
+        customerId: customer.id,
+        tenantId: customer.tenantId,
+        subjectUpn: subject,
+        subjectObjectId: null,
+        severity: alert.severity,
+        title: `Alert storm: ${alert.title}`,
+        status: 'open',
+        procedure: null,
+        createdAt: now.toISOString(),
+        data: { alertWebUrl: alert.alertWebUrl, storm: { key: storm.key, detectorId: alert.detectorId, title: alert.title, minUsers: customer.storm.minUsers, windowMinutes: customer.storm.windowMinutes } },
+      },
+      events: (joined) => [{
+        source: 'defender',
+        kind: joined ? 'storm.alertJoined' : 'storm.started',
+        summary: joined
+          ? `Storm alert for ${account}: ${alert.title} — severity ${alert.severity}`
+          : `Alert storm at ${customer.name}: ${storm.users} accounts got "${alert.title}" within ${customer.storm.windowMinutes} min (threshold ${customer.storm.minUsers}); further alerts of it join this incident`,
+        sourceTime: alert.createdDateTime ?? alert.firstActivityDateTime,
+        data: { alertId: alert.id, source, detectorId: alert.detectorId, account },
+      }],
+    });
+    if (r.created) await this.markEarlierIncidents(r.incidentId, storm.singles, customer);
+    // A storm incident is not an account: no per-account procedure starts on it (src/engine skips it).
+    if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
+    this.deps.log.info({ alertId: alert.id, incidentId: r.incidentId, created: r.created, duplicate: r.duplicate, customer: customer.id, storm: storm.key }, 'storm alert received');
+    return { alertId: alert.id, ...r };
+  }
+
+  /** The incidents opened before the threshold keep their alerts and say on their cards that they are part of the storm. */
+  private async markEarlierIncidents(stormId: string, incidentIds: string[], customer: CustomerConfig): Promise<void> {
+    for (const id of incidentIds) {
+      try {
+        const inc = await this.deps.store.getIncident(id);
+        if (!inc || inc.id === stormId || isStormSubject(inc.subjectUpn) || inc.customerId !== customer.id) continue;
+        await this.deps.store.updateIncident(id, { data: { partOfStorm: stormId } }, [
+          { source: 'bot', kind: 'storm.member', summary: `This incident is part of the alert storm ${stormId}: the same alert reached ${customer.storm.minUsers} or more accounts within ${customer.storm.windowMinutes} min` },
+        ]);
+        this.deps.onIncidentChanged?.(id);
+      } catch (e) {
+        // One incident that cannot be marked does not stop the others; the storm is recorded either way.
+        this.deps.log.warn({ err: e, incidentId: id, storm: stormId }, 'incident not marked as part of the storm');
+      }
+    }
+  }
+}
+
+function alertRow(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string, now: Date) {
+  return {
+    id: alert.id,
+    customerId: customer.id,
+    receivedAt: now.toISOString(),
+    source,
+    alert: alert as unknown as Record<string, unknown>,
+    raw,
+  };
 }
 
 /** The subject: the alert's first account, placed among the customer's AD domains (customers file). */

@@ -307,6 +307,14 @@ export class KyselyStore implements Store {
     return rows.map(toAlert);
   }
 
+  async listRecentAlerts(customerId: string, since: string, limit = 1000): Promise<AlertRecord[]> {
+    const from = isoUtc(since, 'since');
+    const n = Math.min(Math.max(1, Math.floor(limit)), 5000);
+    const rows = await this.read((db) => db.selectFrom('alerts').selectAll().where('customer_id', '=', requireString(customerId, 'customerId'))
+      .where('received_at', '>=', from).orderBy('received_at').orderBy('id').limit(n).execute());
+    return rows.map(toAlert);
+  }
+
   // --- timeline ---------------------------------------------------------------------------------
 
   async appendTimeline(incidentId: string, events: TimelineEventInput[]): Promise<TimelineEvent[]> {

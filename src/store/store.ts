@@ -194,6 +194,8 @@ export interface Store {
    */
   updateIncident(id: string, patch: { status?: IncidentStatus; data?: Record<string, unknown>; subjectObjectId?: string; procedure?: string }, events?: TimelineEventInput[]): Promise<IncidentRecord>;
   listAlerts(incidentId: string): Promise<AlertRecord[]>;
+  /** A customer's alerts received at or after `since` (ISO), oldest first, at most `limit` (default 1000, at most 5000). */
+  listRecentAlerts(customerId: string, since: string, limit?: number): Promise<AlertRecord[]>;
 
   // --- timeline (append-only, hash-chained) -------------------------------------------
   /** Check a listed timeline with verifyChain() from src/domain/timeline-hash. */
