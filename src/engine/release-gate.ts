@@ -86,7 +86,8 @@ export const releaseGate: ActionDef<ReleaseGateInput, { selected: string[]; clas
     return d ? { classification: d.classification, selected: d.selected } : undefined;
   },
   async preview(input, ctx) {
-    return releasePreview(input, ctx.incidentId);
+    // adHoc: the runner runs this row without a procedure step (an approver's edit re-makes the preview)
+    return { ...releasePreview(input, ctx.incidentId), adHoc: true } as Preview;
   },
   async run(input, ctx) {
     const chosen = chosenInverses(input);

@@ -65,7 +65,7 @@ export class Release extends Room {
     await this.store.ensureActions([{ id: gateId, incidentId: incident.id, stepId: RELEASE_GATE_STEP, name: RELEASE_GATE_ACTION, status: 'waiting', idempotencyKey: gateId, input: null }]);
     const row = (await this.store.getAction(gateId))!;
     const round = (await this.store.listApprovals({ incidentId: incident.id })).filter((x) => x.actionId === gateId).length;
-    const preview = { ...(toJson(releasePreview(parsed.data, incident.id)) as Record<string, unknown>), adHoc: true, title: GATE_STEP.title, approvalRound: round };
+    const preview = { ...(toJson(releasePreview(parsed.data, incident.id)) as Record<string, unknown>), adHoc: true, approvalRound: round };
     // The compare-and-set is the guard against two requests at once: the second finds it moved.
     const moved = await this.store.transitionAction(gateId, { from: [row.status], to: 'awaiting_approval' }, { input: toJson(parsed.data) as Record<string, unknown>, preview, error: null, notBefore: null, result: row.status === 'waiting' ? null : { retriedAfterAttempts: row.attempts } }, [
       { source: 'engine', kind: 'release.requested', summary: `${req.by.name} asked to release ${incident.id}: ${req.reason.slice(0, 200)}`, actor: req.by.aadObjectId, data: { step: RELEASE_GATE_STEP, selected: parsed.data.selected, classification } },
