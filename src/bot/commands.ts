@@ -32,6 +32,8 @@ export interface CommandEnv {
   readable: ReadonlySet<string>;
   /** the open (or latest) incidents of those customers as a status card */
   statusCard(open: boolean): Promise<Record<string, unknown>>;
+  /** an approval's card as an approver sees it (with the buttons); undefined when it is not known */
+  approvalCard(approvalId: string): Promise<Record<string, unknown> | undefined>;
   /** one incident in full; undefined when there is no such incident */
   timelineCard(incidentId: string): Promise<Record<string, unknown> | undefined>;
 }
@@ -117,6 +119,16 @@ export const COMMANDS: readonly CommandDecl[] = [
     name: 'close', args: [{ name: 'incident', type: 'incident' }, { name: 'reason', type: 'text' }], role: 'approver',
     help: 'close an incident and resolve its Defender alert',
     run: async (a, env) => said(await env.ops.close({ incidentId: a.incident, reason: a.reason, clicker: env.asker }), `Closed ${a.incident}`),
+  }),
+  defineCommand({
+    name: 'release', args: [{ name: 'incident', type: 'incident' }, { name: 'reason', type: 'text' }], role: 'approver',
+    help: 'undo a contained incident\'s containment (a false positive): one card with every inverse, to approve',
+    run: async (a, env) => {
+      const r = await env.ops.release({ incidentId: a.incident, reason: a.reason, clicker: env.asker });
+      if (!r.ok) return { text: `Not done: ${r.reason}` };
+      const card = r.approvalId ? await env.approvalCard(r.approvalId) : undefined;
+      return card ? { card } : { text: r.message ?? `Release of ${a.incident} waiting for approval` };
+    },
   }),
 ];
 
