@@ -122,7 +122,7 @@ export const COMMANDS: readonly CommandDecl[] = [
   }),
   defineCommand({
     name: 'release', args: [{ name: 'incident', type: 'incident' }, { name: 'reason', type: 'text' }], role: 'approver',
-    help: 'undo a contained incident\'s containment (a false positive): one card with every inverse, to approve',
+    help: 'undo a false positive\'s containment: one card listing each undo, one approval',
     run: async (a, env) => {
       const r = await env.ops.release({ incidentId: a.incident, reason: a.reason, clicker: env.asker });
       if (!r.ok) return { text: `Not done: ${r.reason}` };
@@ -203,7 +203,9 @@ export function helpText(botName: string, problem?: string): string {
 
 /** The manifest's `commandLists` (Teams: title at most 32 characters, description at most 128). */
 export function manifestCommandLists(): Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }> {
-  const commands = COMMANDS.filter((c) => !c.aliases?.includes(c.name)).map((c) => {
+  // Teams takes at most 12 commands per list; the list itself is the help a client shows, so `help`
+  // (which the bot also answers to anything it does not know) is the one left out.
+  const commands = COMMANDS.filter((c) => !c.aliases?.includes(c.name) && c.name !== 'help').map((c) => {
     const u = usage(c);
     const description = `${c.help[0].toUpperCase()}${c.help.slice(1)}${u ? `: ${c.name} ${u}` : ''}.`;
     return { title: c.name, description: description.length <= 128 ? description : `${description.slice(0, 127)}…` };
