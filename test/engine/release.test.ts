@@ -241,5 +241,13 @@ withTestStores((dialect, make) => {
     assert.equal(inc.status, 'releasing');
     assert.equal(rec.callsOf('identity.release').length, 1, 'the account was still enabled');
     assert.ok((await store.listTimeline(id)).some((ev) => ev.kind === 'release.incomplete' && /release-firewall-block/.test(ev.summary)));
+    // retried once the device answers again: the release goes on and ends
+    delete rec.behaviour['firewall.unblock'];
+    const retried = await e.retry(id, 'release-firewall-block', ALEX);
+    assert.equal(retried.ok, true, JSON.stringify(retried));
+    await e.settle();
+    assert.equal((await store.getIncident(id))!.status, 'released');
+    assert.equal(rec.world.blocked.size, 0);
+    assert.equal(rec.callsOf('identity.release').length, 1, 'what had succeeded is not run again');
   });
 });
