@@ -15,7 +15,7 @@ function cardsDir(): string {
 
 const cache = new Map<string, ACData.Template>();
 
-export type CardName = 'timeline' | 'approval' | 'status' | 'email-draft' | 'handoff';
+export type CardName = 'timeline' | 'approval' | 'status' | 'email-draft' | 'handoff' | 'release';
 
 /** Expands a template from cards/ with data. Values are inserted as data, never evaluated. */
 export function expandCard(name: CardName, data: Record<string, unknown>): Record<string, unknown> {

@@ -32,6 +32,8 @@ export interface CommandEnv {
   readable: ReadonlySet<string>;
   /** the open (or latest) incidents of those customers as a status card */
   statusCard(open: boolean): Promise<Record<string, unknown>>;
+  /** an approval's card as an approver sees it (with the buttons); undefined when it is not known */
+  approvalCard(approvalId: string): Promise<Record<string, unknown> | undefined>;
   /** one incident in full; undefined when there is no such incident */
   timelineCard(incidentId: string): Promise<Record<string, unknown> | undefined>;
 }
@@ -118,6 +120,16 @@ export const COMMANDS: readonly CommandDecl[] = [
     help: 'close an incident and resolve its Defender alert',
     run: async (a, env) => said(await env.ops.close({ incidentId: a.incident, reason: a.reason, clicker: env.asker }), `Closed ${a.incident}`),
   }),
+  defineCommand({
+    name: 'release', args: [{ name: 'incident', type: 'incident' }, { name: 'reason', type: 'text' }], role: 'approver',
+    help: 'undo a false positive\'s containment: one card listing each undo, one approval',
+    run: async (a, env) => {
+      const r = await env.ops.release({ incidentId: a.incident, reason: a.reason, clicker: env.asker });
+      if (!r.ok) return { text: `Not done: ${r.reason}` };
+      const card = r.approvalId ? await env.approvalCard(r.approvalId) : undefined;
+      return card ? { card } : { text: r.message ?? `Release of ${a.incident} waiting for approval` };
+    },
+  }),
 ];
 
 /** `<incident> <step> [customer]`: the arguments as the help text and the manifest show them. */
@@ -191,7 +203,9 @@ export function helpText(botName: string, problem?: string): string {
 
 /** The manifest's `commandLists` (Teams: title at most 32 characters, description at most 128). */
 export function manifestCommandLists(): Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }> {
-  const commands = COMMANDS.filter((c) => !c.aliases?.includes(c.name)).map((c) => {
+  // Teams takes at most 12 commands per list; the list itself is the help a client shows, so `help`
+  // (which the bot also answers to anything it does not know) is the one left out.
+  const commands = COMMANDS.filter((c) => !c.aliases?.includes(c.name) && c.name !== 'help').map((c) => {
     const u = usage(c);
     const description = `${c.help[0].toUpperCase()}${c.help.slice(1)}${u ? `: ${c.name} ${u}` : ''}.`;
     return { title: c.name, description: description.length <= 128 ? description : `${description.slice(0, 127)}…` };

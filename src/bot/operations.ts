@@ -19,4 +19,6 @@ export interface BotOperations {
   verify(input: { incidentId: string }): Promise<OpResult>;
   handoff(input: { clicker: Clicker }): Promise<OpResult>;
   close(input: { incidentId: string; reason: string; clicker: Clicker }): Promise<OpResult>;
+  /** `release <incident> <reason>`: the release plan put to one approval; its id for the card */
+  release(input: { incidentId: string; reason: string; clicker: Clicker }): Promise<OpResult & { approvalId?: string }>;
 }

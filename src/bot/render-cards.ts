@@ -15,7 +15,7 @@ export interface IncidentSnapshot extends IncidentReadModel {
 }
 
 const STATUS_STYLE: Record<string, string> = {
-  open: 'attention', containing: 'warning', contained: 'good', closed: 'default', cancelled: 'default',
+  open: 'attention', containing: 'warning', contained: 'good', releasing: 'warning', released: 'default', closed: 'default', cancelled: 'default',
 };
 
 const TIMELINE_ROWS = 15;

@@ -288,6 +288,7 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
         const rows = await statusRows(open, readable);
         return renderStatusCard(rows, open ? `Open incidents: ${rows.length}` : `Latest incidents (${rows.length})`, now());
       },
+      approvalCard: (approvalId) => notifier.approvalCard(approvalId, undefined, 'approver'),
       timelineCard: async (incidentId) => {
         const snap = await loadSnapshot(o.store, incidentId, o.customerName);
         return snap && readable.has(snap.incident.customerId) ? renderTimelineCard(snap, '', o.botName) : undefined;
@@ -322,7 +323,8 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
     const reason = typeof data.reason === 'string' ? data.reason.slice(0, 500) : undefined;
     // An editable card (the CISO email) sends its fields along; the engine accepts only the fields
     // the action declares editable, and validates them.
-    const edits = Object.fromEntries(['subject', 'body', 'recipients', 'cc'].filter((k) => typeof data[k] === 'string').map((k) => [k, String(data[k]).slice(0, 20_000)]));
+    // The release card sends its ticks (`selected`) and the classification the same way.
+    const edits = Object.fromEntries(['subject', 'body', 'recipients', 'cc', 'classification', 'selected'].filter((k) => typeof data[k] === 'string').map((k) => [k, String(data[k]).slice(0, 20_000)]));
     const r = await o.ops.decide({ approvalId, vote, clicker: clickerOf(context), reason, edits: Object.keys(edits).length ? edits : undefined });
     // Accepted: the notifier replaced the card for everybody; the clicker gets the same fresh card.
     // Refused: only the clicker sees why, on top of the unchanged card.

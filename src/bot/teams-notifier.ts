@@ -1,4 +1,6 @@
 import { CardFactory } from 'botbuilder';
+import { renderReleaseCard } from './render-release-card';
+import { RELEASE_GATE_ACTION } from '../engine/release-gate';
 import type { ApprovalRecord, Store } from '../store/store';
 import type { Notifier } from '../engine/notifier';
 import type { Logger } from '../log';
@@ -215,6 +217,7 @@ export class TeamsNotifier implements Notifier {
       });
       return { card, approval, customerId: incident.customerId };
     }
+    if (action.name === RELEASE_GATE_ACTION) return { card: renderReleaseCard({ approval, incident, action, customerName, notice }), approval, customerId: incident.customerId };
     return { card: renderApprovalCard({ approval, incident, action, customerName, notice }), approval, customerId: incident.customerId };
   }
 

@@ -14,6 +14,11 @@ export class ActionRegistry {
     }
   }
 
+  /** Adds an action the engine itself brings (the release's approval); one already there is kept. */
+  ensure(def: ActionDef<any, any>): void {
+    if (!this.byName.has(def.name)) this.byName.set(def.name, def as ActionDef);
+  }
+
   get(name: string): ActionDef | undefined {
     return this.byName.get(name);
   }

@@ -16,6 +16,7 @@ import type { Runner } from './runner';
 import type { Scheduler } from './scheduler';
 import type { Transitions } from './transitions';
 import type { AdHocActions } from './ad-hoc';
+import type { Release } from './release';
 
 /**
  * What every room of the engine shares: its dependencies, its settings, and the few helpers all
@@ -73,6 +74,7 @@ export interface Rooms {
   runner: Runner;
   commands: IncidentCommands;
   adHoc: AdHocActions;
+  release: Release;
 }
 
 export class EngineCore {

@@ -7,12 +7,15 @@ import { Runner } from './runner';
 import { Scheduler, type TickReport } from './scheduler';
 import { Transitions } from './transitions';
 import { AdHocActions, type AdHocOutcome, type AdHocRequest } from './ad-hoc';
+import { Release, type ReleaseRequestResult } from './release';
+import { releaseGate } from './release-gate';
 
 export type { Clicker, GroupMembership } from '../domain/approval-policy';
 export { systemClock, type Clock, type CustomerLookup, type EngineDeps } from './engine-core';
 export type { CommandResult, DecideResult, StartResult } from './results';
 export type { TickReport } from './scheduler';
 export type { AdHocOutcome, AdHocRequest } from './ad-hoc';
+export type { ReleaseRequestResult } from './release';
 export { topologicalOrder } from './transitions';
 
 /**
@@ -32,6 +35,7 @@ export class Engine {
   private readonly approvals: Approvals;
   private readonly commands: IncidentCommands;
   private readonly adHoc: AdHocActions;
+  private readonly release: Release;
 
   constructor(deps: EngineDeps) {
     this.core = new EngineCore(deps);
@@ -39,7 +43,10 @@ export class Engine {
     this.approvals = new Approvals(this.core);
     this.commands = new IncidentCommands(this.core);
     this.adHoc = new AdHocActions(this.core);
-    this.core.rooms = { scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core), adHoc: this.adHoc };
+    this.release = new Release(this.core);
+    // the release's approval is put to an action of the engine's own
+    deps.registry.ensure(releaseGate);
+    this.core.rooms = { release: this.release, scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core), adHoc: this.adHoc };
   }
 
   /** unique per process: the lease owner */
@@ -105,6 +112,11 @@ export class Engine {
   /** Runs one action for an incident outside its procedure, exactly once per step id (see AdHocActions). */
   runAdHoc(incidentId: string, req: AdHocRequest): Promise<AdHocOutcome> {
     return this.adHoc.run(incidentId, req);
+  }
+
+  /** `release <incident> <reason>`: the plan of inverses and its one approval (issue 14). */
+  requestRelease(req: { incidentId: string; reason: string; classification?: string; by: Clicker }): Promise<ReleaseRequestResult> {
+    return this.release.request(req);
   }
 
   /** Schedules one incident's steps now (another replica announced a change to it); the poll is the fallback. */

@@ -115,7 +115,9 @@ export class IncidentCommands extends Room {
     if (!action) return refusal('not-found', `${incident.id} has no step "${stepId.slice(0, 48)}"`, { incidentId: incident.id });
     const allowed = await this.rooms.approvals.checkPerson(incident, by, 'retry');
     if (!allowed.ok) return allowed;
-    if (!LIVE_INCIDENT.has(incident.status)) return refusal('incident-closed', `${incident.id} is ${incident.status}`);
+    // a releasing incident's failed undo (release-<step>, release-classify) is retried like a step: the release then goes on
+    const releaseRow = incident.status === 'releasing' && stepId.startsWith('release-');
+    if (!LIVE_INCIDENT.has(incident.status) && !releaseRow) return refusal('incident-closed', `${incident.id} is ${incident.status}`);
     if (!RETRYABLE_BY_PERSON.includes(action.status)) {
       return refusal('not-pending', `${stepId} is ${action.status}; only a failed, expired or rejected step can be retried`, { incidentId: incident.id, stepId });
     }
@@ -126,7 +128,7 @@ export class IncidentCommands extends Room {
       [{ source: 'engine', kind: 'step.retryRequested', summary: `${by.name} asked to retry ${stepId} (it was ${action.status})`, actor: by.aadObjectId }],
     );
     if (!moved) return refusal('changed', `${stepId} changed while you asked; look at the card again`, { incidentId: incident.id, stepId });
-    const revived = await this.rooms.transitions.reviveDependents(incident, stepId);
+    const revived = releaseRow ? [] : await this.rooms.transitions.reviveDependents(incident, stepId);
     this.notify((n) => n.incidentChanged(incident.id));
     this.kick(incident.id);
     return { ok: true, message: `${stepId} will be tried again${revived.length ? `; ${revived.join(', ')} wait for it again` : ''}` };

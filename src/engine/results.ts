@@ -18,6 +18,9 @@ export type RefusalCode =
   | 'incident-closed' // the incident is no longer live
   | 'changed' // the step moved while the request was on its way
   | 'edit-refused' // an approver's edit the action does not allow, or that does not validate
+  | 'not-contained' // a release of an incident that is not contained
+  | 'still-running' // a release while containment steps have not ended
+  | 'already-released' // a release already requested, under way or done
   | 'invalid-request'; // a customer or account that does not fit
 
 export interface Refusal {

@@ -102,6 +102,15 @@ export class Scheduler extends Room {
     const incidents = only ? await this.incidentsByIds(only) : (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
     let scheduled = 0;
     for (const incident of incidents) {
+      if (incident.status === 'releasing') {
+        try {
+          scheduled += await this.rooms.release.advance(incident);
+          await this.claimRunnable(incident, started);
+        } catch (err) {
+          this.log.error({ err, incidentId: incident.id }, 'the release could not be moved along for this incident');
+        }
+        continue;
+      }
       if (!LIVE_INCIDENT.has(incident.status)) continue;
       try {
         scheduled += await this.scheduleIncident(incident, started);
@@ -233,6 +242,12 @@ export class Scheduler extends Room {
     const dataChanged = await this.rooms.transitions.refreshIncident(fresh, proc, byStep);
     if (changed > 0 || dataChanged) this.notify((n) => n.incidentChanged(incident.id));
     if (runnable() > 0) await claimNow(runnable());
+    // an approved release of a contained incident starts here (then the releasing branch of round)
+    if (fresh.status === 'contained') {
+      const released = await this.rooms.release.advance(fresh);
+      if (released > 0) await this.claimRunnable(fresh, started);
+      changed += released;
+    }
     return changed;
   }
 }

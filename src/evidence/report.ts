@@ -11,6 +11,7 @@ import {
   SOURCE_SECTIONS, columnsFor, formatOf, sectionOf, type RecordFormat, type SectionKey,
 } from './evidence-sections';
 import { bytes, cell, code, fence, int, table, text, utc } from './markdown';
+import { releaseSection } from './release-section';
 import { DelimitedRecordScanner, JsonRecordScanner, RecordSampler, parseDetailRecord, type RecordScanner } from './record-scan';
 
 /**
@@ -64,6 +65,7 @@ export async function* generateReport(store: Store, incidentId: string, opts: Re
 
   yield header(d, now, opts);
   yield summary(d, stepTitle);
+  yield releaseSection(d);
   yield* timelineSection(d.timeline);
 
   // Evidence, grouped by section in a fixed order.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GENESIS_HASH, computeEventHash } from '../domain/timeline-hash';
 import { IntegrityError, NotFoundError } from '../store/errors';
 import type { Store } from '../store/store';
+import { releaseProblems } from './release-section';
 
 /**
  * Re-checks everything an incident's evidence rests on: every stored payload is streamed and
@@ -11,7 +12,7 @@ import type { Store } from '../store/store';
  */
 
 export interface VerifyProblem {
-  kind: 'timeline' | 'payload';
+  kind: 'timeline' | 'payload' | 'release';
   seq?: number;
   evidenceId?: number;
   source?: string;
@@ -77,6 +78,11 @@ export async function verifyIncident(store: Store, incidentId: string): Promise<
     }
   }
 
+  if (incident.status === 'releasing' || incident.status === 'released' || (await store.getAction(`${incidentId}:release`))) {
+    const [actions, approvals] = await Promise.all([store.listActions(incidentId), store.listApprovals({ incidentId })]);
+    for (const message of releaseProblems(incident, actions, approvals, timeline, evidence)) problems.push({ kind: 'release', message });
+  }
+
   return {
     ok: problems.length === 0,
     incidentId,
@@ -95,7 +101,7 @@ export function describeVerification(r: VerifyResult): string[] {
     `Chain head: ${r.chainHead || '(no events)'}`,
   ];
   for (const p of r.problems) {
-    lines.push(p.kind === 'timeline' ? `  timeline event ${p.seq}: ${p.message}` : `  payload #${p.evidenceId} ${p.source}: ${p.message}`);
+    lines.push(p.kind === 'timeline' ? `  timeline event ${p.seq}: ${p.message}` : p.kind === 'release' ? `  release: ${p.message}` : `  payload #${p.evidenceId} ${p.source}: ${p.message}`);
   }
   return lines;
 }

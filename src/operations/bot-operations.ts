@@ -35,6 +35,10 @@ export function createBotOperations(deps: { engine: Engine; customers: Customers
     verify: (i) => deps.evidence.verify(i.incidentId),
     handoff: (i) => deps.evidence.handoff(i.clicker),
     close: (i) => deps.evidence.close(i.incidentId, i.reason, i.clicker),
+    release: async (i) => {
+      const r = await engine.requestRelease({ incidentId: i.incidentId, reason: i.reason, by: i.clicker });
+      return r.ok ? { ok: true, approvalId: r.approvalId, message: `Release of ${i.incidentId} waiting for approval` } : refused(r);
+    },
   };
 }
 

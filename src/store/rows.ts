@@ -13,12 +13,12 @@ import { wellFormedJson } from '../domain/storable-text';
 
 /** Row <-> record conversion and the checks every value passes before it is written. */
 
-export const OPEN_EXCLUDED_STATUSES: IncidentStatus[] = ['closed', 'cancelled'];
+export const OPEN_EXCLUDED_STATUSES: IncidentStatus[] = ['closed', 'cancelled', 'released'];
 
 export const ACTION_STATUSES: readonly ActionStatus[] = [
   'waiting', 'ready', 'awaiting_approval', 'running', 'succeeded', 'failed', 'rejected', 'skipped', 'expired', 'cancelled',
 ];
-const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'containing', 'contained', 'closed', 'cancelled'];
+const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'containing', 'contained', 'releasing', 'released', 'closed', 'cancelled'];
 const SEVERITIES: readonly Severity[] = ['unknown', 'informational', 'low', 'medium', 'high'];
 
 export function nowIso(): string {

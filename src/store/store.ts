@@ -8,7 +8,11 @@ import type { SubjectIdentity } from '../domain/subject-identity';
  * with milliseconds (`Date#toISOString()`), and timestamps passed in are normalised to that form.
  */
 
-export type IncidentStatus = 'open' | 'containing' | 'contained' | 'closed' | 'cancelled';
+/**
+ * `releasing`: an approved release (issue 14) is undoing the containment; `released`: it has, the
+ * incident ended as a false positive (closedAt is set, as for closed and cancelled).
+ */
+export type IncidentStatus = 'open' | 'containing' | 'contained' | 'releasing' | 'released' | 'closed' | 'cancelled';
 // Defined with the alert in the domain; the store keeps what the domain says.
 export type { Severity } from '../domain/alert';
 import type { Severity } from '../domain/alert';

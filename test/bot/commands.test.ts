@@ -47,7 +47,7 @@ describe('@ir commands (declared once)', () => {
     const role = Object.fromEntries(COMMANDS.map((c) => [c.name, c.role]));
     assert.deepEqual(role, {
       help: 'anyone', status: 'reader', incidents: 'reader', report: 'reader', verify: 'reader', handoff: 'reader',
-      contain: 'approver', approve: 'approver', reject: 'approver', retry: 'approver', cancel: 'approver', close: 'approver',
+      contain: 'approver', approve: 'approver', reject: 'approver', release: 'approver', retry: 'approver', cancel: 'approver', close: 'approver',
     });
   });
 

@@ -48,7 +48,7 @@ describe('Teams app manifest', () => {
     assert.equal(bot.botId, SANDBOX_BOT_ID);
     assert.ok(bot.scopes.includes('team'));
     const titles = bot.commandLists.flatMap((l) => l.commands.map((c) => c.title));
-    for (const t of ['help', 'status', 'incidents', 'contain', 'approve', 'reject', 'retry', 'cancel', 'report', 'verify', 'handoff', 'close']) {
+    for (const t of ['release', 'status', 'incidents', 'contain', 'approve', 'reject', 'retry', 'cancel', 'report', 'verify', 'handoff', 'close']) {
       assert.ok(titles.includes(t), `command ${t}`);
     }
   });

@@ -1,7 +1,7 @@
 /**
  * An engine in its own process, for the crash tests: the parent SIGKILLs it at chosen points and
  * starts another. Env: STORE_URL, COUNTER_URL (the HTTP counter the destructive action calls),
- * INCIDENT_ID (start it), HOLD ('before-call' | 'after-call' | '': where the first attempt stops
+ * INCIDENT_ID (start it), HOLD ('before-call' | 'after-call' | 'unblock-after-call' | '': where the first attempt stops
  * and waits to be killed), WORKER_ID. Reports to the parent over IPC.
  */
 import { z } from 'zod';
@@ -78,7 +78,27 @@ export function crashActions(counterUrl: string, holdAt: string): ActionDef[] {
       };
     },
   };
-  return [scope, block] as ActionDef[];
+  // the release's way back (issue 14): declared on the block, run by the release after a crash test kills it mid-call
+  block.inverse = { action: 'crash.unblock', input: (fi) => ({ ips: (fi as { ips: string[] }).ips }) };
+  const unblock: ActionDef<{ ips: string[] }, unknown> = {
+    name: 'crash.unblock',
+    risk: 'change',
+    description: 'unblocks IPs on the counter server',
+    input: z.object({ ips: z.array(z.string()).min(1) }),
+    async run(i, ctx) {
+      if (ctx.mayHaveRun) {
+        const s = await counterState(counterUrl);
+        if (i.ips.every((ip) => !s.blocked.includes(ip))) return { output: { alreadyDone: true }, summary: `already unblocked: ${i.ips.join(', ')}`, raw: [] };
+      }
+      send({ ev: 'unblocking' });
+      const r = await fetch(`${counterUrl}/unblock`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': ctx.idempotencyKey }, body: JSON.stringify({ ips: i.ips }) });
+      const body = Buffer.from(await r.arrayBuffer());
+      send({ ev: 'unblocked' });
+      if (holdAt === 'unblock-after-call' && !ctx.mayHaveRun) await hold();
+      return { output: { unblocked: i.ips }, summary: `unblocked ${i.ips.join(', ')}`, raw: [{ source: 'counter.unblock', contentType: 'application/json', body, collectedAt: new Date().toISOString() }] };
+    },
+  };
+  return [scope, block, unblock] as ActionDef[];
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import { getUser, listDirectoryAudits, listSignIns, type EntraUser } from './ent
 import { confirmCompromised, disableAccount, readContainmentState, resetPassword, revokeSessions, type StepOutcome } from './entra-containment';
 import { searchSensitiveOperations } from './m365-audit';
 import { addAlertComment, ALERT_STATUSES, setAlertStatus } from './defender';
+import { alertsClassify } from './alert-classification';
 
 /** The Graph actions the engine can run. A GraphSession is built per run, for ctx.customer only. */
 
@@ -186,5 +187,5 @@ const defenderSetStatus: ActionDef<z.infer<typeof statusInput>, { alertId: strin
 };
 
 export const graphActions: ActionDef[] = actionList(
-  lookupUser, signIns, directoryAudits, auditSearch, contain, defenderComment, defenderSetStatus,
+  lookupUser, signIns, directoryAudits, auditSearch, contain, defenderComment, defenderSetStatus, alertsClassify,
 );

@@ -23,7 +23,7 @@ describe('Graph actions (entra.contain and friends) against the emulator', () =>
   it('registers the expected actions with their risk levels', () => {
     assert.deepEqual(graphActions.map((a) => [a.name, a.risk]), [
       ['entra.lookupUser', 'read'], ['entra.signIns', 'read'], ['entra.directoryAudits', 'read'], ['m365.auditSearch', 'read'],
-      ['entra.contain', 'destructive'], ['defender.comment', 'change'], ['defender.setStatus', 'change'],
+      ['entra.contain', 'destructive'], ['defender.comment', 'change'], ['defender.setStatus', 'change'], ['alerts.classify', 'change'],
     ]);
   });
 
@@ -117,6 +117,34 @@ describe('Graph actions (entra.contain and friends) against the emulator', () =>
     assert.equal(alert.status, 'resolved');
     assert.match(JSON.stringify(alert.comments), /Closed by IR bot/);
     assert.ok(r.raw.length >= 2);
+  });
+
+  it('alerts.classify sets classification, determination and one comment; run again after a crash it writes nothing twice', async () => {
+    const id = 'da637551227677560813_-961444813';
+    const a = action('alerts.classify');
+    const input = a.input.parse({ alertIds: [id], classification: 'falsePositive', comment: 'Released by the IR bot: travelling with a new phone' });
+    const r = await a.run(input, graphActionContext(env.contoso, env.secrets));
+    const alert = emu.state.tenants.get(CONTOSO.tenantId)!.alerts.get(id)!;
+    assert.equal(alert.classification, 'falsePositive');
+    assert.equal(alert.determination, 'notMalicious');
+    assert.equal((alert.comments as unknown[]).filter((c) => JSON.stringify(c).includes('travelling with a new phone')).length, 1);
+    assert.deepEqual(r.raw.map((x) => x.source), ['graph.alert', 'graph.alertClassify.request', 'graph.alertClassify', 'graph.alertComment.request', 'graph.alertComment']);
+    const again = await a.run(input, { ...graphActionContext(env.contoso, env.secrets), mayHaveRun: true });
+    assert.deepEqual(again.raw.map((x) => x.source), ['graph.alert'], 'only the re-read: nothing is written twice');
+    assert.equal((alert.comments as unknown[]).filter((c) => JSON.stringify(c).includes('travelling with a new phone')).length, 1);
+    assert.match(again.summary, /already were/);
+  });
+
+  it('alerts.classify: an unknown alert fails naming it, after classifying the others; bad input is refused', async () => {
+    const a = action('alerts.classify');
+    assert.equal(a.input.safeParse({ alertIds: ["x' or 1"], classification: 'falsePositive', comment: 'c' }).success, false);
+    assert.equal(a.input.safeParse({ alertIds: ['a1'], classification: 'truePositive', comment: 'c' }).success, false);
+    const id = 'da637551227677560813_-961444813';
+    await assert.rejects(
+      a.run(a.input.parse({ alertIds: ['no-such-alert', id], classification: 'informationalExpectedActivity', comment: 'expected' }), graphActionContext(env.contoso, env.secrets)),
+      /no-such-alert: .*\(1 of 2 classified\)/,
+    );
+    assert.equal(emu.state.tenants.get(CONTOSO.tenantId)!.alerts.get(id)!.determination, 'confirmedActivity');
   });
 
   it('m365.auditSearch and entra.directoryAudits summarise what the attacker did', async () => {

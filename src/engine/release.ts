@@ -1,0 +1,153 @@
+import { actionIdOf } from '../domain/incident-id';
+import type { Clicker } from '../domain/approval-policy';
+import type { ActionRecord, IncidentRecord } from '../store/store';
+import { ENDED, Room, toJson } from './engine-core';
+import type { ProcedureStep } from './procedure';
+import { buildReleasePlan, previewReleasePlan, releaseStepId, type ReleasePlan } from './release-plan';
+import { chosenInverses, CLASSIFICATIONS, RELEASE_GATE_ACTION, RELEASE_GATE_STEP, releaseGateInput, releasePreview, type ReleaseClassification, type ReleaseGateInput } from './release-gate';
+import { refusal, type Refusal } from './results';
+
+/** The follow-through after the inverses: the Defender alerts get the approver's classification. */
+export const CLASSIFY_ACTION = 'alerts.classify';
+export const CLASSIFY_STEP = 'release-classify';
+
+export type ReleaseRequestResult = { ok: true; approvalId: string; plan: ReleasePlan } | Refusal;
+
+/** The release's approval is put to a pseudo-step: it is not in the procedure, the approval machinery only reads these fields. */
+const GATE_STEP: ProcedureStep = {
+  id: RELEASE_GATE_STEP, title: 'Release the containment', action: RELEASE_GATE_ACTION, needs: [], after: [], followUp: false, with: {}, record: {}, approval: { twoPerson: false },
+};
+
+/**
+ * Releasing a contained incident (issue 14): the request builds the plan from the succeeded action
+ * rows and asks for ONE approval (the approvers of the incident's customer, never its subject);
+ * once approved, `advance` (called by the scheduler on every round) makes the inverses ready one at
+ * a time in the plan's order, then the alert classification, then records `released`. Each of them
+ * is an action row `<incident>:release-<step>`: created once, claimed under a lease and run by the
+ * runner like a forward step, so a crash resumes it and a replay never runs it twice.
+ */
+export class Release extends Room {
+
+  async request(req: { incidentId: string; reason: string; classification?: string; by: Clicker }): Promise<ReleaseRequestResult> {
+    const incident = await this.store.getIncident(req.incidentId);
+    if (!incident) return refusal('not-found', `no incident ${req.incidentId.slice(0, 40)}`);
+    const about = { incidentId: incident.id };
+    const allowed = await this.rooms.approvals.checkPerson(incident, req.by, 'release');
+    if (!allowed.ok) return allowed;
+    const refuse = async (code: Refusal['code'], reason: string): Promise<Refusal> => {
+      await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: 'release.refused', summary: `${req.by.name} asked to release ${incident.id}: refused (${reason})`, actor: req.by.aadObjectId }]);
+      return refusal(code, reason, about);
+    };
+    if (incident.status === 'releasing' || incident.status === 'released') return refuse('already-released', `${incident.id} is already ${incident.status}`);
+    const gateId = actionIdOf(incident.id, RELEASE_GATE_STEP);
+    const gate = await this.store.getAction(gateId);
+    if (gate?.status === 'awaiting_approval') return refuse('already-released', `a release of ${incident.id} is already waiting for approval`);
+    if (gate && !['rejected', 'expired', 'failed'].includes(gate.status)) return refuse('already-released', `a release of ${incident.id} is already ${gate.status === 'succeeded' ? 'approved and under way' : gate.status}`);
+    if (incident.status !== 'contained') return refuse('not-contained', `${incident.id} is ${incident.status}, not contained: only a contained incident can be released`);
+    const actions = await this.store.listActions(incident.id);
+    const proc = this.procedureOf(incident);
+    const inProcedure = new Set(proc.steps.map((s) => s.id));
+    const running = actions.filter((a) => inProcedure.has(a.stepId) && !ENDED.has(a.status));
+    if (running.length) return refuse('still-running', `containment is still running (${running.map((a) => `${a.stepId} ${a.status}`).join(', ')}); release it when every step has ended`);
+    const classification = (req.classification ?? 'falsePositive') as ReleaseClassification;
+    if (!CLASSIFICATIONS.includes(classification)) return refuse('invalid-request', `"${String(req.classification).slice(0, 40)}" is not a classification (${CLASSIFICATIONS.join(' or ')})`);
+
+    const customer = this.customerOf(incident);
+    const plan = await previewReleasePlan(buildReleasePlan(proc, actions, this.registry), this.registry, (item) =>
+      this.actionContext(incident, customer, syntheticRow(incident, item.stepId), false));
+    const input: ReleaseGateInput = {
+      reason: req.reason, classification, requestedBy: { name: req.by.name, aadObjectId: req.by.aadObjectId },
+      plan: plan.items, selected: plan.items.filter((i) => i.kind === 'inverse').map((i) => i.stepId),
+    };
+    const parsed = releaseGateInput.safeParse(input);
+    if (!parsed.success) return refuse('invalid-request', parsed.error.issues[0].message);
+
+    await this.store.ensureActions([{ id: gateId, incidentId: incident.id, stepId: RELEASE_GATE_STEP, name: RELEASE_GATE_ACTION, status: 'waiting', idempotencyKey: gateId, input: null }]);
+    const row = (await this.store.getAction(gateId))!;
+    const round = (await this.store.listApprovals({ incidentId: incident.id })).filter((x) => x.actionId === gateId).length;
+    const preview = { ...(toJson(releasePreview(parsed.data, incident.id)) as Record<string, unknown>), adHoc: true, approvalRound: round };
+    // The compare-and-set is the guard against two requests at once: the second finds it moved.
+    const moved = await this.store.transitionAction(gateId, { from: [row.status], to: 'awaiting_approval' }, { input: toJson(parsed.data) as Record<string, unknown>, preview, error: null, notBefore: null, result: row.status === 'waiting' ? null : { retriedAfterAttempts: row.attempts } }, [
+      { source: 'engine', kind: 'release.requested', summary: `${req.by.name} asked to release ${incident.id}: ${req.reason.slice(0, 200)}`, actor: req.by.aadObjectId, data: { step: RELEASE_GATE_STEP, selected: parsed.data.selected, classification } },
+    ]);
+    if (!moved) return refusal('already-released', `a release of ${incident.id} was requested at the same moment`, about);
+    await this.rooms.approvals.ensureApproval(incident, customer, GATE_STEP, moved, true);
+    const approval = (await this.store.listApprovals({ incidentId: incident.id, status: 'pending' })).find((a) => a.actionId === gateId);
+    this.notify((n) => n.incidentChanged(incident.id));
+    return { ok: true, approvalId: approval!.id, plan };
+  }
+
+  /**
+   * Moves an approved release along; returns how many rows it changed. Re-reads everything from the
+   * store, so any process, after any crash, continues where the last one stopped.
+   */
+  async advance(incident: IncidentRecord): Promise<number> {
+    if (incident.status !== 'contained' && incident.status !== 'releasing') return 0;
+    const gate = await this.store.getAction(actionIdOf(incident.id, RELEASE_GATE_STEP));
+    if (gate?.status !== 'succeeded') return 0;
+    const parsed = releaseGateInput.safeParse(gate.input);
+    if (!parsed.success) return 0;
+    const input = parsed.data;
+    let changed = 0;
+    if (incident.status === 'contained') {
+      const approvedBy = (await this.store.listApprovals({ incidentId: incident.id, status: 'approved' })).filter((a) => a.actionId === gate.id).map((a) => a.decidedBy).at(-1) ?? 'an approver';
+      incident = await this.store.updateIncident(incident.id, { status: 'releasing' }, [
+        { source: 'engine', kind: 'incident.releasing', summary: `Release started: approved by ${approvedBy}; undoing ${chosenInverses(input).map((i) => i.stepId).join(', ') || 'nothing'}` },
+      ]);
+      changed++;
+    }
+
+    const rows: Array<{ stepId: string; action: string; input: Record<string, unknown>; title: string }> = chosenInverses(input).map((i) => ({
+      stepId: releaseStepId(i.stepId), action: i.inverseAction, input: i.inverseInput, title: `Undo: ${i.title}`,
+    }));
+    const alerts = await this.store.listAlerts(incident.id);
+    if (alerts.length && this.registry.has(CLASSIFY_ACTION)) {
+      rows.push({
+        stepId: CLASSIFY_STEP, action: CLASSIFY_ACTION, title: `Classify the Defender alerts as ${input.classification}`,
+        input: { alertIds: alerts.map((a) => a.id), classification: input.classification, comment: `Released by the IR bot (${incident.id}): ${input.reason}` },
+      });
+    }
+    // One at a time, in order: the next is made ready only once the one before has ended (a failed
+    // one does not stop the rest; the release then stays `releasing` until it is retried).
+    for (const r of rows) {
+      const id = actionIdOf(incident.id, r.stepId);
+      let a = await this.store.getAction(id);
+      if (!a) {
+        await this.store.ensureActions([{ id, incidentId: incident.id, stepId: r.stepId, name: r.action, status: 'waiting', idempotencyKey: id, input: toJson(r.input) as Record<string, unknown> }]);
+        a = (await this.store.getAction(id))!;
+      }
+      if (a.status === 'waiting') {
+        const moved = await this.store.transitionAction(id, { from: ['waiting'], to: 'ready' }, { preview: { adHoc: true, title: r.title.slice(0, 200) }, error: null, notBefore: null }, [
+          { source: 'engine', kind: 'step.ready', summary: `${r.title.slice(0, 200)}: ready`, data: { step: r.stepId, release: true } },
+        ]);
+        if (moved) changed++;
+        return changed;
+      }
+      if (!ENDED.has(a.status)) return changed;
+    }
+    const ended = await Promise.all(rows.map((r) => this.store.getAction(actionIdOf(incident.id, r.stepId))));
+    const failed = ended.filter((a) => a && a.status !== 'succeeded').map((a) => a!.stepId);
+    if (failed.length) {
+      const marker = failed.join(',');
+      if ((incident.data as { releaseIncomplete?: string }).releaseIncomplete !== marker) {
+        await this.store.updateIncident(incident.id, { data: { releaseIncomplete: marker } }, [
+          { source: 'engine', kind: 'release.incomplete', summary: `Release of ${incident.id} not complete: ${failed.join(', ')} did not succeed; it stays releasing until they are retried` },
+        ]);
+        changed++;
+        this.notify((n) => n.incidentChanged(incident.id));
+      }
+      return changed;
+    }
+    await this.store.updateIncident(incident.id, {
+      status: 'released',
+      data: { releaseIncomplete: null, release: { reason: input.reason, classification: input.classification, undone: rows.map((r) => r.stepId), approvedAt: gate.updatedAt } },
+    }, [{ source: 'engine', kind: 'incident.released', summary: `Released: ${input.reason.slice(0, 300)}`, data: { undone: rows.map((r) => r.stepId), classification: input.classification } }]);
+    this.notify((n) => n.incidentChanged(incident.id));
+    return changed + 1;
+  }
+}
+
+function syntheticRow(incident: IncidentRecord, stepId: string): ActionRecord {
+  const id = actionIdOf(incident.id, releaseStepId(stepId));
+  return { id, incidentId: incident.id, stepId: releaseStepId(stepId), name: '', status: 'waiting', idempotencyKey: id, attempts: 0, input: null, preview: null, result: null, error: null, leaseOwner: null, leaseUntil: null, notBefore: null, createdAt: incident.createdAt, updatedAt: incident.updatedAt };
+}
