@@ -1,5 +1,6 @@
 import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
 import { stepIdOf } from '../domain/incident-id';
+import { tokenActivityText } from '../domain/incident-narrative';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
@@ -28,6 +29,7 @@ function findingsOf(f: IncidentFindings): string[] {
   if (f.subjectPrivilegedRoles?.length) out.push(`Privileged account: ${f.subjectPrivilegedRoles.join(', ')}`);
   for (const t of f.impossibleTravel ?? []) out.push(`Impossible travel: ${t.summary}`);
   if (f.signIns24h !== undefined) out.push(`${f.signIns24h} sign-ins in 24 h${f.countries?.length ? ` from ${f.countries.join(', ')}` : ''}`);
+  if (f.tokenActivity) out.push(`Token activity: ${tokenActivityText(f.tokenActivity)}`);
   if (f.sensitiveOperations6h !== undefined) out.push(`${f.sensitiveOperations6h} sensitive Microsoft 365 operations in 6 h`);
   for (const r of forwardingRules(f)) out.push(`${r.operation}: ${r.detail}`);
   if (f.directoryAudits6h !== undefined) out.push(`${f.directoryAudits6h} directory changes in 6 h`);

@@ -21,8 +21,8 @@ export interface SourceSectionSpec {
 export const SOURCE_SECTIONS: SourceSectionSpec[] = [
   {
     key: 'signIns', title: 'Entra sign-ins (24 h)',
-    about: 'Entra ID sign-in log entries of the account (GET /v1.0/auditLogs/signIns), one stored payload per page as Graph returned it.',
-    matches: (s) => s === 'graph.signIns',
+    about: 'Entra ID sign-in log entries of the account: interactive ones (GET /v1.0/auditLogs/signIns) and, where Graph beta answers, non-interactive ones (GET /beta/auditLogs/signIns filtered on signInEventTypes), one stored payload per page as Graph returned it.',
+    matches: (s) => s === 'graph.signIns' || s === 'graph.signIns.nonInteractive',
   },
   {
     key: 'directoryAudits', title: 'Entra directory audits',
@@ -93,7 +93,7 @@ const joined = (...picks: Array<(r: Record<string, unknown>) => unknown>) => (r:
 
 /** Columns for the record tables, by source; unknown JSON gets its first scalar fields. */
 export function columnsFor(source: string, sample: Record<string, unknown> | undefined): Column[] {
-  if (source === 'graph.signIns') {
+  if (source === 'graph.signIns' || source === 'graph.signIns.nonInteractive') {
     return [
       { header: 'Time (source)', pick: path('createdDateTime') },
       { header: 'IP', pick: path('ipAddress') },

@@ -4,7 +4,7 @@ import type { CustomerConfig } from '../config/customers';
 import { verifyChain } from '../domain/timeline-hash';
 import { IntegrityError, NotFoundError } from '../store/errors';
 import { stepRank, stepTitle as stepTitleOf } from '../domain/incident-findings';
-import { whatHappened, whatWeDid } from '../domain/incident-narrative';
+import { tokenActivityText, whatHappened, whatWeDid } from '../domain/incident-narrative';
 import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
 import {
@@ -203,6 +203,7 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
   if (story.length) parts.push(story.map((x) => `${text(x)}\n`).join('\n'), '\n');
   const counts = [
     f.signIns24h !== undefined ? `${int(f.signIns24h)} sign\\-ins in 24 h${f.signInsFailed24h ? ` \\(${int(f.signInsFailed24h)} failed\\)` : ''}` : '',
+    f.tokenActivity ? `token activity: ${text(tokenActivityText(f.tokenActivity))}` : '',
     f.directoryAudits6h !== undefined ? `${int(f.directoryAudits6h)} directory changes in 6 h` : '',
     f.sensitiveOperations6h !== undefined ? `${int(f.sensitiveOperations6h)} sensitive Microsoft 365 operations in 6 h` : '',
     f.sessionsFound !== undefined ? `${int(f.sessionsFound)} active RADIUS session\\(s\\)` : '',

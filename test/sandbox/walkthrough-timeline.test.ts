@@ -59,4 +59,12 @@ describe('sandbox walkthrough: the timeline shows the switch port of each RADIUS
     assert.equal(line.data.step, 'firewall-rule');
     assert.ok(line.seq < block.seq, 'the rule was read before the block');
   });
+
+  it('the sign-ins step records token activity from interactive and non-interactive sign-ins and says which were counted', async () => {
+    const f = readFindings((await store.getIncident(run.incidentId))!.data);
+    assert.deepEqual(f.tokenActivity && { kinds: f.tokenActivity.kinds, interactive: f.tokenActivity.interactive, nonInteractive: f.tokenActivity.nonInteractive, sessions: f.tokenActivity.sessions },
+      { kinds: ['interactiveUser', 'nonInteractiveUser'], interactive: 4, nonInteractive: 3, sessions: 3 });
+    const line = (await store.listTimeline(run.incidentId)).find((t) => t.kind === 'step.succeeded' && t.data.step === 'entra-signins');
+    assert.match(line?.summary ?? '', /token activity: 3 sessions from 4 interactive and 3 non-interactive sign-ins/);
+  });
 });
