@@ -75,6 +75,19 @@ describe('what people read: findings written by the real procedure, read through
       }
     });
 
+    it('the CISO email has one line for the switch port and one for the firewall rule that let the attacker in, right after what happened', async () => {
+      const snap = await loadCisoSnapshot(store, run.incidentId, run.customer, { now: new Date() });
+      const d = draftCisoEmail(snap);
+      const lines = d.body.split('\n');
+      const rule = lines.filter((l) => l.startsWith('Firewall rule: '));
+      assert.deepEqual(rule, ['Firewall rule: 203.0.113.7 came in through rule 5 "WAN-to-DMZ-HTTPS" on contoso-fgt-1 (accept).']);
+      const port = lines.filter((l) => l.startsWith('Switch port: '));
+      if (run.customer.radius) assert.deepEqual(port, ['Switch port: Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456.']);
+      else assert.deepEqual(port, [], 'no RADIUS session, no port: nothing to say');
+      assert.ok(lines.indexOf(rule[0]) < lines.indexOf('What we did:'));
+      assert.ok(lines.length <= 40, `one screen: ${lines.length} lines`);
+    });
+
     it("the report's summary reads the same way: sentences, not raw keys with JSON; what was done in the order it ran; the raw data below", async () => {
       let md = '';
       for await (const piece of generateReport(store, run.incidentId, { customers: () => run.customer, now: new Date() })) md += piece;
