@@ -39,6 +39,7 @@ function findingsOf(f: IncidentFindings): string[] {
     out.push(`Rule the attacker IP matches on ${r.firewallId}: ${r.implicit ? `the default rule${r.policyName ? ` (${r.policyName})` : ''}` : `rule ${r.policyId ?? '?'}${r.policyName ? ` "${r.policyName}"` : ''}`} (${r.action})`);
   }
   if (f.vpnSessionsFound !== undefined) out.push(`VPN sessions found: ${f.vpnSessionsFound}${f.vpnSessionsRevoked !== undefined ? `, revoked: ${f.vpnSessionsRevoked}` : ''}`);
+  for (const p of (f.switchPortsContained ?? []).slice(0, 5)) out.push(`Switch containment: ${p}`);
   if (f.entraContainment !== undefined) out.push(`Entra: ${f.entraContainment}`);
   if (f.ipsBlocked?.length) out.push(`IPs blocked: ${f.ipsBlocked.join(', ')}`);
   return out.map((x) => inert(x, 400));

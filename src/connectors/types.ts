@@ -92,7 +92,13 @@ export interface ActionDef<I = unknown, O = unknown> {
   shownForEdit?(preview: Preview | null): Record<string, unknown> | undefined;
   preview?(input: I, ctx: ActionContext): Promise<Preview>;
   run(input: I, ctx: ActionContext): Promise<ActionResult<O>>;
+  /** how the change is undone (issue 14); required in practice for risk 'destructive' */
+  inverse?: InverseDecl;
 }
+
+export type InverseDecl =
+  | { action: `${string}.${string}`; input(forwardInput: unknown, forwardOutput: unknown): Record<string, unknown>; note?: string }
+  | { none: string };           // why it cannot be undone, shown on the release card
 
 /**
  * The list a connector registers. Each action is typed by its own input and output; the list erases

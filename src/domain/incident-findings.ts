@@ -92,6 +92,8 @@ export const RECORDED_FINDINGS = {
   switchPorts: z.array(text(1000)),
   /** the firewall rule that matched each attacker IP (src/connectors/firewall/driver.ts PolicyMatch) */
   matchedRules: z.array(matchedRule),
+  /** one line per port the switch containment shut (or found shut), with its undo */
+  switchPortsContained: z.array(text(400)),
   entraContainment: text(1000),
   entraChanges: z.array(containmentChange),
   ipsBlocked: z.array(text(64)),

@@ -76,6 +76,12 @@ describe('Adaptive Cards', () => {
     assert.ok(text2.includes('Token activity: 3 sessions in 24 h from 4 interactive sign-ins; interactive sign-ins only were counted (non-interactive ones were not available: Graph beta refused'), text2);
   });
 
+  it('the timeline card says exactly which port on which switch the switch containment shut', () => {
+    const inc = incident({ data: { ...incident().data, switchPortsContained: ['Gi1/0/12 on sw-lis-3 shut (undo: no shutdown on GigabitEthernet1/0/12)'] } });
+    const text = cardText(renderTimelineCard(snapshot({ incident: inc, findings: readFindings(inc.data) })));
+    assert.ok(text.includes('Switch containment: Gi1/0/12 on sw-lis-3 shut (undo: no shutdown on GigabitEthernet1/0/12)'), text);
+  });
+
   it('the timeline card names the switch port of each wired session and the rule the attacker IP matches', () => {
     // the shapes the switch-ports and firewall-rule steps record (test/sandbox/walkthrough-timeline.test.ts runs them)
     const data = {
