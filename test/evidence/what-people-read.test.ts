@@ -48,7 +48,11 @@ describe('what people read: findings written by the real procedure, read through
       assert.equal(hop.to.country, 'SG');
       assert.ok(hop.distanceKm > 11_000 && hop.distanceKm < 12_500, String(hop.distanceKm));
       assert.ok(hop.speedKmh > 900, String(hop.speedKmh));
-      assert.deepEqual(f.steps.filter((s) => s.kind === 'containment').map((s) => s.id), ['entra-contain', 'radius-disconnect', 'firewall-block']);
+      assert.deepEqual(f.steps.filter((s) => s.kind === 'containment').map((s) => s.id), ['entra-contain', 'radius-disconnect', 'switch-contain', 'firewall-block']);
+      // switch containment is off for the sandbox's Contoso (customers file switchContainment): skipped with the reason
+      const sc = f.steps.find((s) => s.id === 'switch-contain')!;
+      assert.equal(sc.status, 'skipped');
+      assert.match(sc.error ?? '', /switch containment is off for Contoso \(customers file: switchContainment\)/);
     });
 
     it("the CISO email's what happened states the impossible travel (cities, distance, speed) and the countries; what we did lists the containment actions in order, nothing hidden", async () => {
