@@ -1,5 +1,6 @@
 import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
 import { stepIdOf } from '../domain/incident-id';
+import { tokenActivityText } from '../domain/incident-narrative';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
@@ -37,6 +38,7 @@ function findingsOf(f: IncidentFindings, level = 0, where = 'the report'): strin
   if (f.subjectPrivilegedRoles?.length) out.push(`Privileged account: ${list(f.subjectPrivilegedRoles).join(', ')}`);
   out.push(...list((f.impossibleTravel ?? []).map((t) => `Impossible travel: ${t.summary}`)));
   if (f.signIns24h !== undefined) out.push(`${f.signIns24h} sign-ins in 24 h${f.countries?.length ? ` from ${list(f.countries).join(', ')}` : ''}`);
+  if (f.tokenActivity) out.push(`Token activity: ${tokenActivityText(f.tokenActivity)}`);
   if (f.sensitiveOperations6h !== undefined) out.push(`${f.sensitiveOperations6h} sensitive Microsoft 365 operations in 6 h`);
   out.push(...list(forwardingRules(f).map((r) => `${r.operation}: ${r.detail}`)));
   if (f.directoryAudits6h !== undefined) out.push(`${f.directoryAudits6h} directory changes in 6 h`);
@@ -50,6 +52,9 @@ function findingsOf(f: IncidentFindings, level = 0, where = 'the report'): strin
   }
   if (rules.more) out.push(`Firewall rules ${rules.more}`);
   if (f.vpnSessionsFound !== undefined) out.push(`VPN sessions found: ${f.vpnSessionsFound}${f.vpnSessionsRevoked !== undefined ? `, revoked: ${f.vpnSessionsRevoked}` : ''}`);
+  const contained = firstOf(f.switchPortsContained ?? [], cap, where);
+  for (const p of contained.shown) out.push(`Switch containment: ${p}`);
+  if (contained.more) out.push(`Switch containment ${contained.more}`);
   if (f.entraContainment !== undefined) out.push(`Entra: ${f.entraContainment}`);
   if (f.ipsBlocked?.length) out.push(`IPs blocked: ${list(f.ipsBlocked).join(', ')}`);
   return out.map((x) => inert(x, charsAt(level, 400)));

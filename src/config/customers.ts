@@ -93,7 +93,7 @@ export const switchSchema = z.object({
   ssh: sshTargetSchema,
   /** the NAS-IP-Address this switch puts in its RADIUS accounting: how a session finds its switch */
   nasIp: ip,
-  /** switch.shutPort (shutdown of an access port, behind approval) is refused unless true */
+  /** switch.containPort (shutdown of an access port, behind approval) is refused on this switch unless true, whatever the customer's switchContainment */
   allowPortShutdown: z.boolean().default(false),
 });
 export type SwitchConfig = z.infer<typeof switchSchema>;
@@ -242,6 +242,11 @@ export const customerSchema = z.object({
   radius: radiusSchema.optional(),
   /** access switches, by the NAS-IP-Address they use in RADIUS accounting */
   switches: z.array(switchSchema).default([]),
+  /**
+   * Optional containment at the access switch (switch.containPort, its own approval card): off by
+   * default; `shut-port` shuts the port the user's device is plugged in over SSH (undo: no shutdown).
+   */
+  switchContainment: z.enum(['off', 'shut-port']).default('off'),
   servicenow: serviceNowSchema.optional(),
   activeDirectory: activeDirectorySchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),

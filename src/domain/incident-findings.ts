@@ -53,6 +53,16 @@ const matchedRule = z.object({
   implicit: z.boolean(),
 }).passthrough();
 
+/** Sessions seen in the sign-in logs and which kinds of sign-in were counted (src/connectors/graph/token-activity.ts). */
+const tokenActivity = z.object({
+  kinds: z.array(z.enum(['interactiveUser', 'nonInteractiveUser'])).min(1),
+  interactive: count,
+  nonInteractive: count.nullable(),
+  sessions: count,
+  onlyInteractiveBecause: text(400).nullable().default(null),
+  counted: text(100),
+}).passthrough();
+
 const blockedIp = z.object({ ip: text(64), addedAt: isoTime, expiresAt: isoTime }).passthrough();
 
 /**
@@ -70,6 +80,8 @@ export const RECORDED_FINDINGS = {
   /** countries or regions of the successful sign-ins, most frequent first */
   countries: z.array(text(8)),
   impossibleTravel: z.array(travelHop),
+  /** sessions in the sign-in logs, saying whether non-interactive sign-ins were counted */
+  tokenActivity,
   directoryAudits6h: count,
   sensitiveOperations6h: count,
   sensitiveOperations: z.array(sensitiveOperation),
@@ -80,6 +92,8 @@ export const RECORDED_FINDINGS = {
   switchPorts: z.array(text(1000)),
   /** the firewall rule that matched each attacker IP (src/connectors/firewall/driver.ts PolicyMatch) */
   matchedRules: z.array(matchedRule),
+  /** one line per port the switch containment shut (or found shut), with its undo */
+  switchPortsContained: z.array(text(400)),
   entraContainment: text(1000),
   entraChanges: z.array(containmentChange),
   ipsBlocked: z.array(text(64)),
@@ -140,6 +154,7 @@ export type TravelHop = z.infer<typeof travelHop>;
 export type SensitiveOperation = z.infer<typeof sensitiveOperation>;
 export type ContainmentChange = z.infer<typeof containmentChange>;
 export type BlockedIp = z.infer<typeof blockedIp>;
+export type TokenActivityFinding = z.infer<typeof tokenActivity>;
 
 export type IncidentFindings = { -readonly [K in RecordedFindingKey]?: z.infer<(typeof RECORDED_FINDINGS)[K]> } & {
   /** the procedure's steps in its order */

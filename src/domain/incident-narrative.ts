@@ -1,4 +1,4 @@
-import { forwardingRules, stepRank, type IncidentFindings, type StepKind, type TravelHop } from './incident-findings';
+import { forwardingRules, stepRank, type IncidentFindings, type StepKind, type TokenActivityFinding, type TravelHop } from './incident-findings';
 import { roundForPeople } from './travel';
 
 /**
@@ -143,4 +143,16 @@ export function containmentNotDone(f: IncidentFindings, runs: readonly StepRun[]
     .filter((s) => kindOf(s) === 'containment')
     .map((s) => ({ stepId: s.id, title: s.title, status: byId.get(s.id)?.status ?? s.status ?? 'waiting' }))
     .filter((s) => s.status !== 'succeeded');
+}
+
+/**
+ * The token-activity sentence of the card and the report: the sessions and which kinds of sign-in
+ * were counted, so that an interactive-only count is never read as the whole picture.
+ */
+export function tokenActivityText(a: TokenActivityFinding): string {
+  const n = `${a.sessions} session${a.sessions === 1 ? '' : 's'} in 24 h`;
+  if (a.nonInteractive === null) {
+    return `${n} from ${a.interactive} interactive sign-ins; interactive sign-ins only were counted (non-interactive ones were not available${a.onlyInteractiveBecause ? `: ${a.onlyInteractiveBecause}` : ''})`;
+  }
+  return `${n} from ${a.interactive} interactive and ${a.nonInteractive} non-interactive sign-ins (both kinds counted)`;
 }

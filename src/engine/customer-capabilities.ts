@@ -13,7 +13,12 @@ export function connectorAvailability(action: string, customer: CustomerConfig):
     case 'firewall':
       return customer.firewalls.length > 0 ? { ok: true } : { ok: false, reason: `${customer.name} has no firewall configured (customers file: firewalls)` };
     case 'switch':
-      return customer.switches.length > 0 ? { ok: true } : { ok: false, reason: `${customer.name} has no access switch configured (customers file: switches)` };
+      if (customer.switches.length === 0) return { ok: false, reason: `${customer.name} has no access switch configured (customers file: switches)` };
+      // containment at the switch is opt-in per customer: off unless the customers file says how
+      if (action === 'switch.containPort' && customer.switchContainment === 'off') {
+        return { ok: false, reason: `switch containment is off for ${customer.name} (customers file: switchContainment)` };
+      }
+      return { ok: true };
     case 'servicenow':
     case 'ticket':
       return customer.servicenow ? { ok: true } : { ok: false, reason: `${customer.name} has no ServiceNow instance configured (customers file: servicenow)` };

@@ -1,7 +1,7 @@
 import type { CustomerConfig } from '../config/customers';
 import { InvalidInputError } from '../domain/net';
 import { parseEmailAddress } from '../connectors/mail/message';
-import { readFindings } from '../domain/incident-findings';
+import { readFindings, type IncidentFindings } from '../domain/incident-findings';
 import { containmentNotDone, whatHappened, whatWeDid } from '../domain/incident-narrative';
 import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
 import type { Store } from '../store/store';
@@ -75,6 +75,25 @@ export function ticketOf(inc: { data?: Record<string, unknown> | null }): { numb
   return t?.number ? { number: t.number, link: t.link, sysId: t.sysId } : undefined;
 }
 
+/**
+ * The network facts for the CISO, one line each and only when there is something to say: where the
+ * user's device is plugged in (the switch-ports step) and the firewall rule that let the attacker's
+ * IP in (the firewall-rule step). The report holds every port and every lookup with its transcript.
+ */
+export function networkLines(f: IncidentFindings): string[] {
+  const out: string[] = [];
+  const ports = (f.switchPorts ?? []).filter((p) => !p.startsWith('refused:'));
+  if (ports.length) out.push(line(`Switch port: ${ports[0]}${ports.length > 1 ? ` (and ${ports.length - 1} more in the report)` : ''}.`));
+  const letIn = (f.matchedRules ?? []).filter((r) => r.allows);
+  if (letIn.length) {
+    const r = letIn[0];
+    const ip = (r as { query?: { src?: unknown } }).query?.src;
+    const rule = r.implicit ? `the default rule${r.policyName ? ` "${r.policyName}"` : ''}` : `rule ${r.policyId ?? '?'}${r.policyName ? ` "${r.policyName}"` : ''}`;
+    out.push(line(`Firewall rule: ${typeof ip === 'string' ? `${ip} came in through` : 'the attacker came in through'} ${rule} on ${r.firewallId} (${r.action})${letIn.length > 1 ? `; ${letIn.length - 1} more in the report` : ''}.`));
+  }
+  return out;
+}
+
 export function draftCisoEmail(s: CisoSnapshot): EmailDraft {
   const { incident: inc, findings, actions, alerts } = s.snapshot;
   const ticket = ticketOf(inc);
@@ -105,6 +124,7 @@ export function draftCisoEmail(s: CisoSnapshot): EmailDraft {
     `Dear ${line(s.customer.contacts.ciso.name, 60)},`,
     '',
     ...wrap(`What happened: ${what}`),
+    ...networkLines(findings),
     '',
     'What we did:',
     ...(done.length ? done : ['- Investigation started; no change made yet.']),

@@ -21,8 +21,8 @@ export interface SourceSectionSpec {
 export const SOURCE_SECTIONS: SourceSectionSpec[] = [
   {
     key: 'signIns', title: 'Entra sign-ins (24 h)',
-    about: 'Entra ID sign-in log entries of the account (GET /v1.0/auditLogs/signIns), one stored payload per page as Graph returned it.',
-    matches: (s) => s === 'graph.signIns',
+    about: 'Entra ID sign-in log entries of the account: interactive ones (GET /v1.0/auditLogs/signIns) and, where Graph beta answers, non-interactive ones (GET /beta/auditLogs/signIns filtered on signInEventTypes), one stored payload per page as Graph returned it.',
+    matches: (s) => s === 'graph.signIns' || s === 'graph.signIns.nonInteractive',
   },
   {
     key: 'directoryAudits', title: 'Entra directory audits',
@@ -46,20 +46,46 @@ export const SOURCE_SECTIONS: SourceSectionSpec[] = [
   },
 ];
 
+/**
+ * Sections of device transcripts shown whole, grouped by the step that read them: the raw CLI (or
+ * API) exchange is the evidence, and it is short. Matched by the action that collected them, before
+ * the source sections, so a FortiGate policy lookup is not mistaken for a containment transcript.
+ */
+export interface TranscriptSectionSpec {
+  key: 'switchPorts' | 'firewallRules';
+  title: string;
+  about: string;
+  action: string;
+}
+
+export const TRANSCRIPT_SECTIONS: TranscriptSectionSpec[] = [
+  {
+    key: 'switchPorts', title: 'Switch ports', action: 'switch.portFacts',
+    about: 'Where each RADIUS session\'s client is plugged in: per port, the line the timeline showed, the raw CLI transcript of the commands the bot sent to the access switch (802.1X session, MAC table, link, port log, CDP/LLDP) with its SHA-256, and the port log\'s times as the switch printed them.',
+  },
+  {
+    key: 'firewallRules', title: 'Firewall rules matched', action: 'firewall.matchedPolicy',
+    about: 'Which firewall rule matched traffic from each attacker IP, read before any block (FortiOS policy lookup, PAN-OS test security-policy-match): the rule as found, then the raw lookup transcript with its SHA-256.',
+  },
+];
+
 /** Payloads that are the result of a change we made (or a follow-up such as the ticket or mail). */
 const ACTION_RESULT_SOURCES = [
   /^graph\.(disableUser|revokeSignInSessions|resetPassword|confirmCompromised|alertUpdate|alertComment|sendMail)(\.request)?$/,
   /^radius\.coa(\.|$)/,
   /^(fortigate|paloalto)\.(cli|xml|api)(\.|$)/,
   /^firewall(\.block|$)/,
+  /^switch(\.cli|$)/,
   /^servicenow\./,
   /^smtp\./,
 ];
 
-export type SectionKey = SourceSectionSpec['key'] | 'actions' | 'reports' | 'other';
+export type SectionKey = SourceSectionSpec['key'] | TranscriptSectionSpec['key'] | 'actions' | 'reports' | 'other';
 
 export function sectionOf(e: Pick<EvidenceRecord, 'source'>, actionName: string | undefined): SectionKey {
   if (e.source === 'report.markdown') return 'reports';
+  const transcript = TRANSCRIPT_SECTIONS.find((t) => t.action === actionName);
+  if (transcript) return transcript.key;
   for (const s of SOURCE_SECTIONS) if (s.matches(e.source, actionName)) return s.key;
   if (ACTION_RESULT_SOURCES.some((re) => re.test(e.source))) return 'actions';
   return 'other';
@@ -93,7 +119,7 @@ const joined = (...picks: Array<(r: Record<string, unknown>) => unknown>) => (r:
 
 /** Columns for the record tables, by source; unknown JSON gets its first scalar fields. */
 export function columnsFor(source: string, sample: Record<string, unknown> | undefined): Column[] {
-  if (source === 'graph.signIns') {
+  if (source === 'graph.signIns' || source === 'graph.signIns.nonInteractive') {
     return [
       { header: 'Time (source)', pick: path('createdDateTime') },
       { header: 'IP', pick: path('ipAddress') },

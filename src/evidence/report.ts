@@ -4,11 +4,11 @@ import type { CustomerConfig } from '../config/customers';
 import { verifyChain } from '../domain/timeline-hash';
 import { IntegrityError, NotFoundError } from '../store/errors';
 import { stepRank, stepTitle as stepTitleOf } from '../domain/incident-findings';
-import { whatHappened, whatWeDid } from '../domain/incident-narrative';
+import { tokenActivityText, whatHappened, whatWeDid } from '../domain/incident-narrative';
 import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
 import {
-  SOURCE_SECTIONS, columnsFor, formatOf, sectionOf, type RecordFormat, type SectionKey,
+  SOURCE_SECTIONS, TRANSCRIPT_SECTIONS, columnsFor, formatOf, sectionOf, type RecordFormat, type SectionKey, type TranscriptSectionSpec,
 } from './evidence-sections';
 import { bytes, cell, code, fence, int, table, text, utc } from './markdown';
 import { releaseSection } from './release-section';
@@ -81,6 +81,9 @@ export async function* generateReport(store: Store, incidentId: string, opts: Re
     'Source ranges are the time span of the records according to the source\'s own timestamps.\n\n';
   for (const spec of SOURCE_SECTIONS) {
     yield* sourceSection(store, spec.title, spec.about, groups.get(spec.key) ?? [], headRows, tailRows);
+  }
+  for (const spec of TRANSCRIPT_SECTIONS) {
+    yield* transcriptSection(store, d, spec, groups.get(spec.key) ?? [], stepTitle, inlineMax, headRows, tailRows);
   }
   yield* actionsSection(store, d, groups.get('actions') ?? [], stepTitle, inlineMax, headRows, tailRows);
   yield* otherSection(store, groups.get('other') ?? [], inlineMax, headRows, tailRows);
@@ -205,6 +208,7 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
   if (story.length) parts.push(story.map((x) => `${text(x)}\n`).join('\n'), '\n');
   const counts = [
     f.signIns24h !== undefined ? `${int(f.signIns24h)} sign\\-ins in 24 h${f.signInsFailed24h ? ` \\(${int(f.signInsFailed24h)} failed\\)` : ''}` : '',
+    f.tokenActivity ? `token activity: ${text(tokenActivityText(f.tokenActivity))}` : '',
     f.directoryAudits6h !== undefined ? `${int(f.directoryAudits6h)} directory changes in 6 h` : '',
     f.sensitiveOperations6h !== undefined ? `${int(f.sensitiveOperations6h)} sensitive Microsoft 365 operations in 6 h` : '',
     f.sessionsFound !== undefined ? `${int(f.sessionsFound)} active RADIUS session\\(s\\)` : '',
@@ -449,6 +453,49 @@ function hexDump(b: Buffer): string {
     lines.push(`${i.toString(16).padStart(8, '0')}  ${[...slice].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`);
   }
   return lines.join('\n');
+}
+
+type Row = Record<string, unknown>;
+const rowsOf = (v: unknown): Row[] => (Array.isArray(v) ? v.filter((x): x is Row => !!x && typeof x === 'object') : []);
+
+/** What the step found, one line per port / per IP, from its recorded result. */
+function transcriptFindings(spec: TranscriptSectionSpec, output: unknown): string[] {
+  const o = (output && typeof output === 'object' ? output : {}) as Row;
+  if (spec.key === 'switchPorts') {
+    return rowsOf(o.ports).map((p) => {
+      const times = rowsOf((p.facts as Row | undefined)?.log).map((l) => l.time).filter((t): t is string => typeof t === 'string' && t !== '');
+      const clock = times.length ? `; port log as the switch timestamped it: ${code(times[0], 60)}${times.length > 1 ? ` to ${code(times.at(-1), 60)} (${int(times.length)} lines)` : ''}` : '; no port log line carried a timestamp';
+      return `${code(p.outcome)}: ${code(p.line, 600)}${p.outcome === 'ok' ? clock : ''}`;
+    });
+  }
+  return [
+    ...rowsOf(o.matches).map((m) => {
+      const q = (m.query ?? {}) as Row;
+      const rule = m.implicit ? `the implicit/default rule${m.policyName ? ` ${code(m.policyName, 200)}` : ''}` : `rule ${code(m.policyId ?? '?')}${m.policyName ? ` ${code(m.policyName, 200)}` : ''}`;
+      return `${code(q.src)} → ${code(q.dst ?? '?')}${q.dstPort ? `:${code(q.dstPort)}` : ''}${q.protocol ? `/${code(q.protocol)}` : ''} on ${code(m.firewallId)} (${code(m.context, 120)}): ${rule}, action ${code(m.action)}${m.allows ? ', lets it through' : ', does not let it through'}`;
+    }),
+    ...rowsOf(o.skipped).map((k) => `${code(k.item)} on ${code(k.firewallId)}: not looked up (${code(k.reason, 300)})`),
+  ];
+}
+
+/** A section of device transcripts: per step run, its findings and every transcript whole, each with its hash. */
+async function* transcriptSection(
+  store: Store, d: Loaded, spec: TranscriptSectionSpec, list: EvidenceRecord[], stepTitle: (id: string) => string, inlineMax: number, headRows: number, tailRows: number,
+): AsyncGenerator<string> {
+  yield `### ${spec.title}\n\n${text(spec.about)}\n\n`;
+  const runs = d.actions.filter((a) => a.name === spec.action);
+  if (runs.length === 0 && list.length === 0) { yield 'This step did not run for this incident.\n\n'; return; }
+  for (const a of runs) {
+    yield `#### ${code(stepTitle(a.stepId), 120)} (${code(a.name)}): ${a.status}\n\n`;
+    const lines = transcriptFindings(spec, (a.result as { output?: unknown } | null)?.output);
+    if (lines.length) yield lines.map((l) => `- ${l}\n`).join('') + '\n';
+    if (a.error) yield `Error: ${code(a.error, 600)}\n\n`;
+    const mine = list.filter((e) => e.actionId === a.id);
+    if (mine.length === 0) yield 'No transcript was kept for this run.\n\n';
+    for (const e of mine) yield* payloadBlock(store, e, inlineMax, headRows, tailRows);
+  }
+  const loose = list.filter((e) => !runs.some((a) => a.id === e.actionId));
+  for (const e of loose) yield* payloadBlock(store, e, inlineMax, headRows, tailRows);
 }
 
 async function* actionsSection(

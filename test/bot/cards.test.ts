@@ -66,6 +66,22 @@ describe('Adaptive Cards', () => {
     assert.deepEqual(actions.map((a) => [a.verb, a.data]), [['ir.retry', { incidentId: 'IR-20261127-7K3Q', stepId: 'radius-disconnect', from: 'timeline' }]], 'a Retry button for the failed step only');
   });
 
+  it('the timeline card says which kinds of sign-in the token activity counted', () => {
+    const both = { kinds: ['interactiveUser', 'nonInteractiveUser'], interactive: 4, nonInteractive: 3, sessions: 3, onlyInteractiveBecause: null, counted: 'interactive and non-interactive sign-ins' };
+    const inc = incident({ data: { ...incident().data, tokenActivity: both } });
+    assert.ok(cardText(renderTimelineCard(snapshot({ incident: inc, findings: readFindings(inc.data) }))).includes('Token activity: 3 sessions in 24 h from 4 interactive and 3 non-interactive sign-ins (both kinds counted)'));
+    const only = { kinds: ['interactiveUser'], interactive: 4, nonInteractive: null, sessions: 3, onlyInteractiveBecause: 'Graph beta refused the non-interactive sign-ins: 403', counted: 'interactive sign-ins only' };
+    const inc2 = incident({ data: { ...incident().data, tokenActivity: only } });
+    const text2 = cardText(renderTimelineCard(snapshot({ incident: inc2, findings: readFindings(inc2.data) })));
+    assert.ok(text2.includes('Token activity: 3 sessions in 24 h from 4 interactive sign-ins; interactive sign-ins only were counted (non-interactive ones were not available: Graph beta refused'), text2);
+  });
+
+  it('the timeline card says exactly which port on which switch the switch containment shut', () => {
+    const inc = incident({ data: { ...incident().data, switchPortsContained: ['Gi1/0/12 on sw-lis-3 shut (undo: no shutdown on GigabitEthernet1/0/12)'] } });
+    const text = cardText(renderTimelineCard(snapshot({ incident: inc, findings: readFindings(inc.data) })));
+    assert.ok(text.includes('Switch containment: Gi1/0/12 on sw-lis-3 shut (undo: no shutdown on GigabitEthernet1/0/12)'), text);
+  });
+
   it('the timeline card names the switch port of each wired session and the rule the attacker IP matches', () => {
     // the shapes the switch-ports and firewall-rule steps record (test/sandbox/walkthrough-timeline.test.ts runs them)
     const data = {

@@ -99,7 +99,7 @@ withTestStores((dialect, make) => {
       'entra-lookup': 'succeeded', 'entra-signins': 'succeeded', 'entra-audits': 'succeeded', 'm365-audit': 'succeeded',
       'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded', 'firewall-rule': 'succeeded',
       // this customer has no access switch in the customers file
-      'switch-ports': 'skipped',
+      'switch-ports': 'skipped', 'switch-contain': 'skipped',
       'entra-contain': 'awaiting_approval', 'radius-disconnect': 'awaiting_approval', 'firewall-block': 'awaiting_approval',
       // the follow-through waits for containment to end
       'threat-feed': 'waiting', 'forensic-report': 'waiting', 'ir-ticket': 'waiting', 'notify-ciso': 'waiting',

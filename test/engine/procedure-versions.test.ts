@@ -124,8 +124,8 @@ withTestStores((dialect, make) => {
     assert.equal(done.status, 'contained');
     const steps = done.data.steps as Record<string, { title: string; status: string }>;
     assert.equal(steps['entra-lookup'].title, V1_LOOKUP);
-    // every step ended: all succeeded but the switch ports, the ticket and the feed listing (this customer has no switch, no ServiceNow, no threat feed)
-    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['switch-ports skipped', 'threat-feed skipped', 'ir-ticket skipped']);
+    // every step ended: all succeeded but the switch ports and their containment, the ticket and the feed listing (this customer has no switch, no ServiceNow, no threat feed)
+    assert.deepEqual(Object.entries(steps).filter(([, s]) => s.status !== 'succeeded').map(([id, s]) => `${id} ${s.status}`), ['switch-ports skipped', 'switch-contain skipped', 'threat-feed skipped', 'ir-ticket skipped']);
     assert.equal((await store.listTimeline(inFlight)).filter((t) => t.kind === 'step.failed').length, 0);
 
     const fresh = await createAlertIncident(store);

@@ -48,7 +48,11 @@ describe('what people read: findings written by the real procedure, read through
       assert.equal(hop.to.country, 'SG');
       assert.ok(hop.distanceKm > 11_000 && hop.distanceKm < 12_500, String(hop.distanceKm));
       assert.ok(hop.speedKmh > 900, String(hop.speedKmh));
-      assert.deepEqual(f.steps.filter((s) => s.kind === 'containment').map((s) => s.id), ['entra-contain', 'radius-disconnect', 'firewall-block']);
+      assert.deepEqual(f.steps.filter((s) => s.kind === 'containment').map((s) => s.id), ['entra-contain', 'radius-disconnect', 'switch-contain', 'firewall-block']);
+      // switch containment is off for the sandbox's Contoso (customers file switchContainment): skipped with the reason
+      const sc = f.steps.find((s) => s.id === 'switch-contain')!;
+      assert.equal(sc.status, 'skipped');
+      assert.match(sc.error ?? '', /switch containment is off for Contoso \(customers file: switchContainment\)/);
     });
 
     it("the CISO email's what happened states the impossible travel (cities, distance, speed) and the countries; what we did lists the containment actions in order, nothing hidden", async () => {
@@ -73,6 +77,19 @@ describe('what people read: findings written by the real procedure, read through
         const ended = did.findIndex((l) => /network \(RADIUS\) session/.test(l));
         assert.ok(ended > at('Reset its password') && ended < did.indexOf(blocked), `in the order they ran: ${did.join(' | ')}`);
       }
+    });
+
+    it('the CISO email has one line for the switch port and one for the firewall rule that let the attacker in, right after what happened', async () => {
+      const snap = await loadCisoSnapshot(store, run.incidentId, run.customer, { now: new Date() });
+      const d = draftCisoEmail(snap);
+      const lines = d.body.split('\n');
+      const rule = lines.filter((l) => l.startsWith('Firewall rule: '));
+      assert.deepEqual(rule, ['Firewall rule: 203.0.113.7 came in through rule 5 "WAN-to-DMZ-HTTPS" on contoso-fgt-1 (accept).']);
+      const port = lines.filter((l) => l.startsWith('Switch port: '));
+      if (run.customer.radius) assert.deepEqual(port, ['Switch port: Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.vance, link up, MAC 3c22.fb12.3456.']);
+      else assert.deepEqual(port, [], 'no RADIUS session, no port: nothing to say');
+      assert.ok(lines.indexOf(rule[0]) < lines.indexOf('What we did:'));
+      assert.ok(lines.length <= 40, `one screen: ${lines.length} lines`);
     });
 
     it("the report's summary reads the same way: sentences, not raw keys with JSON; what was done in the order it ran; the raw data below", async () => {

@@ -194,6 +194,10 @@ export function testActions(rec: Recorder): ActionDef[] {
     destructive(rec, 'radius.disconnect', z.object({ user: upn, sessions: z.array(z.unknown()).optional() }).strict(),
       (i) => ({ done: rec.world.disconnected.has(i.user), preview: { title: `Disconnect ${i.user} from RADIUS`, facts: [], changes: activeSessions.map((s) => `End session ${s.acctSessionId}`), warnings: [] } }),
       (i) => { rec.world.disconnected.add(i.user); return { output: { results: [], complete: true, counts: { disconnected: activeSessions.length } }, summary: `${activeSessions.length} RADIUS sessions ended` }; }),
+    // switch.containPort (src/connectors/switch/actions.ts): same name and input; customers with switchContainment off skip it
+    destructive(rec, 'switch.containPort', z.object({ ports: z.array(z.object({ switchId: z.string().optional(), port: z.string().optional() }).passthrough()).min(1) }).strict(),
+      (i) => ({ done: false, preview: { title: 'Shut the switch port of the user\'s device', facts: [], changes: i.ports.map((p) => `Shut ${String(p.port)} on ${String(p.switchId)}`), warnings: [] } }),
+      (i) => ({ output: { mode: 'shut-port', ports: i.ports.map((p) => ({ switchId: p.switchId, port: p.port, changed: true, line: `${String(p.port)} on ${String(p.switchId)} shut` })), refused: [] }, summary: 'port shut' })),
     destructive(rec, 'firewall.block', z.object({ ips: z.array(z.string()).min(1), user: upn.optional(), incidentId: z.string().optional() }).strict(),
       (i) => ({ done: i.ips.every((ip) => rec.world.blocked.has(ip)), preview: { title: `Block ${i.ips.join(', ')}`, facts: [], changes: i.ips.map((ip) => `Block ${ip}`), warnings: [] } }),
       (i) => { i.ips.forEach((ip) => rec.world.blocked.add(ip)); return { output: { devices: [{ firewallId: CONTOSO.fortigate.id, added: i.ips, alreadyBlocked: [], vpnSessionsCut: [{ user: i.user }] }], excluded: [], feedEntries: [] }, summary: `blocked ${i.ips.join(', ')}` }; }),

@@ -7,6 +7,7 @@ import { GraphSession } from './graph-session';
 import { getUser, listDirectoryAudits, listSignIns, type EntraUser } from './entra-read';
 import { confirmCompromised, disableAccount, readContainmentState, resetPassword, revokeSessions, type StepOutcome } from './entra-containment';
 import { searchSensitiveOperations } from './m365-audit';
+import { readTokenActivity, tokenActivityLine, type TokenActivity } from './token-activity';
 import { addAlertComment, ALERT_STATUSES, setAlertStatus } from './defender';
 import { alertsClassify } from './alert-classification';
 
@@ -35,18 +36,29 @@ const lookupUser: ActionDef<z.infer<typeof upnInput>, EntraUser> = {
   },
 };
 
-const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, { count: number; failed: number; countries: string[]; travel: ReturnType<typeof findImpossibleTravel>; signIns: Record<string, unknown>[] }> = {
-  name: 'entra.signIns', risk: 'read', description: 'Sign-ins of the user in a window (24 h for forensics), with impossible-travel findings',
+interface SignInsOutput {
+  /** interactive sign-ins (the v1.0 log): counts, countries and travel are theirs */
+  count: number; failed: number; countries: string[]; travel: ReturnType<typeof findImpossibleTravel>; signIns: Record<string, unknown>[];
+  /** sessions from interactive and, where Graph beta answers, non-interactive sign-ins */
+  tokenActivity: TokenActivity;
+}
+
+const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, SignInsOutput> = {
+  name: 'entra.signIns', risk: 'read', description: 'Sign-ins of the user in a window (24 h for forensics), with impossible-travel findings and token activity (interactive and non-interactive sign-ins where available)',
   input: windowInput(24),
   async run({ upn: u, hours }, ctx) {
+    const s = session(ctx);
     const since = new Date(ctx.now().getTime() - hours * 3600_000);
-    const r = await listSignIns(session(ctx), u, since, ctx.now());
+    const until = ctx.now();
+    const r = await listSignIns(s, u, since, until);
     const travel = findImpossibleTravel(r.signIns);
     const failed = travel.skippedFailed;
+    const tokens = await readTokenActivity(s, u, r.signIns, { since, until, signal: ctx.signal });
     return {
-      output: { count: r.signIns.length, failed, countries: signInCountries(r.signIns), travel, signIns: r.signIns }, raw: r.raw,
+      output: { count: r.signIns.length, failed, countries: signInCountries(r.signIns), travel, signIns: r.signIns, tokenActivity: tokens.activity }, raw: [...r.raw, ...tokens.raw],
       summary: `${r.signIns.length} sign-ins in ${hours} h (${failed} failed)${travel.findings.length ? `; impossible travel: ${travel.findings.map((f) => f.summary).join('; ')}` : ''}`
-        + (travel.skippedNoCoordinates ? `; ${travel.skippedNoCoordinates} without coordinates` : ''),
+        + (travel.skippedNoCoordinates ? `; ${travel.skippedNoCoordinates} without coordinates` : '')
+        + `; token activity: ${tokenActivityLine(tokens.activity)}`,
     };
   },
 };
@@ -112,7 +124,7 @@ const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
     const notChanged: Array<{ item: string; reason: string }> = [];
     if (st.user.accountEnabled) changes.push('Disable the account (enabled now)');
     else notChanged.push({ item: 'Disable the account', reason: 'already disabled' });
-    changes.push(`Revoke all sign-in sessions and refresh tokens (${st.activeSessions} session${st.activeSessions === 1 ? '' : 's'} seen in the last 24 h, from ${st.successfulSignIns24h} successful sign-ins)`);
+    changes.push(`Revoke all sign-in sessions and refresh tokens (${st.activeSessions} session${st.activeSessions === 1 ? '' : 's'} seen in the last 24 h in ${st.sessionsCountedFrom}; ${st.successfulSignIns24h} successful interactive sign-ins)`);
     changes.push('Reset the password to a generated one nobody sees, with a forced change at next sign-in');
     if (ctx.customer.graph.hasP2) {
       if (st.riskState === 'confirmedCompromised') notChanged.push({ item: 'Confirm compromised in Identity Protection', reason: 'already confirmed' });
@@ -132,7 +144,7 @@ const contain: ActionDef<z.infer<typeof upnInput>, ContainOutput> = {
         { label: 'Directory roles', value: st.user.directoryRoles.join(', ') || 'none' },
       ],
       changes, warnings, notChanged,
-      data: { accountEnabled: st.user.accountEnabled, activeSessions: st.activeSessions, successfulSignIns24h: st.successfulSignIns24h, privilegedRoles: st.user.privilegedRoles, objectId: st.user.objectId, riskState: st.riskState },
+      data: { accountEnabled: st.user.accountEnabled, activeSessions: st.activeSessions, sessionsCountedFrom: st.sessionsCountedFrom, successfulSignIns24h: st.successfulSignIns24h, privilegedRoles: st.user.privilegedRoles, objectId: st.user.objectId, riskState: st.riskState },
     };
   },
   async run({ upn: u }, ctx): Promise<ActionResult<ContainOutput>> {

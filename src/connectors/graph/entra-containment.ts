@@ -3,6 +3,7 @@ import type { Upn } from '../../domain/identity';
 import { ConnectorError, type RawPayload } from '../types';
 import { getUser, listSignIns, type EntraUser } from './entra-read';
 import type { GraphOperation } from './graph-errors';
+import { readTokenActivity } from './token-activity';
 import { segment, type GraphSession } from './graph-session';
 
 /**
@@ -152,6 +153,8 @@ export interface ContainmentState {
    * current signInSessionsValidFromDateTime: one correlationId is one sign-in session's token chain.
    */
   activeSessions: number;
+  /** which kinds of sign-in the session count covers (src/connectors/graph/token-activity.ts) */
+  sessionsCountedFrom: string;
   successfulSignIns24h: number;
   riskState: string | null;
   raw: RawPayload[];
@@ -161,11 +164,10 @@ export interface ContainmentState {
 export async function readContainmentState(s: GraphSession, upn: Upn, o: { now: Date; hasP2: boolean }): Promise<ContainmentState> {
   const { user, raw } = await getUser(s, upn);
   const since = new Date(o.now.getTime() - 24 * 3600_000);
-  const si = await listSignIns(s, upn, since);
+  const si = await listSignIns(s, upn, since, o.now);
   const validFrom = Date.parse(user.signInSessionsValidFromDateTime ?? '') || 0;
   const ok = si.signIns.filter((x) => (x.status as { errorCode?: number } | undefined)?.errorCode === 0);
-  const live = ok.filter((x) => Date.parse(String(x.createdDateTime)) >= validFrom);
-  const sessions = new Set(live.map((x) => String(x.correlationId ?? x.id)));
+  const tokens = await readTokenActivity(s, upn, si.signIns, { since, until: o.now, validFrom });
   let riskState: string | null = null;
   const extra: RawPayload[] = [];
   if (o.hasP2) {
@@ -173,7 +175,7 @@ export async function readContainmentState(s: GraphSession, upn: Upn, o: { now: 
     riskState = r.riskState;
     extra.push(...r.raw);
   }
-  return { user, activeSessions: sessions.size, successfulSignIns24h: ok.length, riskState, raw: [...raw, ...si.raw, ...extra] };
+  return { user, activeSessions: tokens.activity.sessions, sessionsCountedFrom: tokens.activity.counted, successfulSignIns24h: ok.length, riskState, raw: [...raw, ...si.raw, ...tokens.raw, ...extra] };
 }
 
 const LOWER = 'abcdefghijkmnopqrstuvwxyz';

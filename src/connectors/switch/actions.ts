@@ -149,123 +149,155 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
       };
     },
   };
-  const shutPort: ActionDef<ShutPortInput, ShutPortOutput> = {
-    name: 'switch.shutPort',
+  const containPort: ActionDef<ContainPortInput, ContainPortOutput> = {
+    name: 'switch.containPort',
     risk: 'destructive',
-    description: "Shuts the access port a client is plugged in (interface shutdown), where the customer allows it; the undo is 'no shutdown'.",
-    input: shutPortInput,
+    description: "Contains the user's device at the access switch, as the customer chose (customers file switchContainment): shut-port shuts each port the switch-ports step read over SSH; the undo is 'no shutdown' (switch.unshutPort).",
+    input: containPortInput,
     inverse: {
       action: 'switch.unshutPort',
-      // only a port this step shut comes up again: one that was already down stays down
-      input: (fwdIn, fwdOut) => {
-        const i = fwdIn as Partial<ShutPortInput>;
-        const o = fwdOut as Partial<ShutPortOutput> | undefined;
-        return { switchId: o?.switchId ?? i.switchId, nasPortId: i.nasPortId, ...(o && o.changed === false ? { onlyIfShutBy: 'nobody' } : {}) };
-      },
+      // only the ports this run shut: a port that was already down stays as it was found
+      input: (_forwardInput, forwardOutput) => ({
+        ports: ((forwardOutput as ContainPortOutput | null)?.ports ?? []).filter((p) => p.changed).map((p) => ({ switchId: p.switchId, port: p.port })),
+      }),
+      note: 'no shutdown on each port the containment shut',
     },
     async preview(input, ctx) {
-      const t = shutTarget(ctx, input);
-      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
-      try {
+      const mode = containmentMode(ctx);
+      const plan = planPorts(ctx, input, 'containment');
+      const changes: string[] = [];
+      const notChanged = [...plan.refused];
+      const facts: Array<{ label: string; value: string }> = [{ label: 'Customer', value: ctx.customer.name }, { label: 'Mode', value: `${mode} (customers file: switchContainment)` }];
+      await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
+        facts.push({ label: 'Port', value: `${t.port.full} on ${t.config.id} (${t.config.kind}, NAS ${t.config.nasIp})` });
         const { shut } = await driver.isShut(t.port);
-        return {
-          title: `Shut ${t.port.short} on ${t.config.id}`,
-          facts: [{ label: 'Switch', value: `${t.config.id} (${t.config.kind})` }, { label: 'Port', value: t.port.full }],
-          changes: shut ? [] : [`Shut ${t.port.full} on ${t.config.id} (interface shutdown); undo: no shutdown`],
-          warnings: ['Everything on this port loses its link, including a phone or a daisy-chained device'],
-          notChanged: shut ? [{ item: t.port.full, reason: 'already administratively down' }] : [],
-          nothingToDo: shut,
-        };
-      } finally {
-        await driver.close().catch(() => undefined);
-      }
+        if (shut) notChanged.push({ item: `${t.port.full} on ${t.config.id}`, reason: 'already administratively down' });
+        else changes.push(`Shut ${t.port.full} on ${t.config.id} (interface shutdown); undo: no shutdown`);
+      });
+      return {
+        title: `Shut the switch port${plan.targets.length === 1 ? '' : 's'} of the user's device`,
+        facts, changes, notChanged,
+        warnings: ['Everything on the port loses its link, including a phone or a daisy-chained device'],
+        nothingToDo: changes.length === 0,
+        data: { mode, ports: plan.targets.map((t) => ({ switchId: t.config.id, port: t.port.full })) },
+      };
     },
     async run(input, ctx) {
-      const t = shutTarget(ctx, input);
-      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
-      try {
+      const mode = containmentMode(ctx);
+      const plan = planPorts(ctx, input, 'containment');
+      if (plan.targets.length === 0) throw new InvalidInputError('ports', `no port to contain: ${plan.refused.map((r) => `${r.item}: ${r.reason}`).join('; ') || 'the switch-ports step read none'}`);
+      const ports: ContainedPort[] = [];
+      const raw: RawPayload[] = [];
+      await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
         // shutPort reads the port first: a retry after a crash sends nothing when it is already shut.
         const { changed, transcript } = await driver.shutPort(t.port);
-        return {
-          output: { switchId: t.config.id, port: t.port.full, changed, undo: { action: 'no shutdown', switchId: t.config.id, port: t.port.full } },
-          summary: `${t.port.short} on ${t.config.id} ${changed ? 'shut' : 'was already shut'} (undo: no shutdown on ${t.port.full})`,
-          raw: [transcript],
-        };
-      } finally {
-        await driver.close().catch(() => undefined);
-      }
+        raw.push(transcript);
+        ports.push({
+          switchId: t.config.id, port: t.port.full, changed,
+          line: `${t.port.short} on ${t.config.id} ${changed ? 'shut' : 'was already shut'} (undo: no shutdown on ${t.port.full})`,
+          undo: { action: 'no shutdown', switchId: t.config.id, port: t.port.full },
+        });
+      });
+      return { output: { mode, ports, refused: plan.refused }, summary: ports.map((p) => p.line).join('; '), raw };
     },
   };
-  const unshutPort: ActionDef<UnshutPortInput, UnshutPortOutput> = {
+
+  const unshutPort: ActionDef<PortListInput, UnshutPortOutput> = {
     name: 'switch.unshutPort',
     risk: 'change',
-    description: "A release's undo of switch.shutPort: brings the port up again (no shutdown), after re-reading it (a port already up is left alone).",
-    input: unshutPortInput,
+    description: "Undoes a port shutdown ('no shutdown'): re-reads each port first; a port already up is reported, not changed.",
+    input: portListInput,
     async preview(input, ctx) {
-      const i = unshutPortInput.parse(input);
-      const t = portTarget(ctx, i);
-      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
-      try {
+      const plan = planPorts(ctx, input, 'undo');
+      const changes: string[] = [];
+      const notChanged = [...plan.refused];
+      await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
         const { shut } = await driver.isShut(t.port);
-        const skip = i.onlyIfShutBy === 'nobody';
-        const notChanged = skip ? [{ item: t.port.full, reason: 'the containment found it already shut: it stays shut' }]
-          : shut ? [] : [{ item: t.port.full, reason: 'already up (no shutdown by hand?)' }];
-        return {
-          title: `Bring ${t.port.short} on ${t.config.id} up again`,
-          facts: [{ label: 'Switch', value: `${t.config.id} (${t.config.kind})` }, { label: 'Port', value: t.port.full }],
-          changes: shut && !skip ? [`No shutdown on ${t.port.full} on ${t.config.id}`] : [],
-          warnings: [], notChanged, nothingToDo: !shut || skip,
-        };
-      } finally {
-        await driver.close().catch(() => undefined);
-      }
+        if (shut) changes.push(`Bring ${t.port.full} on ${t.config.id} back up (no shutdown)`);
+        else notChanged.push({ item: `${t.port.full} on ${t.config.id}`, reason: 'already up: someone brought it back' });
+      });
+      return { title: 'Bring the shut switch ports back up', facts: [{ label: 'Customer', value: ctx.customer.name }], changes, notChanged, warnings: [], nothingToDo: changes.length === 0 };
     },
     async run(input, ctx) {
-      const i = unshutPortInput.parse(input);
-      const t = portTarget(ctx, i);
-      if (i.onlyIfShutBy === 'nobody') {
-        return { output: { switchId: t.config.id, port: t.port.full, changed: false }, summary: `${t.port.short} on ${t.config.id} left shut: it was shut before the containment`, raw: [] };
-      }
-      const driver = createSwitchDriver(t.config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
-      try {
-        // noShutPort reads the port first: a port already up (by hand, or an earlier attempt) gets nothing sent.
+      const plan = planPorts(ctx, input, 'undo');
+      const ports: UnshutPortOutput['ports'] = [];
+      const raw: RawPayload[] = [];
+      await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
         const { changed, transcript } = await driver.noShutPort(t.port);
-        return {
-          output: { switchId: t.config.id, port: t.port.full, changed },
-          summary: `${t.port.short} on ${t.config.id} ${changed ? 'up again (no shutdown)' : 'was already up: nothing sent'}`,
-          raw: [transcript],
-        };
-      } finally {
-        await driver.close().catch(() => undefined);
-      }
+        raw.push(transcript);
+        ports.push({ switchId: t.config.id, port: t.port.full, changed, line: `${t.port.short} on ${t.config.id} ${changed ? 'brought back up (no shutdown)' : 'was already up: not changed'}` });
+      });
+      const lines = [...ports.map((p) => p.line), ...plan.refused.map((r) => `${r.item}: ${r.reason}`)];
+      return { output: { ports, refused: plan.refused }, summary: lines.join('; ') || 'no port to bring back up', raw };
     },
   };
-  return [portFacts, shutPort, unshutPort];
+  return [portFacts, containPort, unshutPort];
 }
 
-export const shutPortInput = z.object({ switchId: z.string().max(63), nasPortId: text(128) });
-export type ShutPortInput = z.infer<typeof shutPortInput>;
-export interface ShutPortOutput { switchId: string; port: string; changed: boolean; undo: { action: 'no shutdown'; switchId: string; port: string } }
+/** One port as the switch-ports step recorded it (output.ports[]), or as an undo names it. */
+const portRef = z.object({ switchId: z.string().max(63).optional(), port: text(128).optional(), outcome: z.string().max(20).optional() }).passthrough();
+export const portListInput = z.object({ ports: z.array(portRef).min(1).max(50) });
+export type PortListInput = z.infer<typeof portListInput>;
+export const containPortInput = portListInput;
+export type ContainPortInput = PortListInput;
 
-export const unshutPortInput = z.object({ switchId: z.string().max(63), nasPortId: text(128), onlyIfShutBy: z.literal('nobody').optional() });
-export type UnshutPortInput = z.infer<typeof unshutPortInput>;
-export interface UnshutPortOutput { switchId: string; port: string; changed: boolean }
+export interface ContainedPort { switchId: string; port: string; changed: boolean; line: string; undo: { action: 'no shutdown'; switchId: string; port: string } }
+export interface ContainPortOutput { mode: 'shut-port'; ports: ContainedPort[]; refused: Array<{ item: string; reason: string }> }
+export interface UnshutPortOutput { ports: Array<{ switchId: string; port: string; changed: boolean; line: string }>; refused: Array<{ item: string; reason: string }> }
 
-/** The switch (of this customer only) and port to bring up again; no allowPortShutdown needed to undo a shut. */
-function portTarget(ctx: ActionContext, input: { switchId: string; nasPortId: string }): { config: SwitchConfig; port: SwitchPort } {
-  const config = ctx.customer.switches.find((s) => s.id === input.switchId);
-  if (!config) throw new InvalidInputError('switchId', `${ctx.customer.name} has no switch ${JSON.stringify(input.switchId.slice(0, 63))}`);
-  return { config, port: parseSwitchPort(config.kind, input.nasPortId, 'nasPortId') };
+function containmentMode(ctx: ActionContext): 'shut-port' {
+  const mode = ctx.customer.switchContainment;
+  if (mode !== 'shut-port') throw new ConnectorError(`switch containment is off for ${ctx.customer.name} (customers file: switchContainment)`, { source: 'switch' });
+  return mode;
 }
 
-/** The switch (of this customer only) and port to shut, refused unless the customer allows it. */
-function shutTarget(ctx: ActionContext, input: unknown): { config: SwitchConfig; port: SwitchPort } {
-  const r = shutPortInput.safeParse(input);
+interface PortTarget { config: SwitchConfig; port: SwitchPort }
+
+/**
+ * The ports to act on, each checked on its own: this customer's switch, a port name in the vendor's
+ * set, shutdown allowed on that switch; rows the port read did not place (outcome not ok) and
+ * duplicates are left out with the reason. One bad row never stops the others.
+ */
+function planPorts(ctx: ActionContext, input: unknown, purpose: 'containment' | 'undo'): { targets: PortTarget[]; refused: Array<{ item: string; reason: string }> } {
+  const r = portListInput.safeParse(input);
   if (!r.success) throw new InvalidInputError(r.error.issues[0].path.join('.') || 'input', r.error.issues[0].message);
-  const config = ctx.customer.switches.find((s) => s.id === r.data.switchId);
-  if (!config) throw new InvalidInputError('switchId', `${ctx.customer.name} has no switch ${JSON.stringify(r.data.switchId.slice(0, 63))}`);
-  if (!config.allowPortShutdown) throw new ConnectorError(`shutting ports on ${config.id} is off for ${ctx.customer.name} (switches[].allowPortShutdown: false)`, { source: 'switch' });
-  return { config, port: parseSwitchPort(config.kind, r.data.nasPortId, 'nasPortId') };
+  const targets: PortTarget[] = [];
+  const refused: Array<{ item: string; reason: string }> = [];
+  const seen = new Set<string>();
+  for (const row of r.data.ports) {
+    const item = `${String(row.port ?? '?').slice(0, 128)} on ${String(row.switchId ?? '?').slice(0, 63)}`;
+    if (row.outcome !== undefined && row.outcome !== 'ok') { refused.push({ item, reason: 'the port read did not place the device there' }); continue; }
+    if (!row.switchId || !row.port) { refused.push({ item, reason: 'no switch or port named' }); continue; }
+    const config = ctx.customer.switches.find((s) => s.id === row.switchId);
+    if (!config) { refused.push({ item, reason: `${ctx.customer.name} has no such switch` }); continue; }
+    if (purpose === 'containment' && !config.allowPortShutdown) { refused.push({ item, reason: `shutting ports on ${config.id} is off (switches[].allowPortShutdown: false)` }); continue; }
+    let port: SwitchPort;
+    try {
+      port = parseSwitchPort(config.kind, row.port, 'port');
+    } catch (e) {
+      if (e instanceof InvalidInputError) { refused.push({ item, reason: e.message }); continue; }
+      throw e;
+    }
+    const key = `${config.id}|${port.full}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    targets.push({ config, port });
+  }
+  return { targets, refused };
+}
+
+/** One shared SSH session per switch, switches in parallel, ports of one switch in turn. */
+async function eachSwitch(targets: PortTarget[], deps: SwitchActionDeps, ctx: ActionContext, fn: (driver: SwitchDriver, t: PortTarget) => Promise<void>): Promise<void> {
+  const bySwitch = new Map<string, PortTarget[]>();
+  for (const t of targets) bySwitch.set(t.config.id, [...(bySwitch.get(t.config.id) ?? []), t]);
+  await Promise.all([...bySwitch.values()].map(async (list) => {
+    const driver = createSwitchDriver(list[0].config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
+    try {
+      for (const t of list) await fn(driver, t);
+    } finally {
+      await driver.close().catch(() => undefined);
+    }
+  }));
 }
 
 export const switchActions: ActionDef[] = createSwitchActions();

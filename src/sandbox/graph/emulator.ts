@@ -36,13 +36,13 @@ export interface GraphEmulator {
   caPem: string;
   state: EmulatorState;
   close(): Promise<void>;
-  /** routePattern: '[METHOD ]/path' without the version, '*' = one segment, '**' = anything; or a RegExp on 'METHOD /path' */
+  /** routePattern: '[METHOD ]/path' without the version, '*' = one segment, '**' = anything; or a RegExp on 'METHOD /path' (also tried on 'METHOD /<version>/path', so that one version alone can fail) */
   injectFault(routePattern: string | RegExp, fault: GraphFault): void;
   setLatency(routePattern: string | RegExp, ms: number | [number, number]): void;
   clearFaults(): void;
 }
 
-interface Rule<T> { match: (methodPath: string) => boolean; value: T; left: number }
+interface Rule<T> { match: (methodPath: string) => boolean; value: T; left: number; versioned?: boolean }
 
 export function routeMatcher(pattern: string | RegExp): (methodPath: string) => boolean {
   if (pattern instanceof RegExp) return (mp) => pattern.test(mp);
@@ -127,7 +127,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
         : reply(400, graphError('BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`));
     }
 
-    const fault = faults.find((f) => f.left > 0 && f.match(methodPath));
+    const fault = faults.find((f) => f.left > 0 && (f.match(methodPath) || (f.versioned && f.match(`${method} /${vm[1]}${path}`))));
     if (fault) {
       fault.left--;
       const f = fault.value;
@@ -172,7 +172,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       server.closeAllConnections();
       server.close(() => resolve());
     }),
-    injectFault: (p, fault) => faults.unshift({ match: routeMatcher(p), value: fault, left: fault.times ?? Number.POSITIVE_INFINITY }),
+    injectFault: (p, fault) => faults.unshift({ match: routeMatcher(p), value: fault, left: fault.times ?? Number.POSITIVE_INFINITY, versioned: p instanceof RegExp }),
     setLatency: (p, ms) => latencies.unshift({ match: routeMatcher(p), value: ms, left: Number.POSITIVE_INFINITY }),
     clearFaults: () => { faults.length = 0; latencies.length = 0; },
   };

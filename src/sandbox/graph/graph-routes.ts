@@ -156,6 +156,9 @@ function applyIdentityAction(r: RouteRequest, ia: EmulatorIdentityAccount, actio
   if (action === 'markUserAsCompromised') r.tenant.riskyUsers.set(u.id, { riskLevel: 'high', riskState: 'confirmedCompromised', riskDetail: 'adminConfirmedUserCompromised' });
 }
 
+const SIGNIN_FILTER_V1 = /^(userPrincipalName|userId|createdDateTime|ipAddress|appId|appDisplayName|status\/errorCode|isInteractive|correlationId|location\/city|location\/countryOrRegion)$/;
+const SIGNIN_FILTER_BETA = /^(userPrincipalName|userId|createdDateTime|ipAddress|appId|appDisplayName|status\/errorCode|isInteractive|correlationId|location\/city|location\/countryOrRegion|signInEventTypes\/any)$/;
+
 const ALERT_STATUS = new Set(['new', 'inProgress', 'resolved', 'unknownFutureValue']);
 
 export const routes: Route[] = [
@@ -372,8 +375,17 @@ export const routes: Route[] = [
   },
   // ---- audit logs -----------------------------------------------------------------------------
   {
+    // v1.0 lists interactive sign-ins only. beta carries signInEventTypes on each sign-in and, like
+    // v1.0, lists interactive ones unless the $filter names other types (Graph beta "List signIns").
     method: 'GET', pattern: /^\/auditLogs\/signIns$/, permissions: ['AuditLog.Read.All'],
-    handle: (r) => page(r, filtered(r, r.tenant.signIns, /^(userPrincipalName|userId|createdDateTime|ipAddress|appId|appDisplayName|status\/errorCode|isInteractive|correlationId|location\/city|location\/countryOrRegion)$/), 1000, 1000, 'auditLogs/signIns'),
+    handle: (r) => {
+      const beta = r.version === 'beta';
+      const all = r.tenant.signIns.map((x) => (beta ? { ...x, signInEventTypes: [x.isInteractive === false ? 'nonInteractiveUser' : 'interactiveUser'] } : x));
+      const asksTypes = beta && /signInEventTypes\/any\(/.test(r.query.get('$filter') ?? '');
+      const kinds = asksTypes ? all : all.filter((x) => x.isInteractive !== false);
+      const allowed = beta ? SIGNIN_FILTER_BETA : SIGNIN_FILTER_V1;
+      return page(r, filtered(r, kinds, allowed), 1000, 1000, 'auditLogs/signIns');
+    },
   },
   {
     method: 'GET', pattern: /^\/auditLogs\/directoryAudits$/, permissions: ['AuditLog.Read.All'],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { startGraphEmulator, type GraphEmulator } from '../../../src/sandbox/graph/emulator';
 import { graphActions } from '../../../src/connectors/graph/actions';
+import { GraphSession } from '../../../src/connectors/graph/graph-session';
 import type { ActionDef } from '../../../src/connectors/types';
 import { CONTOSO } from '../../../src/sandbox/contoso';
 import { graphActionContext, graphSandboxCustomers } from '../../support/graph-sandbox';
@@ -42,6 +43,58 @@ describe('Graph actions (entra.contain and friends) against the emulator', () =>
     assert.match(r.summary, /Lisbon → Singapore, 11,900 km in 50 min = 14,300 km\/h/);
   });
 
+  it('entra.signIns counts token activity from interactive (v1.0) and non-interactive (beta) sign-ins and says so', async () => {
+    const a = action('entra.signIns');
+    const r = await a.run(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    const out = r.output as { count: number; tokenActivity: Record<string, unknown> };
+    // the story: 4 interactive sign-ins (one failed) and 3 non-interactive ones over 3 sessions (2 Lisbon, 1 Singapore)
+    assert.equal(out.count, 4, 'v1.0 lists the interactive sign-ins only');
+    assert.deepEqual(out.tokenActivity, {
+      kinds: ['interactiveUser', 'nonInteractiveUser'], interactive: 4, nonInteractive: 3, sessions: 3,
+      onlyInteractiveBecause: null, counted: 'interactive and non-interactive sign-ins',
+    });
+    assert.match(r.summary, /token activity: 3 sessions from 4 interactive and 3 non-interactive sign-ins/);
+    const beta = emu.state.requests.filter((q) => q.method === 'GET' && /^\/auditLogs\/signIns/.test(q.path) && /signInEventTypes/.test(q.path));
+    assert.equal(beta.length, 1);
+    assert.match(beta[0].path, /signInEventTypes\/any\(t: t eq 'nonInteractiveUser'\)/);
+    // the non-interactive pages are evidence too, with their source time range
+    const ni = r.raw.filter((p) => p.source === 'graph.signIns.nonInteractive');
+    assert.equal(ni.length, 1);
+    assert.ok(ni[0].rangeFrom && ni[0].rangeTo);
+    assert.match(ni[0].body.toString('utf8'), /"signInEventTypes":\["nonInteractiveUser"\]/);
+  });
+
+  it('entra.signIns falls back to interactive sign-ins only when Graph beta refuses, and says which kinds were counted', async () => {
+    emu.injectFault(/^GET \/beta\/auditLogs\/signIns$/, { status: 403 });
+    const a = action('entra.signIns');
+    const r = await a.run(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    const t = (r.output as { tokenActivity: { kinds: string[]; nonInteractive: number | null; sessions: number; onlyInteractiveBecause: string | null; counted: string } }).tokenActivity;
+    assert.deepEqual(t.kinds, ['interactiveUser']);
+    assert.equal(t.nonInteractive, null);
+    assert.equal(t.sessions, 3, 'the interactive sign-ins alone name the same three sessions here');
+    assert.equal(t.counted, 'interactive sign-ins only');
+    assert.match(t.onlyInteractiveBecause ?? '', /Graph beta refused/);
+    assert.match(r.summary, /interactive sign-ins only: non-interactive ones were not available/);
+  });
+
+  it('the emulator: v1.0 refuses a signInEventTypes filter; beta lists interactive sign-ins unless the filter asks for other types', async () => {
+    const a = action('entra.signIns');
+    await a.run(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
+    const v1 = emu.state.requests.find((q) => /^\/auditLogs\/signIns/.test(q.path) && !/signInEventTypes/.test(q.path));
+    assert.ok(v1 && v1.status === 200);
+    const tenant = emu.state.tenants.get(CONTOSO.tenantId)!;
+    assert.ok(tenant.signIns.some((x) => x.isInteractive === false && x.userPrincipalName === CONTOSO.adele.upn), 'the story has non-interactive sign-ins');
+    const s = new GraphSession(env.contoso, env.secrets);
+    const op = { does: 'test', permissions: ['AuditLog.Read.All'] };
+    const f = `userPrincipalName eq '${CONTOSO.adele.upn}'`;
+    const betaDefault = await s.getAllPages<Record<string, unknown>>('/beta/auditLogs/signIns', { source: 't', op, query: { $filter: f } });
+    assert.equal(betaDefault.items.length, 4);
+    assert.ok(betaDefault.items.every((x) => (x.signInEventTypes as string[])[0] === 'interactiveUser'));
+    const both = await s.getAllPages<Record<string, unknown>>('/beta/auditLogs/signIns', { source: 't', op, query: { $filter: `${f} and signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')` } });
+    assert.equal(both.items.length, 7);
+    await assert.rejects(s.getAllPages('/v1.0/auditLogs/signIns', { source: 't', op, query: { $filter: `${f} and signInEventTypes/any(t: t eq 'nonInteractiveUser')` } }), /signInEventTypes/);
+  });
+
   it('entra.contain preview states exactly what will change, live', async () => {
     const a = action('entra.contain');
     const p = await a.preview!(a.input.parse({ upn: CONTOSO.adele.upn }), graphActionContext(env.contoso, env.secrets));
@@ -52,7 +105,7 @@ describe('Graph actions (entra.contain and friends) against the emulator', () =>
     assert.equal(facts.UPN, CONTOSO.adele.upn);
     assert.ok(p.changes.includes('Disable the account (enabled now)'));
     // three distinct correlation ids among adele's successful sign-ins in 24 h (2 Lisbon, 1 Singapore)
-    assert.ok(p.changes.some((c) => c.startsWith('Revoke all sign-in sessions and refresh tokens (3 sessions')), p.changes.join('|'));
+    assert.ok(p.changes.some((c) => c.startsWith('Revoke all sign-in sessions and refresh tokens (3 sessions seen in the last 24 h in interactive and non-interactive sign-ins')), p.changes.join('|'));
     assert.ok(p.changes.some((c) => /Confirm the user compromised/.test(c)));
     assert.ok(p.warnings.some((w) => w.startsWith('Global Administrator')));
     assert.equal(emu.state.requests.filter((q) => q.method !== 'GET').length, 0, 'a preview changes nothing');

@@ -4,6 +4,7 @@ import { EnvFileSecretStore } from '../../../src/config/secrets';
 import { createSwitchActions, type PortFactsOutput } from '../../../src/connectors/switch';
 import type { ActionContext, ActionDef } from '../../../src/connectors/types';
 import { log } from '../../../src/log';
+import { connectorAvailability } from '../../../src/engine/customer-capabilities';
 import { CONTOSO } from '../../../src/sandbox/contoso';
 import { startCliSshServer, type CliSshServer } from '../../../src/sandbox/ssh-cli-server';
 import { contosoAccessSwitchState, IosCli, startIosSwitchEmulator, type IosSwitchEmulator } from '../../../src/sandbox/switch/switch-emulator';
@@ -110,25 +111,49 @@ describe('switch.portFacts on a device that never shows a known prompt', () => {
   });
 });
 
-describe('switch.shutPort against the Cisco IOS emulator', () => {
+describe('switch.containPort and its undo switch.unshutPort against the Cisco IOS emulator', () => {
   let emu: IosSwitchEmulator;
-  const shut = () => createSwitchActions().find((a) => a.name === 'switch.shutPort')!;
+  const act = (name: string) => createSwitchActions().find((a) => a.name === name)!;
+  const withMode = (c: CustomerConfig, mode: 'off' | 'shut-port'): CustomerConfig => ({ ...c, switchContainment: mode });
+  // the rows the switch-ports step records (output.ports), as the procedure passes them on
+  const PORT_ROW = { nasIp: '10.20.0.3', nasPortId: 'GigabitEthernet1/0/12', outcome: 'ok', line: 'Gi1/0/12 on sw-lis-3, …', switchId: 'sw-lis-3', port: 'Gi1/0/12' };
   beforeEach(async () => { emu = await startIosSwitchEmulator({ users: [USER], state: contosoAccessSwitchState() }); });
   afterEach(async () => { await emu.close(); });
 
-  it('is refused while the customer has not allowed port shutdown, and sends nothing', async () => {
-    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu)]);
-    assert.equal(shut().risk, 'destructive');
-    await assert.rejects(shut().run({ switchId: 'sw-lis-3', nasPortId: 'GigabitEthernet1/0/12' }, ctx(c)), /shutting ports on sw-lis-3 is off for Contoso.*allowPortShutdown: false/);
+  it('is off by default per customer: the procedure step is skipped with the reason, and the action refuses, nothing sent', async () => {
+    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]);
+    assert.equal(c.switchContainment, 'off');
+    assert.deepEqual(connectorAvailability('switch.containPort', c), { ok: false, reason: 'switch containment is off for Contoso (customers file: switchContainment)' });
+    assert.deepEqual(connectorAvailability('switch.portFacts', c), { ok: true }, 'the port read is not containment');
+    assert.deepEqual(connectorAvailability('switch.containPort', withMode(c, 'shut-port')), { ok: true });
+    const bad = customerSchema.safeParse({ ...c, switchContainment: 'reboot-switch' });
+    assert.ok(!bad.success && bad.error.issues.some((i) => i.path.join('.') === 'switchContainment'), 'an unknown mode is refused by the customers file');
+    assert.ok(customerSchema.safeParse({ ...c, switchContainment: 'shut-port' }).success);
+    assert.equal(act('switch.containPort').risk, 'destructive');
+    await assert.rejects(act('switch.containPort').run({ ports: [PORT_ROW] }, ctx(c)), /switch containment is off for Contoso \(customers file: switchContainment\)/);
     assert.equal(emu.connections, 0);
   });
 
-  it('previews, shuts with exactly these lines, records the undo, and sends no change the second time', async () => {
-    const c = contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]);
-    const p = await shut().preview!({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, ctx(c));
+  it('a switch where shutdown is not allowed, a port outside the vendor set, another customer\'s switch and an unplaced row are each refused with the reason', async () => {
+    const c = withMode(contoso([sw('sw-lis-3', '10.20.0.3', emu)]), 'shut-port');
+    const rows = [PORT_ROW, { ...PORT_ROW, switchId: 'sw-other' }, { ...PORT_ROW, outcome: 'failed' }];
+    await assert.rejects(act('switch.containPort').run({ ports: rows }, ctx(c)), /no port to contain: Gi1\/0\/12 on sw-lis-3: shutting ports on sw-lis-3 is off \(switches\[\]\.allowPortShutdown: false\); Gi1\/0\/12 on sw-other: Contoso has no such switch; Gi1\/0\/12 on sw-lis-3: the port read did not place the device there/);
+    const c2 = withMode(contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]), 'shut-port');
+    const p = await act('switch.containPort').preview!({ ports: [PORT_ROW, { ...PORT_ROW, port: 'Gi1/0/12; reload' }] }, ctx(c2));
     assert.deepEqual(p.changes, ['Shut GigabitEthernet1/0/12 on sw-lis-3 (interface shutdown); undo: no shutdown']);
+    assert.equal(p.notChanged?.length, 1);
+    assert.match(p.notChanged![0].reason, /port/);
+    assert.ok(!emu.received.some((l) => /reload/.test(l)), 'the bad name never reached the switch');
+  });
+
+  it('previews exactly which port on which switch, shuts it once, records the undo; the declared inverse brings it back, and an already-up port is reported, not changed', async () => {
+    const c = withMode(contoso([sw('sw-lis-3', '10.20.0.3', emu, 5000, true)]), 'shut-port');
+    const contain = act('switch.containPort');
+    const p = await contain.preview!({ ports: [PORT_ROW] }, ctx(c));
+    assert.deepEqual(p.changes, ['Shut GigabitEthernet1/0/12 on sw-lis-3 (interface shutdown); undo: no shutdown']);
+    assert.ok(p.facts.some((f) => f.label === 'Port' && f.value === 'GigabitEthernet1/0/12 on sw-lis-3 (cisco-ios, NAS 10.20.0.3)'), JSON.stringify(p.facts));
     const from = emu.received.length;
-    const r = await shut().run({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, ctx(c));
+    const r = await contain.run({ ports: [PORT_ROW] }, ctx(c));
     assert.deepEqual(emu.received.slice(from), [
       'terminal length 0',
       'show interfaces GigabitEthernet1/0/12 status',
@@ -138,12 +163,34 @@ describe('switch.shutPort against the Cisco IOS emulator', () => {
       'end',
       'show interfaces GigabitEthernet1/0/12 status',
     ]);
-    assert.deepEqual(r.output, { switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12', changed: true, undo: { action: 'no shutdown', switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12' } });
+    const out = r.output as { mode: string; ports: Array<{ switchId: string; port: string; changed: boolean; line: string; undo: unknown }> };
+    assert.equal(out.mode, 'shut-port');
+    assert.deepEqual(out.ports, [{ switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12', changed: true, line: 'Gi1/0/12 on sw-lis-3 shut (undo: no shutdown on GigabitEthernet1/0/12)', undo: { action: 'no shutdown', switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12' } }]);
     assert.equal(emu.state.ports.find((x) => x.name === 'GigabitEthernet1/0/12')!.adminShut, true);
+    // a retry after a crash reads the port and sends no change
     const again = emu.received.length;
-    const r2 = await shut().run({ switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, { ...ctx(c), mayHaveRun: true });
-    assert.equal((r2.output as { changed: boolean }).changed, false);
+    const r2 = await contain.run({ ports: [PORT_ROW] }, { ...ctx(c), mayHaveRun: true });
+    assert.equal((r2.output as typeof out).ports[0].changed, false);
     assert.deepEqual(emu.received.slice(again), ['terminal length 0', 'show interfaces GigabitEthernet1/0/12 status']);
+
+    // the inverse (issue 14 contract): switch.unshutPort on the ports this run shut, and only those
+    const inv = contain.inverse!;
+    assert.ok('action' in inv && inv.action === 'switch.unshutPort');
+    const undoInput = inv.input({ ports: [PORT_ROW] }, r.output);
+    assert.deepEqual(undoInput, { ports: [{ switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12' }] });
+    assert.deepEqual(inv.input({ ports: [PORT_ROW] }, r2.output), { ports: [] }, 'a port found already shut is not brought up by the undo');
+    const unshut = act('switch.unshutPort');
+    const up = await unshut.run(undoInput, ctx(c));
+    assert.equal(up.summary, 'Gi1/0/12 on sw-lis-3 brought back up (no shutdown)');
+    assert.equal(emu.state.ports.find((x) => x.name === 'GigabitEthernet1/0/12')!.adminShut, false);
+    // already up: re-read, reported, nothing configured
+    const before = emu.received.length;
+    const up2 = await unshut.run(undoInput, ctx(c));
+    assert.equal(up2.summary, 'Gi1/0/12 on sw-lis-3 was already up: not changed');
+    assert.deepEqual(emu.received.slice(before), ['terminal length 0', 'show interfaces GigabitEthernet1/0/12 status']);
+    const p2 = await unshut.preview!(undoInput, ctx(c));
+    assert.equal(p2.nothingToDo, true);
+    assert.match(p2.notChanged![0].reason, /already up/);
   });
 });
 
