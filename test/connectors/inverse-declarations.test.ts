@@ -55,7 +55,7 @@ describe('inverse declarations (the registry as main.ts builds it)', function ()
 
   it('every destructive action (and threatFeed.list) declares an inverse that is registered, or says why there is none', () => {
     const names = undone().map((d) => d.name);
-    for (const expected of ['identity.contain', 'entra.contain', 'ad.disableAccount', 'ad.resetPassword', 'radius.disconnect', 'firewall.block', 'switch.shutPort', 'threatFeed.list']) {
+    for (const expected of ['identity.contain', 'entra.contain', 'ad.disableAccount', 'ad.resetPassword', 'radius.disconnect', 'firewall.block', 'switch.containPort', 'threatFeed.list']) {
       assert.ok((names as string[]).includes(expected), `${expected} is in the registry`);
     }
     const problems: string[] = [];
@@ -94,11 +94,11 @@ describe('inverse declarations (the registry as main.ts builds it)', function ()
       await run('firewall.block', { ips: ['203.0.113.7', CONTOSO.attackerIpv6], incidentId: 'IR-20261127-7K3Q' }, ctx);
       await run('threatFeed.list', { entries: (samples.get('firewall.block')!.output as { feedEntries: unknown[] }).feedEntries }, ctx);
     } finally { await fgt.close(); }
-    // switch.shutPort (Cisco IOS emulator)
+    // switch.containPort (Cisco IOS emulator), on a port the switch-ports step placed the device on
     const sw = await startIosSwitchEmulator({ users: [{ username: 'ir-bot', password: 'sw' }], state: contosoAccessSwitchState() });
     try {
-      const c = customer(CONTOSO, [], { switches: [{ id: 'sw-lis-3', kind: 'cisco-ios', nasIp: '10.20.0.3', allowPortShutdown: true, ssh: { host: '127.0.0.1', port: sw.port, username: 'ir-bot', passwordRef: 'env:SW', hostKeySha256: sw.hostKeySha256, timeoutMs: 5000 } }] });
-      await run('switch.shutPort', { switchId: 'sw-lis-3', nasPortId: 'Gi1/0/12' }, { customer: c, secrets: new EnvFileSecretStore({ SW: 'sw' }), incidentId: 'IR-20261127-7K3Q', idempotencyKey: 'k', mayHaveRun: false, log: pino({ level: 'silent' }), now: () => new Date() });
+      const c = customer(CONTOSO, [], { switchContainment: 'shut-port', switches: [{ id: 'sw-lis-3', kind: 'cisco-ios', nasIp: '10.20.0.3', allowPortShutdown: true, ssh: { host: '127.0.0.1', port: sw.port, username: 'ir-bot', passwordRef: 'env:SW', hostKeySha256: sw.hostKeySha256, timeoutMs: 5000 } }] });
+      await run('switch.containPort', { ports: [{ nasIp: '10.20.0.3', nasPortId: 'GigabitEthernet1/0/12', outcome: 'ok', switchId: 'sw-lis-3', port: 'Gi1/0/12' }] }, { customer: c, secrets: new EnvFileSecretStore({ SW: 'sw' }), incidentId: 'IR-20261127-7K3Q', idempotencyKey: 'k', mayHaveRun: false, log: pino({ level: 'silent' }), now: () => new Date() });
     } finally { await sw.close(); }
     // entra.contain (Graph emulator)
     const graph = await startGraphEmulator();
@@ -123,7 +123,7 @@ describe('inverse declarations (the registry as main.ts builds it)', function ()
       'ad.disableAccount (in test/connectors/active-directory/actions.test.ts (real Samba DC))',
       'entra.contain', 'firewall.block',
       'identity.contain (in test/connectors/identity/identity-actions.test.ts (synced, Graph emulator))',
-      'switch.shutPort', 'threatFeed.list',
+      'switch.containPort', 'threatFeed.list',
     ]);
   });
 });

@@ -202,11 +202,11 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     },
   };
 
-  const unshutPort: ActionDef<PortListInput, UnshutPortOutput> = {
+  const unshutPort: ActionDef<UnshutPortInput, UnshutPortOutput> = {
     name: 'switch.unshutPort',
     risk: 'change',
     description: "Undoes a port shutdown ('no shutdown'): re-reads each port first; a port already up is reported, not changed.",
-    input: portListInput,
+    input: unshutPortInput,
     async preview(input, ctx) {
       const plan = planPorts(ctx, input, 'undo');
       const changes: string[] = [];
@@ -240,6 +240,9 @@ export const portListInput = z.object({ ports: z.array(portRef).min(1).max(50) }
 export type PortListInput = z.infer<typeof portListInput>;
 export const containPortInput = portListInput;
 export type ContainPortInput = PortListInput;
+/** The undo's list may be empty: a containment that found every port already shut leaves nothing to bring up. */
+export const unshutPortInput = z.object({ ports: z.array(portRef).max(50) });
+export type UnshutPortInput = z.infer<typeof unshutPortInput>;
 
 export interface ContainedPort { switchId: string; port: string; changed: boolean; line: string; undo: { action: 'no shutdown'; switchId: string; port: string } }
 export interface ContainPortOutput { mode: 'shut-port'; ports: ContainedPort[]; refused: Array<{ item: string; reason: string }> }
