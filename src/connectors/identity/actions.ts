@@ -8,6 +8,7 @@ import { graphActions } from '../graph/actions';
 import { activeDirectoryActions } from '../active-directory/actions';
 import type { AccountState, DisableOutcome, ResetOutcome } from '../active-directory/directory-service';
 import { parseSid } from '../active-directory/sid';
+import { identityDevices } from './devices';
 
 /**
  * Accounts wherever they live (issue 11). `identity.resolve` finds the incident's subject in Entra
@@ -231,7 +232,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  return actionList(resolve, contain);
+  return actionList(resolve, contain, identityDevices);
 }
 
 export const identityActions: ActionDef[] = createIdentityActions();
