@@ -129,6 +129,8 @@ export const RECORDED_FINDINGS = {
   adAccount: adAccount,
   /** the account in Entra (absent: no Entra user) */
   entraAccount: entraAccount,
+  /** every identifier of the account in both directories (the store matches later alerts by them: src/domain/subject-identity.ts) */
+  subjectIdentifiers: z.array(text(400)).max(50),
   /** its devices: alert evidence, sign-ins' deviceDetail, registered/owned Entra devices */
   subjectDevices: z.array(accountDevice).max(500),
   signIns24h: count,

@@ -143,6 +143,14 @@ export interface FeedEntriesTable {
   removed_at: string | null;
 }
 
+/** Every identifier known for an incident's subject (migration 0004): `sid:…`, `upn:…`, `oid:…`, `sam:dom\\name`. */
+export interface SubjectIdentifiersTable {
+  incident_id: string;
+  customer_id: string;
+  identifier: string;
+  added_at: string;
+}
+
 export interface Database {
   incidents: IncidentsTable;
   alerts: AlertsTable;
@@ -156,4 +164,5 @@ export interface Database {
   state: StateTable;
   seen_once: SeenOnceTable;
   feed_entries: FeedEntriesTable;
+  subject_identifiers: SubjectIdentifiersTable;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
+import { subjectIdentifiers } from '../../domain/subject-identity';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, actionList } from '../types';
 import { GraphSession } from '../graph/graph-session';
 import { findEntraUser, type EntraUser } from '../graph/entra-read';
@@ -53,6 +54,8 @@ export interface ResolvedAccount {
   ad: AccountState | null;
   /** why AD was not read, when it was not */
   adNote: string | null;
+  /** every identifier of the account in both directories (`sid:…`, `upn:…`, `oid:…`, `sam:dom\\name`): alerts naming it by any join the incident */
+  identifiers: string[];
 }
 
 const containInput = z.object({
@@ -138,6 +141,12 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         privilegedRoles: [...(entra?.privilegedRoles ?? []), ...(adState?.privilegedGroups ?? []).map((g) => `${g} (AD)`)],
         sid: adState?.sid ?? sid, samAccountName: adState?.samAccountName ?? sam, domain: netbios,
         entra, ad: adState, adNote,
+        identifiers: [...new Set([
+          ...subjectIdentifiers({ upn: entra?.userPrincipalName, objectId: entra?.objectId, sid: entra?.onPremises?.securityIdentifier, samAccountName: entra?.onPremises?.samAccountName, netbios }),
+          ...subjectIdentifiers({ upn: adState?.userPrincipalName, sid: adState?.sid, samAccountName: adState?.samAccountName, netbios }),
+          // what the alert gave, when the lookup found the account by it
+          ...(entra || adState ? subjectIdentifiers({ upn: id.upn ?? upn, objectId: id.objectId, sid: id.sid, samAccountName: id.samAccountName, netbios }) : []),
+        ])],
       };
       const where = {
         cloud: 'a cloud-only Entra account',

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect';
 import { initialSchema } from './0001-initial';
 import { alertIdentityPerCustomer } from './0002-alert-identity-per-customer';
 import { subjectIdentity } from './0003-subject-identity';
+import { subjectIdentifiersTable } from './0004-subject-identifiers';
 
 /**
  * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
@@ -13,6 +14,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0001-initial': initialSchema(dialect),
     '0002-alert-identity-per-customer': alertIdentityPerCustomer(dialect),
     '0003-subject-identity': subjectIdentity(dialect),
+    '0004-subject-identifiers': subjectIdentifiersTable(dialect),
   };
   return { getMigrations: async () => migrations };
 }
