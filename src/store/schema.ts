@@ -143,7 +143,7 @@ export interface FeedEntriesTable {
   removed_at: string | null;
 }
 
-/** Every identifier known for an incident's subject (migration 0004): `sid:…`, `upn:…`, `oid:…`, `sam:dom\\name`. */
+/** Every identifier known for an incident's subject (migration 0004): `sid:…`, `upn:…`, `sam:dom\\name`. */
 export interface SubjectIdentifiersTable {
   incident_id: string;
   customer_id: string;

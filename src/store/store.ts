@@ -184,7 +184,7 @@ export interface Store {
     events: (joined: boolean, joinedBy?: string) => TimelineEventInput[];
   }): Promise<{ incidentId: string; created: boolean; duplicate: boolean }>;
   /**
-   * Adds identifiers (`sid:…`, `upn:…`, `oid:…`, `sam:dom\\name`; src/domain/subject-identity.ts)
+   * Adds identifiers (`sid:…`, `upn:…`, `sam:dom\\name`; src/domain/subject-identity.ts)
    * to the incident's subject, so that an alert naming the account by any of them joins it while it
    * is open. Returns the ones that were new. NotFoundError when the incident does not exist.
    */

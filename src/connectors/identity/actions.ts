@@ -54,7 +54,7 @@ export interface ResolvedAccount {
   ad: AccountState | null;
   /** why AD was not read, when it was not */
   adNote: string | null;
-  /** every identifier of the account in both directories (`sid:…`, `upn:…`, `oid:…`, `sam:dom\\name`): alerts naming it by any join the incident */
+  /** every identifier of the account in both directories (`sid:…`, `upn:…`, `sam:dom\\name`): alerts naming it by any join the incident */
   identifiers: string[];
 }
 

@@ -5,7 +5,7 @@ import { subjectIdentifiers } from '../../domain/subject-identity';
 /**
  * One open incident per identity (issue 11 part 4): an account named by its SID in one alert, by
  * its UPN in another and by DOMAIN\sAMAccountName in a third is one subject. subject_identifiers
- * holds every identifier known for an incident's subject (`sid:…`, `upn:…`, `oid:…`, `sam:dom\name`,
+ * holds every identifier known for an incident's subject (`sid:…`, `upn:…`, `sam:dom\name`,
  * src/domain/subject-identity.ts subjectIdentifiers): the alert's at intake, the lookup's once it
  * has resolved the account in Entra and AD. An alert whose identifiers meet an open incident's
  * joins it. Rows stay after the incident closes (the history of what the account was called);
