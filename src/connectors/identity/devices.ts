@@ -54,30 +54,42 @@ function hostKey(name: string): string {
   return name.split('.')[0].toLowerCase();
 }
 
-/** Merges devices by Entra deviceId, else by host name; sign-ins from no known device are grouped by OS and browser. */
+/**
+ * Merges devices by Entra deviceId, else by host name; sign-ins from no known device are grouped by
+ * OS and browser. Where sources disagree, the Entra device object wins over the sign-in log, and the
+ * sign-in log over the alert (Defender's name is the DNS name, its OS a platform label).
+ */
+const RANK: Record<DeviceSeenIn, number> = { alert: 1, 'sign-in': 2, registered: 3, owned: 3 };
+const FIELDS = ['name', 'deviceId', 'os', 'trustType', 'compliant', 'managed'] as const;
+
 export class DeviceMerger {
   private readonly byKey = new Map<string, AccountDevice>();
+  /** per row and field: the rank of the source its value came from */
+  private readonly ranks = new Map<AccountDevice, Record<string, number>>();
 
   add(d: Omit<AccountDevice, 'seenIn' | 'signIns'> & { seenIn: DeviceSeenIn; signIns?: number }, unregisteredKey?: string): void {
     const idKey = d.deviceId && isGuid(d.deviceId) ? `id:${d.deviceId.toLowerCase()}` : undefined;
     const nameKey = unregisteredKey ?? `name:${hostKey(d.name)}`;
+    const rank = RANK[d.seenIn];
     const existing = (idKey && this.byKey.get(idKey)) || this.byKey.get(nameKey);
     if (!existing) {
       const row: AccountDevice = { ...d, seenIn: [d.seenIn], signIns: d.signIns ?? 0 };
+      this.ranks.set(row, Object.fromEntries(FIELDS.map((f) => [f, row[f] === null ? 0 : rank])));
       this.byKey.set(nameKey, row);
       if (idKey) this.byKey.set(idKey, row);
       return;
     }
     if (!existing.seenIn.includes(d.seenIn)) existing.seenIn.push(d.seenIn);
     existing.signIns += d.signIns ?? 0;
-    existing.deviceId ??= d.deviceId;
-    existing.os ??= d.os;
-    existing.trustType ??= d.trustType;
-    existing.compliant ??= d.compliant;
-    existing.managed ??= d.managed;
+    const ranks = this.ranks.get(existing)!;
+    for (const f of FIELDS) {
+      if (d[f] === null || d[f] === undefined || rank <= ranks[f]) continue;
+      (existing as unknown as Record<string, unknown>)[f] = d[f];
+      ranks[f] = rank;
+    }
     existing.lastSeen = later(existing.lastSeen, d.lastSeen);
     if (idKey) this.byKey.set(idKey, existing);
-    this.byKey.set(`name:${hostKey(existing.name)}`, existing);
+    if (!unregisteredKey) this.byKey.set(`name:${hostKey(existing.name)}`, existing);
   }
 
   list(): AccountDevice[] {
