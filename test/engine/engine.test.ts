@@ -334,6 +334,28 @@ steps:
     assert.equal(after['account-devices'], 'succeeded');
   });
 
+  it('the lookup\'s identifiers join a later alert naming the account as DOMAIN\\sam to the open incident (issue 11)', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const inc = (await store.getIncident(id))!;
+    const sam = inc.subjectUpn.split('@')[0].slice(0, 20);
+    assert.deepEqual(await store.listSubjectIdentifiers(id), [`sam:contoso\\${sam}`, `upn:${inc.subjectUpn}`]);
+    assert.deepEqual(readFindings(inc.data).subjectIdentifiers, [`upn:${inc.subjectUpn}`, `sam:contoso\\${sam}`]);
+    const alertId = `da-${sam}-2`;
+    const r = await store.recordAlert({
+      alert: { id: alertId, customerId: inc.customerId, receivedAt: new Date().toISOString(), source: 'webhook', alert: {}, raw: '{}' },
+      newIncident: {
+        ...inc, id: `${id}-2`, subjectUpn: `CONTOSO\\${sam.toUpperCase()}`, subjectObjectId: null, status: 'open',
+        subjectIdentity: { upn: null, objectId: null, sid: null, samAccountName: sam.toUpperCase(), domain: 'CONTOSO', netbios: 'CONTOSO', dnsDomain: 'contoso.local', placed: true, placement: '' },
+      },
+      events: (joined, joinedBy) => [{ source: 'defender', kind: joined ? 'alert.joined' : 'alert.received', summary: `joined by ${joinedBy}` }],
+    });
+    assert.deepEqual(r, { incidentId: id, created: false, duplicate: false });
+    assert.equal((await timeline(id)).at(-1)!.summary, `joined by sam:contoso\\${sam}`);
+  });
+
   it('a retryable error backs off and then succeeds', async () => {
     rec.behaviour['entra.directoryAudits'] = { retryableFailures: 2 };
     const e = engine();
