@@ -125,10 +125,10 @@ export const RECORDED_FINDINGS = {
   /** where the lookup found the account (identity.resolve): an `onPremises` subject has no Entra user */
   subjectPlacement: z.enum(['cloud', 'synced', 'onPremises', 'notFound']),
   subjectPrivilegedRoles: z.array(text(200)),
-  /** the account in the customer's AD (null/absent: not on-premises, or AD not read) */
-  adAccount: adAccount,
-  /** the account in Entra (absent: no Entra user) */
-  entraAccount: entraAccount,
+  /** the account in the customer's AD (null: not an on-premises account, or AD not read; the lookup's summary says why) */
+  adAccount: adAccount.nullable(),
+  /** the account in Entra (null: no Entra user, an on-premises-only account) */
+  entraAccount: entraAccount.nullable(),
   /** every identifier of the account in both directories (the store matches later alerts by them: src/domain/subject-identity.ts) */
   subjectIdentifiers: z.array(text(400)).max(50),
   /** its devices: alert evidence, sign-ins' deviceDetail, registered/owned Entra devices */
