@@ -1,6 +1,7 @@
 import { forwardingRules, readFindings, stepRank, stepTitle, type IncidentFindings } from '../domain/incident-findings';
 import { stepIdOf } from '../domain/incident-id';
 import { tokenActivityText } from '../domain/incident-narrative';
+import { accountFacts, deviceText } from '../domain/account-facts';
 import type { IncidentSnapshot as IncidentReadModel } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, IncidentRecord } from '../store/store';
 import { expandCard } from './card-templates';
@@ -60,6 +61,18 @@ function findingsOf(f: IncidentFindings, level = 0, where = 'the report'): strin
   return out.map((x) => inert(x, charsAt(level, 400)));
 }
 
+const DEVICE_ROWS = 10;
+
+/** The account in both directories and its devices, each value inert (DNs, device names come from outside). */
+function accountSections(f: IncidentFindings): { adFacts: Array<{ label: string; value: string }>; entraFacts: Array<{ label: string; value: string }>; devices: string[] } {
+  const facts = accountFacts(f);
+  const pick = (dir: string) => facts.filter((x) => x.directory === dir).map((x) => ({ label: inert(x.label, 80), value: inert(x.value, 400) }));
+  const all = f.subjectDevices ?? [];
+  const devices = all.slice(0, DEVICE_ROWS).map((d) => inert(deviceText(d), 400));
+  if (all.length > DEVICE_ROWS) devices.push(`… and ${all.length - DEVICE_ROWS} more (in the report)`);
+  return { adFacts: pick('Active Directory'), entraFacts: pick('Entra'), devices };
+}
+
 export function renderTimelineCard(s: IncidentSnapshot, notice = '', botName = 'ir'): Record<string, unknown> {
   return fitCard('timeline', (level) => timelineCardAt(s, notice, botName, level));
 }
@@ -115,6 +128,7 @@ function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, le
     accounts: [...accounts.shown.map((a) => inert(a, 120)), ...(accounts.more ? [inert(accounts.more, 300)] : [])],
     steps,
     findings: findingsOf(f, level, where),
+    ...accountSections(f),
     timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length}${tl.length < s.timeline.length ? `; all of it: ${where}` : ''})`,
     timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(timelineText(e, inc.id, botName), charsAt(level, 300)) })),
     retries,

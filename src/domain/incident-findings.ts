@@ -65,6 +65,66 @@ const tokenActivity = z.object({
 
 const blockedIp = z.object({ ip: text(64), addedAt: isoTime, expiresAt: isoTime }).passthrough();
 
+/** lastLogon is per DC (not replicated): one row per DC the lookup asked (src/connectors/active-directory). */
+const dcLogon = z.object({
+  dc: text(300),
+  lastLogon: text(40).nullish(),
+  badPwdCount: count.nullish(),
+  error: text(1000).nullish(),
+}).passthrough();
+
+/** The account as the customer's Active Directory has it (AccountState of ad.lookupAccount). */
+const adAccount = z.object({
+  sid: text(200),
+  samAccountName: text(256),
+  dn: text(2000),
+  userPrincipalName: text(300).nullish(),
+  displayName: text(300).nullish(),
+  enabled: z.boolean(),
+  lockedOut: z.boolean().optional(),
+  userAccountControl: count.optional(),
+  pwdLastSet: text(40).nullish(),
+  lastLogonTimestamp: text(40).nullish(),
+  lockoutTime: text(40).nullish(),
+  badPwdCount: count.nullish(),
+  /** privileged groups, transitively (Domain Admins, Backup Operators …) */
+  privilegedGroups: z.array(text(200)),
+  lastLogonPerDc: z.array(dcLogon).max(100).default([]),
+  /** the DC that answered */
+  dc: text(300).nullish(),
+}).passthrough();
+
+/** The account as Entra has it (EntraUser of the lookup); onPremises is null for a cloud-only account. */
+const entraAccount = z.object({
+  objectId: text(64),
+  userPrincipalName: text(300),
+  displayName: text(300).nullish(),
+  accountEnabled: z.boolean(),
+  directoryRoles: z.array(text(200)).default([]),
+  privilegedRoles: z.array(text(200)).default([]),
+  onPremises: z.object({
+    syncEnabled: z.boolean(),
+    securityIdentifier: text(200).nullish(),
+    samAccountName: text(256).nullish(),
+    domainName: text(300).nullish(),
+    distinguishedName: text(2000).nullish(),
+    lastSyncDateTime: text(40).nullish(),
+  }).passthrough().nullable().default(null),
+}).passthrough();
+
+/** One device of the account (src/connectors/identity/devices.ts AccountDevice). */
+const accountDevice = z.object({
+  name: text(300),
+  deviceId: text(64).nullish(),
+  os: text(200).nullish(),
+  trustType: text(60).nullish(),
+  compliant: z.boolean().nullish(),
+  managed: z.boolean().nullish(),
+  lastSeen: text(40).nullish(),
+  seenIn: z.array(z.enum(['alert', 'sign-in', 'registered', 'owned'])),
+  signIns: count.default(0),
+}).passthrough();
+
 /**
  * Every key a procedure step may record, with the shape its readers expect. Adding a finding is
  * one line here (and the readers that show it); a `record:` key not listed stops start-up.
@@ -75,6 +135,14 @@ export const RECORDED_FINDINGS = {
   /** where the lookup found the account (identity.resolve): an `onPremises` subject has no Entra user */
   subjectPlacement: z.enum(['cloud', 'synced', 'onPremises', 'notFound']),
   subjectPrivilegedRoles: z.array(text(200)),
+  /** the account in the customer's AD (null: not an on-premises account, or AD not read; the lookup's summary says why) */
+  adAccount: adAccount.nullable(),
+  /** the account in Entra (null: no Entra user, an on-premises-only account) */
+  entraAccount: entraAccount.nullable(),
+  /** every identifier of the account in both directories (the store matches later alerts by them: src/domain/subject-identity.ts) */
+  subjectIdentifiers: z.array(text(400)).max(50),
+  /** its devices: alert evidence, sign-ins' deviceDetail, registered/owned Entra devices */
+  subjectDevices: z.array(accountDevice).max(500),
   signIns24h: count,
   signInsFailed24h: count,
   /** countries or regions of the successful sign-ins, most frequent first */
@@ -155,6 +223,9 @@ export type SensitiveOperation = z.infer<typeof sensitiveOperation>;
 export type ContainmentChange = z.infer<typeof containmentChange>;
 export type BlockedIp = z.infer<typeof blockedIp>;
 export type TokenActivityFinding = z.infer<typeof tokenActivity>;
+export type AdAccountFinding = z.infer<typeof adAccount>;
+export type EntraAccountFinding = z.infer<typeof entraAccount>;
+export type AccountDeviceFinding = z.infer<typeof accountDevice>;
 
 export type IncidentFindings = { -readonly [K in RecordedFindingKey]?: z.infer<(typeof RECORDED_FINDINGS)[K]> } & {
   /** the procedure's steps in its order */

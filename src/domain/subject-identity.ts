@@ -95,3 +95,36 @@ export function subjectLabel(s: SubjectIdentity): string {
   if (s.samAccountName) return `${s.netbios ?? s.domain ?? ''}${s.netbios || s.domain ? '\\' : ''}${s.samAccountName}`;
   return s.sid ?? s.objectId ?? 'unknown account';
 }
+
+/** The identifiers that name an account, each as `kind:value`; any one shared means the same account. */
+export interface IdentifierParts {
+  upn?: string | null;
+  objectId?: string | null;
+  sid?: string | null;
+  samAccountName?: string | null;
+  /** the NetBIOS name of the customer's domain the account is in (a sAMAccountName is unique per domain only) */
+  netbios?: string | null;
+}
+
+/**
+ * The correlation keys of an account (issue 11: one open incident per identity, whatever the
+ * alert names it by): `upn:` lower-cased, `sid:` upper-cased, `sam:NETBIOS\name` lower-cased (only
+ * with the domain: a bare sAMAccountName is not unique). Invalid values are left out rather than
+ * trusted. Case folding by toLowerCase (full Unicode), like subject_key.
+ * The Entra object id is not a key yet: alerts that carry one carry the UPN too, and the test
+ * fixtures give unrelated subjects Adele's object id (they would all join one incident).
+ */
+export function subjectIdentifiers(p: IdentifierParts): string[] {
+  const out = new Set<string>();
+  if (p.upn) { try { out.add(`upn:${parseUpn(p.upn).toLowerCase()}`); } catch { /* not a UPN: not a key */ } }
+  if (p.sid) { try { out.add(`sid:${parseSid(p.sid).toUpperCase()}`); } catch { /* not a SID */ } }
+  if (p.samAccountName && p.netbios && SAM.test(p.samAccountName) && DOMAIN.test(p.netbios)) out.add(`sam:${p.netbios}\\${p.samAccountName}`.toLowerCase());
+  return [...out];
+}
+
+/** `sid:S-1-5-…` → 'SID S-1-5-…', for the timeline. */
+export function describeIdentifier(key: string): string {
+  const i = key.indexOf(':');
+  const kind = { upn: 'UPN', oid: 'object id', sid: 'SID', sam: 'DOMAIN\\sAMAccountName' }[key.slice(0, i)] ?? key.slice(0, i);
+  return `${kind} ${key.slice(i + 1)}`;
+}

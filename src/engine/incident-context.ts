@@ -1,5 +1,5 @@
 import type { CustomerConfig } from '../config/customers';
-import type { AlertIp } from '../domain/alert';
+import type { AlertDevice, AlertIp } from '../domain/alert';
 import { selectIpsToBlock, type IpSelection } from '../domain/ip-selection';
 import type { ActionRecord, AlertRecord, IncidentRecord } from '../store/store';
 import type { ReferenceContext } from './input-references';
@@ -19,6 +19,22 @@ export function alertIps(alerts: readonly AlertRecord[]): AlertIp[] {
         verdict: typeof e.verdict === 'string' ? e.verdict : null,
         roles: Array.isArray(e.roles) ? e.roles.filter((r): r is string => typeof r === 'string') : [],
       });
+    }
+  }
+  return out;
+}
+
+/** The device evidence of every alert attached to the incident, as the intake normalised it. */
+export function alertDevices(alerts: readonly AlertRecord[]): AlertDevice[] {
+  const out: AlertDevice[] = [];
+  const s = (v: unknown) => (typeof v === 'string' ? v : null);
+  for (const a of alerts) {
+    const devices = (a.alert as { devices?: unknown }).devices;
+    if (!Array.isArray(devices)) continue;
+    for (const d of devices) {
+      if (!d || typeof d !== 'object') continue;
+      const e = d as Record<string, unknown>;
+      out.push({ name: s(e.name), mdeDeviceId: s(e.mdeDeviceId), azureAdDeviceId: s(e.azureAdDeviceId), osPlatform: s(e.osPlatform) });
     }
   }
   return out;
@@ -49,6 +65,7 @@ export function buildReferenceContext(incident: IncidentRecord, customer: Custom
       suspiciousIps: selection.block,
       ipsNotBlocked: selection.notBlocked,
       alertIps: [...new Set(alertIps(alerts).map((i) => i.ip))],
+      alertDevices: alertDevices(alerts),
     },
     customer: { id: customer.id, name: customer.name },
     steps,

@@ -23,6 +23,7 @@ export const INCIDENT_FIELDS = {
   suspiciousIps: "the alert's IPs selected for blocking (src/domain/ip-selection.ts)",
   ipsNotBlocked: 'the other IPs the alert mentions, each with why it is not blocked',
   alertIps: 'every valid IP the alert mentions',
+  alertDevices: "the devices of every alert's device evidence (name, Defender and Entra device ids, OS)",
 } as const;
 export const CUSTOMER_FIELDS = { id: 'the customer id', name: 'the customer name' } as const;
 

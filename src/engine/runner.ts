@@ -122,6 +122,11 @@ export class Runner extends Room {
         if (typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v) && !incident.subjectObjectId) subjectObjectId = v.toLowerCase();
         continue;
       }
+      if (key === 'subjectIdentifiers') {
+        // the store's correlation keys: a later alert naming the account by any of them joins this incident
+        const keys = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && /^(upn|oid|sid|sam):/.test(x) && x.length <= 400) : [];
+        if (keys.length) await this.store.addSubjectIdentifiers(incident.id, keys);
+      }
       data[key] = v;
     }
     if (Object.keys(data).length === 0 && !subjectObjectId) return;

@@ -11,7 +11,7 @@ export type RecordFormat = 'json' | 'detail' | 'lines' | 'binary';
 export interface Column { header: string; pick: (r: Record<string, unknown>) => unknown }
 
 export interface SourceSectionSpec {
-  key: 'signIns' | 'directoryAudits' | 'm365Audit' | 'radiusAccounting' | 'firewallSessions';
+  key: 'signIns' | 'directoryAudits' | 'm365Audit' | 'activeDirectory' | 'radiusAccounting' | 'firewallSessions';
   title: string;
   /** a sentence on what these records are */
   about: string;
@@ -33,6 +33,14 @@ export const SOURCE_SECTIONS: SourceSectionSpec[] = [
     key: 'm365Audit', title: 'Microsoft 365 audit',
     about: 'Unified audit log records of the account (the Graph audit log query: the query, its status polls and the record pages).',
     matches: (s) => s === 'graph.auditLog' || s.startsWith('graph.audit') || s.startsWith('m365.'),
+  },
+  {
+    // the reads of the lookup and the containment's writes alike: every LDAP exchange with the DCs
+    key: 'activeDirectory', title: 'Active Directory',
+    about: 'The LDAP exchanges with the customer\'s domain controllers: each search (the account, its transitive groups) with the entries as the DC returned them '
+      + '(binary SIDs as S-1-5-… text), and each modify the containment made (the password value is never kept). '
+      + 'The source time is the DC\'s own clock (rootDSE currentTime) when it answered.',
+    matches: (s) => s === 'ad.ldap' || s.startsWith('ad.'),
   },
   {
     key: 'radiusAccounting', title: 'RADIUS accounting',
@@ -152,6 +160,18 @@ export function columnsFor(source: string, sample: Record<string, unknown> | und
       { header: 'Record type', pick: path('auditLogRecordType') },
       { header: 'User', pick: path('userPrincipalName') },
       { header: 'Client IP', pick: path('clientIp') },
+    ];
+  }
+  if (source === 'ad.ldap') {
+    return [
+      { header: 'DN', pick: first(path('dn'), path('distinguishedName'), path('modify', 'dn')) },
+      { header: 'Name', pick: first(path('sAMAccountName'), path('cn')) },
+      { header: 'SID', pick: path('objectSid') },
+      { header: 'userAccountControl', pick: path('userAccountControl') },
+      { header: 'pwdLastSet', pick: path('pwdLastSet') },
+      { header: 'lastLogonTimestamp', pick: path('lastLogonTimestamp') },
+      { header: 'Change', pick: path('modify', 'replace') },
+      { header: 'DC', pick: path('dc') },
     ];
   }
   if (source === 'radius.accounting.sql') {

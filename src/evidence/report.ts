@@ -5,6 +5,7 @@ import { verifyChain } from '../domain/timeline-hash';
 import { IntegrityError, NotFoundError } from '../store/errors';
 import { stepRank, stepTitle as stepTitleOf } from '../domain/incident-findings';
 import { tokenActivityText, whatHappened, whatWeDid } from '../domain/incident-narrative';
+import { accountFacts, deviceDetails } from '../domain/account-facts';
 import { loadIncidentSnapshot, stepRuns, type IncidentSnapshot } from '../read-model/incident-snapshot';
 import type { ActionRecord, ApprovalRecord, EvidenceRecord, IncidentRecord, Store, TimelineEvent } from '../store/store';
 import {
@@ -233,6 +234,7 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
     if (typeof al.alertWebUrl === 'string' && al.alertWebUrl) parts.push(`  - Defender link (as text): ${code(al.alertWebUrl, 400)}\n`);
   }
 
+  parts.push(accountSection(d.findings));
   parts.push('\n### What was done\n\n');
   const did = whatWeDid(f, runs);
   parts.push(did.length ? did.map((x) => `- ${text(x)}\n`).join('') : 'No containment action has run yet.\n');
@@ -254,6 +256,24 @@ function summary(d: Loaded, stepTitle: (id: string) => string): string {
   parts.push(left.length ? left.map((l) => `- ${l}\n`).join('') : '- Nothing: every step has finished.\n');
   parts.push(`\n### Findings as recorded\n\nThe raw data the sentences above are written from (incident data, as the procedure recorded it).\n\n${rawFindings(inc)}\n`);
   return parts.join('');
+}
+
+/** The account in both directories and its devices (src/domain/account-facts.ts), every value a code span. */
+function accountSection(f: Loaded['findings']): string {
+  const facts = accountFacts(f);
+  const out: string[] = ['\n### The account in both directories\n\n'];
+  if (facts.length === 0) out.push('The lookup recorded neither the Active Directory nor the Entra account.\n');
+  else out.push(table(['Directory', 'Field', 'Value'], facts.map((x) => [text(x.directory), text(x.label), cell(x.value, 2000)])));
+  const devices = f.subjectDevices;
+  out.push('\n### Devices of the account\n\n');
+  if (devices === undefined) out.push('The devices were not read (the step did not run or was skipped; see the steps below).\n');
+  else if (devices.length === 0) out.push('No device was found in the alert, the sign-ins or Entra.\n');
+  else {
+    out.push(table(['Device', 'Entra device id', 'Seen in', 'Details'], devices.map((d) => [
+      cell(d.name, 300), cell(d.deviceId ?? ''), cell(d.seenIn.join(', ')), cell(deviceDetails(d), 400),
+    ])));
+  }
+  return `${out.join('')}\n`;
 }
 
 export function whatIsLeft(inc: IncidentRecord, actions: ActionRecord[], approvals: ApprovalRecord[], stepTitle: (id: string) => string): string[] {

@@ -4,7 +4,7 @@ import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
 import { newIncidentId } from '../domain/incident-id';
-import { subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
+import { describeIdentifier, subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
 import type { IntakeScope } from './intake-credentials';
 import { alertAccount, countStorm, isStormSubject, stormKeyOf, stormSubject } from './storm';
 
@@ -130,7 +130,7 @@ export class IntakeService {
         createdAt: now.toISOString(),
         data: { alertWebUrl: alert.alertWebUrl },
       },
-      events: (joined) => alertEvents(alert, customer, source, joined, identity),
+      events: (joined, joinedBy) => alertEvents(alert, customer, source, joined, identity, joinedBy),
     });
     if (r.created) this.deps.onIncidentCreated?.(r.incidentId);
     else if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
@@ -230,14 +230,17 @@ function subjectOf(alert: Alert, customer: CustomerConfig): SubjectIdentity {
   return identity!;
 }
 
-function alertEvents(alert: Alert, customer: CustomerConfig, source: AlertSource, joined: boolean, identity: SubjectIdentity): TimelineEventInput[] {
+function alertEvents(alert: Alert, customer: CustomerConfig, source: AlertSource, joined: boolean, identity: SubjectIdentity, joinedBy?: string): TimelineEventInput[] {
   const ips = alert.ips.map((i) => `${i.ip}${i.countryLetterCode ? ` (${i.countryLetterCode})` : ''}`).join(', ');
+  // joinedBy: the alert names the account otherwise than the incident does (a SID where the incident
+  // has a UPN …) and met it by that identifier: say so, since the labels differ
+  const heading = !joined ? 'Defender alert' : joinedBy ? `Another alert on the same account (matched by ${describeIdentifier(joinedBy)})` : 'Another alert for this user';
   const events: TimelineEventInput[] = [{
     source: 'defender',
     kind: joined ? 'alert.joined' : 'alert.received',
-    summary: `${joined ? 'Another alert for this user' : 'Defender alert'}: ${alert.title} — severity ${alert.severity}, ${customer.name}, ${subjectLabel(identity)}${ips ? `, IPs ${ips}` : ''}`,
+    summary: `${heading}: ${alert.title} — severity ${alert.severity}, ${customer.name}, ${subjectLabel(identity)}${ips ? `, IPs ${ips}` : ''}`,
     sourceTime: alert.createdDateTime ?? alert.firstActivityDateTime,
-    data: { alertId: alert.id, source, detectorId: alert.detectorId, serviceSource: alert.serviceSource },
+    data: { alertId: alert.id, source, detectorId: alert.detectorId, serviceSource: alert.serviceSource, ...(joinedBy ? { joinedBy } : {}) },
   }];
   if (!joined && (identity.sid || identity.samAccountName || !identity.placed)) {
     const ids = [identity.sid && `SID ${identity.sid}`, identity.samAccountName && `sAMAccountName ${identity.samAccountName}`, identity.domain && `domain ${identity.domain}`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { parseIp } from '../domain/net';
+import { subjectIdentifiers } from '../domain/subject-identity';
 import type { Logger } from '../log';
 import { isBusyError, isConnectionError, isRetryablePgError, isUniqueViolation, type Dialect } from './dialect';
 import { assertChannelName, type PgWakeChannel } from './pg-wake-channel';
@@ -145,7 +146,7 @@ export class KyselyStore implements Store {
   async recordAlert(input: {
     alert: Omit<AlertRecord, 'incidentId'>;
     newIncident: NewIncident;
-    events: (joined: boolean) => TimelineEventInput[];
+    events: (joined: boolean, joinedBy?: string) => TimelineEventInput[];
   }): Promise<{ incidentId: string; created: boolean; duplicate: boolean }> {
     const a = input.alert;
     const alertId = requireString(a.id, 'alert.id');
@@ -166,7 +167,7 @@ export class KyselyStore implements Store {
     // A concurrent writer recording the same alert (or opening an incident for the same subject)
     // surfaces as a unique violation; the retry then sees its committed rows and joins/deduplicates.
     try {
-      return await this.recordAlertOnce(alertId, customerId, alertRow, incidentRow, input.events);
+      return await this.recordAlertOnce(alertId, customerId, alertRow, incidentRow, identifiersOf(input.newIncident), input.events);
     } catch (error) {
       // still refused after the retries: not a race but a lasting clash, most likely a reused incident id
       if (isUniqueViolation(error) && (await this.getIncident(incidentRow.id))) {
@@ -181,7 +182,8 @@ export class KyselyStore implements Store {
     customerId: string,
     alertRow: Omit<AlertsTable, 'incident_id'>,
     incidentRow: IncidentsTable,
-    events: (joined: boolean) => TimelineEventInput[],
+    identifiers: string[],
+    events: (joined: boolean, joinedBy?: string) => TimelineEventInput[],
   ): Promise<{ incidentId: string; created: boolean; duplicate: boolean }> {
     return this.tx(async (db) => {
       const known = await db.selectFrom('alerts').select('incident_id')
@@ -195,13 +197,28 @@ export class KyselyStore implements Store {
         .where('subject_key', '=', incidentRow.subject_key)
         .where('status', 'not in', OPEN_EXCLUDED_STATUSES);
       if (this.dialect === 'postgres') openQuery = openQuery.forUpdate();
-      const open = await openQuery.executeTakeFirst();
+      let open: { id: string; joinedBy?: string } | undefined = await openQuery.executeTakeFirst();
+      // Not open under this label: the same account under another of its identifiers (issue 11).
+      if (!open && identifiers.length) {
+        let byId = db.selectFrom('subject_identifiers as si')
+          .innerJoin('incidents as i', 'i.id', 'si.incident_id')
+          .select(['i.id as id', 'si.identifier as identifier'])
+          .where('si.customer_id', '=', customerId)
+          .where('si.identifier', 'in', identifiers)
+          .where('i.status', 'not in', OPEN_EXCLUDED_STATUSES)
+          .orderBy('i.created_at').orderBy('i.id').limit(1);
+        if (this.dialect === 'postgres') byId = byId.forUpdate();
+        const hit = await byId.executeTakeFirst();
+        if (hit) open = { id: hit.id, joinedBy: hit.identifier };
+      }
 
       const joined = open !== undefined;
       const incidentId = open ? open.id : incidentRow.id;
       if (!open) await db.insertInto('incidents').values(incidentRow).execute();
       await db.insertInto('alerts').values({ ...alertRow, incident_id: incidentId }).execute();
-      await appendEvents(db, this.dialect, incidentId, events(joined));
+      // the alert's identifiers join the subject's: a later alert by any of them finds it too
+      await insertIdentifiers(db, incidentId, customerId, identifiers);
+      await appendEvents(db, this.dialect, incidentId, events(joined, open?.joinedBy));
       return { incidentId, created: !joined, duplicate: false };
     }, { retryOnUnique: true });
   }
@@ -211,6 +228,7 @@ export class KyselyStore implements Store {
     try {
       await this.tx(async (db) => {
         await db.insertInto('incidents').values(row).execute();
+        await insertIdentifiers(db, row.id, row.customer_id, identifiersOf(incident));
         await appendEvents(db, this.dialect, row.id, events);
       });
     } catch (error) {
@@ -221,6 +239,24 @@ export class KyselyStore implements Store {
         `${row.subject_upn} of customer ${row.customer_id} already has an open incident${open ? ` (${open})` : ''}; attach to it or close it first`,
       );
     }
+  }
+
+  async addSubjectIdentifiers(incidentId: string, identifiers: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(identifiers.map((x) => requireString(x, 'identifier')))];
+    if (wanted.length === 0) return [];
+    return this.tx(async (db) => {
+      const inc = await db.selectFrom('incidents').select(['id', 'customer_id']).where('id', '=', incidentId).executeTakeFirst();
+      if (!inc) throw new NotFoundError('incident', incidentId);
+      const have = new Set((await db.selectFrom('subject_identifiers').select('identifier').where('incident_id', '=', incidentId).execute()).map((r) => r.identifier));
+      const added = wanted.filter((x) => !have.has(x));
+      await insertIdentifiers(db, incidentId, inc.customer_id, added);
+      return added;
+    }, { retryOnUnique: true });
+  }
+
+  async listSubjectIdentifiers(incidentId: string): Promise<string[]> {
+    const rows = await this.read((db) => db.selectFrom('subject_identifiers').select('identifier').where('incident_id', '=', incidentId).orderBy('identifier').execute());
+    return rows.map((r) => r.identifier);
   }
 
   private async findOpenIncident(customerId: string, subjectKey: string): Promise<string | undefined> {
@@ -913,4 +949,25 @@ function reconnectPauseMs(attempt: number): number {
 function backoffMs(attempt: number): number {
   const base = Math.min(100, 2 ** Math.min(attempt, 7));
   return base / 2 + Math.random() * base;
+}
+
+/** The subject's correlation keys from the identity the intake placed (and its UPN / object id). */
+function identifiersOf(i: { subjectUpn: string; subjectObjectId?: string | null; subjectIdentity?: unknown }): string[] {
+  const id = (i.subjectIdentity ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return subjectIdentifiers({
+    upn: str(id.upn) ?? (i.subjectUpn.includes('@') ? i.subjectUpn : null),
+    objectId: str(id.objectId) ?? i.subjectObjectId ?? null,
+    sid: str(id.sid), samAccountName: str(id.samAccountName), netbios: str(id.netbios),
+  });
+}
+
+/** Adds identifiers to an incident's subject; ones it already has are left as they are. */
+async function insertIdentifiers(db: Db, incidentId: string, customerId: string, identifiers: readonly string[]): Promise<void> {
+  if (identifiers.length === 0) return;
+  const at = nowIso();
+  await db.insertInto('subject_identifiers')
+    .values(identifiers.map((identifier) => ({ incident_id: incidentId, customer_id: customerId, identifier, added_at: at })))
+    .onConflict((oc) => oc.columns(['incident_id', 'identifier']).doNothing())
+    .execute();
 }

@@ -155,6 +155,14 @@ export interface BlockHoldsTable {
   released_at: string | null;
 }
 
+/** Every identifier known for an incident's subject (migration 0004): `sid:…`, `upn:…`, `sam:dom\\name`. */
+export interface SubjectIdentifiersTable {
+  incident_id: string;
+  customer_id: string;
+  identifier: string;
+  added_at: string;
+}
+
 export interface Database {
   incidents: IncidentsTable;
   alerts: AlertsTable;
@@ -169,4 +177,5 @@ export interface Database {
   seen_once: SeenOnceTable;
   feed_entries: FeedEntriesTable;
   block_holds: BlockHoldsTable;
+  subject_identifiers: SubjectIdentifiersTable;
 }

@@ -184,8 +184,16 @@ export interface Store {
   recordAlert(input: {
     alert: AlertRecord & { incidentId?: never } | Omit<AlertRecord, 'incidentId'>;
     newIncident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>;
-    events: (joined: boolean) => TimelineEventInput[];
+    /** joinedBy: the identifier (`sid:…`, `upn:…`) by which the alert met an open incident under another label */
+    events: (joined: boolean, joinedBy?: string) => TimelineEventInput[];
   }): Promise<{ incidentId: string; created: boolean; duplicate: boolean }>;
+  /**
+   * Adds identifiers (`sid:…`, `upn:…`, `sam:dom\\name`; src/domain/subject-identity.ts)
+   * to the incident's subject, so that an alert naming the account by any of them joins it while it
+   * is open. Returns the ones that were new. NotFoundError when the incident does not exist.
+   */
+  addSubjectIdentifiers(incidentId: string, identifiers: readonly string[]): Promise<string[]>;
+  listSubjectIdentifiers(incidentId: string): Promise<string[]>;
   /** Throws ConflictError if the id exists or the subject already has an open incident. */
   createIncident(incident: Omit<IncidentRecord, 'updatedAt' | 'closedAt'>, events: TimelineEventInput[]): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;

@@ -136,6 +136,35 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.ok(aboutUser.some((r) => r.method === 'POST' && /revokeSignInSessions/i.test(r.path)), `the request log names the user: ${aboutUser.map((r) => `${r.method} ${r.path}`).join(', ')}`);
       const patches = aboutUser.filter((r) => r.method === 'PATCH');
       assert.deepEqual(patches.filter((p) => JSON.stringify(p.body ?? {}).includes('accountEnabled')), [], 'Graph never got PATCH accountEnabled for the synced user');
+
+      // The timeline card shows the account in both directories and its devices (issue 11 parts 1, 2, 5)
+      const timeline = await waitFor('the timeline card with the account and its devices', async () => {
+        const ref = await app.store.getState(`teams:card:${incidentId}`);
+        if (!ref) return undefined;
+        const { activityId } = JSON.parse(ref) as { activityId: string };
+        const text = cardText(connector.messages.get(activityId)?.activity);
+        return text.includes('The account in Active Directory') && text.includes('Devices') ? text : undefined;
+      }, 60_000);
+      const fact = (label: string) => new RegExp(`${label.replace(/[()]/g, '\\$&')}\n([^\n]*)`).exec(timeline)?.[1];
+      assert.equal(fact('SID'), sid, timeline);
+      assert.equal(fact('sAMAccountName'), 'adm-avance');
+      assert.equal(fact('DN'), CONTOSO.admAvance.distinguishedName);
+      assert.match(fact('Privileged groups (AD, transitive)') ?? '', /Domain Admins/);
+      assert.match(fact('State (AD)') ?? '', /^enabled, userAccountControl \d+$/, 'as read by the lookup, before the containment');
+      assert.match(fact('Password last set') ?? '', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+      assert.equal(fact('Bad password count'), '0');
+      assert.ok(timeline.includes(`Last logon on ${dc.servername} (${dc.ip}:${dc.port})`), `the lastLogon of the DC:\n${timeline}`);
+      assert.ok(fact('Last logon (lastLogonTimestamp, replicated)'));
+      assert.equal(fact('UPN (Entra)'), CONTOSO.admAvance.upn);
+      assert.equal(fact('Object id'), entraUser.id);
+      assert.match(fact('Sync') ?? '', /^synced from on-premises AD \(contoso\.local\), last sync \d{4}-\d{2}-\d{2} /);
+      assert.equal(fact('Directory roles (Entra)'), 'none');
+      // WS-0412: in the alert (ws-0412.contoso.local), in adm-avance's sign-ins and registered in Entra: one device
+      const devices = timeline.split('\n').filter((l) => l.startsWith('• WS-0412'));
+      assert.equal(devices.length, 1, timeline);
+      assert.match(devices[0], /\(Windows 10\.0\.22631\.4602, ServerAd, compliant, managed, 2 sign-ins, last seen [^)]+\); seen in: alert, sign-in, registered$/);
+      const report = readFindings((await app.store.getIncident(incidentId))!.data);
+      assert.deepEqual(report.subjectDevices?.map((d) => d.name), ['WS-0412']);
     });
   });
 }

@@ -98,6 +98,8 @@ withTestStores((dialect, make) => {
     assert.deepEqual(await statusOf(id), {
       'entra-lookup': 'succeeded', 'entra-signins': 'succeeded', 'entra-audits': 'succeeded', 'm365-audit': 'succeeded',
       'radius-accounting': 'succeeded', 'firewall-vpn': 'succeeded', 'firewall-rule': 'succeeded',
+      // after the sign-ins (their deviceDetail)
+      'account-devices': 'succeeded',
       // this customer has no access switch in the customers file
       'switch-ports': 'skipped', 'switch-contain': 'skipped',
       'entra-contain': 'awaiting_approval', 'radius-disconnect': 'awaiting_approval', 'firewall-block': 'awaiting_approval',
@@ -125,9 +127,9 @@ withTestStores((dialect, make) => {
     assert.equal((contain.preview as { title: string }).title, `Contain ${inc.subjectUpn} in Entra`);
     assert.equal(notifier.requested.filter((a) => a.incidentId === id).length, 3);
 
-    // evidence: one raw payload per scope step that ran (the skipped switch step has none), linked to its action
+    // evidence: one raw payload per scope step that ran (the lookup, six scope steps, the devices; the skipped switch step has none), linked to its action
     const ev = await store.listEvidence(id);
-    assert.equal(ev.length, 7);
+    assert.equal(ev.length, 8);
     assert.ok(ev.every((x) => x.actionId?.startsWith(`${id}:`)));
     const t = await timeline(id);
     assert.ok(t.some((x) => x.kind === 'step.skipped' && x.summary === 'Switch port of each RADIUS session: skipped (Contoso has no access switch configured (customers file: switches))'),
@@ -313,6 +315,7 @@ steps:
     const s = await statusOf(id);
     assert.equal(s['entra-signins'], 'failed');
     assert.equal(s['entra-contain'], 'skipped');
+    assert.equal(s['account-devices'], 'skipped', 'the devices step needs the sign-ins');
     assert.equal(s['radius-disconnect'], 'awaiting_approval');
     assert.equal(s['firewall-block'], 'awaiting_approval');
     const failed = (await store.getAction(`${id}:entra-signins`))!;
@@ -323,11 +326,34 @@ steps:
 
     delete rec.behaviour['entra.signIns'];
     const r = await e.retry(id, 'entra-signins', ALEX);
-    assert.deepEqual(r, { ok: true, message: 'entra-signins will be tried again; entra-contain wait for it again' });
+    assert.deepEqual(r, { ok: true, message: 'entra-signins will be tried again; account-devices, entra-contain wait for it again' });
     await e.settle();
     const after = await statusOf(id);
     assert.equal(after['entra-signins'], 'succeeded');
     assert.equal(after['entra-contain'], 'awaiting_approval');
+    assert.equal(after['account-devices'], 'succeeded');
+  });
+
+  it('the lookup\'s identifiers join a later alert naming the account as DOMAIN\\sam to the open incident (issue 11)', async () => {
+    const e = engine();
+    const id = await createAlertIncident(store);
+    await e.startIncident(id);
+    await e.settle();
+    const inc = (await store.getIncident(id))!;
+    const sam = inc.subjectUpn.split('@')[0].slice(0, 20);
+    assert.deepEqual(await store.listSubjectIdentifiers(id), [`sam:contoso\\${sam}`, `upn:${inc.subjectUpn}`]);
+    assert.deepEqual(readFindings(inc.data).subjectIdentifiers, [`upn:${inc.subjectUpn}`, `sam:contoso\\${sam}`]);
+    const alertId = `da-${sam}-2`;
+    const r = await store.recordAlert({
+      alert: { id: alertId, customerId: inc.customerId, receivedAt: new Date().toISOString(), source: 'webhook', alert: {}, raw: '{}' },
+      newIncident: {
+        ...inc, id: `${id}-2`, subjectUpn: `CONTOSO\\${sam.toUpperCase()}`, subjectObjectId: null, status: 'open',
+        subjectIdentity: { upn: null, objectId: null, sid: null, samAccountName: sam.toUpperCase(), domain: 'CONTOSO', netbios: 'CONTOSO', dnsDomain: 'contoso.local', placed: true, placement: '' },
+      },
+      events: (joined, joinedBy) => [{ source: 'defender', kind: joined ? 'alert.joined' : 'alert.received', summary: `joined by ${joinedBy}` }],
+    });
+    assert.deepEqual(r, { incidentId: id, created: false, duplicate: false });
+    assert.equal((await timeline(id)).at(-1)!.summary, `joined by sam:contoso\\${sam}`);
   });
 
   it('a retryable error backs off and then succeeds', async () => {

@@ -34,11 +34,13 @@ describe('procedures as data', () => {
   it('loads the default procedure: the lookup, the scope after it, containment after it, then the follow-through', () => {
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, registry);
     assert.equal(p.ref, 'Account compromise containment@3');
-    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'entra-audits', 'm365-audit', 'radius-accounting', 'switch-ports', 'firewall-vpn', 'firewall-rule', 'entra-contain', 'radius-disconnect', 'switch-contain', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
+    assert.deepEqual(p.steps.map((s) => s.id), ['entra-lookup', 'entra-signins', 'account-devices', 'entra-audits', 'm365-audit', 'radius-accounting', 'switch-ports', 'firewall-vpn', 'firewall-rule', 'entra-contain', 'radius-disconnect', 'switch-contain', 'firewall-block', 'threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup', 'firewall-rule']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
     // the report waits for every scope and containment step to end, whatever the outcome
     assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 13);
+    // the devices need the sign-ins (their deviceDetail) as well as the lookup (its object id)
+    assert.deepEqual(p.steps.find((s) => s.id === 'account-devices')!.needs, ['entra-lookup', 'entra-signins']);
     // the threat-feed listing is its own step after the block (the block writes no feed)
     assert.deepEqual(p.steps.find((s) => s.id === 'threat-feed')!.needs, ['firewall-block']);
     assert.deepEqual(p.steps.filter((s) => s.followUp).map((s) => s.id), ['threat-feed', 'forensic-report', 'ir-ticket', 'notify-ciso']);

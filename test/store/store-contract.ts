@@ -97,7 +97,7 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       await other.migrate();
       const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(raw(store));
       assert.deepEqual(after.rows, before.rows);
-      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0005-release', '0006-inverse']);
+      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0004-subject-identifiers', '0005-release', '0006-inverse']);
     });
   });
 
@@ -122,6 +122,68 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       const timeline = await store.listTimeline(created.incidentId);
       assert.deepEqual(timeline.map((e) => e.kind), ['alert.received', 'alert.joined']);
       assert.deepEqual(verifyChain(timeline), { ok: true });
+    });
+
+    describe('one open incident per identity (SID, UPN, DOMAIN\\sam: migration 0004)', () => {
+      const sidOf = () => `S-1-5-21-1004336348-1177238915-682003330-${1000 + Math.floor(Math.random() * 1e6)}`;
+      const onPrem = (customerId: string, ids: { sid?: string; sam?: string; upn?: string }) => {
+        const label = ids.upn ?? (ids.sam ? `CONTOSO\\${ids.sam}` : ids.sid!);
+        return {
+          ...incidentFor(customerId, label),
+          subjectIdentity: {
+            upn: ids.upn ?? null, objectId: null, sid: ids.sid ?? null, samAccountName: ids.sam ?? null, domain: ids.sam ? 'CONTOSO' : null,
+            netbios: 'CONTOSO', dnsDomain: 'contoso.local', placed: true, placement: 'Active Directory domain CONTOSO (contoso.local)',
+          },
+        };
+      };
+      const joinedEvents = (joined: boolean, joinedBy?: string): TimelineEventInput[] => [
+        { source: 'defender', kind: joined ? 'alert.joined' : 'alert.received', summary: joinedBy ? `Another alert on the same account (matched by ${joinedBy})` : 'alert', data: { joinedBy: joinedBy ?? null } },
+      ];
+
+      it('a SID alert opens the incident; once the lookup adds the UPN and DOMAIN\\sam, alerts by either join it and say by which identifier', async () => {
+        const customer = uniqueId('cust');
+        const sid = sidOf();
+        const sam = uniqueId('adm').slice(0, 20).toLowerCase();
+        const upn = `${sam}@contoso.com`;
+        const first = await store.recordAlert({ alert: alertFor(customer), newIncident: onPrem(customer, { sid }), events: joinedEvents });
+        assert.equal(first.created, true);
+        assert.deepEqual(await store.listSubjectIdentifiers(first.incidentId), [`sid:${sid}`]);
+
+        // before the lookup, a UPN alert knows nothing that links it: its own incident (closed again below)
+        const early = await store.recordAlert({ alert: alertFor(customer), newIncident: onPrem(customer, { upn: `other-${upn}` }), events: joinedEvents });
+        assert.equal(early.created, true);
+        assert.notEqual(early.incidentId, first.incidentId);
+
+        // the lookup resolved the account in both directories (runner: record subjectIdentifiers)
+        const added = await store.addSubjectIdentifiers(first.incidentId, [`sid:${sid}`, `upn:${upn}`, `sam:contoso\\${sam}`]);
+        assert.deepEqual(added.sort(), [`sam:contoso\\${sam}`, `upn:${upn}`].sort(), 'only the new ones are reported as added');
+
+        const byUpn = await store.recordAlert({ alert: alertFor(customer), newIncident: onPrem(customer, { upn: upn.toUpperCase() }), events: joinedEvents });
+        assert.deepEqual(byUpn, { incidentId: first.incidentId, created: false, duplicate: false }, 'the UPN alert joins the SID incident');
+        const bySam = await store.recordAlert({ alert: alertFor(customer), newIncident: onPrem(customer, { sam: sam.toUpperCase() }), events: joinedEvents });
+        assert.deepEqual(bySam, { incidentId: first.incidentId, created: false, duplicate: false }, 'the DOMAIN\\sam alert joins it');
+
+        const timeline = await store.listTimeline(first.incidentId);
+        assert.deepEqual(timeline.map((e) => e.kind), ['alert.received', 'alert.joined', 'alert.joined']);
+        assert.deepEqual(timeline.slice(1).map((e) => (e.data as { joinedBy?: string }).joinedBy), [`upn:${upn}`, `sam:contoso\\${sam}`]);
+        assert.match(timeline[1].summary, /Another alert on the same account \(matched by upn:/);
+        assert.deepEqual(verifyChain(timeline), { ok: true });
+        assert.equal((await store.listAlerts(first.incidentId)).length, 3);
+      });
+
+      it('another customer\'s account with the same SID, and a closed incident, are never joined', async () => {
+        const sid = sidOf();
+        const a = await store.recordAlert({ alert: alertFor('contoso-id'), newIncident: onPrem('contoso-id', { sid }), events: joinedEvents });
+        const b = await store.recordAlert({ alert: alertFor('fabrikam-id'), newIncident: onPrem('fabrikam-id', { sam: 'adm-x', upn: undefined }), events: joinedEvents });
+        await store.addSubjectIdentifiers(b.incidentId, [`sid:${sid}`]);
+        const again = await store.recordAlert({ alert: alertFor('contoso-id'), newIncident: onPrem('contoso-id', { sam: 'adm-y', sid }), events: joinedEvents });
+        assert.equal(again.incidentId, a.incidentId, 'joins its own customer\'s incident');
+        await store.updateIncident(a.incidentId, { status: 'closed' });
+        const after = await store.recordAlert({ alert: alertFor('contoso-id'), newIncident: onPrem('contoso-id', { sid }), events: joinedEvents });
+        assert.equal(after.created, true, 'a closed incident is not joined');
+        assert.notEqual(after.incidentId, a.incidentId);
+        await assert.rejects(store.addSubjectIdentifiers('IR-NOPE', [`sid:${sid}`]), NotFoundError);
+      });
     });
 
     it('keeps customers apart and opens a new incident once the old one is closed', async () => {

@@ -172,8 +172,14 @@ const PORT_LINE = 'Gi1/0/12 on sw-lis-3, VLAN 20, 802.1X authorised as adele.van
 /** ActionDefs with the names, input shapes and output shapes of the real connectors (src/connectors/*). */
 export function testActions(rec: Recorder): ActionDef[] {
   const defs: ActionDef<any, any>[] = [
-    readAction(rec, 'identity.resolve', z.object({ subject: upn, identity: z.unknown().nullish() }).strict(), (i) => ({ output: { placement: 'cloud', upn: i.subject, sid: null, domain: null, objectId: CONTOSO.adele.objectId, userPrincipalName: i.subject, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
-    readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, countries: ['PT', 'SG'], travel: { findings: [TRAVEL] }, sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
+    readAction(rec, 'identity.resolve', z.object({ subject: upn, identity: z.unknown().nullish() }).strict(), (i) => ({ output: { placement: 'cloud', upn: i.subject, sid: null, domain: null, objectId: CONTOSO.adele.objectId, userPrincipalName: i.subject, displayName: 'Adele Vance', accountEnabled: true, directoryRoles: ['Global Administrator'], privilegedRoles: ['Global Administrator'],
+      // the names the lookup found (unique per test subject: tests share one database)
+      identifiers: [`upn:${i.subject.toLowerCase()}`, `sam:contoso\\${i.subject.split('@')[0].toLowerCase().slice(0, 20)}`] }, summary: 'Adele Vance is enabled; privileged: Global Administrator' })),
+    readAction(rec, 'entra.signIns', z.object({ upn, hours }).strict(), () => ({ output: { count: 14, failed: 1, countries: ['PT', 'SG'], travel: { findings: [TRAVEL] }, signIns: [], sourceTime: '2026-11-27T03:01:00Z' }, summary: '14 sign-ins in 24 h (1 failed); impossible travel: Lisbon → Singapore in 38 min' })),
+    readAction(rec, 'identity.devices', z.object({ objectId: z.string().nullish(), signIns: z.array(z.unknown()).nullish(), alertDevices: z.array(z.unknown()).nullish() }).strict(), () => ({ output: {
+      devices: [{ name: 'LIS-LT-0412', deviceId: '5c0a7d1e-2b3f-4c4d-9e5f-6a7b8c9d0e1f', os: 'Windows 10.0.22631.4602', trustType: 'AzureAd', compliant: true, managed: true, lastSeen: '2026-11-27T02:30:00Z', seenIn: ['sign-in', 'registered', 'owned'], signIns: 3 }],
+      notes: [],
+    }, summary: '1 device: LIS-LT-0412 (sign-in, registered, owned)' })),
     readAction(rec, 'entra.directoryAudits', z.object({ upn, hours }).strict(), () => ({ output: { audits: [{ activityDisplayName: 'Update user' }, { activityDisplayName: 'Add member to role' }] }, summary: '2 directory audit events in 6 h' })),
     readAction(rec, 'm365.auditSearch', z.object({ upn, hours }).strict(), () => ({ output: [
       { at: '2026-11-27T02:40:00Z', operation: 'New-InboxRule', clientIp: CONTOSO.attackerIp, detail: 'forwards to adele.backup@mail-forward.example' },

@@ -79,6 +79,14 @@ function entryEvidence(entry: Entry): Record<string, unknown> {
   return out;
 }
 
+/** LDAP GeneralizedTime (20261202011500.0Z) as ISO 8601; undefined when it is not one. */
+export function generalizedTimeToIso(v: string | undefined): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:[.,](\d+))?Z$/.exec(v ?? '');
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0));
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
 /** DC=contoso,DC=local from CN=x,OU=y,DC=contoso,DC=local (DC components are plain labels). */
 export function domainRootOf(dn: string): string | undefined {
   const m = /((?:^|,)\s*DC=[A-Za-z0-9\-]+)+$/i.exec(dn);
@@ -327,14 +335,30 @@ export class LdapDirectoryService implements DirectoryService {
   private async search(base: string, filter: Filter, attributes: string[], what: string): Promise<Entry[]> {
     try {
       const r = await this.client.search(base, { scope: 'sub', filter, attributes, explicitBufferAttributes: ['objectSid'] });
+      const dcTime = await this.dcTime();
+      // `value`: the entries are the records (the report counts and tabulates them like a Graph page)
       this.evidence.push({
         source: 'ad.ldap', contentType: 'application/json', collectedAt: new Date().toISOString(),
-        body: Buffer.from(JSON.stringify({ dc: this.dc, base, filter: filter.toString(), entries: r.searchEntries.map(entryEvidence) })),
+        ...(dcTime ? { rangeFrom: dcTime, rangeTo: dcTime } : {}),
+        body: Buffer.from(JSON.stringify({ dc: this.dc, dcTime, base, filter: filter.toString(), value: r.searchEntries.map(entryEvidence) })),
         recordCount: r.searchEntries.length, note: `search on ${this.dc}: ${what}`,
       });
       return r.searchEntries;
     } catch (e) {
       throw mapLdapError(e, this.dc, what);
+    }
+  }
+
+  /**
+   * The DC's own clock (rootDSE currentTime), read right after each operation: the source time of
+   * the payload in the report, independent of this host's clock. Undefined when the DC does not say.
+   */
+  private async dcTime(): Promise<string | undefined> {
+    try {
+      const r = await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['currentTime'] });
+      return generalizedTimeToIso(first(r.searchEntries[0]?.currentTime));
+    } catch {
+      return undefined;
     }
   }
 
@@ -345,9 +369,11 @@ export class LdapDirectoryService implements DirectoryService {
       throw mapLdapError(e, this.dc, what);
     }
     this.log?.info({ dc: this.dc, dn, attribute: change.modification.type }, 'ad: modified');
+    const dcTime = await this.dcTime();
     this.evidence.push({
       source: 'ad.ldap', contentType: 'application/json', collectedAt: new Date().toISOString(),
-      body: Buffer.from(JSON.stringify({ dc: this.dc, modify: evidence })), note: `modify on ${this.dc}: ${what}`,
+      ...(dcTime ? { rangeFrom: dcTime, rangeTo: dcTime } : {}),
+      body: Buffer.from(JSON.stringify({ dc: this.dc, dcTime, modify: evidence })), note: `modify on ${this.dc}: ${what}`,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseUpn, type Upn } from '../../domain/identity';
+import { subjectIdentifiers } from '../../domain/subject-identity';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, actionList } from '../types';
 import { GraphSession } from '../graph/graph-session';
 import { findEntraUser, getUser, type EntraUser } from '../graph/entra-read';
@@ -8,6 +9,7 @@ import { ENTRA_NOT_UNDONE, graphActions, releaseInputFrom } from '../graph/actio
 import { activeDirectoryActions, RESET_STAYS } from '../active-directory/actions';
 import type { AccountState, DisableOutcome, EnableOutcome, ResetOutcome } from '../active-directory/directory-service';
 import { parseSid } from '../active-directory/sid';
+import { identityDevices } from './devices';
 
 /**
  * Accounts wherever they live (issue 11). `identity.resolve` finds the incident's subject in Entra
@@ -52,6 +54,8 @@ export interface ResolvedAccount {
   ad: AccountState | null;
   /** why AD was not read, when it was not */
   adNote: string | null;
+  /** every identifier of the account in both directories (`sid:…`, `upn:…`, `sam:dom\\name`): alerts naming it by any join the incident */
+  identifiers: string[];
 }
 
 const containInput = z.object({
@@ -162,6 +166,12 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
         // the mdi driver has no sAMAccountName to give (Defender for Identity names identities by display name)
         sid: adState?.sid ?? sid, samAccountName: adState?.via === 'mdi' ? sam : adState?.samAccountName ?? sam, domain: netbios,
         entra, ad: adState, adNote,
+        identifiers: [...new Set([
+          ...subjectIdentifiers({ upn: entra?.userPrincipalName, objectId: entra?.objectId, sid: entra?.onPremises?.securityIdentifier, samAccountName: entra?.onPremises?.samAccountName, netbios }),
+          ...subjectIdentifiers({ upn: adState?.userPrincipalName, sid: adState?.sid, samAccountName: adState?.samAccountName, netbios }),
+          // what the alert gave, when the lookup found the account by it
+          ...(entra || adState ? subjectIdentifiers({ upn: id.upn ?? upn, objectId: id.objectId, sid: id.sid, samAccountName: id.samAccountName, netbios }) : []),
+        ])],
       };
       const where = {
         cloud: 'a cloud-only Entra account',
@@ -344,7 +354,7 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  return actionList(resolve, contain, release);
+  return actionList(resolve, contain, release, identityDevices);
 }
 
 export const identityActions: ActionDef[] = createIdentityActions();

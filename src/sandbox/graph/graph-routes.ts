@@ -262,6 +262,15 @@ export const routes: Route[] = [
     },
   },
   {
+    // directoryObject collections; the cast segment keeps the devices only (all there are here)
+    method: 'GET', pattern: /^\/users\/([^/]+)\/(registeredDevices|ownedDevices)(\/microsoft\.graph\.device)?$/, permissions: ['Directory.Read.All', 'Device.Read.All', 'User.Read.All'],
+    handle: (r) => {
+      const u = userOr404(r, r.params[0]);
+      const list = (r.params[1] === 'registeredDevices' ? u.registeredDevices : u.ownedDevices) ?? [];
+      return page(r, list.map((d) => select({ '@odata.type': '#microsoft.graph.device', deletedDateTime: null, ...d }, r)), 100, 999, 'directoryObjects');
+    },
+  },
+  {
     method: 'POST', pattern: /^\/users\/([^/]+)\/revokeSignInSessions$/, permissions: ['User.RevokeSessions.All', 'User.ReadWrite.All'],
     handle: (r) => {
       const u = userOr404(r, r.params[0]);

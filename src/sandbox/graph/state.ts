@@ -24,6 +24,25 @@ export interface EmulatorUser {
     distinguishedName: string;
     lastSyncDateTime: string;
   };
+  /** Entra devices the user registered / owns (GET /users/{id}/registeredDevices, /ownedDevices) */
+  registeredDevices?: EmulatorDevice[];
+  ownedDevices?: EmulatorDevice[];
+}
+
+/** A device object as Graph v1.0 returns it (microsoft.graph.device; the fields the bot reads). */
+export interface EmulatorDevice {
+  id: string;
+  deviceId: string;
+  displayName: string;
+  operatingSystem: string;
+  operatingSystemVersion: string;
+  /** Workplace (registered), AzureAd (Entra joined), ServerAd (hybrid joined) */
+  trustType: 'Workplace' | 'AzureAd' | 'ServerAd';
+  isCompliant: boolean | null;
+  isManaged: boolean | null;
+  accountEnabled: boolean;
+  approximateLastSignInDateTime: string | null;
+  registrationDateTime: string | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { CONTOSO, FABRIKAM, MSP, PLAYGROUND_USERS } from '../contoso';
 import impossibleTravelAlert from '../../../test/fixtures/graph/alert-impossible-travel.json';
 import unknownMembersAlert from '../../../test/fixtures/graph/alert-unknown-members.json';
 import resolvedAlert from '../../../test/fixtures/graph/alert-unfamiliar-signin-resolved.json';
-import type { EmulatorIdentityAccount, EmulatorTenant, EmulatorUser } from './state';
+import type { EmulatorDevice, EmulatorIdentityAccount, EmulatorTenant, EmulatorUser } from './state';
 
 /**
  * The sandbox tenants and their story, built relative to `now` so the sandbox always looks fresh.
@@ -97,6 +97,8 @@ function retimed<T>(alert: T, now: Date, minutesAgo: number): T {
 function signIn(tenantId: string, u: { id: string; userPrincipalName: string; displayName: string }, at: Date, o: {
   ip: string; place?: (typeof CITIES)[keyof typeof CITIES]; id: string; correlationId: string; interactive: boolean;
   errorCode?: number; app?: string; noCoordinates?: boolean; risk?: string;
+  /** the signing-in device when Entra knows it (deviceDetail); else an unregistered Windows browser */
+  device?: EmulatorDevice;
 }): Record<string, unknown> {
   const loc = o.place ?? CITIES.lisbon;
   return {
@@ -107,12 +109,29 @@ function signIn(tenantId: string, u: { id: string; userPrincipalName: string; di
     riskState: o.risk && o.risk !== 'none' ? 'atRisk' : 'none', riskEventTypes_v2: o.risk && o.risk !== 'none' ? ['impossibleTravel'] : [],
     resourceDisplayName: 'Office 365 Exchange Online', resourceId: '00000002-0000-0ff1-ce00-000000000000',
     status: { errorCode: o.errorCode ?? 0, failureReason: o.errorCode ? 'Invalid username or password or Invalid on-premise username or password.' : 'Other.', additionalDetails: null },
-    deviceDetail: { deviceId: '', displayName: '', operatingSystem: 'Windows10', browser: 'Edge 120.0.0', isCompliant: false, isManaged: false, trustType: '' },
+    deviceDetail: o.device
+      ? { deviceId: o.device.deviceId, displayName: o.device.displayName, operatingSystem: o.device.operatingSystem, browser: 'Edge 120.0.0',
+        isCompliant: o.device.isCompliant ?? false, isManaged: o.device.isManaged ?? false, trustType: DEVICE_DETAIL_TRUST[o.device.trustType] }
+      : { deviceId: '', displayName: '', operatingSystem: 'Windows10', browser: 'Edge 120.0.0', isCompliant: false, isManaged: false, trustType: '' },
     location: {
       city: loc.city, state: loc.state, countryOrRegion: loc.countryOrRegion,
       geoCoordinates: o.noCoordinates ? null : { altitude: null, latitude: loc.latitude, longitude: loc.longitude },
     },
     appliedConditionalAccessPolicies: [], tenantId,
+  };
+}
+
+/** How sign-in logs spell a device's trust type (deviceDetail.trustType) for the device object's value. */
+const DEVICE_DETAIL_TRUST: Record<EmulatorDevice['trustType'], string> = {
+  Workplace: 'Azure AD registered', AzureAd: 'Azure AD joined', ServerAd: 'Hybrid Azure AD joined',
+};
+
+function device(id: string, deviceId: string, displayName: string, os: string, osVersion: string, trustType: EmulatorDevice['trustType'],
+  o: { compliant?: boolean | null; managed?: boolean | null; lastSignIn?: Date; registered?: Date } = {}): EmulatorDevice {
+  return {
+    id, deviceId, displayName, operatingSystem: os, operatingSystemVersion: osVersion, trustType,
+    isCompliant: o.compliant ?? null, isManaged: o.managed ?? null, accountEnabled: true,
+    approximateLastSignInDateTime: o.lastSignIn?.toISOString() ?? null, registrationDateTime: o.registered?.toISOString() ?? null,
   };
 }
 
@@ -122,8 +141,17 @@ export function buildStory(now: Date): EmulatorTenant[] {
   const rand = seededRandom(20260302);
 
   // ---- Contoso ------------------------------------------------------------------------------
+  // Adele's laptop (Entra joined, Intune-managed) and her phone; WS-0412, the hybrid-joined admin
+  // workstation adm-avance signs in from, is the device Defender for Identity's alert names.
+  const lisLaptop = device('d1e2f3a4-0412-4b5c-8d6e-7f8a9b0c1d2e', '5c0a7d1e-2b3f-4c4d-9e5f-6a7b8c9d0e1f', 'LIS-LT-0412', 'Windows', '10.0.22631.4602', 'AzureAd',
+    { compliant: true, managed: true, lastSignIn: ago(100), registered: new Date('2025-06-02T09:14:00Z') });
+  const adelePhone = device('d1e2f3a4-0413-4b5c-8d6e-7f8a9b0c1d2e', '6d1b8e2f-3c4a-4d5e-8f6a-7b8c9d0e1f2a', "Adele's iPhone", 'iOS', '18.1.1', 'Workplace',
+    { compliant: true, managed: true, lastSignIn: ago(8 * 60), registered: new Date('2025-09-18T17:40:00Z') });
+  const adminWorkstation = device('d1e2f3a4-0414-4b5c-8d6e-7f8a9b0c1d2e', '7e2c9f3a-4d5b-4e6f-9a7b-8c9d0e1f2a3b', 'WS-0412', 'Windows', '10.0.22631.4602', 'ServerAd',
+    { compliant: true, managed: true, lastSignIn: ago(25), registered: new Date('2025-11-04T08:31:10Z') });
   const adele = user(CONTOSO.adele.objectId, CONTOSO.adele.upn, CONTOSO.adele.displayName, {
     roles: ['Global Administrator'], groups: ['All Staff'],
+    registeredDevices: [lisLaptop, adelePhone], ownedDevices: [lisLaptop, adelePhone],
   });
   // Synced from CONTOSO\adm-avance: Graph refuses to disable it or reset its password (AD masters them).
   const admAvance = user(CONTOSO.admAvance.objectId, CONTOSO.admAvance.upn, CONTOSO.admAvance.displayName, {
@@ -132,6 +160,8 @@ export function buildStory(now: Date): EmulatorTenant[] {
       syncEnabled: true, securityIdentifier: CONTOSO.admAvance.exampleSid, samAccountName: CONTOSO.admAvance.samAccountName,
       domainName: 'contoso.local', distinguishedName: CONTOSO.admAvance.distinguishedName, lastSyncDateTime: ago(17).toISOString(),
     },
+    // a hybrid-joined device has no registered owner; Adele registered it for her admin account
+    registeredDevices: [adminWorkstation], ownedDevices: [],
   });
   const others: EmulatorUser[] = [
     user('7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', 'lee.gu@contoso.com', 'Lee Gu', { groups: ['All Staff'] }),
@@ -149,7 +179,7 @@ export function buildStory(now: Date): EmulatorTenant[] {
   const adeleSignIn = (id: string, minutesAgo: number, place: 'lisbon' | 'singapore', corr: string, interactive: boolean) =>
     signIns.push(signIn(CONTOSO.tenantId, adele, ago(minutesAgo), {
       id, ip: place === 'lisbon' ? CONTOSO.lisbonIp : CONTOSO.attackerIp, place: CITIES[place], correlationId: corr, interactive,
-      risk: place === 'singapore' ? 'high' : 'none',
+      risk: place === 'singapore' ? 'high' : 'none', ...(place === 'lisbon' ? { device: lisLaptop } : {}),
     }));
   adeleSignIn('a9e1c001-0000-4000-8000-000000000001', 8 * 60, 'lisbon', session.lisbon, true);
   adeleSignIn('a9e1c001-0000-4000-8000-000000000002', 7 * 60, 'lisbon', session.lisbon, false);
@@ -170,8 +200,8 @@ export function buildStory(now: Date): EmulatorTenant[] {
     }));
   }
   // adm-avance signed in to the Azure portal from the Lisbon office: two sessions the revocation cuts
-  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(90), { id: 'a9e1c002-0000-4000-8000-000000000001', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000001', interactive: true }));
-  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(25), { id: 'a9e1c002-0000-4000-8000-000000000002', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000002', interactive: false }));
+  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(90), { id: 'a9e1c002-0000-4000-8000-000000000001', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000001', interactive: true, device: adminWorkstation }));
+  signIns.push(signIn(CONTOSO.tenantId, admAvance, ago(25), { id: 'a9e1c002-0000-4000-8000-000000000002', ip: CONTOSO.lisbonIp, place: CITIES.lisbon, correlationId: 'c0a8e1f2-4444-4a5b-8c9d-000000000002', interactive: false, device: adminWorkstation }));
 
   signIns.sort((a, b) => String(b.createdDateTime).localeCompare(String(a.createdDateTime)));
 

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect';
 import { initialSchema } from './0001-initial';
 import { alertIdentityPerCustomer } from './0002-alert-identity-per-customer';
 import { subjectIdentity } from './0003-subject-identity';
+import { subjectIdentifiersTable } from './0004-subject-identifiers';
 import { release } from './0005-release';
 import { inverseHolds } from './0006-inverse';
 
@@ -15,6 +16,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0001-initial': initialSchema(dialect),
     '0002-alert-identity-per-customer': alertIdentityPerCustomer(dialect),
     '0003-subject-identity': subjectIdentity(dialect),
+    '0004-subject-identifiers': subjectIdentifiersTable(dialect),
     '0005-release': release(dialect),
     '0006-inverse': inverseHolds(dialect),
   };

@@ -35,6 +35,16 @@ describe('Active Directory actions (real Samba DC)', function () {
     const r = await def.run(def.input.parse({ sid: acc.sid, samAccountName: 'adm-avance', domain: 'CONTOSO' }), adContext(dc));
     assert.match(r.summary, new RegExp(`^CONTOSO\\\\adm-avance \\(${acc.sid}\\) at CN=adm-avance,OU=Tier0,DC=contoso,DC=local is enabled; privileged: Administrators, Domain Admins`));
     assert.ok(r.raw.length >= 2 && r.raw.every((p) => p.source === 'ad.ldap'));
+    // each payload carries the DC's own clock (rootDSE currentTime) as its source time, and the
+    // search entries as `value` records (the report's Active Directory section tabulates them)
+    const before = Date.now() - 5 * 60_000;
+    for (const p of r.raw) {
+      assert.ok(p.rangeFrom && p.rangeFrom === p.rangeTo && Date.parse(p.rangeFrom) > before, `DC time on ${p.note}: ${p.rangeFrom}`);
+      const body = JSON.parse(p.body.toString('utf8')) as { dcTime: string; value: Array<{ dn: string }> };
+      assert.equal(body.dcTime, p.rangeFrom);
+      assert.equal(body.value.length, p.recordCount);
+    }
+    assert.ok(r.raw.some((p) => (JSON.parse(p.body.toString('utf8')) as { value: Array<{ dn: string }> }).value.some((e) => e.dn.toLowerCase() === acc.dn.toLowerCase())));
   });
 
   it('disable: the preview names the DC and the exact change; after the run a bind fails with 533 and the preview has nothing to do', async () => {

@@ -79,6 +79,8 @@ describe('identity.resolve and identity.contain against the Graph emulator', () 
     assert.deepEqual(ad.st.calls, ['ad.lookupAccount']);
     assert.ok(r.output.privilegedRoles.includes('Domain Admins (AD)'));
     assert.match(r.summary, /synced from on-premises AD .*found by on-premises SID/);
+    // every name of the account in both directories: an alert by any of them joins the incident (migration 0004)
+    assert.deepEqual([...r.output.identifiers].sort(), [`sam:contoso\\adm-avance`, `sid:${SID}`, `upn:${CONTOSO.admAvance.upn}`]);
   });
 
   it('finds it by sAMAccountName and domain when the alert has no SID; a cloud account by UPN; says when neither directory has it', async () => {
