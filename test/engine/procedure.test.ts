@@ -38,7 +38,7 @@ describe('procedures as data', () => {
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 0 && s.after.length === 0).map((s) => s.id), ['entra-lookup', 'firewall-rule']);
     assert.deepEqual(p.steps.filter((s) => s.needs.length === 1 && s.needs[0] === 'entra-lookup').length, 5);
     // the report waits for every scope and containment step to end, whatever the outcome
-    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 13);
+    assert.deepEqual(p.steps.find((s) => s.id === 'forensic-report')!.after.length, 14);
     // the devices need the sign-ins (their deviceDetail) as well as the lookup (its object id)
     assert.deepEqual(p.steps.find((s) => s.id === 'account-devices')!.needs, ['entra-lookup', 'entra-signins']);
     // the threat-feed listing is its own step after the block (the block writes no feed)
@@ -50,7 +50,7 @@ describe('procedures as data', () => {
   it('the default procedure validates against the real connectors', () => {
     const real = new ActionRegistry(graphActions, radiusActions, firewallActions, switchActions, threatFeedActions, serviceNowActions, activeDirectoryActions, identityActions, createEvidenceActions({ store: {} as never, customers: () => undefined }));
     const p = loadProcedure(DEFAULT_PROCEDURE_FILE, real);
-    assert.equal(p.steps.length, 16);
+    assert.equal(p.steps.length, 17);
   });
 
   it('refuses a record: key the readers do not know, naming the file, the step and the key', () => {

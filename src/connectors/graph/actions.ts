@@ -39,6 +39,8 @@ const lookupUser: ActionDef<z.infer<typeof upnInput>, EntraUser> = {
 interface SignInsOutput {
   /** interactive sign-ins (the v1.0 log): counts, countries and travel are theirs */
   count: number; failed: number; countries: string[]; travel: ReturnType<typeof findImpossibleTravel>; signIns: Record<string, unknown>[];
+  /** the interactive sign-ins and, where beta answered, the non-interactive ones: where the account's devices are seen */
+  allSignIns: Record<string, unknown>[];
   /** sessions from interactive and, where Graph beta answers, non-interactive sign-ins */
   tokenActivity: TokenActivity;
 }
@@ -55,7 +57,7 @@ const signIns: ActionDef<z.infer<ReturnType<typeof windowInput>>, SignInsOutput>
     const failed = travel.skippedFailed;
     const tokens = await readTokenActivity(s, u, r.signIns, { since, until, signal: ctx.signal });
     return {
-      output: { count: r.signIns.length, failed, countries: signInCountries(r.signIns), travel, signIns: r.signIns, tokenActivity: tokens.activity }, raw: [...r.raw, ...tokens.raw],
+      output: { count: r.signIns.length, failed, countries: signInCountries(r.signIns), travel, signIns: r.signIns, allSignIns: [...r.signIns, ...(tokens.nonInteractive ?? [])], tokenActivity: tokens.activity }, raw: [...r.raw, ...tokens.raw],
       summary: `${r.signIns.length} sign-ins in ${hours} h (${failed} failed)${travel.findings.length ? `; impossible travel: ${travel.findings.map((f) => f.summary).join('; ')}` : ''}`
         + (travel.skippedNoCoordinates ? `; ${travel.skippedNoCoordinates} without coordinates` : '')
         + `; token activity: ${tokenActivityLine(tokens.activity)}`,

@@ -58,7 +58,7 @@ export async function listNonInteractiveSignIns(s: GraphSession, upn: Upn, since
  * from beta. `validFrom` leaves out sign-ins before the last revocation (their tokens are dead).
  * An aborted run is not a fallback: it propagates.
  */
-export async function readTokenActivity(s: GraphSession, upn: Upn, interactive: Record<string, unknown>[], window: { since: Date; until: Date; validFrom?: number; signal?: AbortSignal }): Promise<{ activity: TokenActivity; raw: RawPayload[] }> {
+export async function readTokenActivity(s: GraphSession, upn: Upn, interactive: Record<string, unknown>[], window: { since: Date; until: Date; validFrom?: number; signal?: AbortSignal }): Promise<{ activity: TokenActivity; raw: RawPayload[]; nonInteractive: Record<string, unknown>[] | null }> {
   let nonInteractive: Record<string, unknown>[] | null = null;
   let because: string | null = null;
   let raw: RawPayload[] = [];
@@ -85,6 +85,7 @@ export async function readTokenActivity(s: GraphSession, upn: Upn, interactive: 
       counted: countedKinds(kinds),
     },
     raw,
+    nonInteractive,
   };
 }
 

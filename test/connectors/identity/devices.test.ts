@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { startGraphEmulator, type GraphEmulator } from '../../../src/sandbox/graph/emulator';
 import { DeviceMerger, devicesFromAlert, devicesFromEntra, devicesFromSignIns, identityDevices } from '../../../src/connectors/identity/devices';
 import { listSignIns } from '../../../src/connectors/graph/entra-read';
+import { listNonInteractiveSignIns } from '../../../src/connectors/graph/token-activity';
 import { GraphSession } from '../../../src/connectors/graph/graph-session';
 import { parseUpn } from '../../../src/domain/identity';
 import { CONTOSO } from '../../../src/sandbox/contoso';
@@ -24,7 +25,10 @@ describe('identity.devices: the alert, the sign-ins and the Entra devices of the
   const signInsOf = async (upn: string) => {
     const ctx = graphActionContext(env.contoso, env.secrets);
     const s = new GraphSession(ctx.customer, ctx.secrets, { now: ctx.now });
-    return (await listSignIns(s, parseUpn(upn), new Date(Date.now() - 24 * 3600_000), new Date())).signIns;
+    // as entra.signIns gives them to the devices step (output.allSignIns): interactive and non-interactive
+    const since = new Date(Date.now() - 24 * 3600_000);
+    const interactive = (await listSignIns(s, parseUpn(upn), since, new Date())).signIns;
+    return [...interactive, ...(await listNonInteractiveSignIns(s, parseUpn(upn), since, new Date())).signIns];
   };
 
   it('adm-avance: WS-0412 from the alert (DNS name), its sign-ins and its registered devices is one row, named and described as Entra has it', async () => {
