@@ -23,6 +23,7 @@ import { startGraphPoller } from './intake/graph-poller';
 import { handleFeedRequest, FeedExpiryJob, threatFeedActions } from './connectors/threat-feed';
 import { alertSourceActions } from './connectors/alert-source/actions';
 import { actionPorts } from './operations/action-ports';
+import { GraphTenants } from './connectors/graph/graph-tenants';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
@@ -166,10 +167,13 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     approvalVoted: (a) => notifier?.approvalVoted?.(a),
     stepEvidence: (i, s, t) => notifier?.stepEvidence(i, s, t),
   };
+  // One Graph per busy customer (token, connections, throttle gate), released when idle.
+  const graphTenants = new GraphTenants({ idleReleaseMs: env.GRAPH_IDLE_RELEASE_SECONDS * 1000, log });
+  cleanups.push(async () => graphTenants.close());
   const engine = new Engine({
     store, registry, procedures, secrets, log, workerId,
     customers: (id) => byId.get(id),
-    ports: actionPorts(store),
+    ports: actionPorts(store, { graph: graphTenants }),
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
     leaseMs: env.ENGINE_LEASE_SECONDS * 1000,
@@ -264,7 +268,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   void sweep();
   const stopPoller = startGraphPoller({
     customers: customers.customers.filter((c) => c.graph.pollAlerts),
-    secrets, store, log,
+    secrets, store, log, graphTenants,
     // An alert read from a customer's tenant is that customer's, whatever tenant id it claims.
     onAlert: async (raw, customerId) => { await intake.receive(raw, 'poller', { kind: 'customers', customerIds: new Set([customerId]) }); },
   });
@@ -283,6 +287,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       await new Promise<void>((r) => server.close(() => r()));
       await sandboxMode?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+      graphTenants.close();
     })();
     return closed;
   };

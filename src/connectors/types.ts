@@ -3,6 +3,7 @@ import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
 import type { Logger } from '../log';
 import type { ThreatFeed } from './threat-feed/threat-feed';
+import type { GraphTenants } from './graph/graph-tenants';
 
 /**
  * A raw payload exactly as a source returned it (bytes as received), kept as evidence and hashed.
@@ -70,6 +71,8 @@ export type RunAdHoc = (incidentId: string, req: { stepId: string; action: strin
 export interface ActionPorts {
   threatFeed?: ThreatFeed;
   reports?: ReportSource;
+  /** each customer's cached Graph (token, connections, throttle gate), released when idle */
+  graph?: GraphTenants;
 }
 
 export type Risk = 'read' | 'change' | 'destructive';
