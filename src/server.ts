@@ -165,6 +165,15 @@ export function createServer(deps: ServerDeps): Server {
       if (typeof activity !== 'object' || activity === null || Array.isArray(activity) || typeof activity.type !== 'string' || activity.type === '') {
         return sendError(res, 400, 'invalid_activity', 'the body is not a Bot Framework activity (an object with a "type")');
       }
+      // A click or command the store cannot record now is refused with 503 (Teams sends it again)
+      // rather than taken and lost; a store lost during the turn is answered the same way (teams-app).
+      try {
+        await deps.store.ping();
+      } catch (e) {
+        deps.log.warn({ err: (e as Error).message, activityType: activity.type }, 'bot message: the store is unreachable; answered 503');
+        res.header('Retry-After', '5');
+        return sendError(res, 503, 'store_unavailable', 'the store is unreachable; nothing was done, send it again');
+      }
       await messages(req, res);
     });
   }
