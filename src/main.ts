@@ -23,6 +23,7 @@ import { startGraphPoller } from './intake/graph-poller';
 import { handleFeedRequest, FeedExpiryJob, threatFeedActions } from './connectors/threat-feed';
 import { alertSourceActions } from './connectors/alert-source/actions';
 import { actionPorts } from './operations/action-ports';
+import { GraphTenants } from './connectors/graph/graph-tenants';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
 import { createBotOperations } from './operations/bot-operations';
@@ -37,6 +38,8 @@ import { loadShiftsFile } from './config/shifts';
 import { ReportLinks } from './http/report-link';
 import type { Notifier } from './engine/notifier';
 import { ReplicaWake } from './replica-wake';
+import { ReplicaVersions } from './replica-versions';
+import { migrationProvider } from './store/migrations';
 import type { Env } from './config/env';
 import type { Store } from './store/store';
 // Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
@@ -170,10 +173,13 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     approvalVoted: (a) => notifier?.approvalVoted?.(a),
     stepEvidence: (i, s, t) => notifier?.stepEvidence(i, s, t),
   };
+  // One Graph per busy customer (token, connections, throttle gate), released when idle.
+  const graphTenants = new GraphTenants({ idleReleaseMs: env.GRAPH_IDLE_RELEASE_SECONDS * 1000, log });
+  cleanups.push(async () => graphTenants.close());
   const engine = new Engine({
     store, registry, procedures, secrets, log, workerId,
     customers: (id) => byId.get(id),
-    ports: actionPorts(store, { crashPause: sandboxMode?.crashPause }),
+    ports: actionPorts(store, { crashPause: sandboxMode?.crashPause, graph: graphTenants }),
     notifier: lateNotifier,
     approvalTtlMs: env.APPROVAL_TTL_MINUTES * 60_000,
     leaseMs: env.ENGINE_LEASE_SECONDS * 1000,
@@ -213,6 +219,16 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     log,
   });
 
+  // Replicas on one store run the same procedure versions and schema, or this one takes no work.
+  const replicaVersions = new ReplicaVersions({
+    store, workerId, log,
+    runs: { procedures: procedures.refs(), migrations: Object.keys(await migrationProvider(store.dialect).getMigrations()) },
+  });
+  const skew = await replicaVersions.join();
+  const refusal = skew?.reason;
+  if (skew) log.error({ otherReplica: skew.otherReplica }, `this replica takes no work: ${skew.reason}`);
+  cleanups.push(() => replicaVersions.leave());
+
   const intakeCredentials = new IntakeCredentials({ customers: customers.customers, secrets, store, mspWideToken: env.mspWideAlertToken, log });
   const unreachable = intakeCredentials.unreachableCustomers();
   if (unreachable.length) log.warn({ customers: unreachable }, 'these customers have no intake credential (intake.webhookTokenRef / hmacSecretRef) and no alert polling: their alerts cannot arrive');
@@ -222,6 +238,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     apiToken: env.apiToken,
     messages: bot.handle,
     messagesNeedBearer: env.mode === 'production',
+    refusing: () => refusal,
     report: async (incidentId) => {
       const ev = await latestReport(store, incidentId);
       return ev ? { name: reportFileName(incidentId), body: await store.getEvidenceBody(ev.id) } : undefined;
@@ -239,14 +256,14 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   reportLinks = new ReportLinks(env.apiToken, env.PUBLIC_BASE_URL ?? `http://localhost:${port}`);
   log.info({ port, store: store.dialect, customers: customers.customers.map((c) => c.id) }, 'teams-ir-bot listening');
 
-  engine.start();
+  if (!refusal) engine.start();
   // Another replica's approval (or any change it announces) schedules that incident here at once.
   replicaWake = new ReplicaWake({ store, workerId, wake: (id) => engine.wake(id), log });
-  await replicaWake.start();
+  if (!refusal) await replicaWake.start();
   cleanups.push(() => replicaWake!.close());
   // Blocks roll back on their own: hourly, expired feed entries leave the firewalls (and the feed).
   const feedExpiry = new FeedExpiryJob({ feed: store, customer: (id) => byId.get(id), runAdHoc: (id, req) => engine.runAdHoc(id, req), log });
-  const runFeedExpiry = () => feedExpiry.runOnce(new Date()).then((o) => {
+  const runFeedExpiry = async () => refusal ? undefined : feedExpiry.runOnce(new Date()).then((o) => {
     if (o.removed.length || o.failed.length) log.info({ removed: o.removed.length, failed: o.failed }, 'feed expiry');
   }).catch((e) => log.error({ err: e }, 'feed expiry failed'));
   const feedTimer = setInterval(runFeedExpiry, 60 * 60_000);
@@ -256,19 +273,19 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const handoff = shifts ? new HandoffScheduler({ store, config: shifts, post: (h) => bot.notifier.postHandoff(h), customers: (id) => byId.get(id), links: { report: reportUrl }, log }) : undefined;
   // Only once the bot knows its channel: a handoff claimed but not postable would be lost.
   const runHandoff = async () => {
-    if (!handoff || !(await store.getRef('teams:channel'))) return;
+    if (refusal || !handoff || !(await store.getRef('teams:channel'))) return;
     await handoff.runOnce(new Date()).catch((e) => log.error({ err: e }, 'handoff failed'));
   };
   const handoffTimer = setInterval(runHandoff, 60_000);
   handoffTimer.unref();
   // Cards whose post was interrupted (a crash between claim and post) are posted by the sweep.
-  const sweep = () => bot.notifier.sweep().catch((e) => log.warn({ err: e }, 'card sweep failed'));
+  const sweep = async () => refusal ? undefined : bot.notifier.sweep().catch((e) => log.warn({ err: e }, 'card sweep failed'));
   const sweepTimer = setInterval(sweep, 30_000);
   sweepTimer.unref();
   void sweep();
   const stopPoller = startGraphPoller({
-    customers: customers.customers.filter((c) => c.graph.pollAlerts),
-    secrets, store, log,
+    customers: refusal ? [] : customers.customers.filter((c) => c.graph.pollAlerts),
+    secrets, store, log, graphTenants,
     // An alert read from a customer's tenant is that customer's, whatever tenant id it claims.
     onAlert: async (raw, customerId) => { await intake.receive(raw, 'poller', { kind: 'customers', customerIds: new Set([customerId]) }); },
   });
@@ -284,9 +301,11 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       clearInterval(sweepTimer);
       await replicaWake?.close().catch(() => undefined);
       await engine.stop().catch(() => undefined);
+      await replicaVersions.leave();
       await new Promise<void>((r) => server.close(() => r()));
       await sandboxMode?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+      graphTenants.close();
     })();
     return closed;
   };

@@ -25,6 +25,8 @@ export interface ServerDeps {
   messages?: (req: Request, res: Response) => Promise<void>;
   /** production: a Teams request without a bearer token is refused before its body is read */
   messagesNeedBearer?: boolean;
+  /** why this replica takes no work (it runs other procedure versions or schema than the others), or undefined */
+  refusing?: () => string | undefined;
   /** GET /feeds/:customer/blocklist.txt */
   feed?: (customerId: string, authorization: string | undefined) => Promise<FeedResponse>;
   /** GET /reports/:incident.md (operator token, or a signed link from the thread) */
@@ -57,7 +59,17 @@ export function createServer(deps: ServerDeps): Server {
 
   // Authentication first: a bearer token is checked before the body is read; a signature's headers
   // (customer, freshness) before it is read and the signature itself over the bytes as received.
+  /** A replica that takes no work answers 503 (the sender or the load balancer tries another). */
+  const refused = (res: Response): boolean => {
+    const refusal = deps.refusing?.();
+    if (!refusal) return false;
+    res.header('Retry-After', '5');
+    sendError(res, 503, 'replica_refuses_work', `this replica takes no work: ${refusal}`);
+    return true;
+  };
+
   server.post('/api/alerts', async (req: Request, res: Response) => {
+    if (refused(res)) return;
     const creds = deps.intakeCredentials;
     const header = (name: string) => req.header(name);
     const unauthorized = (message: string) => {
@@ -165,12 +177,28 @@ export function createServer(deps: ServerDeps): Server {
       if (typeof activity !== 'object' || activity === null || Array.isArray(activity) || typeof activity.type !== 'string' || activity.type === '') {
         return sendError(res, 400, 'invalid_activity', 'the body is not a Bot Framework activity (an object with a "type")');
       }
+      if (refused(res)) return;
+      // A click or command the store cannot record now is refused with 503 (Teams sends it again)
+      // rather than taken and lost; a store lost during the turn is answered the same way (teams-app).
+      try {
+        await deps.store.ping();
+      } catch (e) {
+        deps.log.warn({ err: (e as Error).message, activityType: activity.type }, 'bot message: the store is unreachable; answered 503');
+        res.header('Retry-After', '5');
+        return sendError(res, 503, 'store_unavailable', 'the store is unreachable; nothing was done, send it again');
+      }
       await messages(req, res);
     });
   }
 
   server.get('/healthz', async (_req: Request, res: Response) => { res.json({ status: 'ok' }); });
   server.get('/readyz', async (_req: Request, res: Response) => {
+    const refusal = deps.refusing?.();
+    if (refusal) {
+      res.status(503);
+      res.json({ status: 'not ready', store: deps.store.dialect, error: `this replica takes no work: ${refusal}` });
+      return;
+    }
     try {
       await deps.store.ping();
       res.json({ status: 'ready', store: deps.store.dialect });

@@ -2,6 +2,7 @@ import { Application, TeamsAdapter, AdaptiveCardActionExecuteResponseType, type 
 import { CardFactory, TeamsInfo, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import type { Store } from '../store/store';
+import { isConnectionError } from '../store/dialect';
 import type { Logger } from '../log';
 import type { BotOperations, Clicker, OpResult } from './operations';
 import { TeamsChannel, type ChannelRef, type ConversationQueue } from './teams-channel';
@@ -363,9 +364,47 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
 
   return {
     handle: async (req, res) => {
-      await adapter.process(req as never, res as never, async (context) => { await app.run(context); });
+      // botbuilder answers when the turn ends; it is held here so that a turn that lost the store
+      // answers 503 (Teams sends the activity again) instead of 200 for a click nobody recorded.
+      let storeLost: unknown;
+      const held = new HeldResponse();
+      await adapter.process(req as never, held as never, async (context) => {
+        try {
+          await app.run(context);
+        } catch (e) {
+          if (!isConnectionError(e)) throw e;
+          storeLost = e;
+        }
+      });
+      if (storeLost !== undefined) {
+        o.log.warn({ err: (storeLost as Error).message }, 'bot turn: the store was lost during the turn; answered 503');
+        res.header('Retry-After', '5');
+        res.status(503);
+        res.json({ error: { code: 'store_unavailable', message: 'the store is unreachable; the activity was not recorded, send it again' } });
+        return;
+      }
+      held.replay(res);
     },
     notifier,
     channel,
   };
 }
+
+/** The response botbuilder writes, kept until the turn's outcome is known (see handle). */
+class HeldResponse {
+  readonly socket = undefined;
+  private code = 200;
+  private readonly headers: Array<[string, unknown]> = [];
+  private body: unknown;
+  status(code: number): this { this.code = code; return this; }
+  header(name: string, value: unknown): this { this.headers.push([name, value]); return this; }
+  send(body?: unknown): this { if (body !== undefined) this.body = body; return this; }
+  end(): this { return this; }
+  replay(res: Response): void {
+    for (const [k, v] of this.headers) res.header(k, v as string);
+    res.status(this.code);
+    if (this.body === undefined) res.end();
+    else res.send(this.body);
+  }
+}
+

@@ -299,14 +299,43 @@ export const customersFileSchema = z.object({
   customers: z.array(customerSchema).min(1),
 }).superRefine((file, ctx) => {
   const seen = new Map<string, string>();
+  const credentialOwner = new Map<string, string>();
   file.customers.forEach((c, i) => {
     for (const [key, value] of [['id', c.id], ['tenantId', c.tenantId.toLowerCase()]] as const) {
       const k = `${key}:${value}`;
       if (seen.has(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customers', i, key], message: `duplicate ${key} (also used by ${seen.get(k)})` });
       else seen.set(k, c.id);
     }
+    for (const { path, ref } of customerCredentialRefs(c)) {
+      const owner = credentialOwner.get(ref);
+      if (owner !== undefined && owner !== c.id) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customers', i, ...path], message: `${ref} is customer "${owner}"'s credential: a credential belongs to one customer and never crosses to another` });
+      } else credentialOwner.set(ref, c.id);
+    }
   });
 });
+
+/**
+ * The secret references that open a customer's own systems (Graph app, firewalls, switches, NAS,
+ * ServiceNow, AD, threat feed): each must belong to one customer only. Not counted: CA certificates
+ * (public, often shared), intake credentials (one sender may post for several customers by design,
+ * see intake-credentials.ts), mail (the MSP's own SMTP relay serves every customer) and a RADIUS
+ * accounting database URL (an MSP may run one accounting database for all).
+ */
+function customerCredentialRefs(c: CustomerConfig): Array<{ path: Array<string | number>; ref: string }> {
+  const out: Array<{ path: Array<string | number>; ref: string }> = [];
+  const walk = (v: unknown, path: Array<string | number>) => {
+    if (Array.isArray(v)) { v.forEach((x, i) => walk(x, [...path, i])); return; }
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (path.length === 0 && (k === 'intake' || k === 'mail')) continue;
+      if (typeof x === 'string' && k.endsWith('Ref') && k !== 'caCertificateRef' && k !== 'urlRef') out.push({ path: [...path, k], ref: x });
+      else walk(x, [...path, k]);
+    }
+  };
+  walk(c, []);
+  return out;
+}
 export type CustomersFile = z.infer<typeof customersFileSchema>;
 
 export class ConfigError extends Error {

@@ -56,6 +56,8 @@ export const envSchema = z.object({
   /** how long a worker's claim on a running step holds; after a crash another worker resumes it after this */
   ENGINE_LEASE_SECONDS: int(60, 5, 3600),
   IMPOSSIBLE_TRAVEL_KMH: int(900, 100, 100_000),
+  /** a customer's cached Graph token, connections and client are released after this long unused */
+  GRAPH_IDLE_RELEASE_SECONDS: int(900, 10, 24 * 3600),
 
   // --- The MSP's own mailbox (CISO emails via Graph sendMail) ------------------------------------
   MSP_TENANT_ID: z.string().uuid().optional(),

@@ -3,6 +3,7 @@ import type { CustomerConfig } from '../config/customers';
 import type { SecretStore } from '../config/secrets';
 import type { Logger } from '../log';
 import type { ThreatFeed } from './threat-feed/threat-feed';
+import type { GraphTenants } from './graph/graph-tenants';
 
 /**
  * A raw payload exactly as a source returned it (bytes as received), kept as evidence and hashed.
@@ -78,6 +79,8 @@ export interface ActionPorts {
   crashPause?: CrashPause;
   /** which incidents hold which blocked IPs of this customer (reference counting for a release) */
   blockHolds?: BlockHolds;
+  /** each customer's cached Graph (token, connections, throttle gate), released when idle */
+  graph?: GraphTenants;
 }
 
 /**

@@ -128,7 +128,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       const commented: string[] = [];
       const commentFailures: string[] = [];
       if (alerts.length) {
-        const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now() }, o.alertSources ?? alertSources);
+        const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now(), graphTenants: ctx.ports?.graph }, o.alertSources ?? alertSources);
         const reportLink = o.reportUrl ? `; forensic report: ${o.reportUrl(incident.id)}` : '';
         const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
         for (const a of alerts) {

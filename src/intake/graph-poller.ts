@@ -4,6 +4,7 @@ import type { Store } from '../store/store';
 import type { Logger } from '../log';
 import { GraphSession } from '../connectors/graph/graph-session';
 import { listAlertsUpdatedSince } from '../connectors/graph/defender';
+import type { GraphTenants } from '../connectors/graph/graph-tenants';
 
 /**
  * Polls a customer's Defender alerts_v2 on lastUpdateDateTime. The watermark lives in the Store
@@ -27,13 +28,14 @@ export async function pollAlertsOnce(o: {
   customer: CustomerConfig; secrets: SecretStore; store: Store; onAlert: OnAlert;
   /** where a customer with no watermark starts; 24 h back by default */
   initialLookbackMs?: number; now?: () => Date; pageSize?: number;
+  graphTenants?: GraphTenants;
 }): Promise<PollResult> {
   const now = o.now ?? (() => new Date());
   const key = pollerKey(o.customer.id);
   const stored = await o.store.getState(key);
   let wm: PollerWatermark = stored ? parseWatermark(stored) : { at: new Date(now().getTime() - (o.initialLookbackMs ?? 24 * 3600_000)).toISOString(), ids: [] };
   let current = stored;
-  const session = new GraphSession(o.customer, o.secrets);
+  const session = new GraphSession(o.customer, o.secrets, { tenants: o.graphTenants });
   const page = await listAlertsUpdatedSince(session, new Date(wm.at), o.pageSize);
   const alerts = page.items
     .filter((a) => typeof a.id === 'string' && typeof a.lastUpdateDateTime === 'string' && !Number.isNaN(Date.parse(a.lastUpdateDateTime)))
@@ -66,7 +68,7 @@ function parseWatermark(s: string): PollerWatermark {
 }
 
 /** Runs pollAlertsOnce every pollIntervalSeconds for each customer with pollAlerts on; returns stop(). */
-export function startGraphPoller(o: { customers: CustomerConfig[]; secrets: SecretStore; store: Store; onAlert: OnAlert; log: Logger }): () => void {
+export function startGraphPoller(o: { customers: CustomerConfig[]; secrets: SecretStore; store: Store; onAlert: OnAlert; log: Logger; graphTenants?: GraphTenants }): () => void {
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
   for (const c of o.customers.filter((x) => x.graph.pollAlerts)) {
@@ -75,7 +77,7 @@ export function startGraphPoller(o: { customers: CustomerConfig[]; secrets: Secr
       if (running || stopped) return;
       running = true;
       try {
-        const r = await pollAlertsOnce({ customer: c, secrets: o.secrets, store: o.store, onAlert: o.onAlert });
+        const r = await pollAlertsOnce({ customer: c, secrets: o.secrets, store: o.store, onAlert: o.onAlert, graphTenants: o.graphTenants });
         if (r.handed) o.log.info({ customer: c.id, handed: r.handed }, 'graph poller handed alerts to intake');
       } catch (e) {
         o.log.warn({ customer: c.id, err: (e as Error).message }, 'graph poller run failed; will retry next interval');

@@ -87,6 +87,14 @@ describe('environment: the mode', () => {
   it('names a bad variable', () => {
     throwsMessage(() => loadEnv({ IR_MODE: 'sandbox', PORT: 'eighty' }), /environment variable PORT: must be a whole number/);
   });
+
+  it('GRAPH_IDLE_RELEASE_SECONDS: 900 by default, a whole number of seconds from 10 to a day', () => {
+    assert.equal(loadEnv({ IR_MODE: 'sandbox' }).GRAPH_IDLE_RELEASE_SECONDS, 900);
+    assert.equal(loadEnv({ IR_MODE: 'sandbox', GRAPH_IDLE_RELEASE_SECONDS: '60' }).GRAPH_IDLE_RELEASE_SECONDS, 60);
+    throwsMessage(() => loadEnv({ IR_MODE: 'sandbox', GRAPH_IDLE_RELEASE_SECONDS: 'soon' }), /GRAPH_IDLE_RELEASE_SECONDS/);
+    throwsMessage(() => loadEnv({ IR_MODE: 'sandbox', GRAPH_IDLE_RELEASE_SECONDS: '0' }), /GRAPH_IDLE_RELEASE_SECONDS/);
+    throwsMessage(() => loadEnv({ IR_MODE: 'sandbox', GRAPH_IDLE_RELEASE_SECONDS: '100000' }), /GRAPH_IDLE_RELEASE_SECONDS/);
+  });
 });
 
 describe('environment: production tokens', () => {

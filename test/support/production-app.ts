@@ -24,7 +24,13 @@ const random = () => randomBytes(24).toString('base64url');
  * in-process on a free port, with Contoso and Fabrikam each holding their own intake credentials
  * and a private SQLite store. Nothing here talks to Microsoft unless a request needs it.
  */
-export async function startProductionApp(opts: { storeUrl?: string; parentDir?: string } = {}): Promise<RunningApp & { dir: string; base: string; secrets: ProductionSecrets; dispose(): Promise<void> }> {
+export async function startProductionApp(opts: {
+  storeUrl?: string; parentDir?: string;
+  /** more keys for Contoso's entry (e.g. a `procedure` of its own) */
+  contoso?: Record<string, unknown>;
+  /** files written beside the customers file first (name → text), e.g. that procedure */
+  files?: Record<string, string>;
+} = {}): Promise<RunningApp & { dir: string; base: string; secrets: ProductionSecrets; dispose(): Promise<void> }> {
   const dir = await mkdtemp(path.join(opts.parentDir ?? os.tmpdir(), 'irbot-prod-'));
   const secrets: ProductionSecrets = {
     apiToken: random(), contosoToken: random(), fabrikamToken: random(), contosoHmac: random(), fabrikamHmac: random(),
@@ -34,6 +40,7 @@ export async function startProductionApp(opts: { storeUrl?: string; parentDir?: 
     contoso: {
       intake: { webhookTokenRef: 'env:CONTOSO_WEBHOOK_TOKEN', hmacSecretRef: 'env:CONTOSO_HMAC' },
       threatFeed: { usernameRef: 'env:CONTOSO_FEED_USER', passwordRef: 'env:CONTOSO_FEED_PASSWORD' },
+      ...opts.contoso,
     },
     fabrikam: { intake: { webhookTokenRef: 'env:FABRIKAM_WEBHOOK_TOKEN', hmacSecretRef: 'env:FABRIKAM_HMAC' } },
   })));
@@ -41,6 +48,7 @@ export async function startProductionApp(opts: { storeUrl?: string; parentDir?: 
   // engine starts fails at its first Graph step, at once, and never reaches Microsoft.
   for (const c of customers.customers) Object.assign(c.graph, { authorityHost: 'https://127.0.0.1:9', baseUrl: 'https://127.0.0.1:9', timeoutMs: 2000 });
   const customersFile = path.join(dir, 'customers.yaml');
+  for (const [name, text] of Object.entries(opts.files ?? {})) await writeFile(path.join(dir, name), text);
   await writeFile(customersFile, stringify(customers));
   const app = await startApp({
     PATH: process.env.PATH,

@@ -122,7 +122,7 @@ export class MdiDirectoryService implements DirectoryService {
   constructor(private readonly session: GraphSession, private readonly config: MdiDirectoryConfig) {}
 
   static open(ctx: ActionContext, config: MdiDirectoryConfig): MdiDirectoryService {
-    return new MdiDirectoryService(new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now }), config);
+    return new MdiDirectoryService(new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now, tenants: ctx.ports?.graph }), config);
   }
 
   raw(): RawPayload[] {

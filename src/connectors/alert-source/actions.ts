@@ -21,7 +21,7 @@ export function createAlertSourceActions(deps: { sources?: Record<string, AlertS
     input: resolveAlertsInput,
     async run(input, ctx) {
       const { alertIds } = resolveAlertsInput.parse(input);
-      const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now() }, deps.sources ?? alertSources);
+      const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now(), graphTenants: ctx.ports?.graph }, deps.sources ?? alertSources);
       const raw: RawPayload[] = [];
       const resolved: string[] = [];
       const failed: ResolveAlertsOutput['failed'] = [];

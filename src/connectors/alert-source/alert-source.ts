@@ -1,6 +1,7 @@
 import type { CustomerConfig } from '../../config/customers';
 import type { SecretStore } from '../../config/secrets';
 import type { RawPayload } from '../types';
+import type { GraphTenants } from '../graph/graph-tenants';
 
 /**
  * Where a customer's alerts come from, and what the bot writes back to them: a comment (the ticket
@@ -17,6 +18,8 @@ export interface AlertSourceDeps {
   secrets: SecretStore;
   signal?: AbortSignal;
   now?: () => Date;
+  /** the process's per-customer Graph cache */
+  graphTenants?: GraphTenants;
 }
 
 export type AlertSourceFactory = (customer: CustomerConfig, deps: AlertSourceDeps) => AlertSource;

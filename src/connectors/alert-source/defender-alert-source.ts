@@ -9,7 +9,7 @@ export class DefenderAlertSource implements AlertSource {
   private readonly graph: GraphSession;
 
   constructor(customer: CustomerConfig, deps: AlertSourceDeps, graph?: GraphSession) {
-    this.graph = graph ?? new GraphSession(customer, deps.secrets, { signal: deps.signal, now: deps.now });
+    this.graph = graph ?? new GraphSession(customer, deps.secrets, { signal: deps.signal, now: deps.now, tenants: deps.graphTenants });
   }
 
   get(alertId: string) {

@@ -21,7 +21,7 @@ const windowInput = (defaultHours: number) => z.object({ upn, hours: z.number().
 const alertId = z.string().regex(/^[A-Za-z0-9_\-:.]{1,128}$/, 'not a Defender alert id');
 
 function session(ctx: ActionContext): GraphSession {
-  return new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now });
+  return new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now, tenants: ctx.ports?.graph });
 }
 
 const lookupUser: ActionDef<z.infer<typeof upnInput>, EntraUser> = {

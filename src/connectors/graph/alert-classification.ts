@@ -32,7 +32,7 @@ export const alertsClassify: ActionDef<Input, { alerts: Outcome[] }> = {
   description: 'Classify the Defender alerts (falsePositive or informationalExpectedActivity) with a comment',
   input,
   async run(i, ctx) {
-    const s = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now });
+    const s = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now, tenants: ctx.ports?.graph });
     const determination = DETERMINATION_FOR[i.classification];
     const raw: RawPayload[] = [];
     const alerts: Outcome[] = [];

@@ -1,19 +1,13 @@
-import https from 'node:https';
-import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
-import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
-import {
-  AuthenticationHandler, Client, ResponseType, RetryHandler, RetryHandlerOptions,
-  type AuthenticationProvider,
-} from '@microsoft/microsoft-graph-client';
+import { ResponseType, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import type { CustomerConfig } from '../../config/customers';
 import type { SecretStore } from '../../config/secrets';
 import { ConnectorError, type RawPayload } from '../types';
-import { NodeHttpsTransport } from './https-transport';
 import { graphErrorToConnectorError, type GraphOperation } from './graph-errors';
+import { GraphTenant, firstLine } from './graph-tenant';
+import type { GraphTenants } from './graph-tenants';
+import { RunOptions } from './run-options';
 
-export const PUBLIC_GRAPH = 'https://graph.microsoft.com';
-export const PUBLIC_AUTHORITY = 'https://login.microsoftonline.com';
-const TRANSIENT_TOKEN_ERROR = /endpoints_resolution_error|network_error|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/i;
+export { PUBLIC_GRAPH, PUBLIC_AUTHORITY } from './graph-tenant';
 
 export interface GraphCall {
   /** what this call is, for errors and evidence: which permission, which object */
@@ -50,98 +44,39 @@ export interface GraphSessionOptions {
   maxRetries?: number;
   /** clock for evidence timestamps */
   now?: () => Date;
+  /** the process's per-customer Graph cache; without it this session has a Graph of its own */
+  tenants?: GraphTenants;
 }
 
 /**
- * One customer's Graph: a credential for that customer's tenant and app registration only, a Graph
- * client whose transport can reach only that customer's configured endpoints, and helpers that keep
- * every response as evidence. Built per customer (and per action run); never shared across tenants.
+ * One customer's Graph for one run (an action, a poll): the customer's cached GraphTenant
+ * (credential and token for that customer's tenant and app only, a client whose transport can reach
+ * only that customer's configured endpoints, that customer's throttle gate) with this run's signal,
+ * timeout and retries, and helpers that keep every response as evidence. Never shared across tenants.
  */
 export class GraphSession {
   readonly tenantId: string;
   readonly customerId: string;
   readonly customerName: string;
   readonly baseUrl: string;
-  private readonly client: Client;
-  private readonly provider: AuthenticationProvider;
   private readonly now: () => Date;
+  private readonly tenant: () => GraphTenant;
+  private readonly run: RunOptions;
+  private readonly maxRetries: number;
 
   constructor(readonly customer: CustomerConfig, secrets: SecretStore, opts: GraphSessionOptions = {}) {
-    const g = customer.graph;
-    this.tenantId = customer.tenantId.toLowerCase();
     this.customerId = customer.id;
     this.customerName = customer.name;
     this.now = opts.now ?? (() => new Date());
-    this.baseUrl = (g.baseUrl ?? PUBLIC_GRAPH).replace(/\/+$/, '');
-    const authorityHost = (g.authorityHost ?? PUBLIC_AUTHORITY).replace(/\/+$/, '');
-    const graphOrigin = new URL(this.baseUrl).origin;
-    const authorityOrigin = new URL(authorityHost).origin;
-    const caPem = g.caCertificateRef ? secrets.get(g.caCertificateRef) : undefined;
-    const agent = caPem ? new https.Agent({ ca: caPem, keepAlive: true }) : undefined;
-
-    let credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
-    const scope = `${graphOrigin === PUBLIC_GRAPH ? PUBLIC_GRAPH : graphOrigin}/.default`;
-    // One token request at a time per session: @azure/identity aborts a credential's pending metadata
-    // requests when another getToken on it finishes, so concurrent calls of one session (parallel
-    // Graph calls) would fail each other with endpoints_resolution_error. The token is shared until
-    // a minute before it expires.
-    let pending: Promise<AccessToken> | undefined;
-    let cached: AccessToken | undefined;
-    const fetchToken = async (): Promise<AccessToken> => {
-      try {
-        const t = await credential.getToken(scope, { abortSignal: opts.signal });
-        if (!t) throw new Error('no token returned');
-        return t;
-      } catch (first) {
-        // MSAL reports any failure to fetch the authority's metadata as endpoints_resolution_error
-        // and drops the cause; a reset connection or a busy authority is not a credential problem,
-        // so try again (twice, with a fresh client and a growing pause) before giving up.
-        let last = first;
-        for (const pauseMs of [500, 2000]) {
-          if (!TRANSIENT_TOKEN_ERROR.test((last as Error).message) || opts.signal?.aborted) break;
-          await new Promise((r) => setTimeout(r, pauseMs));
-          credential = buildCredential(customer, secrets, authorityHost, authorityOrigin, agent);
-          try {
-            const t = await credential.getToken(scope, { abortSignal: opts.signal });
-            if (t) return t;
-            last = new Error('no token returned');
-          } catch (e) {
-            last = e;
-          }
-        }
-        throw last;
-      }
-    };
-    this.provider = {
-      getAccessToken: async () => {
-        try {
-          if (cached && cached.expiresOnTimestamp - 60_000 > Date.now()) return cached.token;
-          pending ??= fetchToken().finally(() => { pending = undefined; });
-          cached = await pending;
-          return cached.token;
-        } catch (e) {
-          const ref = g.credential.type === 'secret' ? g.credential.secretRef : g.credential.certificatePemRef;
-          // The message names the tenant, the app and the secret *reference*, never a value.
-          throw new ConnectorError(
-            `${customer.name}: could not get a Graph token for tenant ${this.tenantId} with app ${g.clientId} ` +
-            `(credential ${ref}, authority ${authorityHost}): ${firstLine((e as Error).message)}`,
-            { retryable: false, source: 'graph.token', cause: e },
-          );
-        }
-      },
-    };
-
-    const auth = new AuthenticationHandler(this.provider);
-    const retry = new RetryHandler(new RetryHandlerOptions(1, opts.maxRetries ?? 3));
-    const transport = new NodeHttpsTransport({
-      allowedOrigins: [graphOrigin], agent, timeoutMs: opts.timeoutMs ?? g.timeoutMs, signal: opts.signal,
-    });
-    auth.setNext(retry);
-    retry.setNext(transport);
-    this.client = Client.initWithMiddleware({
-      middleware: auth,
-      customHosts: graphOrigin === PUBLIC_GRAPH ? undefined : new Set([new URL(this.baseUrl).hostname]),
-    });
+    const pool = opts.tenants;
+    // Looked up per call: a long run outliving an idle release gets the customer's new Graph.
+    const own = pool ? undefined : new GraphTenant(customer, secrets);
+    this.tenant = pool ? () => pool.for(customer, secrets) : () => own!;
+    const first = this.tenant();
+    this.tenantId = first.tenantId;
+    this.baseUrl = first.baseUrl;
+    this.run = new RunOptions(opts.timeoutMs ?? customer.graph.timeoutMs, opts.signal);
+    this.maxRetries = opts.maxRetries ?? 3;
   }
 
   /** One request. `path` starts with the version: '/v1.0/users/...'. Throws ConnectorError on non-2xx. */
@@ -173,8 +108,19 @@ export class GraphSession {
   }
 
   private async send<T>(method: string, url: string, c: GraphCall): Promise<GraphResult<T>> {
+    const tenant = this.tenant();
+    tenant.inFlight++;
+    try {
+      return await this.sendWith<T>(tenant, method, url, c);
+    } finally {
+      tenant.inFlight--;
+      tenant.touch();
+    }
+  }
+
+  private async sendWith<T>(tenant: GraphTenant, method: string, url: string, c: GraphCall): Promise<GraphResult<T>> {
     // Get the token first so that a credential problem is reported as such, not as a Graph error.
-    await this.provider.getAccessToken();
+    await tenant.accessToken(this.run.signal);
     const shownPath = displayPath(url);
     const raw: RawPayload[] = [];
     if (c.body !== undefined) {
@@ -186,7 +132,8 @@ export class GraphSession {
     }
     let res: Response;
     try {
-      let req = this.client.api(url).responseType(ResponseType.RAW);
+      let req = tenant.client.api(url).responseType(ResponseType.RAW)
+        .middlewareOptions([new RetryHandlerOptions(1, this.maxRetries), this.run]);
       if (c.headers) req = req.headers(c.headers);
       const body = c.body === undefined ? undefined : JSON.stringify(c.body);
       if (body !== undefined) req = req.header('Content-Type', 'application/json');
@@ -217,33 +164,6 @@ export class GraphSession {
   }
 }
 
-function buildCredential(customer: CustomerConfig, secrets: SecretStore, authorityHost: string, authorityOrigin: string, agent: https.Agent | undefined): TokenCredential {
-  const g = customer.graph;
-  const options = {
-    authorityHost,
-    // Only Microsoft's cloud has the instance discovery endpoint; elsewhere MSAL must trust the host as given.
-    disableInstanceDiscovery: authorityOrigin !== PUBLIC_AUTHORITY,
-    // The tenant is the customer's, fixed: a token for any other tenant is never requested.
-    additionallyAllowedTenants: [] as string[],
-    httpClient: agent ? scopedCaHttpClient(authorityOrigin, agent) : undefined,
-  };
-  if (g.credential.type === 'secret') {
-    return new ClientSecretCredential(customer.tenantId, g.clientId, secrets.get(g.credential.secretRef), options);
-  }
-  return new ClientCertificateCredential(customer.tenantId, g.clientId, { certificate: secrets.get(g.credential.certificatePemRef) }, options);
-}
-
-/** The default Azure HTTP client, with the custom CA agent for the authority origin only. */
-function scopedCaHttpClient(origin: string, agent: https.Agent): HttpClient {
-  const inner = createDefaultHttpClient();
-  return {
-    sendRequest(request: PipelineRequest) {
-      if (new URL(request.url).origin === origin) request.agent = agent;
-      return inner.sendRequest(request);
-    },
-  };
-}
-
 /** Encodes each value: OData literals (quotes doubled upstream) and non-ASCII survive intact. */
 export function queryString(q: GraphCall['query']): string {
   if (!q) return '';
@@ -265,10 +185,6 @@ function displayPath(url: string): string {
   } catch {
     return url.slice(0, 300);
   }
-}
-
-function firstLine(s: string): string {
-  return String(s).split('\n')[0].slice(0, 400);
 }
 
 function transportFailure(e: unknown, s: GraphSession, method: string, path: string): ConnectorError {

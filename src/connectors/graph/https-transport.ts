@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
+import { runOptionsOf } from './run-options';
 
 /**
  * The last link of the Graph client's middleware chain (in place of its fetch-based
@@ -15,6 +16,7 @@ export interface TransportOptions {
   allowedOrigins: string[];
   /** agent carrying the custom CA, used only for allowedOrigins; undefined = Node's default trust */
   agent?: https.Agent;
+  /** per attempt, unless the request carries RunOptions (one cached client serves many runs) */
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -34,11 +36,11 @@ export class NodeHttpsTransport implements Middleware {
     const body = options.body === undefined || options.body === null ? undefined : Buffer.from(options.body as string);
     if (body) headers['content-length'] = String(body.length);
     const method = (options.method ?? 'GET').toUpperCase();
-    context.response = await this.send(url, method, headers, body);
+    const run = runOptionsOf(context);
+    context.response = await this.send(url, method, headers, body, run?.timeoutMs ?? this.opts.timeoutMs, run ? run.signal : this.opts.signal);
   }
 
-  private send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Response> {
-    const { timeoutMs, signal } = this.opts;
+  private send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       const lib = url.protocol === 'https:' ? https : http;
       const req = lib.request(url, {

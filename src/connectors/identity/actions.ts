@@ -99,7 +99,7 @@ const MDI_RESET_NOTE = 'Through Defender for Identity the reset is forcePassword
 const KERBEROS_NOTE = 'Still valid after this: Kerberos tickets already issued (until they expire or the KDC re-validates them; TGT lifetime 10 h by default)';
 
 function session(ctx: ActionContext): GraphSession {
-  return new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now });
+  return new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now, tenants: ctx.ports?.graph });
 }
 
 /** false for the mdi driver: Defender for Identity shows no password time, so a reset cannot be read back */

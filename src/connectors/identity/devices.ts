@@ -156,7 +156,7 @@ export const identityDevices: ActionDef<z.infer<typeof devicesInput>, DevicesOut
     if (!objectId || !isGuid(objectId)) {
       notes.push('no Entra user (an on-premises-only account): no registered or owned Entra devices to read');
     } else {
-      const s = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now });
+      const s = new GraphSession(ctx.customer, ctx.secrets, { signal: ctx.signal, now: ctx.now, tenants: ctx.ports?.graph });
       for (const [rel, seenIn] of [['registeredDevices', 'registered'], ['ownedDevices', 'owned']] as const) {
         const r = await s.getAllPages<Record<string, unknown>>(`/v1.0/users/${segment(objectId)}/${rel}/microsoft.graph.device`, {
           source: `graph.${rel}`, op: { does: `read the user's ${seenIn} devices`, permissions: ['Directory.Read.All', 'Device.Read.All'], object: `user ${objectId}` },

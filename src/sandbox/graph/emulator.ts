@@ -19,6 +19,8 @@ export interface GraphFault {
   retryAfterSeconds?: number;
   /** how many matching requests fail; unlimited when omitted */
   times?: number;
+  /** only requests with a token for this tenant fail (Graph throttles per tenant and app) */
+  tenantId?: string;
 }
 
 export interface GraphEmulatorOptions {
@@ -39,6 +41,8 @@ export interface GraphEmulator {
   /** routePattern: '[METHOD ]/path' without the version, '*' = one segment, '**' = anything; or a RegExp on 'METHOD /path' (also tried on 'METHOD /<version>/path', so that one version alone can fail) */
   injectFault(routePattern: string | RegExp, fault: GraphFault): void;
   setLatency(routePattern: string | RegExp, ms: number | [number, number]): void;
+  /** every Graph request of one tenant answers 429 with this Retry-After (`times` of them, or until clearFaults) */
+  throttleTenant(tenantId: string, retryAfterSeconds: number, times?: number): void;
   clearFaults(): void;
 }
 
@@ -127,7 +131,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
         : reply(400, graphError('BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`));
     }
 
-    const fault = faults.find((f) => f.left > 0 && (f.match(methodPath) || (f.versioned && f.match(`${method} /${vm[1]}${path}`))));
+    const fault = faults.find((f) => f.left > 0 && (f.match(methodPath) || (f.versioned && f.match(`${method} /${vm[1]}${path}`))) && (!f.value.tenantId || f.value.tenantId.toLowerCase() === claims.tid));
     if (fault) {
       fault.left--;
       const f = fault.value;
@@ -174,6 +178,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     }),
     injectFault: (p, fault) => faults.unshift({ match: routeMatcher(p), value: fault, left: fault.times ?? Number.POSITIVE_INFINITY, versioned: p instanceof RegExp }),
     setLatency: (p, ms) => latencies.unshift({ match: routeMatcher(p), value: ms, left: Number.POSITIVE_INFINITY }),
+    throttleTenant: (tenantId, retryAfterSeconds, times) =>
+      faults.unshift({ match: () => true, value: { status: 429, retryAfterSeconds, times, tenantId }, left: times ?? Number.POSITIVE_INFINITY }),
     clearFaults: () => { faults.length = 0; latencies.length = 0; },
   };
 }
