@@ -298,10 +298,26 @@ export function createFirewallActions(deps: FirewallActionDeps = {}): ActionDef[
         if (value.rules.problem) preview.warnings.push(`${config.id}: which rule lets the IPs in was not looked up: ${value.rules.problem}`);
         for (const s of value.vpn) preview.changes.push(`Cut the ${describeVpn(s)} on ${config.id}`);
       }
+      // An IP another open incident blocked already changes nothing on the devices, but this
+      // incident must hold it too: else releasing the other one would unblock an IP this one still
+      // needs blocked. So the block still runs (and records the hold) for such an IP.
+      let toHold = 0;
+      const holds = ctx.ports?.blockHolds;
+      const incidentId = inp.incidentId ?? ctx.incidentId;
+      if (holds && incidentId) {
+        for (const ip of keep) {
+          if (!results.some((r) => r.value.blocked.includes(ip))) continue;
+          const others = await holds.holders(ip, incidentId);
+          // '' excepts no incident: every open holder, this one included when it holds it already
+          if (!others.length || (await holds.holders(ip, '')).includes(incidentId)) continue;
+          toHold++;
+          preview.changes.push(`Hold ${ip} for ${incidentId} too: it is already blocked for ${others.join(', ')}, and stays blocked while either incident is open`);
+        }
+      }
       const vpnCount = results.reduce((n, r) => n + r.value.vpn.length, 0);
       if (vpn.user && !vpnCount) preview.notChanged!.push({ item: `VPN sessions of ${vpn.user}`, reason: 'none connected' });
-      preview.nothingToDo = toBlock === 0 && vpnCount === 0;
-      preview.data = { ipsToBlock: toBlock, vpnSessionsToCut: vpnCount, excluded: excluded.length, firewalls: firewalls.length };
+      preview.nothingToDo = toBlock === 0 && vpnCount === 0 && toHold === 0;
+      preview.data = { ipsToBlock: toBlock, ipsToHold: toHold, vpnSessionsToCut: vpnCount, excluded: excluded.length, firewalls: firewalls.length };
       return preview;
     },
     async run(input, ctx) {

@@ -115,6 +115,20 @@ describe('firewall.unblock and threatFeed.unlist (release, reference-counted) on
     assert.deepEqual(await served(), []);
   });
 
+  it("a block of an IP another open incident already blocked is not 'nothing to do': it runs to hold the IP, so releasing the first keeps it", async () => {
+    // The engine skips a step whose preview says nothingToDo; B's block must still record B's hold.
+    await contain(A, [X]);
+    const block = def('firewall.block');
+    const bIn = block.input.parse({ ips: [X], incidentId: B });
+    const p = await block.preview!(bIn, ctx(B));
+    assert.equal(p.nothingToDo, false, JSON.stringify(p));
+    assert.deepEqual(p.changes, [`Hold ${X} for ${B} too: it is already blocked for ${A}, and stays blocked while either incident is open`]);
+    await block.run(bIn, ctx(B));
+    assert.equal((await block.preview!(bIn, ctx(B))).nothingToDo, true, 'held: nothing left to do');
+    assert.deepEqual(await store.blockHolders('contoso', X, A), [B]);
+    assert.equal((await block.preview!(block.input.parse({ ips: [X], incidentId: A }), ctx(A))).nothingToDo, true, 'A holds it already');
+  });
+
   it('the expiry job and a release never both unblock: an entry the expiry job took off is not re-removed, one it claimed is left to it', async () => {
     const a = await contain(A, [X, Y]);
     const feed = actionPorts(store)(contoso()).threatFeed!;
