@@ -52,7 +52,12 @@ export function renderReleaseCard(v: ApprovalView): Record<string, unknown> {
       ...inverses.filter((i) => i.note).map((i) => ({ line: inert(`${i.title}: ${i.note}`, 400) })),
       ...plan.filter((i) => i.kind === 'kept').map((i) => ({ line: inert(`${i.title}: ${(i as { reason: string }).reason}`, 400) })),
     ],
-    notChanged: inverses.filter((i) => !selected.includes(i.stepId)).map((i) => ({ item: inert(i.title, 120), reason: 'not part of this release: it stays in place' })),
+    notChanged: [
+      // what an undo leaves as it is (an IP another open incident still holds stays blocked): the
+      // approver sees it before approving; a nothing-to-do undo says it on its own line already
+      ...chosen.filter((i) => !i.nothingToDo && !i.previewError).flatMap((i) => i.notChanged.map((n) => ({ item: inert(n.item, 120), reason: inert(n.reason, 300) }))),
+      ...inverses.filter((i) => !selected.includes(i.stepId)).map((i) => ({ item: inert(i.title, 120), reason: 'not part of this release: it stays in place' })),
+    ],
     classification: p.data?.classification ?? 'falsePositive',
     open,
     outcome: inert(outcome, 400),
