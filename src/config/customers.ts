@@ -166,6 +166,13 @@ export const serviceNowSchema = z.object({
   correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
   /** where the Defender alert link is noted: internal work notes or customer-visible comments */
   notesField: z.enum(['work_notes', 'comments']).default('work_notes'),
+  /**
+   * What a release (issue 14) sets on the record, "closed as false positive": the state choice value
+   * (stock sn_si_incident: 3 Closed; 100 Review on instances whose workflow closes from Review only)
+   * and the close code, which must be one of the instance's close_code choices (sys_choice).
+   */
+  falsePositiveState: z.string().regex(/^[0-9]{1,4}$/).default('3'),
+  falsePositiveCloseCode: z.string().min(1).max(40).regex(/^[^\u0000-\u001f\^]+$/, 'one line, no ^').default('False Positive'),
 }).refine((c) => !c.contactField === !c.contact, { message: 'contactField and contact go together (a custom contact field and its value)' });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 
