@@ -56,6 +56,18 @@ describe('servicenow release update (ticket.update) against the emulator', () =>
     assert.match(again.summary, /already there/);
   });
 
+  it('a connection lost right after the PATCH was applied: the retry finds the note and does not add a second one', async () => {
+    const { customer, sysId } = await opened();
+    snow.crashAfter('PATCH /api/now/table/sn_si_incident');
+    const first = await releaseSecurityIncident(release({ sysId }), serviceNowContext(customer)).then(() => undefined, (e: Error) => e);
+    assert.ok(first instanceof ConnectorError && first.retryable, String(first));
+    assert.equal(notes().length, 1, 'the instance applied it');
+    const retry = await releaseSecurityIncident(release({ sysId }), serviceNowContext(customer));
+    assert.equal(retry.output.noted, false);
+    assert.equal(notes().length, 1);
+    assert.equal(record().state, '3');
+  });
+
   it('finds the record by correlation id when the incident recorded none, and takes the state and close code from the config', async () => {
     const { customer } = await opened(contosoWithServiceNow(snow.url, { falsePositiveState: '100', falsePositiveCloseCode: 'Benign' }));
     const r = await releaseSecurityIncident(release(), serviceNowContext(customer));
