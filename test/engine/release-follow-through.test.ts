@@ -3,6 +3,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import type { ActionDef } from '../../src/connectors/types';
 import type { Mailer, MailerFactory } from '../../src/connectors/mail/mailer';
+import { TeamsNotifier } from '../../src/bot/teams-notifier';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
@@ -103,6 +104,11 @@ withTestStores((dialect, make) => {
 
     const ap = (await store.listApprovals({ incidentId: id, status: 'pending' })).find((a) => a.actionId === ciso.id)!;
     assert.ok(ap, 'the draft has its own approval');
+    // shown in Teams as the same email draft card as the first CISO email: the draft in editable inputs
+    const notifier = new TeamsNotifier({ store, channel: {} as never, customerName: () => 'Contoso', log: pino({ level: 'silent' }), workerId: 'cards' });
+    const card = JSON.stringify(await notifier.approvalCard(ap.id));
+    assert.match(card, /Email to send: Contoso's CISO/);
+    assert.ok(card.includes(JSON.stringify(draft.body)), 'the body is an input value, exactly as it will be sent');
     const yes = await e.decide({ approvalId: ap.id, vote: 'approve', clicker: APPROVERS[1], edits: { subject: 'Released: false positive' } });
     assert.equal(yes.ok, true, JSON.stringify(yes));
     await e.settle();
