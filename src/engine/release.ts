@@ -217,7 +217,9 @@ export class Release extends Room {
       ]);
       return moved ? 1 : 0;
     }
-    const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'awaiting_approval' }, { preview: { ...preview, adHoc: true, title: r.title.slice(0, 200), approvalRound: 0 }, error: null, notBefore: null }, [
+    // a retried draft (failed, then @ir retry) gets a new approval round, as a re-requested release does
+    const round = (await this.store.listApprovals({ incidentId: incident.id })).filter((x) => x.actionId === a.id).length;
+    const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'awaiting_approval' }, { preview: { ...preview, adHoc: true, title: r.title.slice(0, 200), approvalRound: round }, error: null, notBefore: null }, [
       { source: 'engine', kind: 'step.awaiting_approval', summary: `${r.title.slice(0, 200)}: draft ready for review`, data: { step: r.stepId, release: true } },
     ]);
     if (!moved) return 0;

@@ -26,9 +26,10 @@ withTestStores((dialect, make) => {
   let rec: Recorder;
   let ticketInputs: Array<Record<string, unknown>>;
   let sent: Array<{ subject: string; bodyText: string; to: string[] }>;
+  let refuseMail = 0;
 
   before(async () => { store = await make(); });
-  beforeEach(() => { rec = new Recorder(); ticketInputs = []; sent = []; });
+  beforeEach(() => { rec = new Recorder(); ticketInputs = []; sent = []; refuseMail = 0; });
   afterEach(async () => {
     for (const e of engines.splice(0)) await e.stop();
     for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
@@ -41,7 +42,9 @@ withTestStores((dialect, make) => {
 
   const fakeMailer: MailerFactory = (): Mailer => ({
     via: 'test', describe: () => 'test mailer', problems: () => [],
-    async send(m) { sent.push({ subject: m.subject, bodyText: m.bodyText, to: [...m.to] }); return { raw: [], messageId: `<m${sent.length}@test>` }; },
+    async send(m) {
+      if (refuseMail-- > 0) throw new Error('550 relay refused the message');
+      sent.push({ subject: m.subject, bodyText: m.bodyText, to: [...m.to] }); return { raw: [], messageId: `<m${sent.length}@test>` }; },
   });
   // a recording ticket.update with the real one's name and input shape (the ServiceNow side is tested against the emulator)
   const ticketUpdate: ActionDef<Record<string, unknown>, unknown> = {
@@ -138,6 +141,29 @@ withTestStores((dialect, make) => {
     assert.equal((await e.decide({ approvalId: ap.id, vote: 'reject', clicker: APPROVERS[0], reason: 'told them by phone' })).ok, true);
     await e.settle();
     assert.equal(sent.length, 0);
+    assert.equal((await store.getIncident(id))!.status, 'released');
+  });
+
+  it('a follow-up the mail server refused leaves the release releasing; @ir retry release-ciso puts a new draft card up, sent once', async () => {
+    const e = engine(withServiceNow());
+    const id = await releasedUpToCiso(e, 'new VPN egress');
+    refuseMail = 1;
+    const first = (await store.listApprovals({ incidentId: id, status: 'pending' })).find((a) => a.actionId === `${id}:release-ciso`)!;
+    assert.equal((await e.decide({ approvalId: first.id, vote: 'approve', clicker: APPROVERS[0] })).ok, true);
+    await e.settle();
+    assert.equal((await store.getAction(`${id}:release-ciso`))!.status, 'failed');
+    assert.equal((await store.getIncident(id))!.status, 'releasing');
+    assert.equal(sent.length, 0);
+
+    const r = await e.retry(id, 'release-ciso', ALEX);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await e.settle();
+    assert.equal((await store.getAction(`${id}:release-ciso`))!.status, 'awaiting_approval', 'never sent without a fresh approval');
+    const second = (await store.listApprovals({ incidentId: id, status: 'pending' })).find((a) => a.actionId === `${id}:release-ciso`);
+    assert.ok(second && second.id !== first.id, 'a new approval round');
+    assert.equal((await e.decide({ approvalId: second.id, vote: 'approve', clicker: APPROVERS[0] })).ok, true);
+    await e.settle();
+    assert.equal(sent.length, 1);
     assert.equal((await store.getIncident(id))!.status, 'released');
   });
 
