@@ -1,3 +1,4 @@
+import type { CustomerConfig } from '../config/customers';
 import { actionIdOf } from '../domain/incident-id';
 import type { Clicker } from '../domain/approval-policy';
 import type { ActionRecord, IncidentRecord } from '../store/store';
@@ -67,6 +68,7 @@ export class Release extends Room {
     const input: ReleaseGateInput = {
       reason: req.reason, classification, requestedBy: { name: req.by.name, aadObjectId: req.by.aadObjectId },
       plan: plan.items, selected: plan.items.filter((i) => i.kind === 'inverse').map((i) => i.stepId),
+      ...this.followThroughPreview(incident, customer),
     };
     const parsed = releaseGateInput.safeParse(input);
     if (!parsed.success) return refuse('invalid-request', parsed.error.issues[0].message);
@@ -191,6 +193,20 @@ export class Release extends Room {
       });
     }
     return rows;
+  }
+
+  /** The card's lines for the ticket note and the CISO follow-up, each when it will be part of the run. */
+  private followThroughPreview(incident: IncidentRecord, customer: CustomerConfig): { followThrough?: string[] } {
+    const lines: string[] = [];
+    if (this.registry.has(TICKET_UPDATE_ACTION)) {
+      const ticket = readFindings(incident.data).ticket;
+      const sn = customer.servicenow;
+      lines.push(!sn ? `No ServiceNow update: ${customer.name} has no ServiceNow configured`
+        : !ticket ? 'No ServiceNow update: no ticket was opened for this incident'
+          : `Note the release on ServiceNow ${ticket.number} and set state ${sn.falsePositiveState}, close code ${sn.falsePositiveCloseCode}`);
+    }
+    if (this.registry.has(FOLLOW_UP_CISO_ACTION) && customer.contacts?.ciso?.email) lines.push(`Draft a follow-up email to ${customer.contacts.ciso.name} (CISO), for review on its own card before it is sent`);
+    return lines.length ? { followThrough: lines.map((l) => l.slice(0, 300)) } : {};
   }
 
   /**

@@ -27,6 +27,7 @@ withTestStores((dialect, make) => {
   let ticketInputs: Array<Record<string, unknown>>;
   let sent: Array<{ subject: string; bodyText: string; to: string[] }>;
   let refuseMail = 0;
+  let lastGateChanges: string[] = [];
 
   before(async () => { store = await make(); });
   beforeEach(() => { rec = new Recorder(); ticketInputs = []; sent = []; refuseMail = 0; });
@@ -76,6 +77,7 @@ withTestStores((dialect, make) => {
     assert.equal((await store.getIncident(id))!.status, 'contained');
     const r = await e.requestRelease({ incidentId: id, reason, by: ALEX });
     assert.ok(r.ok, JSON.stringify(r));
+    lastGateChanges = ((await store.getAction(`${id}:release`))!.preview as { changes: string[] }).changes;
     const gate = (await store.listApprovals({ incidentId: id, status: 'pending' })).find((a) => a.actionId === `${id}:release`)!;
     assert.equal((await e.decide({ approvalId: gate.id, vote: 'approve', clicker: APPROVERS[0] })).ok, true);
     await e.settle();
@@ -87,6 +89,11 @@ withTestStores((dialect, make) => {
   it('after the classification: the ticket is noted, the CISO follow-up waits on its own card, is sent once on approval, then the incident is released', async () => {
     const e = engine(withServiceNow());
     const id = await releasedUpToCiso(e, 'travelling with a new phone');
+    // the release card says what follows the undos
+    assert.deepEqual(lastGateChanges.slice(-2), [
+      'Note the release on ServiceNow SIR0010001 and set state 3, close code False Positive',
+      `Draft a follow-up email to ${testCustomer().contacts.ciso.name} (CISO), for review on its own card before it is sent`,
+    ]);
     assert.equal(ticketInputs.length, 1);
     assert.equal(ticketInputs[0].incidentId, id);
     assert.equal(ticketInputs[0].reason, 'travelling with a new phone');
@@ -133,6 +140,7 @@ withTestStores((dialect, make) => {
   it('no ServiceNow: release-ticket is skipped with the reason; a discarded follow-up still ends the release', async () => {
     const e = engine(testCustomer());
     const id = await releasedUpToCiso(e, 'cloud proxy');
+    assert.ok(lastGateChanges.some((c) => /^No ServiceNow update: .* has no ServiceNow configured$/.test(c)), JSON.stringify(lastGateChanges));
     const ticket = (await store.getAction(`${id}:release-ticket`))!;
     assert.equal(ticket.status, 'skipped');
     assert.match(String(ticket.error), /has no ServiceNow configured/);
