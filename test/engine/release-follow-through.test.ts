@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ActionDef } from '../../src/connectors/types';
 import type { Mailer, MailerFactory } from '../../src/connectors/mail/mailer';
 import { TeamsNotifier } from '../../src/bot/teams-notifier';
+import { releaseSection } from '../../src/evidence/release-section';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
@@ -149,7 +150,11 @@ withTestStores((dialect, make) => {
     assert.equal((await e.decide({ approvalId: ap.id, vote: 'reject', clicker: APPROVERS[0], reason: 'told them by phone' })).ok, true);
     await e.settle();
     assert.equal(sent.length, 0);
-    assert.equal((await store.getIncident(id))!.status, 'released');
+    const inc = (await store.getIncident(id))!;
+    assert.equal(inc.status, 'released');
+    // the report's release section lists the skipped step with its reason
+    const section = releaseSection({ incident: inc, actions: await store.listActions(id), approvals: await store.listApprovals({ incidentId: id }), timeline: await store.listTimeline(id), evidence: await store.listEvidence(id) });
+    assert.match(section, /release-ticket.*skipped: .* has no ServiceNow configured/);
   });
 
   it('a follow-up the mail server refused leaves the release releasing; @ir retry release-ciso puts a new draft card up, sent once', async () => {
