@@ -138,6 +138,7 @@ describe('sandbox end to end: the MDI alert on CONTOSO\\adm-avance contained in 
     assert.equal(graph.revocations.filter((r) => r.tenantId === CONTOSO.tenantId && r.userId === entraUser.id).length, 1, 'revoked exactly once');
     assert.ok(Date.parse(findUser(tenant, CONTOSO.admAvance.upn)!.signInSessionsValidFromDateTime) > Date.now() - 5 * 60_000, 'sessions valid only from now');
     assert.ok(!graph.requests.some((r) => r.method === 'PATCH' && JSON.stringify(r.body ?? {}).includes('accountEnabled')), 'no PATCH accountEnabled');
+    assert.equal(tenant.riskyUsers.get(entraUser.id)?.riskState, 'confirmedCompromised', 'confirmed compromised in Identity Protection');
 
     // the same card, updated in place: same activity, no longer asking, showing who approved and what happened
     const done = new RegExp(`Approval: ${STEP} · ${incidentId}`);
@@ -145,7 +146,7 @@ describe('sandbox end to end: the MDI alert on CONTOSO\\adm-avance contained in 
       const t = await ui.findCard(done).innerText().catch(() => '');
       return /Approved by Alex Wilber/.test(t) && /disabled in AD/.test(t) ? t : undefined;
     }, 60_000);
-    assert.match(text, /Entra sessions revoked/, text);
+    assert.match(text, /Entra sessions revoked, confirmed compromised/, text);
     assert.equal(await ui.page.locator('.ac-adaptiveCard').filter({ hasText: new RegExp(`${STEP} · ${incidentId}`) }).count(), 1, 'the card was replaced, not a second one posted');
     assert.equal(await ui.findCard(done).locator('button[title="Approve"]').count(), 0, 'no Approve button left');
     assert.equal(JSON.parse((await app.store.getState(`teams:approval:${approval.id}`))!).activityId, posted.activityId, 'the same Teams message');
