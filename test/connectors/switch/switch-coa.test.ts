@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { customerSchema, customersFileSchema, type CustomerConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 import { portCommandAttributes } from '../../../src/connectors/radius/coa/port-command';
-import { decodePacket, encodeRequest, RadiusAttr } from '../../../src/connectors/radius/coa/radius-packet';
+import { createSocket } from 'node:dgram';
+import { sendDisconnectRequests } from '../../../src/connectors/radius/coa/disconnect-client';
+import { ciscoAvPairAttr, decodePacket, encodeRequest, encodeResponse, integerAttr, RadiusAttr, RadiusCode, stringAttr } from '../../../src/connectors/radius/coa/radius-packet';
 import { createSwitchActions, type ContainPortOutput } from '../../../src/connectors/switch';
 import type { ActionContext } from '../../../src/connectors/types';
 import { log } from '../../../src/log';
@@ -105,6 +107,45 @@ describe('CoA port command attributes', () => {
   });
 });
 
+describe('CoA-Request exchanges', function () {
+  this.timeout(20000);
+
+  it('FreeRADIUS as the switch NAKs a command it does not support with 405 Unsupported-Service', async () => {
+    const fr = await startFreeRadius({ nasCount: 1, secret: SECRET, knownPorts: [{ callingStationId: MAC }] });
+    try {
+      const { exchanges } = await sendDisconnectRequests([{
+        key: 'x', target: { nasId: 'sw', host: '127.0.0.1', port: fr.coaPorts[0], secret: SECRET },
+        attributes: [stringAttr(RadiusAttr.CallingStationId, MAC), ciscoAvPairAttr('subscriber:command=reauthenticate')],
+      }], { requestCode: RadiusCode.CoaRequest, timeoutMs: 1000, retries: 1 });
+      assert.equal(exchanges[0].outcome, 'nak');
+      assert.equal(exchanges[0].replyCode, 'CoA-NAK');
+      assert.deepEqual(exchanges[0].errorCause, { code: 405, text: 'Unsupported Service' });
+    } finally {
+      await fr.stop();
+    }
+  });
+
+  it('a Disconnect-ACK in answer to a CoA-Request is refused and recorded, never taken as the answer', async () => {
+    const nas = createSocket('udp4');
+    await new Promise<void>((r) => nas.bind(0, '127.0.0.1', () => r()));
+    try {
+      nas.on('message', (req, rinfo) => {
+        nas.send(encodeResponse(RadiusCode.DisconnectAck, req, [], SECRET), rinfo.port, rinfo.address);
+        setTimeout(() => nas.send(encodeResponse(RadiusCode.CoaNak, req, [integerAttr(RadiusAttr.ErrorCause, 503)], SECRET), rinfo.port, rinfo.address), 20);
+      });
+      const { exchanges } = await sendDisconnectRequests([{
+        key: 'x', target: { nasId: 'sw', host: '127.0.0.1', port: nas.address().port, secret: SECRET },
+        attributes: portCommandAttributes({ nasIp: '10.20.0.3', callingStationId: MAC }, 'bounce-host-port', 'cisco-ios'),
+      }], { requestCode: RadiusCode.CoaRequest, timeoutMs: 1000, retries: 0 });
+      assert.equal(exchanges[0].outcome, 'nak');
+      assert.equal(exchanges[0].errorCause?.code, 503);
+      assert.deepEqual(exchanges[0].ignoredReplies.map((r) => r.reason), ['unexpected Disconnect-ACK in answer to a CoA-Request']);
+    } finally {
+      nas.close();
+    }
+  });
+});
+
 describe('switch.containPort by RADIUS CoA against FreeRADIUS as the NAS and the Cisco IOS emulator', function () {
   this.timeout(30000);
   let fr: FreeRadiusInstance;
@@ -193,6 +234,15 @@ describe('switch.containPort by RADIUS CoA against FreeRADIUS as the NAS and the
       return true;
     });
     assert.equal(gi12(emu).adminShut, false);
+  });
+
+  it('the chain as the procedure runs it: radius accounting row → switch.portFacts → its output.ports → containPort', async () => {
+    const c = customer('coa-bounce-host-port');
+    const facts = await act('switch.portFacts').run({ sessions: [{ nasIp: '10.20.0.3', nasPortId: 'GigabitEthernet1/0/12', callingStationId: MAC, username: 'adele.vance', acctSessionId: '0000000A' }] }, ctx(c));
+    const rows = (facts.output as { ports: Array<Record<string, unknown>> }).ports;
+    assert.deepEqual([rows[0].outcome, rows[0].callingStationId, rows[0].acctSessionId], ['ok', MAC, '0000000A']);
+    const r = await act('switch.containPort').run({ ports: rows }, ctx(c));
+    assert.equal((r.output as ContainPortOutput).ports[0].coa?.outcome, 'ack', 'FreeRADIUS knows 3C-22-FB-12-34-56 with session 0000000A only');
   });
 
   it('values outside the grammar are refused per row with the reason, nothing sent for them; the good row still goes', async () => {
