@@ -166,9 +166,18 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     inverse: {
       action: 'switch.unshutPort',
       // only the ports this run shut: a port that was already down stays as it was found
-      input: (_forwardInput, forwardOutput) => ({
-        ports: ((forwardOutput as ContainPortOutput | null)?.ports ?? []).filter((p) => p.changed).map((p) => ({ switchId: p.switchId, port: p.port })),
-      }),
+      input: (_forwardInput, forwardOutput) => {
+        const ports = (forwardOutput as ContainPortOutput | null)?.ports ?? [];
+        // the ports left as they were ride along with the reason, for the release card
+        const unchanged = ports.filter((p) => !p.changed && !p.failed).map((p) => ({
+          item: `${p.port} on ${p.switchId}`,
+          reason: 'none' in p.undo ? p.undo.none : 'the containment found it already shut and left it as it was',
+        }));
+        return {
+          ports: ports.filter((p) => p.changed).map((p) => ({ switchId: p.switchId, port: p.port })),
+          ...(unchanged.length ? { unchanged } : {}),
+        };
+      },
       note: 'no shutdown on each port the containment shut or disabled (a CoA disable-host-port leaves the port administratively down, and a CoA cannot re-enable it); a bounced port came back up by itself: nothing to undo',
     },
     async preview(input, ctx) {
@@ -221,7 +230,7 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     async preview(input, ctx) {
       const plan = planPorts(ctx, input, 'undo');
       const changes: string[] = [];
-      const notChanged = [...plan.refused];
+      const notChanged = [...plan.refused, ...(unshutPortInput.safeParse(input).data?.unchanged ?? [])];
       await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
         const { shut } = await driver.isShut(t.port);
         if (shut) changes.push(`Bring ${t.port.full} on ${t.config.id} back up (no shutdown)`);
@@ -251,8 +260,14 @@ export const portListInput = z.object({ ports: z.array(portRef).min(1).max(50) }
 export type PortListInput = z.infer<typeof portListInput>;
 export const containPortInput = portListInput;
 export type ContainPortInput = PortListInput;
-/** The undo's list may be empty: a containment that found every port already shut leaves nothing to bring up. */
-export const unshutPortInput = z.object({ ports: z.array(portRef).max(50) });
+/**
+ * The undo's list may be empty: a containment that found every port already shut, or only bounced
+ * ports (CoA bounce-host-port), leaves nothing to bring up; `unchanged` says why, for the release card.
+ */
+export const unshutPortInput = z.object({
+  ports: z.array(portRef).max(50),
+  unchanged: z.array(z.object({ item: text(200), reason: text(300) })).max(50).optional(),
+});
 export type UnshutPortInput = z.infer<typeof unshutPortInput>;
 
 export type SwitchContainmentMode = 'shut-port' | 'coa-bounce-host-port' | 'coa-disable-host-port';
@@ -285,7 +300,7 @@ interface PortTarget { config: SwitchConfig; port: SwitchPort; row: z.infer<type
  * duplicates are left out with the reason. One bad row never stops the others.
  */
 function planPorts(ctx: ActionContext, input: unknown, purpose: 'containment' | 'undo', keepDuplicates = false): { targets: PortTarget[]; refused: Array<{ item: string; reason: string }> } {
-  const r = portListInput.safeParse(input);
+  const r = (purpose === 'undo' ? unshutPortInput : portListInput).safeParse(input);
   if (!r.success) throw new InvalidInputError(r.error.issues[0].path.join('.') || 'input', r.error.issues[0].message);
   const targets: PortTarget[] = [];
   const refused: Array<{ item: string; reason: string }> = [];

@@ -173,8 +173,18 @@ describe('switch.containPort by RADIUS CoA against FreeRADIUS as the NAS and the
     assert.match(out.ports[0].line, /^Gi1\/0\/12 on sw-lis-3 bounced by CoA \(CoA-ACK at 127\.0\.0\.1:\d+\): nothing to undo/);
     const inv = contain.inverse!;
     assert.ok('action' in inv && inv.action === 'switch.unshutPort');
-    assert.deepEqual(inv.input({ ports: [PORT_ROW] }, r.output), { ports: [] }, 'a bounced port is not brought up by the undo');
+    const undoInput = inv.input({ ports: [PORT_ROW] }, r.output);
+    assert.deepEqual(undoInput, {
+      ports: [], unchanged: [{ item: 'GigabitEthernet1/0/12 on sw-lis-3', reason: 'a bounce ends by itself: the link went down and came back up' }],
+    }, 'a bounced port is not brought up by the undo');
     assert.match(inv.note ?? '', /bounced port came back up by itself/);
+    // the release card: nothing to do, with the reason; running the undo changes nothing
+    const unshut = act('switch.unshutPort');
+    const rp = await unshut.preview!(unshut.input.parse(undoInput), ctx(c));
+    assert.equal(rp.nothingToDo, true);
+    assert.deepEqual(rp.notChanged, [{ item: 'GigabitEthernet1/0/12 on sw-lis-3', reason: 'a bounce ends by itself: the link went down and came back up' }]);
+    assert.equal((await unshut.run(unshut.input.parse(undoInput), ctx(c))).summary, 'no port to bring back up');
+    assert.equal(emu.connections, 0);
     assert.equal(r.raw.length, 1);
     assert.equal(r.raw[0].source, 'radius.coa');
     const text = r.raw[0].body.toString();
