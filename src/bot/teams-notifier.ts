@@ -1,4 +1,5 @@
 import { CardFactory } from 'botbuilder';
+import { FOLLOW_UP_CISO_ACTION } from '../evidence/ciso-follow-up';
 import { renderReleaseCard } from './render-release-card';
 import { RELEASE_GATE_ACTION } from '../engine/release-gate';
 import type { ApprovalRecord, Store } from '../store/store';
@@ -201,7 +202,7 @@ export class TeamsNotifier implements Notifier {
     if (!incident || !action) return undefined;
     const customerName = this.deps.customerName(incident.customerId);
     const draft = (action.preview as { data?: { draft?: EmailDraft } } | null)?.data?.draft;
-    if (action.name === 'mail.notifyCiso' && draft) {
+    if ((action.name === 'mail.notifyCiso' || action.name === FOLLOW_UP_CISO_ACTION) && draft) {
       // The email's approval card is the draft itself, editable until it is sent.
       const sent = action.result as { output?: { via?: string } } | null;
       const outcome = approval.status === 'approved'

@@ -166,6 +166,13 @@ export const serviceNowSchema = z.object({
   correlationField: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('correlation_id'),
   /** where the Defender alert link is noted: internal work notes or customer-visible comments */
   notesField: z.enum(['work_notes', 'comments']).default('work_notes'),
+  /**
+   * What a release (issue 14) sets on the record, "closed as false positive": the state choice value
+   * (stock sn_si_incident: 3 Closed; 100 Review on instances whose workflow closes from Review only)
+   * and the close code, which must be one of the instance's close_code choices (sys_choice).
+   */
+  falsePositiveState: z.string().regex(/^[0-9]{1,4}$/).default('3'),
+  falsePositiveCloseCode: z.string().min(1).max(40).regex(/^[^\u0000-\u001f\^]+$/, 'one line, no ^').default('False Positive'),
 }).refine((c) => !c.contactField === !c.contact, { message: 'contactField and contact go together (a custom contact field and its value)' });
 export type ServiceNowConfig = z.infer<typeof serviceNowSchema>;
 
@@ -244,9 +251,12 @@ export const customerSchema = z.object({
   switches: z.array(switchSchema).default([]),
   /**
    * Optional containment at the access switch (switch.containPort, its own approval card): off by
-   * default; `shut-port` shuts the port the user's device is plugged in over SSH (undo: no shutdown).
+   * default; `shut-port` shuts the port the user's device is plugged in over SSH (undo: no shutdown);
+   * `coa-bounce-host-port` / `coa-disable-host-port` send Cisco's port CoA command to the NAS (the
+   * switch) from radius.nas instead (bounce: nothing to undo; disable: undo no shutdown over SSH).
+   * Checked with the rest of the file by switchContainmentIssues().
    */
-  switchContainment: z.enum(['off', 'shut-port']).default('off'),
+  switchContainment: z.enum(['off', 'shut-port', 'coa-bounce-host-port', 'coa-disable-host-port']).default('off'),
   servicenow: serviceNowSchema.optional(),
   activeDirectory: activeDirectorySchema.optional(),
   contacts: z.object({ ciso: contactSchema, onCall: contactSchema }),
@@ -306,6 +316,7 @@ export const customersFileSchema = z.object({
       if (seen.has(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customers', i, key], message: `duplicate ${key} (also used by ${seen.get(k)})` });
       else seen.set(k, c.id);
     }
+    for (const issue of switchContainmentIssues(c)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['customers', i, ...issue.path], message: issue.message });
     for (const { path, ref } of customerCredentialRefs(c)) {
       const owner = credentialOwner.get(ref);
       if (owner !== undefined && owner !== c.id) {
@@ -314,6 +325,27 @@ export const customersFileSchema = z.object({
     }
   });
 });
+
+/**
+ * What a CoA containment mode needs, so that a customers file that cannot work is refused at load
+ * rather than at the approval card: the CoA goes from the bot to the switch as NAS (radius.nas with
+ * the switch's NAS-IP-Address, its shared secret by reference), so radius.disconnect must be
+ * `direct`; and the command is Cisco's (Cisco-AVPair), so every switch that allows containment is
+ * a cisco-ios one.
+ */
+export function switchContainmentIssues(c: CustomerConfig): Array<{ path: Array<string | number>; message: string }> {
+  if (c.switchContainment !== 'coa-bounce-host-port' && c.switchContainment !== 'coa-disable-host-port') return [];
+  const mode = c.switchContainment;
+  if (!c.radius) return [{ path: ['switchContainment'], message: `${mode} sends a RADIUS CoA to the switch: it needs radius: with the switch as a nas entry` }];
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  if (c.radius.disconnect.mode !== 'direct') issues.push({ path: ['radius', 'disconnect', 'mode'], message: `${mode} sends the CoA-Request from the bot: radius.disconnect.mode must be direct` });
+  c.switches.forEach((sw, j) => {
+    if (!sw.allowPortShutdown) return;
+    if (sw.kind !== 'cisco-ios') issues.push({ path: ['switches', j, 'kind'], message: `${mode} is Cisco's CoA command (Cisco-AVPair subscriber:command): ${sw.id} is ${sw.kind}; use shut-port or set allowPortShutdown: false` });
+    if (!c.radius!.nas.some((n) => n.ip === sw.nasIp)) issues.push({ path: ['switches', j, 'nasIp'], message: `${mode}: no radius.nas entry has ip ${sw.nasIp} (the NAS that receives the CoA for ${sw.id}, with its shared secret)` });
+  });
+  return issues;
+}
 
 /**
  * The secret references that open a customer's own systems (Graph app, firewalls, switches, NAS,

@@ -51,7 +51,9 @@ export class Approvals extends Room {
       await this.expireApprovals();
       return refuse('expired', `this request expired at ${formatUtc(approval.expiresAt, now)}`);
     }
-    if (!LIVE_INCIDENT.has(incident.status)) return refuse('incident-closed', `this request is no longer current: ${incident.id} is ${incident.status}`);
+    // a releasing incident's own cards (the CISO follow-up, release-<step>) are still answered
+    const releaseCard = incident.status === 'releasing' && stepId.startsWith('release-');
+    if (!LIVE_INCIDENT.has(incident.status) && !releaseCard) return refuse('incident-closed', `this request is no longer current: ${incident.id} is ${incident.status}`);
     if (!action || action.status !== 'awaiting_approval') {
       // Another click may have decided it between our two reads: say who, not just "not current".
       const fresh = await this.store.getApproval(approval.id);
@@ -128,7 +130,10 @@ export class Approvals extends Room {
       return { ok: false, reason: `the edited ${i.path.join('.') || 'input'} is not valid: ${i.message}` };
     }
     const customer = this.customerOf(incident);
-    const preview = def.preview ? await def.preview(parsed.data, this.actionContext(incident, customer, action, false)) : action.preview;
+    const fresh = def.preview ? await def.preview(parsed.data, this.actionContext(incident, customer, action, false)) : action.preview;
+    // an ad-hoc row (a release's CISO follow-up) keeps what marks it as one: its title and approval round
+    const before = action.preview as { adHoc?: unknown; title?: unknown; approvalRound?: unknown } | null;
+    const preview = fresh && before?.adHoc === true ? { ...fresh, adHoc: true, title: before.title, approvalRound: before.approvalRound } : fresh;
     const fields = changed.map(([k]) => k);
     return {
       ok: true,

@@ -33,6 +33,8 @@ export const releaseGateInput = z.object({
   requestedBy: z.object({ name: z.string().max(200), aadObjectId: z.string().max(64) }),
   plan: z.array(itemSchema).max(50),
   selected: stepList,
+  /** what follows the undos besides the classification (the ticket note, the CISO follow-up draft), as the card says it */
+  followThrough: z.array(z.string().max(300)).max(5).optional(),
 }).strict().superRefine((v, c) => {
   const inverses = new Set(v.plan.filter((i) => i.kind === 'inverse').map((i) => i.stepId));
   const unknown = v.selected.filter((s) => !inverses.has(s));
@@ -67,7 +69,7 @@ export function releasePreview(input: ReleaseGateInput, incidentId: string): Pre
       { label: 'Requested by', value: input.requestedBy.name },
       { label: 'Defender alerts classified as', value: input.classification },
     ],
-    changes: [...changes, `Classify the incident's Defender alerts as ${input.classification}, with a comment`],
+    changes: [...changes, `Classify the incident's Defender alerts as ${input.classification}, with a comment`, ...(input.followThrough ?? [])],
     // what the inverses themselves cannot undo (the password stays reset, sessions stay revoked)
     warnings: [...chosen.flatMap((i) => [...(i.note ? [i.note] : []), ...i.warnings])],
     notChanged,

@@ -1,15 +1,25 @@
+import type { CustomerConfig } from '../config/customers';
 import { actionIdOf } from '../domain/incident-id';
 import type { Clicker } from '../domain/approval-policy';
 import type { ActionRecord, IncidentRecord } from '../store/store';
 import { ENDED, Room, toJson } from './engine-core';
 import type { ProcedureStep } from './procedure';
-import { buildReleasePlan, previewReleasePlan, releaseStepId, type ReleasePlan } from './release-plan';
+import { buildReleasePlan, previewReleasePlan, releaseStepId, type KeptItem, type PlanItem, type ReleasePlan } from './release-plan';
+import { readFindings } from '../domain/incident-findings';
+import { FOLLOW_UP_CISO_ACTION } from '../evidence/ciso-follow-up';
 import { chosenInverses, CLASSIFICATIONS, RELEASE_GATE_ACTION, RELEASE_GATE_STEP, releaseGateInput, releasePreview, type ReleaseClassification, type ReleaseGateInput } from './release-gate';
 import { refusal, type Refusal } from './results';
 
 /** The follow-through after the inverses: the Defender alerts get the approver's classification. */
 export const CLASSIFY_ACTION = 'alerts.classify';
 export const CLASSIFY_STEP = 'release-classify';
+/** Then the customer's ticket is noted and closed as a false positive, and a follow-up to the CISO is drafted for review. */
+export const TICKET_UPDATE_ACTION = 'ticket.update';
+export const TICKET_STEP = 'release-ticket';
+export const CISO_STEP = 'release-ciso';
+
+/** A release row: an undo or a follow-through; `skip` says why it is not needed, `approval` puts it to its own card. */
+interface ReleaseRow { stepId: string; action: string; input: Record<string, unknown>; title: string; skip?: string; approval?: boolean }
 
 export type ReleaseRequestResult = { ok: true; approvalId: string; plan: ReleasePlan } | Refusal;
 
@@ -58,6 +68,7 @@ export class Release extends Room {
     const input: ReleaseGateInput = {
       reason: req.reason, classification, requestedBy: { name: req.by.name, aadObjectId: req.by.aadObjectId },
       plan: plan.items, selected: plan.items.filter((i) => i.kind === 'inverse').map((i) => i.stepId),
+      ...this.followThroughPreview(incident, customer),
     };
     const parsed = releaseGateInput.safeParse(input);
     if (!parsed.success) return refuse('invalid-request', parsed.error.issues[0].message);
@@ -89,15 +100,15 @@ export class Release extends Room {
     if (!parsed.success) return 0;
     const input = parsed.data;
     let changed = 0;
+    const approvedBy = (await this.store.listApprovals({ incidentId: incident.id, status: 'approved' })).filter((a) => a.actionId === gate.id).map((a) => a.decidedBy).at(-1) ?? 'an approver';
     if (incident.status === 'contained') {
-      const approvedBy = (await this.store.listApprovals({ incidentId: incident.id, status: 'approved' })).filter((a) => a.actionId === gate.id).map((a) => a.decidedBy).at(-1) ?? 'an approver';
       incident = await this.store.updateIncident(incident.id, { status: 'releasing' }, [
         { source: 'engine', kind: 'incident.releasing', summary: `Release started: approved by ${approvedBy}; undoing ${chosenInverses(input).map((i) => i.stepId).join(', ') || 'nothing'}` },
       ]);
       changed++;
     }
 
-    const rows: Array<{ stepId: string; action: string; input: Record<string, unknown>; title: string }> = chosenInverses(input).map((i) => ({
+    const rows: ReleaseRow[] = chosenInverses(input).map((i) => ({
       stepId: releaseStepId(i.stepId), action: i.inverseAction, input: i.inverseInput, title: `Undo: ${i.title}`,
     }));
     const alerts = await this.store.listAlerts(incident.id);
@@ -107,6 +118,7 @@ export class Release extends Room {
         input: { alertIds: alerts.map((a) => a.id), classification: input.classification, comment: `Released by the IR bot (${incident.id}): ${input.reason}` },
       });
     }
+    rows.push(...this.followThrough(incident, input, approvedBy, gate.updatedAt));
     // One at a time, in order: the next is made ready only once the one before has ended (a failed
     // one does not stop the rest; the release then stays `releasing` until it is retried).
     for (const r of rows) {
@@ -116,6 +128,14 @@ export class Release extends Room {
         await this.store.ensureActions([{ id, incidentId: incident.id, stepId: r.stepId, name: r.action, status: 'waiting', idempotencyKey: id, input: toJson(r.input) as Record<string, unknown> }]);
         a = (await this.store.getAction(id))!;
       }
+      if (a.status === 'waiting' && r.skip) {
+        const moved = await this.store.transitionAction(id, { from: ['waiting'], to: 'skipped' }, { preview: { adHoc: true, title: r.title.slice(0, 200) }, error: r.skip }, [
+          { source: 'engine', kind: 'step.skipped', summary: `${r.title.slice(0, 200)}: skipped (${r.skip})`, data: { step: r.stepId, release: true } },
+        ]);
+        if (moved) changed++;
+        continue;
+      }
+      if (r.approval && (a.status === 'waiting' || a.status === 'awaiting_approval')) return changed + (await this.askApproval(incident, r, a));
       if (a.status === 'waiting') {
         const moved = await this.store.transitionAction(id, { from: ['waiting'], to: 'ready' }, { preview: { adHoc: true, title: r.title.slice(0, 200) }, error: null, notBefore: null }, [
           { source: 'engine', kind: 'step.ready', summary: `${r.title.slice(0, 200)}: ready`, data: { step: r.stepId, release: true } },
@@ -126,7 +146,8 @@ export class Release extends Room {
       if (!ENDED.has(a.status)) return changed;
     }
     const ended = await Promise.all(rows.map((r) => this.store.getAction(actionIdOf(incident.id, r.stepId))));
-    const failed = ended.filter((a) => a && a.status !== 'succeeded').map((a) => a!.stepId);
+    // skipped needed nothing; a follow-up email the approver discarded (or let expire) was a decision, not a failure
+    const failed = ended.filter((a) => a && a.status !== 'succeeded' && a.status !== 'skipped' && !(a.stepId === CISO_STEP && ['rejected', 'expired'].includes(a.status))).map((a) => a!.stepId);
     if (failed.length) {
       const marker = failed.join(',');
       if ((incident.data as { releaseIncomplete?: string }).releaseIncomplete !== marker) {
@@ -145,6 +166,97 @@ export class Release extends Room {
     this.notify((n) => n.incidentChanged(incident.id));
     return changed + 1;
   }
+
+  /**
+   * The ServiceNow update and the CISO follow-up, each when its action is registered here; skipped
+   * with the reason when the customer has no ServiceNow (or no ticket was opened) or no CISO contact.
+   */
+  private followThrough(incident: IncidentRecord, input: ReleaseGateInput, approvedBy: string, approvedAt: string): ReleaseRow[] {
+    const customer = this.customerOf(incident);
+    const { undone, kept } = followThroughLines(input);
+    const common = { reason: input.reason, classification: input.classification, releasedBy: approvedBy, undone, kept };
+    const rows: ReleaseRow[] = [];
+    if (this.registry.has(TICKET_UPDATE_ACTION)) {
+      const ticket = readFindings(incident.data).ticket;
+      const sysId = ticket?.sysId && /^[0-9a-f]{32}$/.test(ticket.sysId) ? ticket.sysId : undefined;
+      rows.push({
+        stepId: TICKET_STEP, action: TICKET_UPDATE_ACTION, title: `Note the release on ${ticket?.number ? `ServiceNow ${ticket.number}` : 'the ServiceNow ticket'}`,
+        input: { incidentId: incident.id, ...common, ...(sysId ? { sysId } : {}) },
+        skip: !customer.servicenow ? `${customer.name} has no ServiceNow configured` : !ticket ? 'no ServiceNow ticket was opened for this incident' : undefined,
+      });
+    }
+    if (this.registry.has(FOLLOW_UP_CISO_ACTION)) {
+      rows.push({
+        stepId: CISO_STEP, action: FOLLOW_UP_CISO_ACTION, title: `Follow-up email to ${customer.name}'s CISO`, approval: true,
+        input: { ...common, releasedAt: new Date(approvedAt).toISOString() },
+        skip: customer.contacts?.ciso?.email ? undefined : `${customer.name} has no CISO contact`,
+      });
+    }
+    return rows;
+  }
+
+  /** The card's lines for the ticket note and the CISO follow-up, each when it will be part of the run. */
+  private followThroughPreview(incident: IncidentRecord, customer: CustomerConfig): { followThrough?: string[] } {
+    const lines: string[] = [];
+    if (this.registry.has(TICKET_UPDATE_ACTION)) {
+      const ticket = readFindings(incident.data).ticket;
+      const sn = customer.servicenow;
+      lines.push(!sn ? `No ServiceNow update: ${customer.name} has no ServiceNow configured`
+        : !ticket ? 'No ServiceNow update: no ticket was opened for this incident'
+          : `Note the release on ServiceNow ${ticket.number} and set state ${sn.falsePositiveState}, close code ${sn.falsePositiveCloseCode}`);
+    }
+    if (this.registry.has(FOLLOW_UP_CISO_ACTION) && customer.contacts?.ciso?.email) lines.push(`Draft a follow-up email to ${customer.contacts.ciso.name} (CISO), for review on its own card before it is sent`);
+    return lines.length ? { followThrough: lines.map((l) => l.slice(0, 300)) } : {};
+  }
+
+  /**
+   * The CISO follow-up is a draft: like the first CISO email, it waits on its own card (approvers of
+   * the customer; editable) before it is sent. Its preview is the draft. Called again after a crash
+   * between the two writes, ensureApproval finds or makes the one approval of this round.
+   */
+  private async askApproval(incident: IncidentRecord, r: ReleaseRow, a: ActionRecord): Promise<number> {
+    const customer = this.customerOf(incident);
+    const step: ProcedureStep = { id: r.stepId, title: r.title, action: r.action, needs: [], after: [], followUp: true, with: {}, record: {}, approval: { twoPerson: false } };
+    if (a.status === 'awaiting_approval') {
+      await this.rooms.approvals.ensureApproval(incident, customer, step, a);
+      return 0;
+    }
+    const def = this.registry.get(r.action)!;
+    let preview: Record<string, unknown>;
+    try {
+      const parsed = def.input.parse(a.input);
+      preview = toJson(await def.preview!(parsed, this.actionContext(incident, customer, a, false))) as Record<string, unknown>;
+    } catch (e) {
+      const error = (e as Error).message.split('\n')[0].slice(0, 500);
+      const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'failed' }, { preview: { adHoc: true, title: r.title.slice(0, 200) }, error }, [
+        { source: 'engine', kind: 'step.failed', summary: `${r.title.slice(0, 200)}: the draft could not be made (${error})`, data: { step: r.stepId, release: true } },
+      ]);
+      return moved ? 1 : 0;
+    }
+    // a retried draft (failed, then @ir retry) gets a new approval round, as a re-requested release does
+    const round = (await this.store.listApprovals({ incidentId: incident.id })).filter((x) => x.actionId === a.id).length;
+    const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'awaiting_approval' }, { preview: { ...preview, adHoc: true, title: r.title.slice(0, 200), approvalRound: round }, error: null, notBefore: null }, [
+      { source: 'engine', kind: 'step.awaiting_approval', summary: `${r.title.slice(0, 200)}: draft ready for review`, data: { step: r.stepId, release: true } },
+    ]);
+    if (!moved) return 0;
+    await this.rooms.approvals.ensureApproval(incident, customer, step, moved, true);
+    this.notify((n) => n.incidentChanged(incident.id));
+    return 1;
+  }
+}
+
+function followThroughLines(input: ReleaseGateInput): { undone: string[]; kept: string[] } {
+  const chosen = chosenInverses(input);
+  const chosenIds = new Set(chosen.map((i) => i.stepId));
+  const plan = input.plan as PlanItem[];
+  return {
+    undone: chosen.map((i) => (i.changes.length ? `${i.title}: ${i.changes.join('; ')}` : i.title).slice(0, 300)),
+    kept: [
+      ...chosen.flatMap((i) => (i.note ? [i.note] : [])),
+      ...plan.filter((i): i is KeptItem => i.kind === 'kept').map((i) => `${i.title}: ${i.reason}`),
+      ...plan.filter((i) => i.kind === 'inverse' && !chosenIds.has(i.stepId)).map((i) => `${i.title}: not part of this release, it stays in place`),
+    ].map((k) => k.slice(0, 500)),
+  };
 }
 
 function syntheticRow(incident: IncidentRecord, stepId: string): ActionRecord {

@@ -6,12 +6,15 @@ import { alertSources, createAlertSource } from '../connectors/alert-source/regi
 import type { MailerFactory, MspMailbox } from '../connectors/mail/mailer';
 import { createMailer, mailers } from '../connectors/mail/registry';
 import { validateOutgoingMail } from '../connectors/mail/message';
+import { InvalidInputError } from '../domain/net';
 import type { ServiceNowClientOptions } from '../connectors/servicenow/client';
 import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry';
 import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource, actionList } from '../connectors/types';
 import type { Store } from '../store/store';
 import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type EmailDraft } from './ciso-email';
+import { draftCisoFollowUp, FOLLOW_UP_CISO_ACTION } from './ciso-follow-up';
+export { FOLLOW_UP_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
 
@@ -59,6 +62,17 @@ const notifyInput = z.object({
   cc: z.union([z.string().max(2000), z.array(z.string().max(254)).max(50)]).optional(),
 }).passthrough();
 export type NotifyCisoInput = z.infer<typeof notifyInput>;
+
+/** The release's follow-up to the CISO (issue 14): what the release did, and the same editable fields. */
+const followUpInput = notifyInput.extend({
+  reason: z.string().trim().min(1).max(500),
+  classification: z.enum(['falsePositive', 'informationalExpectedActivity']),
+  releasedBy: z.string().min(1).max(200),
+  releasedAt: z.string().datetime(),
+  undone: z.array(z.string().max(300)).max(50),
+  kept: z.array(z.string().max(500)).max(50),
+});
+export type FollowUpCisoInput = z.infer<typeof followUpInput>;
 
 export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   const { store } = o;
@@ -160,18 +174,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, {
       now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, mspOnCall: o.mspOnCall, signature: o.signature,
     });
-    const draft = draftCisoEmail(snapshot);
-    const to = splitRecipients(input.recipients) ?? draft.to;
-    const cc = splitRecipients(input.cc) ?? (input.recipients !== undefined ? [] : draft.cc);
-    const final: EmailDraft = {
-      to: checkRecipients(ctx.customer, to, o.mspOnCall),
-      cc: checkRecipients(ctx.customer, cc, o.mspOnCall),
-      subject: input.subject?.trim() ? input.subject : draft.subject,
-      body: input.body?.trim() ? input.body.replace(/\r\n/g, '\n') : draft.body,
-    };
-    // The same gate the transports use, before anything is shown or sent.
-    validateOutgoingMail({ subject: final.subject, bodyText: final.body, to: final.to, cc: final.cc });
-    return final;
+    return finalDraft(draftCisoEmail(snapshot), input, ctx);
   }
 
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
@@ -205,38 +208,94 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       };
     },
     async run(input, ctx): Promise<ActionResult<NotifyCisoOutput>> {
-      const d = await composed(input, ctx);
-      // Mail has no idempotency key on the far side: remember the attempt, so a crash after the
-      // send is not silently followed by a second email.
-      const key = `mail.notifyCiso:${ctx.idempotencyKey}`;
-      const prior = await store.getState(key);
-      if (prior?.startsWith('sent ')) {
-        const sent = JSON.parse(prior.slice(5)) as NotifyCisoOutput;
-        return { output: { ...sent, alreadySent: true }, summary: `Already emailed ${sent.to.join(', ')} at ${sent.sentAt}: not sent again`, raw: [] };
-      }
-      if (prior === 'sending') {
-        throw new ConnectorError('an earlier attempt to email the CISO stopped mid-send and may have gone out: check the sent mail, then send again with @ir retry if it did not', { source: 'mail' });
-      }
-      if (!(await store.casState(key, prior, 'sending'))) throw new ConnectorError('another worker is sending this email right now', { source: 'mail', retryable: true });
-
-      const mailer = mailerOf(ctx);
-      let sent: { raw: RawPayload[]; messageId?: string };
-      try {
-        sent = await mailer.send({ subject: d.subject, bodyText: d.body, to: d.to, cc: d.cc }, { now: () => ctx.now() });
-      } catch (e) {
-        // Refused before or by the server: nothing went out, so a retry may send.
-        await store.setState(key, 'failed');
-        throw e;
-      }
-      const { raw, messageId } = sent;
-      const via = mailer.via;
-      const output: NotifyCisoOutput = { via, to: d.to, cc: d.cc, subject: d.subject, sentAt: ctx.now().toISOString(), messageId };
-      await store.setState(key, `sent ${JSON.stringify(output)}`);
-      return { output, summary: `Emailed ${d.to.join(', ')}${d.cc.length ? ` (cc ${d.cc.join(', ')})` : ''}: "${d.subject}"`, raw };
+      return sendOnce(`mail.notifyCiso:${ctx.idempotencyKey}`, await composed(input, ctx), ctx);
     },
   };
 
-  return actionList(reportAction, ticketAction, notifyAction);
+  /**
+   * Mail has no idempotency key on the far side: the attempt is remembered under `key`, so a crash
+   * after the send is not silently followed by a second email.
+   */
+  async function sendOnce(key: string, d: EmailDraft, ctx: ActionContext): Promise<ActionResult<NotifyCisoOutput>> {
+    const prior = await store.getState(key);
+    if (prior?.startsWith('sent ')) {
+      const sent = JSON.parse(prior.slice(5)) as NotifyCisoOutput;
+      return { output: { ...sent, alreadySent: true }, summary: `Already emailed ${sent.to.join(', ')} at ${sent.sentAt}: not sent again`, raw: [] };
+    }
+    if (prior === 'sending') {
+      throw new ConnectorError('an earlier attempt to email the CISO stopped mid-send and may have gone out: check the sent mail, then send again with @ir retry if it did not', { source: 'mail' });
+    }
+    if (!(await store.casState(key, prior, 'sending'))) throw new ConnectorError('another worker is sending this email right now', { source: 'mail', retryable: true });
+
+    const mailer = mailerOf(ctx);
+    let sent: { raw: RawPayload[]; messageId?: string };
+    try {
+      sent = await mailer.send({ subject: d.subject, bodyText: d.body, to: d.to, cc: d.cc }, { now: () => ctx.now() });
+    } catch (e) {
+      // Refused before or by the server: nothing went out, so a retry may send.
+      await store.setState(key, 'failed');
+      throw e;
+    }
+    const { raw, messageId } = sent;
+    const output: NotifyCisoOutput = { via: mailer.via, to: d.to, cc: d.cc, subject: d.subject, sentAt: ctx.now().toISOString(), messageId };
+    await store.setState(key, `sent ${JSON.stringify(output)}`);
+    return { output, summary: `Emailed ${d.to.join(', ')}${d.cc.length ? ` (cc ${d.cc.join(', ')})` : ''}: "${d.subject}"`, raw };
+  }
+
+  /** The approver's edits over the draft, checked by the same rules as the first CISO email. */
+  function finalDraft(draft: EmailDraft, input: NotifyCisoInput, ctx: ActionContext): EmailDraft {
+    const to = splitRecipients(input.recipients) ?? draft.to;
+    const cc = splitRecipients(input.cc) ?? (input.recipients !== undefined ? [] : draft.cc);
+    const final: EmailDraft = {
+      to: checkRecipients(ctx.customer, to, o.mspOnCall),
+      cc: checkRecipients(ctx.customer, cc, o.mspOnCall),
+      subject: input.subject?.trim() ? input.subject : draft.subject,
+      body: input.body?.trim() ? input.body.replace(/\r\n/g, '\n') : draft.body,
+    };
+    validateOutgoingMail({ subject: final.subject, bodyText: final.body, to: final.to, cc: final.cc });
+    return final;
+  }
+
+  async function composedFollowUp(input: FollowUpCisoInput, ctx: ActionContext): Promise<EmailDraft> {
+    const incident = await store.getIncident(ctx.incidentId);
+    if (!incident) throw new InvalidInputError('incidentId', `no incident ${ctx.incidentId}`);
+    if (incident.customerId !== ctx.customer.id) throw new InvalidInputError('incidentId', `${ctx.incidentId} is not an incident of ${ctx.customer.id}`);
+    const draft = draftCisoFollowUp({
+      incident, customer: ctx.customer, reason: input.reason, classification: input.classification, releasedBy: input.releasedBy,
+      releasedAt: new Date(input.releasedAt), undone: input.undone, kept: input.kept, mspOnCall: o.mspOnCall, signature: o.signature,
+    });
+    return finalDraft(draft, input, ctx);
+  }
+
+  const followUpAction: ActionDef<FollowUpCisoInput, NotifyCisoOutput> = {
+    name: FOLLOW_UP_CISO_ACTION,
+    risk: 'change',
+    editable: ['subject', 'body', 'recipients', 'cc'],
+    shownForEdit: notifyAction.shownForEdit,
+    description: "Emails the customer's CISO a short follow-up after a release (reviewed and editable on its card, like the first CISO email).",
+    input: followUpInput,
+    async preview(input, ctx): Promise<Preview> {
+      const d = await composedFollowUp(input, ctx);
+      const mailer = mailerOf(ctx);
+      return {
+        title: `Follow-up to ${ctx.customer.name}'s CISO: ${ctx.incidentId} released`,
+        facts: [
+          { label: 'To', value: d.to.join(', ') },
+          { label: 'Cc', value: d.cc.join(', ') || '—' },
+          { label: 'Subject', value: d.subject },
+          { label: 'Sent via', value: mailer.describe() },
+        ],
+        changes: [`Send the email below to ${d.to.join(', ')}`],
+        warnings: mailer.problems(),
+        data: { draft: d },
+      };
+    },
+    async run(input, ctx): Promise<ActionResult<NotifyCisoOutput>> {
+      return sendOnce(`${FOLLOW_UP_CISO_ACTION}:${ctx.idempotencyKey}`, await composedFollowUp(input, ctx), ctx);
+    },
+  };
+
+  return actionList(reportAction, ticketAction, notifyAction, followUpAction);
 }
 
 export { ticketOf };

@@ -34,7 +34,7 @@ export function releaseSection(d: { incident: IncidentRecord; actions: ActionRec
   parts.push(rows.length
     ? table(['Step', 'Action', 'Status', 'Ended (UTC)', 'Result', 'Evidence (SHA-256)'], rows.map((a) => [
       cell(a.stepId, 80), cell(a.name, 60), cell(a.status), ['succeeded', 'failed'].includes(a.status) ? utc(a.updatedAt) : '—',
-      cell(a.status === 'failed' ? `error: ${a.error ?? ''}` : String((a.result as { summary?: unknown } | null)?.summary ?? ''), 400),
+      cell(a.status === 'failed' ? `error: ${a.error ?? ''}` : a.status === 'skipped' ? `skipped: ${a.error ?? ''}` : String((a.result as { summary?: unknown } | null)?.summary ?? ''), 400),
       evidenceIdsOf(a).map((id) => `#${id} ${byId.get(id)?.sha256 ?? '(missing)'}`).join('<br>') || '—',
     ]))
     : 'Nothing has been undone yet.\n');

@@ -113,9 +113,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(action.status, 'succeeded', JSON.stringify(action));
       assert.equal((await app.store.listApprovals({ incidentId })).filter((a) => a.actionId === stepId).length, 1, 'one approval asked for and given');
 
-      const findings = readFindings((await app.store.getIncident(incidentId))!.data);
+      // runner.ts saves the findings just after the step turns succeeded: wait for them to be written
+      const changedSteps = ['adDisable', 'adResetPassword', 'revokeSessions'];
+      const findings = await waitFor('the containment findings saved', async () => {
+        const f = readFindings((await app.store.getIncident(incidentId))!.data);
+        return changedSteps.every((step) => f.entraChanges?.some((c) => c.step === step)) ? f : undefined;
+      }, 30_000);
       assert.equal(findings.subjectPlacement, 'synced');
-      for (const step of ['adDisable', 'adResetPassword', 'revokeSessions']) {
+      for (const step of changedSteps) {
         assert.ok(findings.entraChanges?.some((c) => c.step === step && c.changed), `${step} changed: ${JSON.stringify(findings.entraChanges)}`);
       }
 

@@ -42,7 +42,7 @@ describe('sandbox end to end: alert → timeline card in #sec-ir (Playground, he
     const before = JSON.parse((await app.store.getState(`teams:card:${incidentId}`))!);
     await app.store.appendTimeline(incidentId, [{ source: 'test', kind: 'note', summary: 'Analyst note: checking with the customer' }]);
     await app.notifyIncident(incidentId);
-    await ui.waitForText('Analyst note: checking with the customer', 15_000);
+    await ui.waitForText('Analyst note: checking with the customer', 45_000);
     assert.equal(await ui.page.locator('.ac-adaptiveCard').filter({ hasText: `${incidentId} · Contoso` }).count(), 1, 'one timeline card');
     assert.deepEqual(JSON.parse((await app.store.getState(`teams:card:${incidentId}`))!), before);
   });

@@ -121,7 +121,8 @@ function stateFacts(ctx: ActionContext, s: AccountState): Array<{ label: string;
     { label: 'Domain controller', value: s.dc },
     { label: 'Privileged groups', value: s.privilegedGroups.join(', ') || 'none' },
     { label: 'userAccountControl', value: `${s.userAccountControl} (${s.enabled ? 'enabled' : 'disabled'}${s.lockedOut ? ', locked out' : ''})` },
-    { label: 'Password last set', value: s.pwdLastSet ?? 'never (must change at next logon)' },
+    // as the timeline card writes it, so the two cards read the same time the same way
+    { label: 'Password last set', value: s.pwdLastSet ? `${s.pwdLastSet.slice(0, 19).replace('T', ' ')} UTC` : 'never (must change at next logon)' },
   ];
 }
 

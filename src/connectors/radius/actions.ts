@@ -57,7 +57,7 @@ function radiusOf(ctx: ActionContext): RadiusConfig {
 }
 
 /** A session's switch port, as switch.portFacts takes it: NAS-IP-Address, NAS-Port-Id, Calling-Station-Id. */
-export interface SessionPort { nasIp: string; nasPortId: string; callingStationId: string; username: string }
+export interface SessionPort { nasIp: string; nasPortId: string; callingStationId: string; username: string; acctSessionId?: string }
 export type AccountingOutput = AccountingReport & {
   /** the sessions that name a port and a client (wired/Wi-Fi 802.1X), one per port and client, active ones first; at most 50 */
   ports: SessionPort[];
@@ -69,7 +69,8 @@ export function wiredPorts(report: AccountingReport): SessionPort[] {
   for (const s of report.sessions) {
     if (!s.nasIp || !s.nasPortId || !s.callingStationId) continue;
     const key = `${s.nasIp}|${s.nasPortId}|${s.callingStationId}`;
-    if (!seen.has(key)) seen.set(key, { nasIp: s.nasIp, nasPortId: s.nasPortId, callingStationId: s.callingStationId, username: s.userName });
+    // Acct-Session-Id rides along for a CoA port command (switch.containPort coa-* modes), which names the session
+    if (!seen.has(key)) seen.set(key, { nasIp: s.nasIp, nasPortId: s.nasPortId, callingStationId: s.callingStationId, username: s.userName, ...(s.acctSessionId ? { acctSessionId: s.acctSessionId } : {}) });
   }
   return [...seen.values()].slice(0, 50);
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConnectorError, type ActionContext, type ActionDef, type Preview, type StoredReport, actionList } from '../types';
 import { parseInstanceUrl } from './client';
 import { attachmentFileName, correlationIdField, safeAlertLink, shortDescriptionField } from './fields';
+import { composeReleaseNote, releaseSecurityIncident, type ReleaseSecurityIncidentInput, type ReleaseSecurityIncidentOutput } from './release-security-incident';
 import { openSecurityIncident, type OpenSecurityIncidentInput, type OpenSecurityIncidentOutput } from './open-security-incident';
 
 /** What a procedure step gives: plain values. The attachment is the incident's stored report. */
@@ -67,4 +68,42 @@ export const openIncidentAction: ActionDef<OpenIncidentStepInput, OpenSecurityIn
   run: async (input, ctx) => openSecurityIncident(fullInput(input, ctx, await storedReport(ctx)), ctx),
 };
 
-export const serviceNowActions: ActionDef[] = actionList(openIncidentAction);
+const line = z.string().max(500);
+const releaseInput: z.ZodType<ReleaseSecurityIncidentInput, z.ZodTypeDef, unknown> = z.object({
+  incidentId: z.string().min(1).max(100),
+  reason: z.string().trim().min(1).max(500),
+  classification: z.enum(['falsePositive', 'informationalExpectedActivity']),
+  releasedBy: z.string().min(1).max(200),
+  undone: z.array(line).max(50),
+  kept: z.array(line).max(50),
+  sysId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+}).strict();
+
+/**
+ * The release's ticket update (issue 14): a work note on the incident's Security Incident and the
+ * "closed as false positive" state and close code from the customer's config. A change to the
+ * ticket, not to the customer's systems: the release's one approval covers it.
+ */
+export const ticketUpdateAction: ActionDef<ReleaseSecurityIncidentInput, ReleaseSecurityIncidentOutput> = {
+  name: 'ticket.update',
+  risk: 'change',
+  description: "Notes the release on the customer's ServiceNow Security Incident and sets the state and close code for a false positive.",
+  input: releaseInput,
+  async preview(input, ctx): Promise<Preview> {
+    const config = ctx.customer.servicenow;
+    if (!config) return { title: 'Update the ServiceNow Security Incident', facts: [], changes: [], warnings: [`${ctx.customer.name} has no ServiceNow configured`], nothingToDo: true };
+    return {
+      title: `Note the release on the ServiceNow Security Incident of ${ctx.incidentId}`,
+      facts: [
+        { label: 'Instance', value: parseInstanceUrl(config.instanceUrl).host },
+        { label: 'State', value: `code ${config.falsePositiveState}` },
+        { label: 'Close code', value: config.falsePositiveCloseCode },
+      ],
+      changes: [`Add a ${config.notesField} entry (once):\n${composeReleaseNote(input)}`, `Set state ${config.falsePositiveState} and close code ${config.falsePositiveCloseCode}`],
+      warnings: [],
+    };
+  },
+  run: (input, ctx) => releaseSecurityIncident(input, ctx),
+};
+
+export const serviceNowActions: ActionDef[] = actionList(openIncidentAction, ticketUpdateAction);

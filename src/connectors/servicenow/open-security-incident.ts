@@ -163,7 +163,8 @@ export async function openSecurityIncident(
   };
 }
 
-async function findByCorrelation(client: ServiceNowClient, config: ServiceNowConfig, correlationId: string): Promise<TableRow | undefined> {
+/** The record a previous call opened for our incident id (the correlation field), if any. */
+export async function findByCorrelation(client: ServiceNowClient, config: ServiceNowConfig, correlationId: string): Promise<TableRow | undefined> {
   const res = await client.request(
     'GET', `/api/now/table/${config.table}`,
     {

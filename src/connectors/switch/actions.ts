@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SwitchConfig } from '../../config/customers';
 import { InvalidInputError, parseIp } from '../../domain/net';
+import { nasForSwitch, portCommandAttributes, sendPortCommands, type PortCommand, type PortCommandRequest } from '../radius/coa/port-command';
 import { ConnectorError, type ActionContext, type ActionDef, type RawPayload } from '../types';
 import { SwitchCommandError } from './cli-switch-driver';
 import type { PortFacts, SwitchDriver, SwitchDriverFactory } from './driver';
@@ -16,6 +17,8 @@ export const portFactsRow = z.object({
   nasPortId: text(128),
   callingStationId: text(64),
   username: text(256).optional(),
+  /** carried through to the port row: a CoA port command (switchContainment coa-*) names the session by it */
+  acctSessionId: text(64).optional(),
 });
 export const portFactsInput = z.object({ sessions: z.array(portFactsRow).min(1).max(50) });
 export type PortFactsInput = z.infer<typeof portFactsInput>;
@@ -29,6 +32,9 @@ export interface PortFactsRowResult {
   switchId?: string;
   port?: string;
   facts?: PortFacts;
+  /** the session's identifiers as accounting gave them, for a CoA port command (switch.containPort) */
+  callingStationId?: string;
+  acctSessionId?: string;
 }
 export interface PortFactsOutput { ports: PortFactsRowResult[] }
 
@@ -122,7 +128,10 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
         const driver: SwitchDriver = createSwitchDriver(targets[0].config, { secrets: ctx.secrets, log: ctx.log }, deps.drivers ?? switchDrivers);
         try {
           for (const t of targets) {
-            const base = { nasIp: t.row.nasIp, nasPortId: t.row.nasPortId, switchId: t.config.id, port: t.port.short };
+            const base = {
+              nasIp: t.row.nasIp, nasPortId: t.row.nasPortId, switchId: t.config.id, port: t.port.short,
+              callingStationId: t.row.callingStationId, ...(t.row.acctSessionId !== undefined ? { acctSessionId: t.row.acctSessionId } : {}),
+            };
             try {
               const { facts, transcript } = await driver.portFacts(t.port, t.mac);
               raw.push(transcript);
@@ -152,18 +161,28 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
   const containPort: ActionDef<ContainPortInput, ContainPortOutput> = {
     name: 'switch.containPort',
     risk: 'destructive',
-    description: "Contains the user's device at the access switch, as the customer chose (customers file switchContainment): shut-port shuts each port the switch-ports step read over SSH; the undo is 'no shutdown' (switch.unshutPort).",
+    description: "Contains the user's device at the access switch, as the customer chose (customers file switchContainment): shut-port shuts each port the switch-ports step read over SSH; coa-disable-host-port / coa-bounce-host-port send Cisco's port command in a RADIUS CoA-Request to the switch as NAS. The undo of a shut or disabled port is 'no shutdown' over SSH (switch.unshutPort); a bounce needs none.",
     input: containPortInput,
     inverse: {
       action: 'switch.unshutPort',
       // only the ports this run shut: a port that was already down stays as it was found
-      input: (_forwardInput, forwardOutput) => ({
-        ports: ((forwardOutput as ContainPortOutput | null)?.ports ?? []).filter((p) => p.changed).map((p) => ({ switchId: p.switchId, port: p.port })),
-      }),
-      note: 'no shutdown on each port the containment shut',
+      input: (_forwardInput, forwardOutput) => {
+        const ports = (forwardOutput as ContainPortOutput | null)?.ports ?? [];
+        // the ports left as they were ride along with the reason, for the release card
+        const unchanged = ports.filter((p) => !p.changed && !p.failed).map((p) => ({
+          item: `${p.port} on ${p.switchId}`,
+          reason: 'none' in p.undo ? p.undo.none : 'the containment found it already shut and left it as it was',
+        }));
+        return {
+          ports: ports.filter((p) => p.changed).map((p) => ({ switchId: p.switchId, port: p.port })),
+          ...(unchanged.length ? { unchanged } : {}),
+        };
+      },
+      note: 'no shutdown on each port the containment shut or disabled (a CoA disable-host-port leaves the port administratively down, and a CoA cannot re-enable it); a bounced port came back up by itself: nothing to undo',
     },
     async preview(input, ctx) {
       const mode = containmentMode(ctx);
+      if (mode !== 'shut-port') return coaPreview(mode, input, ctx, deps);
       const plan = planPorts(ctx, input, 'containment');
       const changes: string[] = [];
       const notChanged = [...plan.refused];
@@ -184,6 +203,7 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     },
     async run(input, ctx) {
       const mode = containmentMode(ctx);
+      if (mode !== 'shut-port') return coaRun(mode, input, ctx, deps);
       const plan = planPorts(ctx, input, 'containment');
       if (plan.targets.length === 0) throw new InvalidInputError('ports', `no port to contain: ${plan.refused.map((r) => `${r.item}: ${r.reason}`).join('; ') || 'the switch-ports step read none'}`);
       const ports: ContainedPort[] = [];
@@ -210,7 +230,7 @@ export function createSwitchActions(deps: SwitchActionDeps = {}): ActionDef[] {
     async preview(input, ctx) {
       const plan = planPorts(ctx, input, 'undo');
       const changes: string[] = [];
-      const notChanged = [...plan.refused];
+      const notChanged = [...plan.refused, ...(unshutPortInput.safeParse(input).data?.unchanged ?? [])];
       await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
         const { shut } = await driver.isShut(t.port);
         if (shut) changes.push(`Bring ${t.port.full} on ${t.config.id} back up (no shutdown)`);
@@ -240,29 +260,47 @@ export const portListInput = z.object({ ports: z.array(portRef).min(1).max(50) }
 export type PortListInput = z.infer<typeof portListInput>;
 export const containPortInput = portListInput;
 export type ContainPortInput = PortListInput;
-/** The undo's list may be empty: a containment that found every port already shut leaves nothing to bring up. */
-export const unshutPortInput = z.object({ ports: z.array(portRef).max(50) });
+/**
+ * The undo's list may be empty: a containment that found every port already shut, or only bounced
+ * ports (CoA bounce-host-port), leaves nothing to bring up; `unchanged` says why, for the release card.
+ */
+export const unshutPortInput = z.object({
+  ports: z.array(portRef).max(50),
+  unchanged: z.array(z.object({ item: text(200), reason: text(300) })).max(50).optional(),
+});
 export type UnshutPortInput = z.infer<typeof unshutPortInput>;
 
-export interface ContainedPort { switchId: string; port: string; changed: boolean; line: string; undo: { action: 'no shutdown'; switchId: string; port: string } }
-export interface ContainPortOutput { mode: 'shut-port'; ports: ContainedPort[]; refused: Array<{ item: string; reason: string }> }
+export type SwitchContainmentMode = 'shut-port' | 'coa-bounce-host-port' | 'coa-disable-host-port';
+export interface ContainedPort {
+  switchId: string;
+  port: string;
+  /** true when this run took the port down and left it down: the undo brings exactly these back */
+  changed: boolean;
+  line: string;
+  undo: { action: 'no shutdown'; switchId: string; port: string } | { none: string };
+  /** CoA modes: the NAS did not ACK (NAK with its Error-Cause, or no answer): the port was not contained */
+  failed?: boolean;
+  /** CoA modes: the NAS that got the CoA-Request and its answer */
+  coa?: { nasId: string; command: PortCommand; outcome: string; errorCause?: { code: number; text: string }; detail: string };
+}
+export interface ContainPortOutput { mode: SwitchContainmentMode; ports: ContainedPort[]; refused: Array<{ item: string; reason: string }> }
 export interface UnshutPortOutput { ports: Array<{ switchId: string; port: string; changed: boolean; line: string }>; refused: Array<{ item: string; reason: string }> }
 
-function containmentMode(ctx: ActionContext): 'shut-port' {
+function containmentMode(ctx: ActionContext): SwitchContainmentMode {
   const mode = ctx.customer.switchContainment;
-  if (mode !== 'shut-port') throw new ConnectorError(`switch containment is off for ${ctx.customer.name} (customers file: switchContainment)`, { source: 'switch' });
+  if (mode === 'off') throw new ConnectorError(`switch containment is off for ${ctx.customer.name} (customers file: switchContainment)`, { source: 'switch' });
   return mode;
 }
 
-interface PortTarget { config: SwitchConfig; port: SwitchPort }
+interface PortTarget { config: SwitchConfig; port: SwitchPort; row: z.infer<typeof portRef> }
 
 /**
  * The ports to act on, each checked on its own: this customer's switch, a port name in the vendor's
  * set, shutdown allowed on that switch; rows the port read did not place (outcome not ok) and
  * duplicates are left out with the reason. One bad row never stops the others.
  */
-function planPorts(ctx: ActionContext, input: unknown, purpose: 'containment' | 'undo'): { targets: PortTarget[]; refused: Array<{ item: string; reason: string }> } {
-  const r = portListInput.safeParse(input);
+function planPorts(ctx: ActionContext, input: unknown, purpose: 'containment' | 'undo', keepDuplicates = false): { targets: PortTarget[]; refused: Array<{ item: string; reason: string }> } {
+  const r = (purpose === 'undo' ? unshutPortInput : portListInput).safeParse(input);
   if (!r.success) throw new InvalidInputError(r.error.issues[0].path.join('.') || 'input', r.error.issues[0].message);
   const targets: PortTarget[] = [];
   const refused: Array<{ item: string; reason: string }> = [];
@@ -282,11 +320,132 @@ function planPorts(ctx: ActionContext, input: unknown, purpose: 'containment' | 
       throw e;
     }
     const key = `${config.id}|${port.full}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key) && !keepDuplicates) continue;
     seen.add(key);
-    targets.push({ config, port });
+    targets.push({ config, port, row });
   }
   return { targets, refused };
+}
+
+// --- CoA modes: Cisco's port commands in a RADIUS CoA-Request to the switch as NAS ----------------
+
+const COMMAND_OF: Record<Exclude<SwitchContainmentMode, 'shut-port'>, PortCommand> = {
+  'coa-bounce-host-port': 'bounce-host-port',
+  'coa-disable-host-port': 'disable-host-port',
+};
+
+interface CoaTarget extends PortTarget { request: PortCommandRequest }
+
+/**
+ * The ports a CoA can reach, each checked on its own beyond planPorts: a Cisco IOS switch, the
+ * customer's NAS for its NAS-IP-Address, and the session identifiers as accounting gave them
+ * (Calling-Station-Id a MAC, Acct-Session-Id and NAS-Port-Id in their grammar); a row that fails
+ * is refused with the reason and nothing is sent for it.
+ */
+function planCoa(mode: Exclude<SwitchContainmentMode, 'shut-port'>, ctx: ActionContext, input: unknown) {
+  // duplicates kept until the rows are checked: a bad row must not take the place of a good one for its port
+  const plan = planPorts(ctx, input, 'containment', true);
+  const command = COMMAND_OF[mode];
+  const targets: CoaTarget[] = [];
+  const refused = [...plan.refused];
+  const seen = new Set<string>();
+  for (const t of plan.targets) {
+    const item = `${t.port.full} on ${t.config.id}`;
+    // one command per port: a bounce or a disable acts on the port, whichever session names it
+    if (seen.has(`${t.config.id}|${t.port.full}`)) continue;
+    if (t.config.kind !== 'cisco-ios') { refused.push({ item, reason: `${mode} is Cisco's CoA command; ${t.config.id} is ${t.config.kind}` }); continue; }
+    const nas = nasForSwitch(ctx.customer.radius, t.config.nasIp);
+    if (!nas) { refused.push({ item, reason: `no radius.nas entry for ${t.config.id}'s NAS-IP-Address ${t.config.nasIp}: the CoA has nowhere to go` }); continue; }
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const ref = {
+      nasIp: t.config.nasIp,
+      callingStationId: str(t.row.callingStationId) ?? '',
+      ...(str(t.row.acctSessionId) !== undefined ? { acctSessionId: str(t.row.acctSessionId) } : {}),
+      ...(str(t.row.nasPortId) !== undefined ? { nasPortId: str(t.row.nasPortId) } : {}),
+    };
+    if (!ref.callingStationId) { refused.push({ item, reason: 'no Calling-Station-Id (client MAC) from accounting: the CoA cannot name the session' }); continue; }
+    const request: PortCommandRequest = { key: String(targets.length), nas, ref, kind: t.config.kind, command };
+    try {
+      portCommandAttributes(request.ref, command, request.kind); // each value against its grammar; nothing sent yet
+    } catch (e) {
+      if (e instanceof InvalidInputError) { refused.push({ item, reason: e.message }); continue; }
+      throw e;
+    }
+    seen.add(`${t.config.id}|${t.port.full}`);
+    targets.push({ ...t, request });
+  }
+  return { targets, refused, command };
+}
+
+async function coaPreview(mode: Exclude<SwitchContainmentMode, 'shut-port'>, input: unknown, ctx: ActionContext, deps: SwitchActionDeps) {
+  const plan = planCoa(mode, ctx, input);
+  const changes: string[] = [];
+  const notChanged = [...plan.refused];
+  const facts: Array<{ label: string; value: string }> = [{ label: 'Customer', value: ctx.customer.name }, { label: 'Mode', value: `${mode} (customers file: switchContainment)` }];
+  const describe = (t: CoaTarget) => `${t.port.full} on ${t.config.id} by RADIUS CoA-Request to NAS ${t.request.nas.id} (${t.request.nas.coaHost ?? t.request.nas.ip}:${t.request.nas.coaPort}), Cisco-AVPair subscriber:command=${plan.command}, client ${t.request.ref.callingStationId}`;
+  for (const t of plan.targets) facts.push({ label: 'Port', value: `${t.port.full} on ${t.config.id} (${t.config.kind}, NAS ${t.config.nasIp})` });
+  if (plan.command === 'disable-host-port') {
+    await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
+      const { shut } = await driver.isShut(t.port);
+      if (shut) notChanged.push({ item: `${t.port.full} on ${t.config.id}`, reason: 'already administratively down' });
+      else changes.push(`Disable ${describe(t as CoaTarget)}; undo: no shutdown over SSH`);
+    });
+  } else {
+    for (const t of plan.targets) changes.push(`Bounce ${describe(t)}: the link goes down and comes back up; nothing to undo`);
+  }
+  return {
+    title: `${plan.command === 'disable-host-port' ? 'Disable' : 'Bounce'} the switch port${plan.targets.length === 1 ? '' : 's'} of the user's device (RADIUS CoA)`,
+    facts, changes, notChanged,
+    warnings: [plan.command === 'disable-host-port'
+      ? 'Everything on the port loses its link until someone runs no shutdown, including a phone or a daisy-chained device'
+      : 'Everything on the port loses its link for a moment and re-authenticates (802.1X / MAB) when it comes back'],
+    nothingToDo: changes.length === 0,
+    data: { mode, ports: plan.targets.map((t) => ({ switchId: t.config.id, port: t.port.full, nasId: t.request.nas.id })) },
+  };
+}
+
+async function coaRun(mode: Exclude<SwitchContainmentMode, 'shut-port'>, input: unknown, ctx: ActionContext, deps: SwitchActionDeps) {
+  const plan = planCoa(mode, ctx, input);
+  if (plan.targets.length === 0) throw new InvalidInputError('ports', `no port to contain: ${plan.refused.map((r) => `${r.item}: ${r.reason}`).join('; ') || 'the switch-ports step read none'}`);
+  const ports: ContainedPort[] = [];
+  const raw: RawPayload[] = [];
+  let toSend = plan.targets;
+  if (plan.command === 'disable-host-port') {
+    // Read each port first over SSH: a retry after a crash (or a port someone already shut) sends no CoA.
+    const down = new Set<CoaTarget>();
+    await eachSwitch(plan.targets, deps, ctx, async (driver, t) => {
+      const { shut, transcript } = await driver.isShut(t.port);
+      if (transcript) raw.push(transcript);
+      if (shut) down.add(t as CoaTarget);
+    });
+    for (const t of down) {
+      ports.push({ switchId: t.config.id, port: t.port.full, changed: false, line: `${t.port.short} on ${t.config.id} was already down: no CoA sent`, undo: { none: 'the containment found it down and left it as it was' } });
+    }
+    toSend = plan.targets.filter((t) => !down.has(t));
+  }
+  const radius = ctx.customer.radius!; // planCoa found a NAS in it
+  const { results, raw: coaRaw } = await sendPortCommands(toSend.map((t) => t.request), radius, { secrets: ctx.secrets, now: () => ctx.now(), signal: ctx.signal });
+  raw.push(...coaRaw);
+  for (const r of results) {
+    const t = toSend.find((x) => x.request.key === r.key)!;
+    const coa = { nasId: r.nasId, command: plan.command, outcome: r.outcome, ...(r.errorCause ? { errorCause: r.errorCause } : {}), detail: r.detail };
+    const base = { switchId: t.config.id, port: t.port.full, coa };
+    if (r.outcome !== 'ack') {
+      ports.push({ ...base, changed: false, failed: true, line: `${t.port.short} on ${t.config.id} NOT ${plan.command === 'disable-host-port' ? 'disabled' : 'bounced'}: ${r.detail}`, undo: { none: 'nothing was changed' } });
+    } else if (plan.command === 'disable-host-port') {
+      ports.push({ ...base, changed: true, line: `${t.port.short} on ${t.config.id} disabled by CoA (${r.detail}) (undo: no shutdown on ${t.port.full})`, undo: { action: 'no shutdown', switchId: t.config.id, port: t.port.full } });
+    } else {
+      // A bounce takes the link down and up again by itself: the port is as it was, so the undo
+      // (which brings back ports marked changed) has nothing to do for it.
+      ports.push({ ...base, changed: false, line: `${t.port.short} on ${t.config.id} bounced by CoA (${r.detail}): nothing to undo, the port came back up by itself`, undo: { none: 'a bounce ends by itself: the link went down and came back up' } });
+    }
+  }
+  const failed = ports.filter((p) => p.failed);
+  if (failed.length && failed.length === ports.length) {
+    throw new ConnectorError(`no switch port was contained: ${failed.map((p) => p.line).join('; ')}`, { source: 'radius.coa', raw });
+  }
+  const lines = [...ports.map((p) => p.line), ...plan.refused.map((r) => `${r.item}: ${r.reason}`)];
+  return { output: { mode, ports, refused: plan.refused } as ContainPortOutput, summary: lines.join('; '), raw };
 }
 
 /** One shared SSH session per switch, switches in parallel, ports of one switch in turn. */

@@ -29,6 +29,13 @@ export interface KnownSession {
   acctSessionId: string;
 }
 
+/** A client a switch NAS knows: it ACKs Cisco port CoA commands (bounce/disable-host-port) naming it. */
+export interface KnownPort {
+  callingStationId: string;
+  /** when given, a CoA-Request must carry this Acct-Session-Id too (Cisco: every identifier sent must match) */
+  acctSessionId?: string;
+}
+
 export interface FreeRadiusOptions {
   /** how many NAS (coa listeners); their ports are picked free unless `coaPorts` is given */
   nasCount?: number;
@@ -40,6 +47,8 @@ export interface FreeRadiusOptions {
   secret: string;
   /** sessions the NAS ACKs; every other Disconnect-Request gets a NAK 503 */
   knownSessions?: KnownSession[];
+  /** clients whose port CoA commands the NAS ACKs; other CoA-Requests get a NAK 503, unknown commands a NAK 405 */
+  knownPorts?: KnownPort[];
   /** ACK any Acct-Session-Id matching this POSIX regex (for the 1,000-session benchmark) */
   ackSessionIdRegex?: string;
   /** keep FreeRADIUS's own log here instead of discarding it */
@@ -87,12 +96,32 @@ function siteConfig(opts: FreeRadiusOptions, coaPorts: number[], acctPort: numbe
     clauses.push(`(&Acct-Session-Id =~ /${opts.ackSessionIdRegex}/)`);
   }
   const condition = clauses.length ? clauses.join(' || ') : 'false';
+  const portClauses = (opts.knownPorts ?? []).map((p) => `(&Calling-Station-Id == ${unlangString(p.callingStationId)}${p.acctSessionId ? ` && &Acct-Session-Id == ${unlangString(p.acctSessionId)}` : ''})`);
+  const portCondition = portClauses.length ? portClauses.join(' || ') : 'false';
   const listens = coaPorts.map((p) => `listen {\n\ttype = coa\n\tipaddr = 127.0.0.1\n\tport = ${p}\n\tvirtual_server = nas\n}\n`).join('');
   const acct = acctPort === undefined ? '' : `listen {\n\ttype = acct\n\tipaddr = 127.0.0.1\n\tport = ${acctPort}\n\tvirtual_server = acct\n}\nserver acct {\n\taccounting {\n\t\tdetail\n\t\tok\n\t}\n}\n`;
   return `${listens}${acct}
 server nas {
 	recv-coa {
-		if (${condition}) {
+		if (&Packet-Type == CoA-Request) {
+			# A Cisco access switch: the port commands of its CoA support, for the sessions it hosts.
+			if (!(&Cisco-AVPair =~ /^subscriber:command=(bounce-host-port|disable-host-port)$/)) {
+				update reply {
+					&Error-Cause := Unsupported-Service
+				}
+				reject
+			}
+			elsif (${portCondition}) {
+				ok
+			}
+			else {
+				update reply {
+					&Error-Cause := Session-Context-Not-Found
+				}
+				reject
+			}
+		}
+		elsif (${condition}) {
 			ok
 		}
 		else {

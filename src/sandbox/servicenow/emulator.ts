@@ -75,7 +75,7 @@ const TASK_COLUMNS = ['short_description', 'description', 'state', 'priority', '
   'correlation_id', 'correlation_display', 'work_notes', 'comments', 'active', 'contact_type', 'opened_by', 'close_notes', 'location', 'company', 'cmdb_ci',
   'business_service', 'due_date', 'parent', 'watch_list', 'work_notes_list'];
 const STOCK_COLUMNS: Record<string, string[]> = {
-  sn_si_incident: [...TASK_COLUMNS, 'severity', 'requested_by', 'affected_user', 'caller', 'risk_score', 'business_criticality', 'substate', 'attack_vector', 'initial_vector'],
+  sn_si_incident: [...TASK_COLUMNS, 'close_code', 'severity', 'requested_by', 'affected_user', 'caller', 'risk_score', 'business_criticality', 'substate', 'attack_vector', 'initial_vector'],
   sn_si_task: [...TASK_COLUMNS],
   incident: [...TASK_COLUMNS, 'caller_id', 'severity', 'problem_id', 'resolved_by', 'close_code'],
   sys_user: ['user_name', 'name', 'first_name', 'last_name', 'email', 'active'],
@@ -172,6 +172,7 @@ export async function startServiceNowEmulator(opts: ServiceNowEmulatorOptions = 
   }
 
   function handleTable(method: string, table: string, sysId: string | undefined, query: URLSearchParams, body: Buffer, user: ServiceNowUser): Reply {
+    if (table === 'sys_journal_field' && method === 'GET' && !sysId) return journalRows(query, user);
     if (!tables.has(table)) return { status: 400, json: failure(`Invalid table ${table}`, null) };
     const rows = rowsOf(table);
     if (method === 'GET' && !sysId) {
@@ -229,6 +230,23 @@ export async function startServiceNowEmulator(opts: ServiceNowEmulatorOptions = 
       return { status: 204 };
     }
     return { status: 405, json: failure('Method not Supported', `${method} is not supported on this resource`) };
+  }
+
+  /**
+   * sys_journal_field, read-only: the work notes and comments as a real instance stores them (one
+   * row per entry: element_id = the record's sys_id, element = the field, name = the table, value).
+   * Entries of a table the user may not read are filtered out, as ACLs do.
+   */
+  function journalRows(query: URLSearchParams, user: ServiceNowUser): Reply {
+    const rows: Row[] = state.journal.filter((j) => canRead(user, j.table)).map((j, i) => ({
+      sys_id: createHash('md5').update(`journal:${i}:${j.sysId}`).digest('hex'), element_id: j.sysId, element: j.field, name: j.table, value: j.value,
+      sys_created_on: j.createdOn, sys_created_by: j.createdBy,
+    }));
+    const matched = applyEncodedQuery(rows, query.get('sysparm_query') ?? '', new Set(['sys_id', 'element_id', 'element', 'name', 'value', 'sys_created_on', 'sys_created_by']));
+    const limit = Number(query.get('sysparm_limit') ?? 10000) || 10000;
+    const fields = query.get('sysparm_fields')?.split(',').map((f) => f.trim()).filter(Boolean);
+    const page = matched.slice(0, limit).map((r) => (fields ? Object.fromEntries(fields.map((f) => [f, r[f] ?? ''])) : r));
+    return { status: 200, headers: { 'X-Total-Count': String(matched.length) }, json: { result: page } };
   }
 
   function handleAttachment(method: string, rest: string[], query: URLSearchParams, req: IncomingMessage, body: Buffer, user: ServiceNowUser): Reply {

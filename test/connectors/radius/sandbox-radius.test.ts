@@ -30,7 +30,7 @@ describe('sandbox NAS (npm start)', function () {
       ['S-1001', true, CONTOSO.attackerIp], ['S-1002', true, CONTOSO.accessSwitch.laptopMac], ['S-0990', false, CONTOSO.lisbonIp],
     ]);
     // S-1002 is her laptop on the Lisbon switch: the one session that names a port, for switch.portFacts
-    assert.deepEqual(report.ports, [{ nasIp: CONTOSO.nas.ip, nasPortId: 'GigabitEthernet1/0/12', callingStationId: '3C-22-FB-12-34-56', username: CONTOSO.adele.upn }]);
+    assert.deepEqual(report.ports, [{ nasIp: CONTOSO.nas.ip, nasPortId: 'GigabitEthernet1/0/12', callingStationId: '3C-22-FB-12-34-56', username: CONTOSO.adele.upn, acctSessionId: 'S-1002' }]);
     assert.equal(report.sessions[0].inputOctets, 2 * 2 ** 32 + 1073741824);
     const out = (await disconnect.run(disconnect.input.parse({ user: CONTOSO.adele.upn }), ctx)).output as DisconnectOutput;
     assert.deepEqual(out.results.map((r) => [r.session.acctSessionId, r.status]), [['S-1001', 'disconnected'], ['S-1002', 'disconnected']]);

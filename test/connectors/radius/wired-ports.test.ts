@@ -15,7 +15,7 @@ describe('radius.accounting: the sessions that name a switch port (input of swit
       session({ acctSessionId: 'S-3', nasIp: '10.0.0.9', callingStationId: '203.0.113.7' }),
       session({ acctSessionId: 'S-4', nasIp: '10.0.0.2', nasPortId: 'GigabitEthernet1/0/13' }),
     ]));
-    assert.deepEqual(rows, [{ nasIp: '10.0.0.2', nasPortId: 'GigabitEthernet1/0/12', callingStationId: '3C-22-FB-12-34-56', username: 'adele@contoso.com' }]);
+    assert.deepEqual(rows, [{ nasIp: '10.0.0.2', nasPortId: 'GigabitEthernet1/0/12', callingStationId: '3C-22-FB-12-34-56', username: 'adele@contoso.com', acctSessionId: 'S-2' }]);
   });
 
   it('gives at most 50 rows (what switch.portFacts takes)', () => {

@@ -178,7 +178,9 @@ describe('switch.containPort and its undo switch.unshutPort against the Cisco IO
     assert.ok('action' in inv && inv.action === 'switch.unshutPort');
     const undoInput = inv.input({ ports: [PORT_ROW] }, r.output);
     assert.deepEqual(undoInput, { ports: [{ switchId: 'sw-lis-3', port: 'GigabitEthernet1/0/12' }] });
-    assert.deepEqual(inv.input({ ports: [PORT_ROW] }, r2.output), { ports: [] }, 'a port found already shut is not brought up by the undo');
+    assert.deepEqual(inv.input({ ports: [PORT_ROW] }, r2.output), {
+      ports: [], unchanged: [{ item: 'GigabitEthernet1/0/12 on sw-lis-3', reason: 'the containment found it already shut and left it as it was' }],
+    }, 'a port found already shut is not brought up by the undo');
     const unshut = act('switch.unshutPort');
     const up = await unshut.run(undoInput, ctx(c));
     assert.equal(up.summary, 'Gi1/0/12 on sw-lis-3 brought back up (no shutdown)');

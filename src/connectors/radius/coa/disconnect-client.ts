@@ -69,6 +69,8 @@ export interface NasExchangeLog {
 }
 
 export interface SendDisconnectsOptions {
+  /** Disconnect-Request (40, the default) or CoA-Request (43): the same exchange rules for both (RFC 5176 §2) */
+  requestCode?: typeof RadiusCode.DisconnectRequest | typeof RadiusCode.CoaRequest;
   timeoutMs: number;
   retries: number;
   /** sockets per NAS; each carries at most 256 requests in flight (the Identifier is one octet) */
@@ -127,9 +129,16 @@ class NasChannel {
   private readonly now: () => Date;
   private readonly socketsPerNas: number;
   private readonly maxInFlight: number;
+  private readonly requestCode: number;
+  private readonly ackCode: number;
+  private readonly nakCode: number;
 
   constructor(private readonly target: DisconnectTarget, private readonly opts: SendDisconnectsOptions) {
     this.now = opts.now ?? (() => new Date());
+    this.requestCode = opts.requestCode ?? RadiusCode.DisconnectRequest;
+    // the answers RFC 5176 allows to this request code: ACK = request + 1, NAK = request + 2
+    this.ackCode = this.requestCode === RadiusCode.CoaRequest ? RadiusCode.CoaAck : RadiusCode.DisconnectAck;
+    this.nakCode = this.requestCode === RadiusCode.CoaRequest ? RadiusCode.CoaNak : RadiusCode.DisconnectNak;
     this.socketsPerNas = Math.max(1, opts.socketsPerNas ?? 4);
     // 128 by default: loopback FreeRADIUS starts dropping (socket buffer) near 256 outstanding.
     this.maxInFlight = Math.max(1, Math.min(opts.maxInFlightPerNas ?? 128, 256 * this.socketsPerNas));
@@ -175,7 +184,7 @@ class NasChannel {
       const identifier = this.takeId(slot);
       let packet: Buffer;
       try {
-        packet = encodeRequest(RadiusCode.DisconnectRequest, identifier, spec.attributes, this.target.secret);
+        packet = encodeRequest(this.requestCode, identifier, spec.attributes, this.target.secret);
       } catch (e) {
         return this.failed(spec, `cannot encode the request: ${(e as Error).message}`);
       }
@@ -262,8 +271,8 @@ class NasChannel {
       this.log.strayReplies.push(ignored(msg.length < 2 ? 'too short' : `no request outstanding with Identifier ${msg[1]}`));
       return;
     }
-    if (msg[0] !== RadiusCode.DisconnectAck && msg[0] !== RadiusCode.DisconnectNak) {
-      refuse(`unexpected ${codeName(msg[0])} in answer to a Disconnect-Request`);
+    if (msg[0] !== this.ackCode && msg[0] !== this.nakCode) {
+      refuse(`unexpected ${codeName(msg[0])} in answer to a ${codeName(this.requestCode)}`);
       return;
     }
     const verdict = verifyResponse(msg, pending.packet, this.target.secret);
@@ -287,6 +296,6 @@ class NasChannel {
     if (cause) ex.errorCause = describeErrorCause(cause.value.readUInt32BE(0));
     const replyMessage = attrs.filter((a) => a.type === RadiusAttr.ReplyMessage).map((a) => a.value.toString('utf8')).join('');
     if (replyMessage) ex.replyMessage = replyMessage;
-    this.finish(pending, msg[0] === RadiusCode.DisconnectAck ? 'ack' : 'nak');
+    this.finish(pending, msg[0] === this.ackCode ? 'ack' : 'nak');
   }
 }

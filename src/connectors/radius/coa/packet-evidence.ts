@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeErrorCause } from './error-cause';
-import { RadiusAttr, codeName, decodePacket } from './radius-packet';
+import { CISCO_AVPAIR, CISCO_VENDOR_ID, RadiusAttr, codeName, decodePacket } from './radius-packet';
 
 /**
  * What a RADIUS exchange leaves as evidence: the packet decoded (code, Identifier, attributes by
@@ -45,6 +45,7 @@ const TEXT = new Map<number, string>([
   [RadiusAttr.NasIdentifier, 'NAS-Identifier'],
   [RadiusAttr.ReplyMessage, 'Reply-Message'],
   [RadiusAttr.CallingStationId, 'Calling-Station-Id'],
+  [RadiusAttr.NasPortId, 'NAS-Port-Id'],
 ]);
 const OPAQUE = new Map<number, string>([
   [RadiusAttr.State, 'State'],
@@ -68,6 +69,10 @@ function describeAttribute(type: number, value: Buffer): AttributeEvidence {
   if (type === RadiusAttr.ErrorCause && value.length === 4) {
     const c = describeErrorCause(value.readUInt32BE(0));
     return { type, name: 'Error-Cause', value: `${c.code} ${c.text}` };
+  }
+  // Cisco-AVPair is plain text (never encrypted with the secret): the CoA command it carries is kept.
+  if (type === RadiusAttr.VendorSpecific && value.length >= 7 && value.readUInt32BE(0) === CISCO_VENDOR_ID && value[4] === CISCO_AVPAIR && value[5] === value.length - 4) {
+    return { type, name: 'Cisco-AVPair', value: value.subarray(6).toString('utf8') };
   }
   if (type === RadiusAttr.MessageAuthenticator) {
     return { type, name: 'Message-Authenticator', notKept: 'keyed by the shared secret' };

@@ -28,7 +28,9 @@ export const RadiusAttr = {
   ProxyState: 33,
   EventTimestamp: 55,
   AcctSessionId: 44,
+  VendorSpecific: 26,
   MessageAuthenticator: 80,
+  NasPortId: 87,
   NasIpv6Address: 95,
   ErrorCause: 101,
 } as const;
@@ -69,6 +71,22 @@ export function integerAttr(type: number, n: number): RadiusAttribute {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);
   return { type, value: b };
+}
+
+/** Cisco's SMI enterprise number; Cisco-AVPair is its vendor attribute 1 (FreeRADIUS dictionary.cisco). */
+export const CISCO_VENDOR_ID = 9;
+export const CISCO_AVPAIR = 1;
+
+/** Vendor-Specific (RFC 2865 §5.26) carrying Cisco-AVPair: `26 len | 00 00 00 09 | 01 len | text`. */
+export function ciscoAvPairAttr(value: string): RadiusAttribute {
+  const text = Buffer.from(value, 'utf8');
+  if (text.length < 1 || text.length > 247) throw new RangeError(`Cisco-AVPair: ${text.length} bytes does not fit one attribute`);
+  const v = Buffer.alloc(6 + text.length);
+  v.writeUInt32BE(CISCO_VENDOR_ID, 0);
+  v[4] = CISCO_AVPAIR;
+  v[5] = text.length + 2;
+  text.copy(v, 6);
+  return { type: RadiusAttr.VendorSpecific, value: v };
 }
 
 function md5(...parts: Buffer[]): Buffer {
