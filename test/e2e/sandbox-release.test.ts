@@ -10,7 +10,7 @@ import { ALEX } from '../support/engine-fixtures';
  * Issue 14's "Done when", in the sandbox through the Playground: a contained incident (the
  * walkthrough's, with a second attacker IP) is released with `@ir release <incident> travelling
  * with a new phone` typed in #sec-ir; the release card lists each undo and what cannot be undone;
- * one Approve click (the CISO follow-up draft is sent through the engine, see below); then the emulators show the account
+ * one Approve click, and Send on the CISO follow-up draft's card; then the emulators show the account
  * enabled, the IP out of the FortiGate's block group and off the feed, the Defender alert classified
  * with a comment, the ServiceNow security incident closed as a false positive with one work note,
  * the follow-up sent to the CISO, the incident released with the reason, and `@ir verify` passing
@@ -95,13 +95,6 @@ describe('sandbox end to end: releasing a false positive (Playground, headless C
     }, 120_000);
     assert.ok(blockGroup().includes(`IR-${CONTOSO.attackerIp}`) && blockGroup().includes(`IR-${SHARED_IP}`), `both IPs blocked: ${blockGroup().join(' ')}`);
     assert.equal(adele().accountEnabled, false);
-    // A fresh page for the release. Seen on this 2-core machine: after the containment's cards were
-    // updated in quick succession (approved through the engine), the Playground page stopped
-    // answering at all (no frame, no evaluate, no screenshot for minutes). The Playground keeps the
-    // conversation in the page only, so the new page shows what comes next: the release.
-    await ui.close();
-    ui = await openPlayground(app.playgroundUrl!, { viewport: { width: 1400, height: 2000 } });
-    await ui.selectChannel('sec-ir');
   });
 
   after(async () => {
@@ -138,17 +131,15 @@ describe('sandbox end to end: releasing a false positive (Playground, headless C
     const before = adele();
     assert.equal(before.accountEnabled, false);
     await ui.clickCardButton(new RegExp(`Approval needed: release the containment · ${incidentId}`), 'Approve the release');
-    // The follow-through: the CISO follow-up is a draft on its own card, posted in the incident's
-    // thread. That thread's root was posted before this page was opened, and the Playground keeps
-    // a conversation in the page only: it does not show replies to a root it never saw. So the
-    // draft is read from the store and sent by Alex through the engine (its card is tested in
-    // test/engine/release-follow-through.test.ts).
+    // the follow-through: the CISO follow-up is a draft on its own card in the incident's thread;
+    // the release waits for it (ServiceNow is updated before)
     await waitFor('the CISO follow-up draft', async () => (await stepStatus(incidentId, 'release-ciso')) === 'awaiting_approval', 120_000);
-    const draft = ((await app.store.getAction(`${incidentId}:release-ciso`))!.preview as { data: { draft: { subject: string; body: string } } }).data.draft;
-    assert.match(draft.subject, new RegExp(`\\[${incidentId}\\] Released \\(false positive\\)`));
-    assert.match(draft.body, /Why: travelling with a new phone/);
+    const card = ui.findCard(/Email to send: Contoso's CISO/);
+    await card.waitFor({ timeout: 45_000 });
+    assert.match(await card.getByLabel('Subject').inputValue(), new RegExp(`\\[${incidentId}\\] Released \\(false positive\\)`));
+    assert.match(await card.innerText() + await card.locator('textarea').first().inputValue(), /travelling with a new phone/);
     assert.equal(await statusOf(incidentId), 'releasing', 'not released before the draft is answered');
-    await approvePending(incidentId, 'release-ciso');
+    await ui.clickCardButton(/Email to send: Contoso's CISO/, 'Send');
     await waitFor('released', async () => (await statusOf(incidentId)) === 'released', 120_000);
 
     // Entra: enabled again (the password stays reset: the card said so)
