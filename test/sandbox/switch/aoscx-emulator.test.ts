@@ -3,6 +3,7 @@ import { Client } from 'ssh2';
 import { customerSchema, type CustomerConfig, type SwitchConfig } from '../../../src/config/customers';
 import { EnvFileSecretStore } from '../../../src/config/secrets';
 import { createSwitchActions, type PortFactsOutput } from '../../../src/connectors/switch';
+import { SshSession } from '../../../src/connectors/ssh';
 import { AoscxSwitchDriver } from '../../../src/connectors/switch/aoscx-driver';
 import { parseAoscxInterface, parseAoscxLldp, parseAoscxLog, parseAoscxMacTable, parseAoscxPortAccessClients } from '../../../src/connectors/switch/aoscx-parse';
 import { cleanOutput, switchErrorLines } from '../../../src/connectors/switch/cli-output';
@@ -194,6 +195,22 @@ describe('AOS-CX emulator pager (before `no page`)', () => {
   let emu: AoscxSwitchEmulator;
   before(async () => { emu = await startAoscxSwitchEmulator({ users: [USER], state: contosoAoscxSwitchState() }); });
   after(async () => { await emu.close(); });
+
+  it('the shared CliShell answers AOS-CX\'s pager too: the paged reply is byte for byte the unpaged one', async () => {
+    const s = await SshSession.open({
+      target: { host: '127.0.0.1', port: emu.port, username: USER.username, passwordRef: 'env:SW_PASSWORD', hostKeySha256: emu.hostKeySha256, timeoutMs: 5000 },
+      secrets,
+    });
+    try {
+      const cli = await s.cli();
+      assert.equal(cli.currentPrompt, 'sw-opo-1# ');
+      const paged = await cli.send('show interface 1/1/12');
+      assert.doesNotMatch(paged, /MORE|\r/);
+      await cli.send('no page');
+      assert.equal(paged, await cli.send('show interface 1/1/12'));
+      assert.equal(emu.received.filter((l) => l === 'show interface 1/1/12').length, 2);
+    } finally { s.close(); }
+  });
 
   it('pages `show interface` with AOS-CX\'s MORE line; answered with a space, the cleaned text parses as the unpaged one', async () => {
     const client = new Client();
