@@ -78,6 +78,22 @@ describe('AOS-CX driver against the AOS-CX emulator', () => {
     assert.equal(r.summary, '1/1/12 on sw-opo-1, VLAN 30, 802.1X authorised as megan.bowen, link up for 29 minutes (since Fri Nov 27 08:40:58 UTC 2026), MAC 8c:8c:aa:4b:5c:6d');
   });
 
+  it('switch.containPort and its undo switch.unshutPort on an aruba-aoscx switch', async () => {
+    const c: CustomerConfig = { ...contoso([swConfig(emu)]), switchContainment: 'shut-port' };
+    const act = (name: string) => createSwitchActions().find((a) => a.name === name)!;
+    const row = { nasIp: NAS_IP, nasPortId: '1/1/12', outcome: 'ok', line: '1/1/12 on sw-opo-1, …', switchId: 'sw-opo-1', port: '1/1/12' };
+    const p = await act('switch.containPort').preview!({ ports: [row] }, ctx(c));
+    assert.deepEqual(p.changes, ['Shut 1/1/12 on sw-opo-1 (interface shutdown); undo: no shutdown']);
+    const r = await act('switch.containPort').run({ ports: [row] }, ctx(c));
+    assert.equal(emu.state.ports.find((x) => x.name === '1/1/12')!.adminShut, true);
+    assert.deepEqual(emu.received.slice(-5), ['configure terminal', 'interface 1/1/12', 'shutdown', 'end', 'show interface 1/1/12']);
+    const undo = act('switch.containPort').inverse!;
+    assert.ok('action' in undo);
+    const up = await act('switch.unshutPort').run(undo.input({ ports: [row] }, r.output), ctx(c));
+    assert.equal(up.summary, '1/1/12 on sw-opo-1 brought back up (no shutdown)');
+    assert.equal(emu.state.ports.find((x) => x.name === '1/1/12')!.adminShut, false);
+  });
+
   it('shutPort then noShutPort: reads, configures in config-if context, re-reads; a second call changes nothing', async () => {
     const shut = await driver.shutPort(PORT);
     assert.equal(shut.changed, true);
