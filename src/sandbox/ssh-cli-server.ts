@@ -18,6 +18,8 @@ export interface CliInterpreter {
   key?(c: string): { output: string; hangUp?: boolean };
   /** Lines a page when the CLI pages its output (`--More--`); undefined or 0 prints it whole. */
   pageLines?(): number | undefined;
+  /** The pager line this CLI prints (AOS-CX's `-- MORE --, next page: …`); FortiOS's `--More-- ` when absent. */
+  morePrompt?(): string;
 }
 
 /** FortiOS's pager: the marker, and what the device prints to wipe it once a key is pressed. */
@@ -107,10 +109,12 @@ export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliS
           let lastWasCr = false;
           // Output still to print behind a `--More--`; keys answer the pager until it is drained.
           let paged: string[] | undefined;
+          const more = cli.morePrompt?.() ?? MORE_PROMPT;
+          const moreErase = more === MORE_PROMPT ? MORE_ERASE : `\r${' '.repeat(more.length + 1)}\r`;
           const nextPage = () => {
             const size = cli.pageLines?.() ?? 0;
             const page = paged!.splice(0, size);
-            if (paged!.length) { ch.write(crlf(`${page.join('\n')}\n`) + MORE_PROMPT); return; }
+            if (paged!.length) { ch.write(crlf(`${page.join('\n')}\n`) + more); return; }
             paged = undefined;
             ch.write(crlf(page.length ? `${page.join('\n')}\n` : '') + cli.prompt());
           };
@@ -118,7 +122,7 @@ export async function startCliSshServer(opts: CliSshServerOptions): Promise<CliS
             for (const c of d.toString('utf8')) {
               if (paged) {
                 // space: next page; q: drop the rest (like the real pager); anything else: next page
-                ch.write(MORE_ERASE);
+                ch.write(moreErase);
                 if (c === 'q') { paged = undefined; ch.write(cli.prompt()); } else nextPage();
                 continue;
               }

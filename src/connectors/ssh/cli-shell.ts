@@ -8,8 +8,11 @@ import { ConnectorError } from '../types';
  */
 export const DEFAULT_PROMPT = /(?:^|\n)([A-Za-z0-9._@\-]+(?: ?\([^()\r\n]{1,80}\))? ?[#>$] )$/;
 
-/** FortiOS, IOS and PAN-OS pagers at the end of what arrived; answered with a space so a long listing arrives whole. */
-const MORE = /(?:--More--|--more--| --More-- |lines \d+-\d+ )\s*$/;
+/**
+ * FortiOS, IOS, PAN-OS and AOS-CX pagers at the end of what arrived; answered with a space so a long
+ * listing arrives whole (AOS-CX's drivers send `no page` first, this covers a session where it did not take).
+ */
+const MORE = /(?:--More--|--more--| --More-- |lines \d+-\d+ |-- MORE --, next page: Space, next line: Enter, quit: Control-C)\s*$/;
 /**
  * What a pager leaves behind once answered: FortiOS wipes `--More--` with `\r<spaces>\r`, IOS with
  * backspaces, `less` (PAN-OS) with an erase-line escape (already stripped with the ANSI codes); the
