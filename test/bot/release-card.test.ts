@@ -64,7 +64,7 @@ withTestStores((_dialect, make) => {
     const text = cardText(card);
     assert.match(text, new RegExp(`Approval needed: release the containment · ${id}`));
     assert.match(text, /Block the attacker's IPs and cut the user's VPN sessions: Remove 203\.0\.113\.7 from the block group/);
-    assert.match(text, /Contain the account in Entra: Enable .* \(disabled now\)/);
+    assert.match(text, /Contain the account where it lives: Enable .* \(disabled now\)/);
     assert.ok(text.includes(PASSWORD_NOTE), 'the password stays reset, and how the user gets a new one');
     assert.ok(text.includes(RADIUS_NONE) && text.includes(MAIL_NONE));
     assert.match(text, /travelling with a new phone/);

@@ -8,13 +8,13 @@ describe('IncidentFindings', () => {
       signIns24h: 7, countries: ['PT', 'SG'],
       impossibleTravel: ['Lisbon → Singapore'], // the old summary-only shape: not a travel hop
       directoryChanges6h: 3, // a key no procedure may record
-      steps: { 'entra-contain': { title: 'Contain the account in Entra', action: 'entra.contain', kind: 'containment', status: 'succeeded' } },
+      steps: { 'entra-contain': { title: 'Contain the account where it lives', action: 'entra.contain', kind: 'containment', status: 'succeeded' } },
     });
     assert.equal(f.signIns24h, 7);
     assert.deepEqual(f.countries, ['PT', 'SG']);
     assert.equal(f.impossibleTravel, undefined);
     assert.deepEqual(f.unreadable.sort(), ['directoryChanges6h', 'impossibleTravel']);
-    assert.equal(stepTitle(f, 'entra-contain'), 'Contain the account in Entra');
+    assert.equal(stepTitle(f, 'entra-contain'), 'Contain the account where it lives');
     assert.equal(stepTitle(f, 'radius-disconnect'), 'Radius disconnect', 'an unknown step: its id made readable');
   });
 

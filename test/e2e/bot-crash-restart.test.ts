@@ -130,7 +130,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(connector.calls.some((c) => c.kind === 'update' && c.activityId === r.card.activityId && c.at >= restartedAt), 'the restarted bot updated the approval card');
       await waitFor('the timeline card to show the step done', async () => {
         const text = cardText(connector.messages.get(rootId)?.activity);
-        return text.includes('Contain the account in Entra') && /adele\.vance@contoso\.com: (disabled|sessions revoked|password reset)/.test(text);
+        return text.includes('Contain the account where it lives') && /adele\.vance@contoso\.com: (disabled|sessions revoked|password reset)/.test(text);
       });
       assert.ok(connector.calls.some((c) => c.kind === 'update' && c.activityId === rootId && c.at >= restartedAt), 'the restarted bot updated the same timeline card');
     }
@@ -164,12 +164,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('(a2) killed while the approval card is being posted: the card reached Teams, its Approve still works after the restart', async () => {
       world = await startBotWorld(dialect);
       // Teams receives the Entra approval card but the bot dies before it learns the card's id.
-      world.connector.delayCardReplies(/Approval needed: Contain the account in Entra/, 30_000);
+      world.connector.delayCardReplies(/Approval needed: Contain the account where it lives/, 30_000);
       bot = await BotChild.start(world.childEnv());
       const incidentId = await fireAlert(bot.port);
       const approval = await pendingApproval(world.store, incidentId, 'entra-contain');
       const delivered = await waitFor('the approval card to reach Teams', async () =>
-        world!.connector.calls.find((c) => c.kind !== 'update' && /Approval needed: Contain the account in Entra/.test(cardText(c.activity))), 30_000, 10);
+        world!.connector.calls.find((c) => c.kind !== 'update' && /Approval needed: Contain the account where it lives/.test(cardText(c.activity))), 30_000, 10);
       assert.match(String(await world.store.getState(`teams:approval:${approval.id}`)), /^posting:/, 'the bot had not recorded the card when it died');
       const timelineRef = (await world.store.getState(`teams:card:${incidentId}`))!;
       world.connector.delayCardReplies(/./, 0);

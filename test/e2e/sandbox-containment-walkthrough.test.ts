@@ -47,7 +47,7 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
 
   it('posts one Approve/Reject card for Entra that names the account, tenant and counts', async () => {
     await waitFor('the Entra approval', async () => (await stepStatus('entra-contain')) === 'awaiting_approval');
-    const card = ui.findCard(/Approval needed: Contain the account in Entra/);
+    const card = ui.findCard(/Approval needed: Contain the account where it lives/);
     await card.waitFor({ timeout: 20_000 });
     const text = await card.innerText();
     assert.match(text, /adele\.vance@contoso\.com/);
@@ -58,7 +58,7 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
 
   it('refuses Megan Bowen (not an approver) in her own view and records the attempt', async () => {
     await ui.switchUser('Megan Bowen');
-    await ui.clickCardButton(/Approval needed: Contain the account in Entra/, 'Approve');
+    await ui.clickCardButton(/Approval needed: Contain the account where it lives/, 'Approve');
     await ui.waitForText(/Megan Bowen is not an approver/, 15_000);
     assert.equal(await stepStatus('entra-contain'), 'awaiting_approval');
     const tl = await app.store.listTimeline(incidentId);
@@ -67,7 +67,7 @@ describe('sandbox end to end: containment walkthrough with approvals (Playground
   });
 
   it('Alex Wilber approves each destructive step; each runs once and its card shows the outcome', async () => {
-    for (const [stepId, title] of [['entra-contain', 'Contain the account in Entra'], ['radius-disconnect', 'Disconnect'], ['firewall-block', 'Block']] as const) {
+    for (const [stepId, title] of [['entra-contain', 'Contain the account where it lives'], ['radius-disconnect', 'Disconnect'], ['firewall-block', 'Block']] as const) {
       await waitFor(`${stepId} awaiting approval`, async () => (await stepStatus(stepId)) === 'awaiting_approval', 60_000);
       const card = ui.findCard(new RegExp(`Approval needed: ${title}`));
       await card.waitFor({ timeout: 20_000 });

@@ -20,7 +20,7 @@ describe('sandbox end to end: the MDI alert on CONTOSO\\adm-avance contained in 
   let app: Awaited<ReturnType<typeof startSandboxApp>>;
   let ui: PlaygroundSession;
   let incidentId: string;
-  const STEP = 'Contain the account in Entra';
+  const STEP = 'Contain the account where it lives';
 
   const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => {
     const end = Date.now() + ms;

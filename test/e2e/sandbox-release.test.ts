@@ -110,7 +110,7 @@ describe('sandbox end to end: releasing a false positive (Playground, headless C
     const text = await card.innerText();
     assert.match(text, /travelling with a new phone/);
     // each undo with what it changes now (read live from the emulators)
-    assert.match(text, /Contain the account in Entra: .*Enable/);
+    assert.match(text, /Contain the account where it lives: .*Enable/);
     assert.match(text, new RegExp(`Unblock ${CONTOSO.attackerIp.replace(/\./g, '\\.')} on ${CONTOSO.fortigate.id} .*out of ${CONTOSO.fortigate.blockGroup}`));
     assert.match(text, new RegExp(`${SHARED_IP.replace(/\./g, '\\.')}: still blocked for ${otherId}`), 'the shared IP is shown as staying');
     // what cannot be undone: every `none` reason and inverse note of the plan the card was built from

@@ -100,7 +100,7 @@ withTestStores((dialect, make) => {
     const preview = gate.preview as { changes: string[]; warnings: string[]; notChanged: Array<{ item: string; reason: string }> };
     assert.deepEqual(preview.changes, [
       `Block the attacker's IPs and cut the user's VPN sessions: Remove ${CONTOSO.attackerIp} from the block group`,
-      `Contain the account in Entra: Enable ${[...rec.world.disabled][0]} (disabled now)`,
+      `Contain the account where it lives: Enable ${[...rec.world.disabled][0]} (disabled now)`,
       "Classify the incident's Defender alerts as falsePositive, with a comment",
     ]);
     assert.deepEqual(preview.warnings, [PASSWORD_NOTE]);

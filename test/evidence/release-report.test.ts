@@ -55,7 +55,7 @@ withEvidenceStores((db: () => EvidenceTestDb) => {
     assert.ok(section.includes(`#${unblock.id} ${unblock.sha256}`), 'the undo names its payload with its hash');
     assert.match(section, /`release-firewall-block` \| `firewall\.unblock` \| `succeeded`/);
     assert.doesNotMatch(section, /Block the attacker's IPs.*not part of this release/);
-    assert.match(section, /Contain the account in Entra: not part of this release/);
+    assert.match(section, /Contain the account where it lives: not part of this release/);
     assert.ok(section.includes(RADIUS_NONE));
     assert.match(section, /The approved plan is kept as evidence #\d+ \(SHA-256 `[0-9a-f]{64}`\)/);
     const v = await verifyIncident(store, id);

@@ -85,7 +85,7 @@ export async function seedIncident(store: Store, opts: { signInPages?: number[];
       severity: 'high', title: HOSTILE.title, status: 'open', procedure: 'Account compromise containment v1', createdAt: now.toISOString(),
       // No findings by hand: what the procedure records (impossible travel, countries, containment
       // results) is tested on incidents the real procedure ran (test/support/sandbox-procedure-run.ts).
-      data: { steps: { 'entra-contain': { title: 'Contain the account in Entra', action: 'entra.contain', kind: 'containment' } } },
+      data: { steps: { 'entra-contain': { title: 'Contain the account where it lives', action: 'entra.contain', kind: 'containment' } } },
     },
     events: () => [{ source: 'defender', kind: 'alert.received', summary: `Alert: ${HOSTILE.title}`, sourceTime: '2026-11-27T14:50:00.000Z' }],
   });
@@ -105,9 +105,9 @@ export async function seedIncident(store: Store, opts: { signInPages?: number[];
   const approval = await store.createApproval({
     id: uniqueId('ap'), incidentId, actionId: act('entra-contain'), requiredApprovers: 1,
     requestedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
-  }, [{ source: 'engine', kind: 'approval.requested', summary: 'Contain the account in Entra: approval requested' }]);
+  }, [{ source: 'engine', kind: 'approval.requested', summary: 'Contain the account where it lives: approval requested' }]);
   const vote = await store.voteApproval(approval.id, { approverId: '00000000-0000-4000-8000-000000000020', approverName: 'Alex Wilber', vote: 'approve' }, now,
-    [{ source: 'bot', kind: 'step.approved', summary: 'Alex Wilber approved: Contain the account in Entra', actor: '00000000-0000-4000-8000-000000000020' }]);
+    [{ source: 'bot', kind: 'step.approved', summary: 'Alex Wilber approved: Contain the account where it lives', actor: '00000000-0000-4000-8000-000000000020' }]);
   if (!vote.ok) throw new Error(`vote refused: ${vote.reason}`);
   for (const s of steps) {
     await store.transitionAction(act(s.stepId), { from: ['ready'], to: 'succeeded' }, { result: { output: {}, summary: `${s.name} done for ${upn}` } },

@@ -111,7 +111,7 @@ describe('what people read: findings written by the real procedure, read through
     it('the handoff and the operator API read the same findings and step titles', async () => {
       const view = await incidentView(store, (await store.getIncident(run.incidentId))!, { timeline: false }) as { findings: { countries?: string[] }; actions: Array<{ step: string; title: string }> };
       assert.deepEqual(view.findings.countries, ['PT', 'SG']);
-      assert.equal(view.actions.find((a) => a.step === 'entra-contain')!.title, 'Contain the account in Entra');
+      assert.equal(view.actions.find((a) => a.step === 'entra-contain')!.title, 'Contain the account where it lives');
       const shift = { key: 'k', name: 'Day', timeZone: 'UTC', localStart: '08:00', localDate: '2026-11-27', startsAt: new Date(), analyst: { name: 'A', aadObjectId: '00000000-0000-4000-8000-000000000001', upn: 'a@msp.example' } };
       const h = await buildHandoff(store, new Date(), shift as never);
       const mine = h.incidents.find((i) => i.id === run.incidentId)!;
