@@ -5,6 +5,7 @@ import type { AlertSourceFactory } from '../connectors/alert-source/alert-source
 import { alertSources, createAlertSource } from '../connectors/alert-source/registry';
 import type { MailerFactory, MspMailbox } from '../connectors/mail/mailer';
 import { createMailer, mailers } from '../connectors/mail/registry';
+import type { Mailer } from '../connectors/mail/mailer';
 import { validateOutgoingMail } from '../connectors/mail/message';
 import { InvalidInputError } from '../domain/net';
 import type { ServiceNowClientOptions } from '../connectors/servicenow/client';
@@ -192,20 +193,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     description: "Emails the customer's CISO a one-screen update (editable on the approval card) from the MSP mailbox or the customer's SMTP relay.",
     input: notifyInput,
     async preview(input, ctx): Promise<Preview> {
-      const d = await composed(input, ctx);
-      const mailer = mailerOf(ctx);
-      return {
-        title: `Email ${ctx.customer.name}'s CISO about ${ctx.incidentId}`,
-        facts: [
-          { label: 'To', value: d.to.join(', ') },
-          { label: 'Cc', value: d.cc.join(', ') || '—' },
-          { label: 'Subject', value: d.subject },
-          { label: 'Sent via', value: mailer.describe() },
-        ],
-        changes: [`Send the email below to ${d.to.join(', ')}`],
-        warnings: mailer.problems(),
-        data: { draft: d },
-      };
+      return draftPreview(`Email ${ctx.customer.name}'s CISO about ${ctx.incidentId}`, await composed(input, ctx), mailerOf(ctx));
     },
     async run(input, ctx): Promise<ActionResult<NotifyCisoOutput>> {
       return sendOnce(`mail.notifyCiso:${ctx.idempotencyKey}`, await composed(input, ctx), ctx);
@@ -275,20 +263,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     description: "Emails the customer's CISO a short follow-up after a release (reviewed and editable on its card, like the first CISO email).",
     input: followUpInput,
     async preview(input, ctx): Promise<Preview> {
-      const d = await composedFollowUp(input, ctx);
-      const mailer = mailerOf(ctx);
-      return {
-        title: `Follow-up to ${ctx.customer.name}'s CISO: ${ctx.incidentId} released`,
-        facts: [
-          { label: 'To', value: d.to.join(', ') },
-          { label: 'Cc', value: d.cc.join(', ') || '—' },
-          { label: 'Subject', value: d.subject },
-          { label: 'Sent via', value: mailer.describe() },
-        ],
-        changes: [`Send the email below to ${d.to.join(', ')}`],
-        warnings: mailer.problems(),
-        data: { draft: d },
-      };
+      return draftPreview(`Follow-up to ${ctx.customer.name}'s CISO: ${ctx.incidentId} released`, await composedFollowUp(input, ctx), mailerOf(ctx));
     },
     async run(input, ctx): Promise<ActionResult<NotifyCisoOutput>> {
       return sendOnce(`${FOLLOW_UP_CISO_ACTION}:${ctx.idempotencyKey}`, await composedFollowUp(input, ctx), ctx);
@@ -299,3 +274,19 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
 }
 
 export { ticketOf };
+
+/** An email draft's approval preview (the CISO email and the release's follow-up): who gets it, how it goes. */
+function draftPreview(title: string, d: EmailDraft, mailer: Pick<Mailer, 'describe' | 'problems'>): Preview {
+  return {
+    title,
+    facts: [
+      { label: 'To', value: d.to.join(', ') },
+      { label: 'Cc', value: d.cc.join(', ') || '—' },
+      { label: 'Subject', value: d.subject },
+      { label: 'Sent via', value: mailer.describe() },
+    ],
+    changes: [`Send the email below to ${d.to.join(', ')}`],
+    warnings: mailer.problems(),
+    data: { draft: d },
+  };
+}

@@ -245,10 +245,19 @@ export async function disconnectSessions(
 }
 
 function exchangeEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[], sessions: SessionRef[], now: () => Date): RawPayload {
+  return coaExchangesEvidence(exchanges, nas, (e) => ({ session: sessions[Number(e.key)] ?? null }), now,
+    'RFC 5176 Disconnect-Request/Response packets as sent and received, decoded, with SHA-256 of each packet with its authenticators zeroed (no octets, no authenticators: they would allow an offline guess of the shared secret)');
+}
+
+/**
+ * The evidence of one batch of RFC 5176 exchanges (Disconnect or CoA): each request and reply as
+ * decoded, what the request was about (`about`), and replies nobody asked for. No packet octets.
+ */
+export function coaExchangesEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[], about: (e: DisconnectExchange) => Record<string, unknown>, now: () => Date, note: string): RawPayload {
   const times = exchanges.flatMap((e) => [...e.sentAt, ...(e.receivedAt ? [e.receivedAt] : [])]).sort();
   const body = {
     exchanges: exchanges.map((e) => ({
-      nasId: e.nasId, to: e.to, identifier: e.identifier, session: sessions[Number(e.key)] ?? null,
+      nasId: e.nasId, to: e.to, identifier: e.identifier, ...about(e),
       request: e.request ? { ...e.request, sentAt: e.sentAt } : { sentAt: e.sentAt },
       reply: e.reply ? { ...e.reply, receivedAt: e.receivedAt, errorCause: e.errorCause, replyMessage: e.replyMessage, rttMs: e.rttMs } : null,
       outcome: e.outcome, error: e.error, ignoredReplies: e.ignoredReplies,
@@ -258,7 +267,6 @@ function exchangeEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[]
   return {
     source: 'radius.coa', contentType: 'application/json', collectedAt: now().toISOString(),
     body: Buffer.from(JSON.stringify(body, null, 2), 'utf8'), recordCount: exchanges.length,
-    rangeFrom: times[0], rangeTo: times.at(-1),
-    note: 'RFC 5176 Disconnect-Request/Response packets as sent and received, decoded, with SHA-256 of each packet with its authenticators zeroed (no octets, no authenticators: they would allow an offline guess of the shared secret)',
+    rangeFrom: times[0], rangeTo: times.at(-1), note,
   };
 }

@@ -5,6 +5,7 @@ import { InvalidInputError, quoteForError } from '../../../domain/net';
 import { ConnectorError, type RawPayload } from '../../types';
 import { parseMac, parseSwitchPort, type SwitchKind } from '../../switch/switch-values';
 import { sendDisconnectRequests, type DisconnectExchange, type NasExchangeLog } from './disconnect-client';
+import { coaExchangesEvidence } from './disconnect-sessions';
 import type { ErrorCause } from './error-cause';
 import { RadiusAttr, RadiusCode, ciscoAvPairAttr, ipv4Attr, ipv6Attr, stringAttr, type RadiusAttribute } from './radius-packet';
 
@@ -120,23 +121,8 @@ export async function sendPortCommands(requests: PortCommandRequest[], radius: R
 }
 
 function coaEvidence(exchanges: DisconnectExchange[], nas: NasExchangeLog[], requests: PortCommandRequest[], now: () => Date): RawPayload {
-  const times = exchanges.flatMap((e) => [...e.sentAt, ...(e.receivedAt ? [e.receivedAt] : [])]).sort();
-  const body = {
-    exchanges: exchanges.map((e) => {
-      const r = requests.find((x) => x.key === e.key);
-      return {
-        nasId: e.nasId, to: e.to, identifier: e.identifier, command: r?.command, session: r?.ref ?? null,
-        request: e.request ? { ...e.request, sentAt: e.sentAt } : { sentAt: e.sentAt },
-        reply: e.reply ? { ...e.reply, receivedAt: e.receivedAt, errorCause: e.errorCause, replyMessage: e.replyMessage, rttMs: e.rttMs } : null,
-        outcome: e.outcome, error: e.error, ignoredReplies: e.ignoredReplies,
-      };
-    }),
-    strayReplies: nas.filter((n) => n.strayReplies.length).map((n) => ({ nasId: n.nasId, to: n.to, replies: n.strayReplies })),
-  };
-  return {
-    source: 'radius.coa', contentType: 'application/json', collectedAt: now().toISOString(),
-    body: Buffer.from(JSON.stringify(body, null, 2), 'utf8'), recordCount: exchanges.length,
-    rangeFrom: times[0], rangeTo: times.at(-1),
-    note: 'RFC 5176 CoA-Request/Response packets (Cisco-AVPair subscriber:command port commands) as sent and received, decoded, with SHA-256 of each packet with its authenticators zeroed (no octets, no authenticators: they would allow an offline guess of the shared secret)',
-  };
+  return coaExchangesEvidence(exchanges, nas, (e) => {
+    const r = requests.find((x) => x.key === e.key);
+    return { command: r?.command, session: r?.ref ?? null };
+  }, now, 'RFC 5176 CoA-Request/Response packets (Cisco-AVPair subscriber:command port commands) as sent and received, decoded, with SHA-256 of each packet with its authenticators zeroed (no octets, no authenticators: they would allow an offline guess of the shared secret)');
 }
