@@ -5,7 +5,7 @@ import { loadEnv } from './config/env';
 import { loadCustomersFile, ConfigError, type CustomersFile } from './config/customers';
 import { EnvFileSecretStore } from './config/secrets';
 import { log } from './log';
-import { openStore } from './store/open-store';
+import { openReplicaStore } from './store/open-store';
 import { IntakeService } from './intake/intake-service';
 import { createServer } from './server';
 import { IntakeCredentials } from './intake/intake-credentials';
@@ -41,6 +41,8 @@ import { ReplicaWake } from './replica-wake';
 import { ReplicaVersions } from './replica-versions';
 import { migrationProvider } from './store/migrations';
 import type { Env } from './config/env';
+import type { Dialect } from './store/dialect';
+import type { MigrationProvider } from 'kysely';
 import type { Store } from './store/store';
 // Types only (erased at compile time): the sandbox's code is loaded lazily, in sandbox mode alone.
 import type { Sandbox } from './sandbox/start-sandbox';
@@ -65,18 +67,27 @@ export interface RunningApp {
  * too, loaded lazily from src/sandbox/ so that production never loads them.
  * `npm start` runs it from main(); the end-to-end tests run it in-process.
  */
-export async function startApp(source: NodeJS.ProcessEnv = process.env): Promise<RunningApp> {
+export async function startApp(source: NodeJS.ProcessEnv = process.env, seams: AppTestSeams = {}): Promise<RunningApp> {
   // What has started is stopped again if a later part fails: no emulator or NAS is left running.
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
-    return await composeApp(source, cleanups);
+    return await composeApp(source, cleanups, seams);
   } catch (e) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     throw e;
   }
 }
 
-async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>): Promise<RunningApp> {
+/**
+ * What only tests change, as an argument of startApp (main() never passes it, and no environment
+ * variable or file reaches it, so production cannot set it).
+ */
+export interface AppTestSeams {
+  /** this build's migrations, e.g. all but the newest to play an older build beside a newer one */
+  migrations?: (dialect: Dialect) => MigrationProvider;
+}
+
+async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promise<unknown>>, seams: AppTestSeams): Promise<RunningApp> {
   const env = loadEnv(source);
   // The crash tests' hold point lives in src/sandbox (never loaded in production): refused here.
   if (env.mode !== 'sandbox' && source.IR_CRASH_PAUSE) {
@@ -111,7 +122,9 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   if (!shifts) log.warn('SHIFTS_FILE not set: no automatic shift handoff (@ir handoff says so)');
   const byTenant = new Map(customers.customers.map((c) => [c.tenantId.toLowerCase(), c]));
 
-  const store = await openStore(env.STORE_URL, { log });
+  const migrations = seams.migrations ?? migrationProvider;
+  // A database a newer replica has migrated is opened unchanged: this replica then takes no work.
+  const { store, newerSchema } = await openReplicaStore(env.STORE_URL, { log, migrations });
   cleanups.push(() => store.close());
   // Report links are signed; their base is known once the server listens (or PUBLIC_BASE_URL).
   let reportLinks: ReportLinks | undefined;
@@ -220,14 +233,15 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   });
 
   // Replicas on one store run the same procedure versions and schema, or this one takes no work.
+  // A database newer than this build refuses it first, whether or not a newer replica is live now.
   const replicaVersions = new ReplicaVersions({
     store, workerId, log,
-    runs: { procedures: procedures.refs(), migrations: Object.keys(await migrationProvider(store.dialect).getMigrations()) },
+    runs: { procedures: procedures.refs(), migrations: Object.keys(await migrations(store.dialect).getMigrations()) },
   });
-  const skew = await replicaVersions.join();
+  const skew = newerSchema ? { reason: newerSchema.message, otherReplica: undefined } : await replicaVersions.join();
   const refusal = skew?.reason;
   if (skew) log.error({ otherReplica: skew.otherReplica }, `this replica takes no work: ${skew.reason}`);
-  cleanups.push(() => replicaVersions.leave());
+  if (!newerSchema) cleanups.push(() => replicaVersions.leave());
 
   const intakeCredentials = new IntakeCredentials({ customers: customers.customers, secrets, store, mspWideToken: env.mspWideAlertToken, log });
   const unreachable = intakeCredentials.unreachableCustomers();
@@ -301,7 +315,7 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
       clearInterval(sweepTimer);
       await replicaWake?.close().catch(() => undefined);
       await engine.stop().catch(() => undefined);
-      await replicaVersions.leave();
+      if (!newerSchema) await replicaVersions.leave();
       await new Promise<void>((r) => server.close(() => r()));
       await sandboxMode?.close().catch(() => undefined);
       await store.close().catch(() => undefined);

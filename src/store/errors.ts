@@ -21,3 +21,13 @@ export class StoreInputError extends StoreError {}
 
 /** Stored data no longer matches its recorded hash or size: tampering or corruption. */
 export class IntegrityError extends StoreError {}
+
+/**
+ * The database has migrations this code does not have: a newer replica migrated it. Nothing was
+ * changed; the message (migration names only) is fit for the unauthenticated /readyz.
+ */
+export class NewerSchemaError extends StoreError {
+  constructor(readonly unknownMigrations: string[]) {
+    super(`the database has migrations ${unknownMigrations.join(', ')} this build does not know: upgrade this replica`);
+  }
+}

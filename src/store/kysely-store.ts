@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Kysely, type MigrationProvider, type Selectable } from 'kysely';
 import { parseIp } from '../domain/net';
 import { subjectIdentifiers } from '../domain/subject-identity';
 import type { Logger } from '../log';
 import { isBusyError, isConnectionError, isRetryablePgError, isUniqueViolation, type Dialect } from './dialect';
 import { assertChannelName, type PgWakeChannel } from './pg-wake-channel';
-import { ConflictError, IntegrityError, NotFoundError, StoreInputError } from './errors';
+import { ConflictError, IntegrityError, NewerSchemaError, NotFoundError, StoreInputError } from './errors';
 import { rechunk, splitBuffer } from './evidence-chunks';
 import { migrationProvider } from './migrations';
 import {
@@ -53,8 +53,18 @@ export class KyselyStore implements Store {
     this.db = db.withPlugin(new StorableTextPlugin());
   }
 
-  async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+  /**
+   * Brings the schema up to date. A database that has migrations this code lacks (a newer replica
+   * migrated it) is left as it is, with a NewerSchemaError naming them: kysely's own check would
+   * fail the same way, but with a message that does not say what to do. `provider` is the code's
+   * migrations (tests pass a shorter list to play an older build).
+   */
+  async migrate(provider: MigrationProvider = migrationProvider(this.dialect)): Promise<void> {
+    const known = Object.keys(await provider.getMigrations());
+    const newer = async () => (await this.appliedMigrations()).filter((name) => !known.includes(name));
+    const ahead = await newer();
+    if (ahead.length) throw new NewerSchemaError(ahead);
+    const migrator = new Migrator({ db: this.db, provider });
     // Two processes starting at once can race creating kysely's own bookkeeping tables.
     for (let attempt = 1; ; attempt++) {
       const { error, results } = await migrator.migrateToLatest();
@@ -62,11 +72,26 @@ export class KyselyStore implements Store {
         for (const r of results ?? []) this.log?.info({ migration: r.migrationName, status: r.status }, 'store migration applied');
         return;
       }
+      // A newer replica migrated between the check above and kysely's own.
+      const aheadNow = await newer().catch(() => []);
+      if (aheadNow.length) throw new NewerSchemaError(aheadNow);
       if (attempt >= 3 || !(isUniqueViolation(error) || isBusyError(error) || (error as { code?: string }).code === '42P07')) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName;
         throw new Error(`store migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
       }
       await sleep(50 * attempt);
+    }
+  }
+
+  /** Names of the migrations the database has recorded (none before the first migration). */
+  private async appliedMigrations(): Promise<string[]> {
+    try {
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(this.db);
+      return rows.map((r) => r.name);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      if (e.code === '42P01' || /no such table/i.test(e.message ?? '')) return [];
+      throw error;
     }
   }
 

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type MigrationProvider } from 'kysely';
 import { Pool } from 'pg';
 import type { Logger } from '../log';
-import { ImmediateSqliteDialect } from './dialect';
+import { ImmediateSqliteDialect, type Dialect } from './dialect';
+import { NewerSchemaError } from './errors';
 import { KyselyStore } from './kysely-store';
 import { PgWakeChannel } from './pg-wake-channel';
 import type { Database } from './schema';
@@ -55,18 +56,39 @@ export function describeLocation(loc: StoreLocation): string {
   }
 }
 
+export interface OpenStoreOptions {
+  log?: Logger;
+  /** the code's migrations; only tests set it (startApp's test seam), to play an older build */
+  migrations?: (dialect: Dialect) => MigrationProvider;
+}
+
 /** Opens the store STORE_URL points at and brings its schema up to date. */
-export async function openStore(url: string | undefined, opts: { log?: Logger } = {}): Promise<Store> {
+export async function openStore(url: string | undefined, opts: OpenStoreOptions = {}): Promise<Store> {
+  const { store, newerSchema } = await openReplicaStore(url, opts);
+  if (newerSchema) {
+    await store.close().catch(() => undefined);
+    throw newerSchema;
+  }
+  return store;
+}
+
+/**
+ * As openStore, but a database that a newer replica has migrated (migrations this code lacks) is
+ * opened anyway, unchanged, and said so: the replica then takes no work yet still answers /readyz
+ * with why, rather than exit and be restarted in a loop by its host.
+ */
+export async function openReplicaStore(url: string | undefined, opts: OpenStoreOptions = {}): Promise<{ store: Store; newerSchema?: NewerSchemaError }> {
   const loc = parseStoreUrl(url);
   const store = loc.dialect === 'sqlite' ? openSqlite(loc.file, opts.log) : openPostgres(loc.url, opts.log);
   try {
-    await store.migrate();
+    await store.migrate(opts.migrations?.(store.dialect));
   } catch (error) {
+    if (error instanceof NewerSchemaError) return { store, newerSchema: error };
     await store.close().catch(() => undefined);
     throw error;
   }
   opts.log?.info({ store: describeLocation(loc) }, 'store open');
-  return store;
+  return { store };
 }
 
 function openSqlite(file: string, log?: Logger): KyselyStore {

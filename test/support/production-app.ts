@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { startApp, type RunningApp } from '../../src/main';
+import { startApp, type AppTestSeams, type RunningApp } from '../../src/main';
 import { twoCustomers } from './customers-fixture';
 
 /** Tokens and keys of the production-mode app: 32+ random characters, as production demands. */
@@ -30,6 +30,8 @@ export async function startProductionApp(opts: {
   contoso?: Record<string, unknown>;
   /** files written beside the customers file first (name → text), e.g. that procedure */
   files?: Record<string, string>;
+  /** startApp's test seams (e.g. an older build's migrations) */
+  seams?: AppTestSeams;
 } = {}): Promise<RunningApp & { dir: string; base: string; secrets: ProductionSecrets; dispose(): Promise<void> }> {
   const dir = await mkdtemp(path.join(opts.parentDir ?? os.tmpdir(), 'irbot-prod-'));
   const secrets: ProductionSecrets = {
@@ -68,7 +70,7 @@ export async function startProductionApp(opts: {
     FABRIKAM_HMAC: secrets.fabrikamHmac,
     CONTOSO_FEED_USER: secrets.feedUser,
     CONTOSO_FEED_PASSWORD: secrets.feedPassword,
-  });
+  }, opts.seams);
   return {
     ...app,
     dir,
