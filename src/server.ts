@@ -6,7 +6,7 @@ import { bearerMatches } from './http/bearer';
 import { incidentView } from './http/incident-view';
 import { jsonBody, readJsonBody, MAX_JSON_BODY, type JsonBodyRequest } from './http/json-body';
 import { IntakeService, UnknownTenantError, ForbiddenTenantError } from './intake/intake-service';
-import { IntakeCredentials, type CredentialCheck, type SignatureHeaders } from './intake/intake-credentials';
+import { IntakeCredentials, SignatureReplayError, type CredentialCheck, type SignatureHeaders } from './intake/intake-credentials';
 import { AlertValidationError } from './intake/normalize-alert';
 import { parseIncidentId } from './domain/incident-id';
 
@@ -89,10 +89,15 @@ export function createServer(deps: ServerDeps): Server {
     }
     const body = req as JsonBodyRequest;
     if (!(await readJsonBody(body, res, MAX_ALERT_BODY))) return;
-    if (signed) check = await creds.checkSignature(signed, body.rawBody!);
+    let spendSignature: (() => Promise<void>) | undefined;
+    if (signed) {
+      const verified = creds.verifySignature(signed, body.rawBody!);
+      if (verified.ok) spendSignature = verified.spend;
+      check = verified;
+    }
     if (!check?.ok) return unauthorized(check?.message ?? 'not authenticated');
     try {
-      const results = await deps.intake.receive(req.body, 'webhook', check.scope, body.rawText);
+      const results = await deps.intake.receive(req.body, 'webhook', check.scope, body.rawText, { beforeStoring: spendSignature });
       res.status(202);
       if (results.length === 1) {
         res.json({ incidentId: results[0].incidentId, created: results[0].created, alertId: results[0].alertId });
@@ -100,6 +105,7 @@ export function createServer(deps: ServerDeps): Server {
         res.json({ results: results.map((r) => ({ alertId: r.alertId, incidentId: r.incidentId, created: r.created })) });
       }
     } catch (e) {
+      if (e instanceof SignatureReplayError) return unauthorized(e.message);
       if (e instanceof AlertValidationError) return sendError(res, 400, 'invalid_alert', e.message, { field: e.field });
       if (e instanceof ForbiddenTenantError) return sendError(res, 403, 'forbidden_tenant', e.message, { tenantId: e.tenantId });
       if (e instanceof UnknownTenantError) return sendError(res, 422, 'unknown_tenant', e.message, { tenantId: e.tenantId });

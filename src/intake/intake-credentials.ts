@@ -140,18 +140,45 @@ export class IntakeCredentials {
 
   /** Verifies the signature over `<timestamp>.<raw body>` and spends it: a second use is a replay. */
   async checkSignature(h: SignatureHeaders, rawBody: Buffer): Promise<CredentialCheck> {
+    const verified = this.verifySignature(h, rawBody);
+    if (!verified.ok) return verified;
+    try {
+      await verified.spend();
+    } catch (e) {
+      if (e instanceof SignatureReplayError) return refused(e.message);
+      throw e;
+    }
+    return { ok: true, scope: verified.scope, via: verified.via };
+  }
+
+  /**
+   * Verifies the signature without touching the store; `spend()` records it as used (and throws
+   * SignatureReplayError when it was used before). The intake spends it only once the body is
+   * known to be an alert of the signer's tenants, so a refused body leaves nothing behind.
+   */
+  verifySignature(h: SignatureHeaders, rawBody: Buffer): (CredentialCheck & { ok: false }) | (CredentialCheck & { ok: true; spend(): Promise<void> }) {
     this.load();
     const key = this.hmacKeys.get(h.customerId);
     // An unknown customer costs the same HMAC as a known one, and gets the same answer as a wrong signature.
     const expected = createHmac('sha256', key ?? 'no-such-customer').update(`${h.timestamp}.`).update(rawBody).digest();
-    if (!key || !timingSafeEqual(expected, h.signature)) return refused('the signature does not match the body');
-    const fresh = await this.o.store.claimOnce(
-      `intake-signature:${h.customerId}:${expected.toString('hex')}`,
-      new Date(h.timestamp * 1000 + SIGNATURE_WINDOW_MS + 60_000),
-      this.now(),
-    );
-    if (!fresh) return refused('this signature was used before (replay): sign again with a new timestamp');
-    return { ok: true, scope: { kind: 'customers', customerIds: new Set([h.customerId]) }, via: 'signature' };
+    if (!key || !timingSafeEqual(expected, h.signature)) return refused('the signature does not match the body') as CredentialCheck & { ok: false };
+    const spend = async () => {
+      const fresh = await this.o.store.claimOnce(
+        `intake-signature:${h.customerId}:${expected.toString('hex')}`,
+        new Date(h.timestamp * 1000 + SIGNATURE_WINDOW_MS + 60_000),
+        this.now(),
+      );
+      if (!fresh) throw new SignatureReplayError();
+    };
+    return { ok: true, scope: { kind: 'customers', customerIds: new Set([h.customerId]) }, via: 'signature', spend };
+  }
+}
+
+/** A signed body sent a second time. */
+export class SignatureReplayError extends Error {
+  constructor() {
+    super('this signature was used before (replay): sign again with a new timestamp');
+    this.name = 'SignatureReplayError';
   }
 }
 

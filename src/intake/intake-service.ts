@@ -58,8 +58,10 @@ export class IntakeService {
   /**
    * `scope` is whom the sender's credential (or the poller's customer) speaks for: an alert whose
    * tenant is not in it is refused (ForbiddenTenantError), and then nothing of the batch is stored.
+   * `beforeStoring` runs once the whole body is known to be acceptable, before the first write (the
+   * HTTP intake spends a signature there: a refused body spends none).
    */
-  async receive(body: unknown, source: AlertSource, scope: IntakeScope, rawText?: string): Promise<IntakeResult[]> {
+  async receive(body: unknown, source: AlertSource, scope: IntakeScope, rawText?: string, opts: { beforeStoring?: () => Promise<void> } = {}): Promise<IntakeResult[]> {
     const alerts = normalizeAlertBody(body);
     // Resolve every tenant before writing anything, so a batch with one unknown tenant stores nothing.
     const customers = alerts.map((a) => {
@@ -68,6 +70,7 @@ export class IntakeService {
       if (!c) throw new UnknownTenantError(a.tenantId);
       return c;
     });
+    await opts.beforeStoring?.();
     const results: IntakeResult[] = [];
     for (let i = 0; i < alerts.length; i++) {
       const raw = alerts.length === 1 && rawText !== undefined ? rawText : JSON.stringify((body as { value?: unknown[] }).value?.[i] ?? body);
