@@ -87,7 +87,7 @@ function ask<T>(child: ChildProcess, m?: string): Promise<T> {
 }
 
 async function main() {
-  const child = fork(__filename, ['--serve', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx', '--disable-warning=DEP0111'] });
+  const child = fork(__filename, ['--serve', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx', '--disable-warning=DEP0111', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [])] });
   const { base, secrets } = await ask<{ base: string; secrets: Secrets }>(child);
   type Round = { p50: number; p95: number; badP50: number; bad: number; lines: number; cpuMs: number };
   const figures: Record<Arm, Round[]> = { alone: [], storm: [], 'storm, no oversized bodies': [] };

@@ -113,7 +113,9 @@ export function send(base: string, r: StormRequest, timeoutMs = 60_000): Promise
       clearTimeout(timer);
       resolve({ status, body, ms: performance.now() - started });
     };
-    const req = http.request(`${base}/api/alerts`, { method: 'POST', headers: r.headers });
+    // A connection of its own: a kept-alive one that the server closes as it is reused would be
+    // reset, and that race is the client's, not what is measured.
+    const req = http.request(`${base}/api/alerts`, { method: 'POST', headers: r.headers, agent: false });
     const timer = setTimeout(() => { finish(0, 'no answer'); req.destroy(); }, timeoutMs);
     req.on('response', (res) => {
       const parts: Buffer[] = [];
