@@ -89,7 +89,7 @@ function ask<T>(child: ChildProcess, m?: string): Promise<T> {
 async function main() {
   const child = fork(__filename, ['--serve', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx', '--disable-warning=DEP0111', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [])] });
   const { base, secrets } = await ask<{ base: string; secrets: Secrets }>(child);
-  type Round = { p50: number; p95: number; badP50: number; bad: number; lines: number; cpuMs: number };
+  type Round = { p50: number; p95: number; badP50: number; bad: number; lines: number; cpuMs: number; senderCpuMs: number };
   const figures: Record<Arm, Round[]> = { alone: [], storm: [], 'storm, no oversized bodies': [] };
   try {
     // one warm-up round of each arm (JIT, connection pools), not counted
@@ -99,9 +99,11 @@ async function main() {
       const order = r % 2 === 0 ? ARMS : [...ARMS].reverse();
       for (const a of order) {
         const before = await ask<Probe>(child, 'probe');
+        const sender = process.cpuUsage();
         const f = await arm(base, secrets, a, `r${r}-${a.length}-${Date.now()}`);
+        const sent = process.cpuUsage(sender);
         const after = await ask<Probe>(child, 'probe');
-        figures[a].push({ ...f, lines: after.lines - before.lines, cpuMs: after.cpuMs - before.cpuMs });
+        figures[a].push({ ...f, lines: after.lines - before.lines, cpuMs: after.cpuMs - before.cpuMs, senderCpuMs: (sent.user + sent.system) / 1000 });
         await sleep(200);
       }
     }
@@ -115,8 +117,12 @@ async function main() {
     const extra = figures[a][0].bad ? `; ${figures[a][0].bad} malformed, their p50 ${med(a, 'badP50').toFixed(1)} ms` : '';
     console.log(`${a.padEnd(27)} good p50 ${med(a, 'p50').toFixed(1)} ms (ratio ${(med(a, 'p50') / med('alone', 'p50')).toFixed(2)}), ` +
       `p95 ${med(a, 'p95').toFixed(1)} ms (ratio ${(med(a, 'p95') / med('alone', 'p95')).toFixed(2)})${extra}; ` +
-      `bot CPU ${med(a, 'cpuMs').toFixed(0)} ms a round, log lines ${med(a, 'lines')}`);
+      `bot CPU ${med(a, 'cpuMs').toFixed(0)} ms a round (the sender's ${med(a, 'senderCpuMs').toFixed(0)} ms), log lines ${med(a, 'lines')}`);
   }
+  // What one request costs the bot: a good alert's CPU alone, a malformed one's over it.
+  const perGoodMs = med('alone', 'cpuMs') / good;
+  const perBadMs = (med('storm', 'cpuMs') - med('alone', 'cpuMs')) / figures.storm[0].bad;
+  console.log(`bot CPU per good alert ${perGoodMs.toFixed(1)} ms; per malformed request ${perBadMs.toFixed(2)} ms (${(perBadMs / perGoodMs).toFixed(2)} of a good one)`);
 }
 
 if (process.argv.includes('--serve')) {
