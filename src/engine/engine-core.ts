@@ -17,6 +17,7 @@ import type { Scheduler } from './scheduler';
 import type { Transitions } from './transitions';
 import type { AdHocActions } from './ad-hoc';
 import type { Release } from './release';
+import type { StormRounds } from './storm-rounds';
 import { isStormSubject } from '../intake/storm';
 
 /**
@@ -76,6 +77,7 @@ export interface Rooms {
   commands: IncidentCommands;
   adHoc: AdHocActions;
   release: Release;
+  stormRounds: StormRounds;
 }
 
 export class EngineCore {
