@@ -17,7 +17,8 @@ export function stormLines(f: IncidentFindings, rows: readonly RoundRow[], accou
     const failed = contained.filter((a) => a.status === 'failed');
     out.push(`Contained ${contained.length - failed.length} of ${contained.length} accounts${failed.length ? `; ${failed.length} not — finish each with @${opts.botName} contain <upn> ${opts.customerId}:` : ''}`);
     const shown = firstOf(failed, opts.rows, opts.where);
-    for (const a of shown.shown) out.push(`Not contained: ${a.label}${a.error ? ` (${a.error})` : ''} → @${opts.botName} contain ${a.upn ?? a.label} ${opts.customerId}`);
+    // the command first: a long connector error is cut to the card's line length, the way out must not be
+    for (const a of shown.shown) out.push(`Not contained: ${a.label} → @${opts.botName} contain ${a.upn ?? a.label} ${opts.customerId}${a.error ? ` (${a.error})` : ''}`);
     if (shown.more) out.push(`Not contained ${shown.more}`);
   }
   const unresolved = firstOf(f.stormUnresolved ?? [], opts.rows, opts.where);
