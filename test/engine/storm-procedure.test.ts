@@ -96,6 +96,7 @@ withTestStores((dialect, make) => {
       engine = new Engine({ store, registry, procedures, secrets, log: quiet, customers: (id) => (id === customer.id ? customer : undefined), ports: actionPorts(store), retry: { maxAttempts: 1 }, workerId: `storm-${dialect}` });
       intake = new IntakeService({ store, customerByTenant: (t) => (t.toLowerCase() === customer.tenantId.toLowerCase() ? customer : undefined), onIncidentCreated: (id) => { void engine.startIncident(id); }, log: quiet });
     });
+    const def0 = () => registry.get('identity.containMany')!;
     after(async () => {
       await engine?.stop();
       await emu?.close();
@@ -198,6 +199,12 @@ withTestStores((dialect, make) => {
       assert.ok(text.includes('Contained 32 of 33 accounts; 1 not'), text);
       assert.ok(text.includes(`@ir contain ${upnOf(run, 13)} contoso`), text);
       assert.ok(!text.includes('joined after the approval'), 'every account is covered now');
+
+      // its release's undo takes every contained account (issue 14: the inverse input parses with identity.releaseMany's schema)
+      const decl = registry.get('identity.containMany')!.inverse as { action: string; input(i: unknown, o: unknown): Record<string, unknown> };
+      const releaseIn = registry.get(decl.action)!.input.parse(decl.input(def0().input.parse(contained.input), out)) as { accounts: Array<{ label: string; enable: boolean; dismissRisk: boolean }> };
+      assert.equal(releaseIn.accounts.length, 29);
+      assert.ok(releaseIn.accounts.every((a) => a.enable && a.dismissRisk));
 
       // a crash after the containment ran, before it was recorded: the re-run (mayHaveRun) re-reads
       // each account and changes none of them again
