@@ -11,6 +11,7 @@ import { firstOf } from './card-budget';
  */
 export function stormLines(f: IncidentFindings, rows: readonly RoundRow[], accounts: readonly string[], opts: { customerId: string; botName: string; rows: number; where: string }): string[] {
   if (!f.storm) return [];
+  // each line leads with what must survive the card's shortening: the count, the command
   const out: string[] = [];
   const contained = f.stormContained ?? [];
   if (contained.length) {
@@ -18,11 +19,11 @@ export function stormLines(f: IncidentFindings, rows: readonly RoundRow[], accou
     out.push(`Contained ${contained.length - failed.length} of ${contained.length} accounts${failed.length ? `; ${failed.length} not — finish each with @${opts.botName} contain <upn> ${opts.customerId}:` : ''}`);
     const shown = firstOf(failed, opts.rows, opts.where);
     // the command first: a long connector error is cut to the card's line length, the way out must not be
-    for (const a of shown.shown) out.push(`Not contained: ${a.label} → @${opts.botName} contain ${a.upn ?? a.label} ${opts.customerId}${a.error ? ` (${a.error})` : ''}`);
-    if (shown.more) out.push(`Not contained ${shown.more}`);
+    for (const a of shown.shown) out.push(`@${opts.botName} contain ${a.upn ?? a.label} ${opts.customerId} — not contained${a.error ? `: ${a.error}` : ''}`);
+    if (shown.more) out.push(`Not contained: ${shown.more}`);
   }
   const unresolved = firstOf(f.stormUnresolved ?? [], opts.rows, opts.where);
-  if (unresolved.shown.length) out.push(`Not resolved (nothing to contain there): ${unresolved.shown.map((u) => `${u.label} (${u.reason})`).join('; ')}${unresolved.more ? `; ${unresolved.more}` : ''}`);
+  if (unresolved.shown.length) out.push(`Not resolved, nothing contained there (${(f.stormUnresolved ?? []).length}): ${unresolved.shown.map((u) => `${u.label} (${u.reason})`).join('; ')}${unresolved.more ? `; ${unresolved.more}` : ''}`);
   const cov = stormCoverage(rows, accounts);
   // before the first card is asked nobody has been asked about anything: no "not covered" yet
   const asked = cov.containRows.some((r) => r.input && Array.isArray(r.input.accounts));
