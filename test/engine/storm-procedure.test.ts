@@ -145,6 +145,11 @@ withTestStores((dialect, make) => {
       assert.equal((refused as { code: string }).code, 'subject');
       assert.match((refused as { reason: string }).reason, new RegExp(`one of the accounts of the storm .*user7\\.${run}`));
 
+      // another customer's approver (not listed for Contoso) is refused as for any incident
+      const stranger = await engine.decide({ approvalId: pending[0].id, vote: 'approve', clicker: { aadObjectId: '00000000-0000-4000-8000-0000000000ff', name: 'Fabrikam Approver' } });
+      assert.equal((stranger as { code?: string }).code, 'not-approver');
+      assert.equal((await store.getApproval(pending[0].id))!.status, 'pending', 'the refusals changed nothing');
+
       // three more accounts join while the card is out: looked up at once, not covered by it
       for (let n = 31; n <= 33; n++) await intake.receive(alertFor(run, n), 'webhook', ALL);
       await engine.settle();
@@ -199,6 +204,12 @@ withTestStores((dialect, make) => {
       assert.ok(text.includes('Contained 32 of 33 accounts; 1 not'), text);
       assert.ok(text.includes(`@ir contain ${upnOf(run, 13)} contoso — not contained`), text);
       assert.ok(!text.includes('joined after the approval'), 'every account is covered now');
+
+      // a release would not undo the further round (not a procedure step): refused with the reason, nothing changed
+      const rel = await engine.requestRelease({ incidentId: stormId, reason: 'false positive', by: APPROVER });
+      assert.equal(rel.ok, false);
+      assert.match((rel as { reason: string }).reason, /further containment rounds \(storm-contain-2 succeeded\) that a release does not undo yet/);
+      assert.equal(await store.getAction(`${stormId}:release`), undefined);
 
       // its release's undo takes every contained account (issue 14: the inverse input parses with identity.releaseMany's schema)
       const decl = registry.get('identity.containMany')!.inverse as { action: string; input(i: unknown, o: unknown): Record<string, unknown> };
