@@ -26,7 +26,7 @@ function fakeDisconnect(sessions: Record<string, number>, failing: Set<string>) 
       calls.push({ user: i.user, key: ctx.idempotencyKey, mayHaveRun: ctx.mayHaveRun, phase: 'run' });
       if (failing.has(i.user)) throw new ConnectorError(`accounting of ${i.user} could not be read: timeout`, { source: 'radius' });
       const n = sessions[i.user] ?? 0;
-      return { output: { results: Array.from({ length: n }, (_, k) => ({ session: { acctSessionId: `s${k}`, userName: i.user } as never, status: 'disconnected' as const, transmissions: 1, invalidReplies: 0, detail: 'ACK' })), complete: true, counts: n ? { disconnected: n } : {} }, raw: [], summary: `${n} ended` };
+      return { output: { results: Array.from({ length: n }, (_, k) => ({ session: { acctSessionId: `s${k}`, userName: i.user } as never, status: 'disconnected' as const, transmissions: 1, invalidReplies: 0, detail: 'ACK' })), complete: true, counts: (n ? { disconnected: n } : {}) as Record<string, number> }, raw: [], summary: `${n} ended` };
     },
   };
   return { def, calls };
