@@ -147,6 +147,9 @@ function alertFor(sample: Record<string, unknown>, n: number): Record<string, un
   return {
     ...sample,
     id: `da${t}_${randomUUID().slice(0, 8)}`,
+    // each alert its own detector: this bench measures a thread per incident, and storms (on by
+    // default) fold a burst of one detector across accounts into one incident (bench/storm-intake.ts)
+    detectorId: `bench-first-card-${n}`,
     providerAlertId: null,
     description: `Sign-ins for ${local}@contoso.com from two countries too far apart for the time between them.`,
     createdDateTime: new Date(t - 120_000).toISOString(),

@@ -286,9 +286,15 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   // The shift handoff: checked every minute; the store decides which instance posts, once per shift.
   const handoff = shifts ? new HandoffScheduler({ store, config: shifts, post: (h) => bot.notifier.postHandoff(h), customers: (id) => byId.get(id), links: { report: reportUrl }, log }) : undefined;
   // Only once the bot knows its channel: a handoff claimed but not postable would be lost.
+  // The channel read is inside the catch too: a store that is unreachable at the minute's tick (a
+  // PostgreSQL restart) must not become an unhandled rejection that ends the process.
   const runHandoff = async () => {
-    if (refusal || !handoff || !(await store.getRef('teams:channel'))) return;
-    await handoff.runOnce(new Date()).catch((e) => log.error({ err: e }, 'handoff failed'));
+    try {
+      if (refusal || !handoff || !(await store.getRef('teams:channel'))) return;
+      await handoff.runOnce(new Date());
+    } catch (e) {
+      log.error({ err: e }, 'handoff failed');
+    }
   };
   const handoffTimer = setInterval(runHandoff, 60_000);
   handoffTimer.unref();

@@ -10,6 +10,7 @@ import { inert, hhmm, utc } from './inert-text';
 import { STATE_DISPLAY } from './step-display';
 import { timelineText } from './refusal-text';
 import { stormAccounts } from '../intake/storm';
+import { stormLines } from './storm-lines';
 
 /** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
 export interface IncidentSnapshot extends IncidentReadModel {
@@ -127,7 +128,7 @@ function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, le
     accountsHeading: `Accounts in this storm: ${accountsOf(s).length}`,
     accounts: [...accounts.shown.map((a) => inert(a, 120)), ...(accounts.more ? [inert(accounts.more, 300)] : [])],
     steps,
-    findings: findingsOf(f, level, where),
+    findings: [...stormLines(f, s.actions, accountsOf(s), { customerId: inc.customerId, botName, rows: rowsAt(level, 10, 3), where }).map((x) => inert(x, charsAt(level, 400, 300))), ...findingsOf(f, level, where)],
     ...accountSections(f),
     timelineHeading: `Timeline (UTC, latest ${tl.length} of ${s.timeline.length}${tl.length < s.timeline.length ? `; all of it: ${where}` : ''})`,
     timeline: tl.map((e) => ({ time: hhmm(e.at), source: inert(e.source, 30), summary: inert(timelineText(e, inc.id, botName), charsAt(level, 300)) })),

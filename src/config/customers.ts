@@ -295,10 +295,12 @@ export const customerSchema = z.object({
   /**
    * Alert storms (src/intake/storm.ts): when `minUsers` distinct accounts get alerts of one detector
    * (or one title) within `windowMinutes`, further alerts go to one storm incident instead of a
-   * thread per account. Off unless enabled: a storm incident runs no per-account procedure yet.
+   * thread per account; it runs the storm procedure (src/procedures/storm-containment.yaml): one
+   * approval per action across its accounts, with the count. On by default; `enabled: false` keeps a
+   * thread per account whatever the burst.
    */
   storm: z.object({
-    enabled: z.boolean().default(false),
+    enabled: z.boolean().default(true),
     minUsers: z.number().int().min(2).max(10_000).default(10),
     windowMinutes: z.number().int().min(1).max(24 * 60).default(10),
   }).strict().default({}),

@@ -125,6 +125,30 @@ const accountDevice = z.object({
   signIns: count.default(0),
 }).passthrough();
 
+/** A storm account as storm-accounts resolved it (src/connectors/storm/identity-many.ts StormAccount). */
+const stormAccount = z.object({
+  label: text(300),
+  upn: text(300).nullable(),
+  placement: z.enum(['cloud', 'synced', 'onPremises']),
+  sid: text(200).nullable().default(null),
+  domain: text(64).nullable().default(null),
+  objectId: text(64).nullable().default(null),
+  displayName: text(300).nullable().default(null),
+  enabled: z.boolean().nullable().default(null),
+  privilegedRoles: z.array(text(200)).default([]),
+}).passthrough();
+
+/** What storm-contain did to one account (ContainedAccount): the card counts them, names the failed ones. */
+const stormContainedAccount = z.object({
+  label: text(300),
+  upn: text(300).nullable(),
+  placement: z.enum(['cloud', 'synced', 'onPremises']),
+  status: z.enum(['contained', 'failed']),
+  changed: z.array(text(40)).default([]),
+  already: z.array(text(40)).default([]),
+  error: text(1000).optional(),
+}).passthrough();
+
 /**
  * Every key a procedure step may record, with the shape its readers expect. Adding a finding is
  * one line here (and the readers that show it); a `record:` key not listed stops start-up.
@@ -168,6 +192,14 @@ export const RECORDED_FINDINGS = {
   /** the threat-feed entries of the blocked IPs: when each block is taken off again */
   ipBlocks: z.array(blockedIp),
   vpnSessionsRevoked: count,
+  /** a storm's accounts that storm-accounts resolved (every round's, in order) */
+  stormResolved: z.array(stormAccount).max(5000),
+  /** a storm's accounts that could not be resolved, each with why */
+  stormUnresolved: z.array(z.object({ label: text(300), reason: text(1000) }).passthrough()).max(5000),
+  /** per account, what storm-contain (and each further round) did */
+  stormContained: z.array(stormContainedAccount).max(5000),
+  /** RADIUS sessions storm-disconnect ended over all the storm's accounts */
+  stormSessionsEnded: count,
   report: text(300),
   ticketNumber: text(60),
   ticket: z.object({ number: text(60), link: text(500).optional(), sysId: text(64).optional() }).passthrough(),
@@ -226,6 +258,8 @@ export type TokenActivityFinding = z.infer<typeof tokenActivity>;
 export type AdAccountFinding = z.infer<typeof adAccount>;
 export type EntraAccountFinding = z.infer<typeof entraAccount>;
 export type AccountDeviceFinding = z.infer<typeof accountDevice>;
+export type StormAccountFinding = z.infer<typeof stormAccount>;
+export type StormContainedFinding = z.infer<typeof stormContainedAccount>;
 
 export type IncidentFindings = { -readonly [K in RecordedFindingKey]?: z.infer<(typeof RECORDED_FINDINGS)[K]> } & {
   /** the procedure's steps in its order */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { actionIdOf, stepIdOf } from '../domain/incident-id';
-import { checkApprover, describeAnswered, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
+import { checkApprover, describeAnswered, type PolicyVerdict, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
 import type { CustomerConfig } from '../config/customers';
 import { readFindings } from '../domain/incident-findings';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
@@ -8,6 +8,7 @@ import { LIVE_INCIDENT, Room } from './engine-core';
 import type { ProcedureStep } from './procedure';
 import { refusal, type CommandResult, type DecideResult, type RefusalCode } from './results';
 import type { Preview } from '../connectors/types';
+import { isStormSubject, stormAccountIdentities } from '../intake/storm';
 
 /** An approver's edits, saved by their vote: the new proposal and the timeline lines saying so. */
 interface Revision {
@@ -259,6 +260,13 @@ export class Approvals extends Room {
     return this.checkPerson(incident, who, doing);
   }
 
+  /** A storm's own refusal (one of its accounts, or one not looked up yet), else the approver rules with no single subject. */
+  private async stormVerdict(incident: IncidentRecord, who: Clicker, vote: boolean): Promise<PolicyVerdict | undefined> {
+    const customer = this.customerOf(incident);
+    const accounts = stormAccountIdentities(await this.store.listAlerts(incident.id), customer.activeDirectory?.domains ?? []);
+    return stormSubjectVerdict(incident, who, accounts, vote);
+  }
+
   async checkPerson(incident: IncidentRecord, who: Clicker, doing: string, logRefusal = true): Promise<CommandResult> {
     const customer = this.customerOf(incident);
     const groups = new Set<string>();
@@ -271,8 +279,10 @@ export class Approvals extends Room {
         }
       }
     }
-    const verdict = checkApprover({
-      customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: doing === 'approve' || doing === 'reject',
+    const vote = doing === 'approve' || doing === 'reject';
+    const storm = isStormSubject(incident.subjectUpn) ? await this.stormVerdict(incident, who, vote) : undefined;
+    const verdict = storm ?? checkApprover({
+      customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: vote && !isStormSubject(incident.subjectUpn),
       subjectPlacement: readFindings(incident.data).subjectPlacement,
     });
     if (verdict.ok) return { ok: true, message: '' };
@@ -281,6 +291,32 @@ export class Approvals extends Room {
     }
     return refusal(verdict.code, verdict.reason, { incidentId: incident.id });
   }
+}
+
+/**
+ * A storm incident has many subjects: none of its accounts may approve, cancel or release it. The
+ * clicker is compared with every account's Entra object id and UPN (as the alerts gave them and as
+ * the look-ups resolved them). A vote waits while an account is known by neither an object id nor a
+ * look-up (its further round's look-up runs at once, without approval), as a single incident's vote
+ * waits for its account lookup: otherwise that account's owner could approve their own containment.
+ */
+function stormSubjectVerdict(incident: IncidentRecord, who: Clicker, accounts: Array<{ label: string; identity: { upn?: string | null; objectId?: string | null } | null }>, vote: boolean): PolicyVerdict | undefined {
+  const f = readFindings(incident.data);
+  const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+  const ids = [...accounts.map((a) => a.identity?.objectId), ...(f.stormResolved ?? []).map((a) => a.objectId)];
+  const upns = [...accounts.flatMap((a) => [a.label, a.identity?.upn]), ...(f.stormResolved ?? []).flatMap((a) => [a.label, a.upn])];
+  const mine = accounts.find((a) => same(a.identity?.objectId, who.aadObjectId) || same(a.label, who.upn) || same(a.identity?.upn, who.upn))?.label
+    ?? (f.stormResolved ?? []).find((a) => same(a.objectId, who.aadObjectId) || same(a.upn, who.upn))?.label;
+  if (mine || ids.some((id) => same(id, who.aadObjectId)) || upns.some((u) => same(u, who.upn))) {
+    return { ok: false, code: 'subject', reason: `${who.name} is one of the accounts of the storm ${incident.id}${mine ? ` (${mine})` : ''}: nobody may approve the containment of their own account` };
+  }
+  if (!vote) return undefined;
+  const looked = new Set([...(f.stormResolved ?? []).map((a) => a.label), ...(f.stormUnresolved ?? []).map((a) => a.label)]);
+  const unknown = accounts.filter((a) => !a.identity?.objectId && !looked.has(a.label));
+  if (unknown.length) {
+    return { ok: false, code: 'subject-unknown', reason: `${unknown.length} of the storm's accounts (${unknown.slice(0, 3).map((a) => a.label).join(', ')}${unknown.length > 3 ? ', …' : ''}) are not looked up yet, so nobody can be sure they are not approving their own containment; wait for the look-up` };
+  }
+  return undefined;
 }
 
 /** An approval answered before this click: expired ones can be asked again, the others are decided. */

@@ -17,6 +17,8 @@ import type { Scheduler } from './scheduler';
 import type { Transitions } from './transitions';
 import type { AdHocActions } from './ad-hoc';
 import type { Release } from './release';
+import type { StormRounds } from './storm-rounds';
+import { isStormSubject } from '../intake/storm';
 
 /**
  * What every room of the engine shares: its dependencies, its settings, and the few helpers all
@@ -75,6 +77,7 @@ export interface Rooms {
   commands: IncidentCommands;
   adHoc: AdHocActions;
   release: Release;
+  stormRounds: StormRounds;
 }
 
 export class EngineCore {
@@ -108,7 +111,9 @@ export class EngineCore {
 
   /** The procedure the incident runs: the name@version it recorded when it started. */
   procedureOf(incident: IncidentRecord): Procedure {
-    const proc = incident.procedure ? this.deps.procedures.get(incident.procedure) : this.deps.procedures.forCustomer(incident.customerId);
+    const proc = incident.procedure ? this.deps.procedures.get(incident.procedure)
+      : isStormSubject(incident.subjectUpn) ? this.deps.procedures.forStorm(incident.customerId) : this.deps.procedures.forCustomer(incident.customerId);
+    if (!proc && !incident.procedure) throw new Error(`${incident.id} is a storm incident and this process has loaded no storm procedure (src/procedures/storm-containment.yaml)`);
     if (!proc) throw new Error(`${incident.id} runs procedure ${incident.procedure}, which this process has not loaded (keep that version in the procedures' versions/ folder until its incidents are closed)`);
     return proc;
   }

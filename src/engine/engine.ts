@@ -7,6 +7,7 @@ import { Runner } from './runner';
 import { Scheduler, type TickReport } from './scheduler';
 import { Transitions } from './transitions';
 import { AdHocActions, type AdHocOutcome, type AdHocRequest } from './ad-hoc';
+import { StormRounds } from './storm-rounds';
 import { Release, type ReleaseRequestResult } from './release';
 import { releaseGate } from './release-gate';
 
@@ -46,7 +47,7 @@ export class Engine {
     this.release = new Release(this.core);
     // the release's approval is put to an action of the engine's own
     deps.registry.ensure(releaseGate);
-    this.core.rooms = { release: this.release, scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core), adHoc: this.adHoc };
+    this.core.rooms = { release: this.release, scheduler: this.scheduler, approvals: this.approvals, commands: this.commands, transitions: new Transitions(this.core), runner: new Runner(this.core), adHoc: this.adHoc, stormRounds: new StormRounds(this.core) };
   }
 
   /** unique per process: the lease owner */

@@ -14,14 +14,20 @@ export class IncidentCommands extends Room {
   async startIncident(incidentId: string): Promise<void> {
     const incident = await this.store.getIncident(incidentId);
     if (!incident) throw new Error(`incident ${incidentId} does not exist`);
-    // A storm incident (src/intake/storm.ts) stands for many accounts: the per-account procedure
-    // would act on the storm's name. Its card lists the accounts; each is contained on its own
-    // (`@ir contain <account>`) until one approval across the storm's accounts exists.
-    if (isStormSubject(incident.subjectUpn)) return;
     const customer = this.customerOf(incident);
+    // A storm incident (src/intake/storm.ts) stands for many accounts: it runs the storm procedure
+    // (one approval per action across its accounts), never the per-account one on the storm's name.
+    const storm = isStormSubject(incident.subjectUpn);
+    const proc = storm ? this.deps.procedures.forStorm(customer.id) : this.deps.procedures.forCustomer(customer.id);
+    if (!proc) {
+      // a process built without the storm procedure (tests with their own catalog): say so once, run nothing
+      if (!incident.procedure && (await this.store.casState(`engine:start:${incidentId}`, undefined, this.workerId))) {
+        await this.store.appendTimeline(incidentId, [{ source: 'engine', kind: 'procedure.none', summary: 'No storm procedure is loaded in this process: contain each account on its own' }]);
+      }
+      return;
+    }
     // One process records the start, however many are told to start it.
     if (!incident.procedure && (await this.store.casState(`engine:start:${incidentId}`, undefined, this.workerId))) {
-      const proc = this.deps.procedures.forCustomer(customer.id);
       const selection = ipSelectionFor(await this.store.listAlerts(incidentId), customer);
       const events: TimelineEventInput[] = [
         { source: 'engine', kind: 'procedure.started', summary: `Running ${proc.ref}: ${proc.steps.length} steps`, data: { procedure: proc.ref, steps: proc.steps.map((s) => s.id) } },

@@ -3,6 +3,7 @@ import type { AlertDevice, AlertIp } from '../domain/alert';
 import { selectIpsToBlock, type IpSelection } from '../domain/ip-selection';
 import type { ActionRecord, AlertRecord, IncidentRecord } from '../store/store';
 import type { ReferenceContext } from './input-references';
+import { isStormSubject, stormAccountIdentities } from '../intake/storm';
 
 /** The IPs of every alert attached to the incident (normalised Alerts as the store keeps them). */
 export function alertIps(alerts: readonly AlertRecord[]): AlertIp[] {
@@ -66,6 +67,7 @@ export function buildReferenceContext(incident: IncidentRecord, customer: Custom
       ipsNotBlocked: selection.notBlocked,
       alertIps: [...new Set(alertIps(alerts).map((i) => i.ip))],
       alertDevices: alertDevices(alerts),
+      stormAccounts: isStormSubject(incident.subjectUpn) ? stormAccountIdentities(alerts, customer.activeDirectory?.domains ?? []) : [],
     },
     customer: { id: customer.id, name: customer.name },
     steps,

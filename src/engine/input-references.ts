@@ -24,6 +24,7 @@ export const INCIDENT_FIELDS = {
   ipsNotBlocked: 'the other IPs the alert mentions, each with why it is not blocked',
   alertIps: 'every valid IP the alert mentions',
   alertDevices: "the devices of every alert's device evidence (name, Defender and Entra device ids, OS)",
+  stormAccounts: "a storm incident's accounts, in the order their alerts came, each once: { label, identity } (empty for any other incident)",
 } as const;
 export const CUSTOMER_FIELDS = { id: 'the customer id', name: 'the customer name' } as const;
 

@@ -44,6 +44,8 @@ export interface Procedure {
 }
 
 export const DEFAULT_PROCEDURE_FILE = resolve(__dirname, '../procedures/account-compromise-containment.yaml');
+/** What a storm incident runs (src/intake/storm.ts): one approval per action across its accounts. */
+export const STORM_PROCEDURE_FILE = resolve(__dirname, '../procedures/storm-containment.yaml');
 
 export class ProcedureError extends Error {
   constructor(message: string) {
@@ -275,8 +277,10 @@ export class ProcedureCatalog {
     private readonly overrides: ReadonlyMap<string, Procedure> = new Map(),
     /** loadable by name@version only: never given to a new incident */
     earlier: readonly Procedure[] = [],
+    /** the storm procedure; without one, a storm incident runs nothing and says so on its timeline */
+    private readonly storm?: Procedure,
   ) {
-    const current = new Set([defaultProcedure, ...overrides.values()]);
+    const current = new Set([defaultProcedure, ...overrides.values(), ...(storm ? [storm] : [])]);
     for (const p of [...current, ...earlier]) {
       const seen = this.byRef.get(p.ref);
       if (seen && seen.file !== p.file && JSON.stringify(seen.steps) !== JSON.stringify(p.steps)) {
@@ -286,8 +290,14 @@ export class ProcedureCatalog {
     }
   }
 
-  static load(opts: { registry: ActionRegistry; customers: readonly CustomerConfig[]; customersFile?: string; defaultFile?: string }): ProcedureCatalog {
+  /**
+   * `stormFile`: the storm procedure; by default the shipped one when the default procedure is the
+   * shipped one too (a test that brings its own default procedure and registry brings its own storm
+   * file, or none: null).
+   */
+  static load(opts: { registry: ActionRegistry; customers: readonly CustomerConfig[]; customersFile?: string; defaultFile?: string; stormFile?: string | null }): ProcedureCatalog {
     const defaultFile = opts.defaultFile ?? DEFAULT_PROCEDURE_FILE;
+    const stormFile = opts.stormFile === undefined ? (opts.defaultFile === undefined ? STORM_PROCEDURE_FILE : null) : opts.stormFile;
     const def = loadProcedure(defaultFile, opts.registry);
     const base = opts.customersFile ? dirname(resolve(opts.customersFile)) : process.cwd();
     const overrides = new Map<string, Procedure>();
@@ -302,7 +312,18 @@ export class ProcedureCatalog {
       const dir = dirname(resolve(file));
       if (!earlier.has(dir)) earlier.set(dir, loadEarlierVersions(file, opts.registry));
     }
-    return new ProcedureCatalog(def, overrides, [...earlier.values()].flat());
+    let storm: Procedure | undefined;
+    if (stormFile) {
+      storm = loadProcedure(stormFile, opts.registry);
+      const dir = dirname(resolve(stormFile));
+      if (!earlier.has(dir)) earlier.set(dir, loadEarlierVersions(stormFile, opts.registry));
+    }
+    return new ProcedureCatalog(def, overrides, [...earlier.values()].flat(), storm);
+  }
+
+  /** The procedure a new storm incident of this customer runs (one for every customer), if loaded. */
+  forStorm(_customerId: string): Procedure | undefined {
+    return this.storm;
   }
 
   forCustomer(customerId: string): Procedure {

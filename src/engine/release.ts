@@ -9,6 +9,8 @@ import { readFindings } from '../domain/incident-findings';
 import { FOLLOW_UP_CISO_ACTION } from '../evidence/ciso-follow-up';
 import { chosenInverses, CLASSIFICATIONS, RELEASE_GATE_ACTION, RELEASE_GATE_STEP, releaseGateInput, releasePreview, type ReleaseClassification, type ReleaseGateInput } from './release-gate';
 import { refusal, type Refusal } from './results';
+import { isStormSubject } from '../intake/storm';
+import { roundOf, STORM_CONTAIN_STEP } from '../domain/storm-coverage';
 
 /** The follow-through after the inverses: the Defender alerts get the approver's classification. */
 export const CLASSIFY_ACTION = 'alerts.classify';
@@ -59,6 +61,13 @@ export class Release extends Room {
     const inProcedure = new Set(proc.steps.map((s) => s.id));
     const running = actions.filter((a) => inProcedure.has(a.stepId) && !ENDED.has(a.status));
     if (running.length) return refuse('still-running', `containment is still running (${running.map((a) => `${a.stepId} ${a.status}`).join(', ')}); release it when every step has ended`);
+    // A storm's further rounds (storm-contain-<n>) are not procedure steps, so the plan below would
+    // not undo them: refused rather than released in part (the procedure's round has its inverse,
+    // identity.releaseMany). Release such a storm's later accounts by hand or per account.
+    if (isStormSubject(incident.subjectUpn)) {
+      const later = actions.filter((a) => (roundOf(a.stepId, STORM_CONTAIN_STEP) ?? 1) > 1 && a.status !== 'skipped' && a.status !== 'rejected' && a.status !== 'expired' && a.status !== 'cancelled');
+      if (later.length) return refuse('still-running', `${incident.id} has further containment rounds (${later.map((a) => `${a.stepId} ${a.status}`).join(', ')}) that a release does not undo yet: release those accounts by hand, or each with its own incident`);
+    }
     const classification = (req.classification ?? 'falsePositive') as ReleaseClassification;
     if (!CLASSIFICATIONS.includes(classification)) return refuse('invalid-request', `"${String(req.classification).slice(0, 40)}" is not a classification (${CLASSIFICATIONS.join(' or ')})`);
 

@@ -237,6 +237,9 @@ export class Scheduler extends Room {
       }
     }
 
+    // A storm's accounts that joined after its approval was asked: their look-up and one further approval.
+    const rounds = await this.rooms.stormRounds.advance(incident);
+    if (rounds > 0) changed += rounds;
     // Re-read: a vote or a cancel may have changed the status while this pass ran.
     const fresh = (await this.store.getIncident(incident.id))!;
     const dataChanged = await this.rooms.transitions.refreshIncident(fresh, proc, byStep);

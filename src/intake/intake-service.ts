@@ -187,8 +187,10 @@ export class IntakeService {
       }],
     });
     if (r.created) await this.markEarlierIncidents(r.incidentId, storm.singles, customer);
-    // A storm incident is not an account: no per-account procedure starts on it (src/engine skips it).
-    if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
+    // A new storm incident starts the storm procedure (src/procedures/storm-containment.yaml); an
+    // alert joining it changes its card (and its uncovered accounts: src/engine/storm-rounds.ts).
+    if (r.created) this.deps.onIncidentCreated?.(r.incidentId);
+    else if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
     this.deps.log.info({ alertId: alert.id, incidentId: r.incidentId, created: r.created, duplicate: r.duplicate, customer: customer.id, storm: storm.key }, 'storm alert received');
     return { alertId: alert.id, ...r };
   }

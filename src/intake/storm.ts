@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert } from '../domain/alert';
 import type { AlertRecord } from '../store/store';
+import { subjectIdentityFrom, type AdDomainNames, type SubjectIdentity } from '../domain/subject-identity';
 
 /**
  * Alert storms: a password spray or a replay sends one customer the same alert for many accounts
@@ -67,4 +68,20 @@ export function stormAccounts(alerts: Array<Pick<AlertRecord, 'alert'>>): string
     if (acct) seen.add(acct);
   }
   return [...seen];
+}
+
+/**
+ * The storm's accounts with every identifier their alerts gave, placed among the customer's AD
+ * domains as a single incident's subject is (intake subjectOf): what storm-accounts resolves.
+ */
+export function stormAccountIdentities(alerts: ReadonlyArray<Pick<AlertRecord, 'alert'>>, domains: readonly AdDomainNames[]): Array<{ label: string; identity: SubjectIdentity | null }> {
+  const seen = new Map<string, { label: string; identity: SubjectIdentity | null }>();
+  for (const r of alerts) {
+    const a = r.alert as unknown as Alert;
+    const label = a && Array.isArray(a.users) ? alertAccount(a) : undefined;
+    if (!label || seen.has(label)) continue;
+    const u = a.users[0];
+    seen.set(label, { label, identity: subjectIdentityFrom({ upn: u.upn, objectId: u.objectId, sid: u.sid, samAccountName: u.samAccountName, domain: u.domain }, domains).identity });
+  }
+  return [...seen.values()];
 }

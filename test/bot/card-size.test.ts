@@ -7,6 +7,9 @@ import { readFindings, RECORDED_FINDINGS } from '../../src/domain/incident-findi
 import type { ActionRecord, AlertRecord, ApprovalRecord, IncidentRecord, TimelineEvent } from '../../src/store/store';
 import type { HandoffData } from '../../src/evidence/handoff';
 import { adaptiveCardProblems, cardText } from '../support/adaptive-card-check';
+import pino from 'pino';
+import { createIdentityActions } from '../../src/connectors/identity/actions';
+import { contosoCustomer } from '../support/contoso-customer';
 
 /**
  * The largest cards the bot can make, rendered for every template and measured as the activity
@@ -49,8 +52,15 @@ const bigData = (): Record<string, unknown> => {
     steps: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`step-${i}`, { title: heavy(200) }])),
     storm: { key: 'a'.repeat(16), detectorId: heavy(200), title: heavy(5000), minUsers: 10, windowMinutes: 10 },
     partOfStorm: 'IR-20261127-ZZZZ',
+    // the storm procedure's findings at their longest: every account resolved, half of them not contained
+    stormResolved: Array.from({ length: ACCOUNTS }, (_, i) => stormAccount(i)),
+    stormUnresolved: Array.from({ length: ACCOUNTS }, (_, i) => ({ label: `gone${i}.${heavy(280)}`, reason: heavy(1000) })),
+    stormContained: Array.from({ length: ACCOUNTS }, (_, i) => ({ label: stormLabel(i), upn: stormLabel(i), placement: 'synced', status: i % 2 ? 'failed' : 'contained', changed: ['adDisable'], already: [], ...(i % 2 ? { error: heavy(1000) } : {}) })),
+    stormSessionsEnded: 99_999,
   };
 };
+const stormLabel = (i: number) => `user${i}.${'a'.repeat(200)}@contoso.com`;
+const stormAccount = (i: number) => ({ label: stormLabel(i), upn: stormLabel(i), placement: 'synced' as const, sid: heavy(200), domain: heavy(64), objectId: heavy(64), displayName: heavy(300), enabled: true, privilegedRoles: Array.from({ length: 5 }, () => heavy(200)) });
 
 const incident = (): IncidentRecord => ({
   id: ID, customerId: 'contoso', tenantId: '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', subjectUpn: heavy(1000), subjectObjectId: null,
@@ -77,7 +87,11 @@ const snapshot = (): IncidentSnapshot => {
   const inc = incident();
   return {
     incident: inc, findings: readFindings(inc.data), customerName: heavy(100), alerts: stormAlerts(), timeline: timeline(2000),
-    actions: Array.from({ length: 30 }, (_, i) => action(i, i % 2 ? 'failed' : 'succeeded')),
+    actions: [
+      ...Array.from({ length: 30 }, (_, i) => action(i, i % 2 ? 'failed' : 'succeeded')),
+      // the first round's approval covered the first 200 accounts: 100 joined after it
+      action(30, 'succeeded', { stepId: 'storm-contain', name: 'identity.containMany', input: { accounts: Array.from({ length: 200 }, (_, i) => stormAccount(i)) } }),
+    ],
     approvals: Array.from({ length: 30 }, (_, i) => approval(i)),
   };
 };
@@ -112,6 +126,27 @@ describe('every card fits in one Teams message (28 KB with the card)', () => {
     assert.match(text, /Timeline \(UTC, latest \d+ of 2000; all of it: the report/);
     assert.ok(text.includes('user0.'), 'the first accounts are listed');
     assert.equal(readFindings(incident().data).unreadable.length, 0, 'every value is a readable finding at its longest');
+    // the storm's outcome: the count, the way to finish the failed ones, the accounts no approval covers
+    assert.ok(text.includes(`Contained ${ACCOUNTS / 2} of ${ACCOUNTS} accounts; ${ACCOUNTS / 2} not — finish each with @ir contain ‹upn› contoso`), 'the contained count');
+    assert.match(text, /@ir contain user1\.a+@contoso\.com contoso — not contained/);
+    assert.match(text, /Not contained: … and \d+ more — see the report/);
+    assert.ok(text.includes('100 accounts joined after the approval: not covered'), 'the accounts no approval covers');
+  });
+
+  it("the storm containment's own approval card (300 accounts of the longest names, all privileged) fits with the count and the first accounts", async () => {
+    const containMany = createIdentityActions().find((d) => d.name === 'identity.containMany')!;
+    const input = containMany.input.parse({ accounts: Array.from({ length: ACCOUNTS }, (_, i) => stormAccount(i)) });
+    const preview = await containMany.preview!(input, { customer: contosoCustomer(), secrets: { get: () => '', has: () => false }, incidentId: ID, idempotencyKey: 'k', mayHaveRun: false, log: pino({ level: 'silent' }), now: () => new Date(now) });
+    assert.equal(preview.title, `Contain ${ACCOUNTS} accounts at Contoso`);
+    assert.equal(preview.changes.length, ACCOUNTS);
+    const card = renderApprovalCard({ approval: approval(1), incident: incident(), customerName: heavy(100), action: action(1, 'awaiting_approval', { name: 'identity.containMany', preview: preview as never }) });
+    measure(card);
+    const text = cardText(card);
+    assert.ok(text.includes(`Contain ${ACCOUNTS} accounts at Contoso`));
+    assert.ok(text.includes(`What will change (${ACCOUNTS})`), 'the count of what changes');
+    assert.ok(text.includes(`${ACCOUNTS} privileged accounts`), 'the privileged accounts are called out');
+    assert.ok(text.includes('user0.'), 'the first accounts are listed');
+    assert.match(text, /… and \d+ more — see the operator API GET \/api\/incidents\/IR-20261127-7K3Q/);
   });
 
   it('an open approval with 300 changes keeps Approve/Reject, the count and where the full list is', () => {

@@ -42,6 +42,7 @@ async function realRegistry(store: Store): Promise<ActionRegistry> {
 const PARSED_ELSEWHERE: Record<string, string> = {
   'ad.disableAccount': 'test/connectors/active-directory/actions.test.ts (real Samba DC)',
   'identity.contain': 'test/connectors/identity/identity-actions.test.ts (synced, Graph emulator)',
+  'identity.containMany': 'test/engine/storm-procedure.test.ts (30 storm accounts, Graph emulator)',
 };
 
 describe('inverse declarations (the registry as main.ts builds it)', function () {
@@ -123,6 +124,7 @@ describe('inverse declarations (the registry as main.ts builds it)', function ()
       'ad.disableAccount (in test/connectors/active-directory/actions.test.ts (real Samba DC))',
       'entra.contain', 'firewall.block',
       'identity.contain (in test/connectors/identity/identity-actions.test.ts (synced, Graph emulator))',
+      'identity.containMany (in test/engine/storm-procedure.test.ts (30 storm accounts, Graph emulator))',
       'switch.containPort', 'threatFeed.list',
     ]);
   });

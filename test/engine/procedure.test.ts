@@ -96,11 +96,12 @@ describe('procedures as data', () => {
       await writeFile(path.join(dir, 'no-radius.yaml'), base(lookup));
       const contoso = testCustomer({ procedure: 'no-radius.yaml' });
       const fabrikam = testCustomer({ id: 'fabrikam', tenantId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' });
-      const cat = ProcedureCatalog.load({ registry, customers: [contoso, fabrikam], customersFile: path.join(dir, 'customers.yaml') });
+      // the fake registry has no storm actions (the storm procedure: test/engine/storm-procedure.test.ts)
+      const cat = ProcedureCatalog.load({ registry, customers: [contoso, fabrikam], customersFile: path.join(dir, 'customers.yaml'), stormFile: null });
       assert.equal(cat.forCustomer('contoso').ref, 'T@2');
       assert.equal(cat.forCustomer('fabrikam').ref, 'Account compromise containment@3');
       assert.equal(cat.get('T@2')?.steps.length, 1);
-      assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer({ procedure: 'missing.yaml' })], customersFile: path.join(dir, 'customers.yaml') }),
+      assert.throws(() => ProcedureCatalog.load({ registry, customers: [testCustomer({ procedure: 'missing.yaml' })], customersFile: path.join(dir, 'customers.yaml'), stormFile: null }),
         new RegExp(`^ProcedureError: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/missing\\.yaml: cannot read the procedure \\(ENOENT\\)$`));
     } finally {
       await rm(dir, { recursive: true, force: true });

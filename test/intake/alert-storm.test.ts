@@ -79,9 +79,9 @@ withTestStores((_name, make) => {
       const stormAlerts = await s1.listAlerts(storm.id);
       assert.equal(stormAlerts.length + singles.length, 30);
       assert.equal(new Set(stormAccounts(stormAlerts)).size, stormAlerts.length, 'one account per storm alert');
-      // no per-account procedure is started on the storm incident
-      assert.ok(!created.includes(storm.id));
-      assert.equal(created.length, singles.length);
+      // the storm incident is started once (the storm procedure), like each single incident
+      assert.equal(created.filter((id) => id === storm.id).length, 1);
+      assert.equal(created.length, singles.length + 1);
 
       // the storm card lists the accounts; the earlier incidents say they are part of the storm
       const snap = await loadSnapshot(s1, storm.id, () => 'Contoso');
@@ -105,18 +105,22 @@ withTestStores((_name, make) => {
       assert.ok(cardText(renderTimelineCard(first!)).includes(`part of ${storm.id}`));
     });
 
+    it('storms are on by default: 10 accounts in 10 minutes', () => {
+      assert.deepEqual(contosoCustomer().storm, { enabled: true, minUsers: 10, windowMinutes: 10 });
+    });
+
     it('alerts of another detector, below the threshold, or with storms off keep an incident per account', async () => {
       const run = uniqueId('calm').replace(/-/g, '');
       const store = await make();
       const created: string[] = [];
       const on = intakeOn(store, { enabled: true, minUsers: 10, windowMinutes: 10 }, created);
-      const off = intakeOn(store, {}, created);
+      const off = intakeOn(store, { enabled: false }, created);
       // nine accounts of one detector and nine of another: under the threshold each
       for (let u = 0; u < 9; u++) {
         await on.receive(alertFor(u, run, 'ImpossibleTravel'), 'webhook', ALL);
         await on.receive(alertFor(100 + u, run, 'AnonymousIP'), 'webhook', ALL);
       }
-      // with storms off (the default), a burst of 12 stays 12 incidents
+      // with storms off (enabled: false), a burst of 12 stays 12 incidents
       for (let u = 200; u < 212; u++) await off.receive(alertFor(u, run, 'PasswordSpray'), 'webhook', ALL);
       const incidents = (await store.listIncidents({ customerId: 'contoso', limit: 1000 })).filter((i) => i.subjectUpn.includes(run));
       assert.equal(incidents.length, 30);

@@ -10,6 +10,7 @@ import { activeDirectoryActions, RESET_STAYS } from '../active-directory/actions
 import type { AccountState, DisableOutcome, EnableOutcome, ResetOutcome } from '../active-directory/directory-service';
 import { parseSid } from '../active-directory/sid';
 import { identityDevices } from './devices';
+import { createStormIdentityActions } from '../storm/identity-many';
 
 /**
  * Accounts wherever they live (issue 11). `identity.resolve` finds the incident's subject in Entra
@@ -354,7 +355,8 @@ export function createIdentityActions(opts: IdentityActionsOptions = {}): Action
     },
   };
 
-  return actionList(resolve, contain, release, identityDevices);
+  // the storm procedure's per-account variants (src/connectors/storm): these same actions, once per account
+  return actionList(resolve, contain, release, identityDevices, ...createStormIdentityActions({ resolve: resolve as ActionDef, contain: contain as ActionDef, release: release as ActionDef }));
 }
 
 export const identityActions: ActionDef[] = createIdentityActions();

@@ -8,6 +8,7 @@ import { readAccounting } from './accounting/read-accounting';
 import { disconnectSessions, planDisconnects, sessionRefOf, SUCCESS_STATUSES, type SessionDisconnectResult, type SessionRef } from './coa/disconnect-sessions';
 import { isRadiusString, parseRadiusString, type RadiusString } from './radius-string';
 import type { OpenRemoteShell } from './remote-shell';
+import { createDisconnectMany } from '../storm/radius-many';
 
 const radiusText = (field: string) => z.string().refine(isRadiusString, {
   message: `${field} must be 1-253 bytes without control characters or double quotes`,
@@ -164,7 +165,8 @@ export function createRadiusActions(opts: RadiusActionOptions = {}): ActionDef[]
     },
   };
 
-  return [accounting as ActionDef, disconnect as ActionDef];
+  // the storm procedure's variant: this same disconnect, once per account of the storm
+  return [accounting as ActionDef, disconnect as ActionDef, createDisconnectMany(disconnect) as ActionDef];
 }
 
 export const radiusActions: ActionDef[] = createRadiusActions();

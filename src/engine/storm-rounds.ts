@@ -1,0 +1,138 @@
+import { actionIdOf } from '../domain/incident-id';
+import { roundStepId, stormCoverage, STORM_CONTAIN_STEP, STORM_RESOLVE_STEP } from '../domain/storm-coverage';
+import { isStormSubject, stormAccountIdentities } from '../intake/storm';
+import type { ActionRecord, IncidentRecord } from '../store/store';
+import { ENDED, errorText, LIVE_INCIDENT, Room, toJson } from './engine-core';
+import type { ProcedureStep } from './procedure';
+
+const RESOLVE_ACTION = 'identity.resolveMany';
+const CONTAIN_ACTION = 'identity.containMany';
+
+/**
+ * Further rounds of a storm incident (issue 13 part 4). storm-contain's approval covers exactly the
+ * accounts its card listed. Accounts whose alerts join the storm later are looked up at once
+ * (`storm-accounts-<n>`, read-only, no approval), and as soon as the previous containment round has
+ * been decided (and has ended) ONE further approval is asked for every looked-up account that no
+ * round has asked about (`storm-contain-<n>`, with its count). Each row is an action row
+ * `<incident>:<step>` created once, claimed under a lease and run by the runner like a procedure
+ * step, so a crash resumes it and a replay never runs it twice. Everything is re-read from the
+ * store on every call (the scheduler's pass), so any replica continues where another stopped.
+ */
+export class StormRounds extends Room {
+
+  /** Moves the storm's further rounds along; returns how many rows it changed. */
+  async advance(incident: IncidentRecord): Promise<number> {
+    if (!isStormSubject(incident.subjectUpn) || !LIVE_INCIDENT.has(incident.status) || !incident.procedure) return 0;
+    if (!this.registry.has(RESOLVE_ACTION) || !this.registry.has(CONTAIN_ACTION)) return 0;
+    const actions = await this.store.listActions(incident.id);
+    const first = actions.find((a) => a.stepId === STORM_RESOLVE_STEP);
+    // the procedure's own round takes every account there is when it runs: nothing to add before
+    if (first?.status !== 'succeeded') return 0;
+    const alerts = await this.store.listAlerts(incident.id);
+    const customer = this.customerOf(incident);
+    const identities = stormAccountIdentities(alerts, customer.activeDirectory?.domains ?? []);
+    const cov = stormCoverage(actions, identities.map((i) => i.label));
+    let changed = await this.recordRounds(incident, cov.resolveRows, cov.containRows);
+
+    // --- look-up: the next round once the last one succeeded and accounts no round took exist
+    const lastResolve = cov.resolveRows.at(-1)!;
+    if (lastResolve.round > 1 && lastResolve.status === 'waiting') changed += await this.makeReady(incident, lastResolve, lookUpTitle(lastResolve.round, labelCount(lastResolve.input)));
+    else if (lastResolve.status === 'succeeded' && cov.notLookedAt.length) {
+      const round = lastResolve.round + 1;
+      const accounts = identities.filter((i) => cov.notLookedAt.includes(i.label));
+      const row = await this.ensureRow(incident, roundStepId(STORM_RESOLVE_STEP, round), RESOLVE_ACTION, { accounts });
+      if (row.status === 'waiting') changed += await this.makeReady(incident, row, lookUpTitle(round, accounts.length));
+    }
+
+    // --- containment: one further approval for what the look-ups resolved and no round asked about
+    const lastContain = cov.containRows.at(-1);
+    if (!lastContain) return changed;
+    if (lastContain.round > 1 && lastContain.status === 'awaiting_approval') {
+      await this.rooms.approvals.ensureApproval(incident, customer, pseudoStep(lastContain.stepId, String(lastContain.preview?.title ?? 'Contain the accounts that joined the storm')), lastContain);
+      return changed;
+    }
+    if (lastContain.round > 1 && lastContain.status === 'waiting') return changed + (await this.askApproval(incident, lastContain));
+    if (!ENDED.has(lastContain.status) || cov.resolvedNotAsked.length === 0) return changed;
+    const round = lastContain.round + 1;
+    const row = await this.ensureRow(incident, roundStepId(STORM_CONTAIN_STEP, round), CONTAIN_ACTION, { accounts: cov.resolvedNotAsked });
+    if (row.status === 'waiting') changed += await this.askApproval(incident, row);
+    return changed;
+  }
+
+  /**
+   * The storm findings over every round (the procedure's `record:` writes its first round's only):
+   * recomputed from the rows each time and written when they differ, so a crash loses nothing.
+   */
+  private async recordRounds(incident: IncidentRecord, resolveRows: ActionRecord[], containRows: ActionRecord[]): Promise<number> {
+    if (resolveRows.length < 2 && containRows.length < 2) return 0;
+    const outputs = (rows: ActionRecord[], key: string) => rows.filter((r) => r.status === 'succeeded')
+      .flatMap((r) => { const v = ((r.result?.output ?? null) as Record<string, unknown> | null)?.[key]; return Array.isArray(v) ? v : []; });
+    const data: Record<string, unknown> = {
+      stormResolved: outputs(resolveRows, 'accounts'),
+      stormUnresolved: outputs(resolveRows, 'unresolved'),
+      ...(containRows.some((r) => r.status === 'succeeded') ? { stormContained: outputs(containRows, 'accounts') } : {}),
+    };
+    const current = incident.data as Record<string, unknown>;
+    const differs = Object.entries(data).some(([k, v]) => JSON.stringify(current[k] ?? null) !== JSON.stringify(v));
+    if (!differs) return 0;
+    await this.store.updateIncident(incident.id, { data });
+    this.notify((n) => n.incidentChanged(incident.id));
+    return 1;
+  }
+
+  /** The row `<incident>:<stepId>`, created once whoever gets here first (ensureActions keeps the first). */
+  private async ensureRow(incident: IncidentRecord, stepId: string, action: string, input: Record<string, unknown>): Promise<ActionRecord> {
+    const id = actionIdOf(incident.id, stepId);
+    await this.store.ensureActions([{ id, incidentId: incident.id, stepId, name: action, status: 'waiting', idempotencyKey: id, input: toJson(input) as Record<string, unknown> }]);
+    return (await this.store.getAction(id))!;
+  }
+
+  private async makeReady(incident: IncidentRecord, a: ActionRecord, title: string): Promise<number> {
+    const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'ready' }, { preview: { adHoc: true, title }, error: null, notBefore: null }, [
+      { source: 'engine', kind: 'step.ready', summary: `${title}: ready`, data: { step: a.stepId, stormRound: true } },
+    ]);
+    if (moved) this.kick(incident.id);
+    return moved ? 1 : 0;
+  }
+
+  /** The further round's card: the containment preview of exactly the accounts in the row's input. */
+  private async askApproval(incident: IncidentRecord, a: ActionRecord): Promise<number> {
+    const customer = this.customerOf(incident);
+    const def = this.registry.get(CONTAIN_ACTION)!;
+    const count = labelCount(a.input);
+    const title = `Contain the ${count} account${count === 1 ? '' : 's'} that joined the storm after the last approval`;
+    let preview: Record<string, unknown>;
+    try {
+      preview = toJson(await def.preview!(def.input.parse(a.input), this.actionContext(incident, customer, a, false))) as Record<string, unknown>;
+    } catch (e) {
+      const error = errorText(e);
+      const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'failed' }, { preview: { adHoc: true, title }, error: `could not prepare the approval: ${error}` }, [
+        { source: 'engine', kind: 'step.failed', summary: `${title}: failed (could not prepare the approval: ${error})`, data: { step: a.stepId, stormRound: true } },
+      ]);
+      return moved ? 1 : 0;
+    }
+    // a retried round (expired, then @ir retry) gets its own approval, as a procedure step does
+    const approvalRound = (await this.store.listApprovals({ incidentId: incident.id })).filter((x) => x.actionId === a.id).length;
+    const moved = await this.store.transitionAction(a.id, { from: ['waiting'], to: 'awaiting_approval' }, { preview: { ...preview, adHoc: true, title, approvalRound }, error: null, notBefore: null }, [
+      { source: 'engine', kind: 'step.awaitingApproval', summary: `${title}: waiting for approval: ${String(preview.title ?? '')}`, data: { step: a.stepId, stormRound: true, accounts: count } },
+    ]);
+    if (!moved) return 0;
+    await this.rooms.approvals.ensureApproval(incident, customer, pseudoStep(a.stepId, title), moved, true);
+    this.notify((n) => n.incidentChanged(incident.id));
+    return 1;
+  }
+}
+
+function labelCount(input: Record<string, unknown> | null): number {
+  const list = input?.accounts;
+  return Array.isArray(list) ? list.length : 0;
+}
+
+function lookUpTitle(round: number, n: number): string {
+  return `Look up the ${n} account${n === 1 ? '' : 's'} that joined the storm (round ${round})`;
+}
+
+/** The approval machinery reads only these fields of a step (as for a release's pseudo-steps). */
+function pseudoStep(id: string, title: string): ProcedureStep {
+  return { id, title, action: CONTAIN_ACTION, needs: [], after: [], followUp: false, with: {}, record: {}, approval: { twoPerson: false } };
+}
