@@ -47,10 +47,19 @@ export class SharedSendLimiter implements SendGate {
      * come back in the same millisecond and lock the same row again (Microsoft's advice for 429s).
      */
     jitterMs?: number;
+    /**
+     * Added to every window. A slot is granted at the sender's clock, but Teams counts when the
+     * call arrives, after this process has built and sent it: calls granted a full window apart
+     * can arrive less than a window apart when the earlier one was slower on its way. 250 ms covers
+     * what a busy replica was seen to take; it costs a few percent of the 1 s and 2 s budgets only.
+     */
+    marginMs?: number;
   }) {
     this.clock = o.clock ?? systemClock;
-    this.perThread = o.perThread ?? PER_BOT_PER_THREAD;
-    this.perApp = o.perApp ?? PER_APP_PER_TENANT;
+    const margin = o.marginMs ?? 250;
+    const widen = (ws: readonly RateWindow[]) => ws.map((w) => ({ windowMs: w.windowMs + margin, max: w.max }));
+    this.perThread = widen(o.perThread ?? PER_BOT_PER_THREAD);
+    this.perApp = widen(o.perApp ?? PER_APP_PER_TENANT);
     this.jitterMs = o.jitterMs ?? 15;
   }
 

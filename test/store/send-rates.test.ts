@@ -98,8 +98,8 @@ withTestStores((_name, make) => {
       const slept: number[] = [];
       const clock = { now: () => now, sleep: async (ms: number) => { slept.push(ms); now += ms; } };
       const conv = uniqueId('19:thread');
-      const limA = new SharedSendLimiter({ store: a, clock, jitterMs: 0 });
-      const limB = new SharedSendLimiter({ store: b, clock, jitterMs: 0 });
+      const limA = new SharedSendLimiter({ store: a, clock, jitterMs: 0, marginMs: 0 });
+      const limB = new SharedSendLimiter({ store: b, clock, jitterMs: 0, marginMs: 0 });
       await limA.acquire(conv);
       await limA.hold(conv, 2_500);
       await limB.acquire(conv);
