@@ -30,23 +30,24 @@ const quiet = pino({ level: 'silent' });
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
-async function replicas(db: TestDatabase, n: number, connector: RecordedConnector, shared: boolean): Promise<{ bots: TeamsBot[]; stores: Store[] }> {
+async function replicas(db: TestDatabase, n: number, connector: RecordedConnector, shared: boolean): Promise<{ bots: TeamsBot[]; stores: Store[]; limiters: SharedSendLimiter[] }> {
   const stores: Store[] = [];
+  const limiters: SharedSendLimiter[] = [];
   for (let i = 0; i < n; i++) stores.push(await openStore(db.url));
   await stores[0].putRef('teams:channel', connector.channelRef());
   const bots = stores.map((store, i) => createTeamsBot({
     mode: 'sandbox', appType: 'MultiTenant', channelName: 'sec-ir', botName: 'ir', store,
-    queue: new SendQueue({ minGapMs: 150, gate: shared ? new SharedSendLimiter({ store }) : undefined }),
+    queue: new SendQueue({ minGapMs: 150, gate: shared ? limiters[limiters.push(new SharedSendLimiter({ store })) - 1] : undefined }),
     ops: {} as never, customerName: (id) => id, log: quiet, workerId: `bench-${i}`,
     access: { roles: async () => new Map(), isAdmin: async () => false },
   }));
-  return { bots, stores };
+  return { bots, stores, limiters };
 }
 
 async function burst(r: number, shared: boolean): Promise<string> {
   const db = await createTestDatabase(DIALECT);
   const connector = await startRecordedConnector({ enforceLimits: true });
-  const { bots, stores } = await replicas(db, r, connector, shared);
+  const { bots, stores, limiters } = await replicas(db, r, connector, shared);
   let gaveUp = 0;
   const t0 = Date.now();
   const card = (i: number) => ({ summary: `IR-BENCH-${i}: user${i}`, text: `incident ${i}` });
@@ -64,10 +65,15 @@ async function burst(r: number, shared: boolean): Promise<string> {
   const threads = connector.calls.filter((c) => c.kind === 'createConversation');
   const lastCard = Math.max(...threads.map((c) => c.at)) - t0;
   const line = `${r} replica${r > 1 ? 's' : ' '} ${shared ? 'shared limiter' : 'alone         '}: ${threads.length}/${N} cards, last card at ${(lastCard / 1000).toFixed(1)} s (${(threads.length / (lastCard / 1000)).toFixed(2)} cards/s), ${connector.throttled.length} answered 429, ${gaveUp} sends gave up, ${connector.calls.length} calls in ${(total / 1000).toFixed(1)} s`;
+  const sum = (k: 'granted' | 'waits' | 'waitedMs' | 'holds') => limiters.reduce((n, l) => n + l.stats[k], 0);
+  const limiterLine = shared ? `; limiter: ${sum('granted')} slots, ${sum('waits')} waits (${(sum('waitedMs') / 1000).toFixed(1)} s slept in all), ${sum('holds')} Retry-After holds` : '';
+  const byLimit = new Map<string, number>();
+  for (const t of connector.throttled) { const k = t.limit.replace(/conversation \S+/, 'conversation'); byLimit.set(k, (byLimit.get(k) ?? 0) + 1); }
+  const limitsLine = byLimit.size ? ` [429 by limit: ${[...byLimit].map(([k, v]) => `${k}: ${v}`).join(', ')}]` : '';
   for (const s of stores) await s.close();
   await connector.close();
   await db.dispose();
-  return line;
+  return line + limiterLine + limitsLine;
 }
 
 async function costPerSend(): Promise<string> {
@@ -116,8 +122,12 @@ async function costPerSend(): Promise<string> {
 
 async function main(): Promise<void> {
   process.stdout.write(`teams-rate: ${N} incidents (thread + 3 updates + 1 reply each) against the enforcing recorder, ${DIALECT}\n`);
-  for (const [r, shared] of [[1, true], [3, true], [1, false], [3, false]] as const) process.stdout.write(`${await burst(r, shared)}\n`);
-  process.stdout.write(`${await costPerSend()}\n`);
+  const only = process.env.TEAMS_RATE_ONLY; // e.g. "1s" to run only 1 replica with the shared limiter
+  for (const [r, shared] of [[1, true], [3, true], [1, false], [3, false]] as const) {
+    if (only && only !== `${r}${shared ? 's' : 'a'}`) continue;
+    process.stdout.write(`${await burst(r, shared)}\n`);
+  }
+  if (!only) process.stdout.write(`${await costPerSend()}\n`);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });

@@ -5,6 +5,7 @@ import { loadSnapshot } from '../../src/bot/incident-snapshot';
 import { renderTimelineCard } from '../../src/bot/render-cards';
 import { startRecordedConnector, cardText, adaptiveCardText, type RecordedConnector } from '../support/bot-connector-recorder';
 import { fireAlert, sampleAlert, waitFor } from '../support/bot-world';
+import { PER_BOT_PER_THREAD, PER_THREAD_ALL_BOTS } from '../../src/bot/teams-rate-limits';
 import { startReplicaCluster, type ReplicaCluster } from '../support/replica-cluster';
 
 /**
@@ -39,48 +40,79 @@ describe('Teams rate limits across replicas: a burst of incidents against the en
     return a;
   };
 
-  it('every incident has exactly one timeline card showing the store\'s final state, every approval its card, and no 429 was ignored', async () => {
-    const { store, replicas, peers } = cluster;
-    const ids = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => fireAlert(replicas[i % replicas.length].port, alertFor(i))));
-    assert.equal(new Set(ids).size, INCIDENTS, 'one incident per user');
+  /** What is still missing or behind in Teams, compared with the store; empty when converged. */
+  const behind = async (ids: string[]): Promise<string[]> => {
+    const { store, peers } = cluster;
     const names = new Map(loadCustomersFile(peers.customersFile).customers.map((c) => [c.id, c.name]));
-
-    /** What is still missing or behind in Teams, compared with the store; empty when converged. */
-    const behind = async (): Promise<string[]> => {
-      const out: string[] = [];
-      for (const id of ids) {
-        const raw = await store.getState(`teams:card:${id}`);
-        if (!raw || raw.startsWith('posting:')) { out.push(`${id}: no card`); continue; }
-        const ref = JSON.parse(raw) as { activityId: string };
-        const snap = await loadSnapshot(store, id, (c) => names.get(c) ?? c);
-        const shown = cardText(connector.messages.get(ref.activityId)?.activity);
-        if (shown !== adaptiveCardText(renderTimelineCard(snap!))) out.push(`${id}: card behind the store`);
-        for (const a of await store.listApprovals({ incidentId: id, status: 'pending' })) {
-          const card = await store.getState(`teams:approval:${a.id}`);
-          if (!card || card.startsWith('posting:')) out.push(`${id}: approval ${a.id} has no card`);
-          else if (!connector.messages.has((JSON.parse(card) as { activityId: string }).activityId)) out.push(`${id}: approval ${a.id}'s card is not at the connector`);
-        }
+    const out: string[] = [];
+    for (const id of ids) {
+      const raw = await store.getState(`teams:card:${id}`);
+      if (!raw || raw.startsWith('posting:')) { out.push(`${id}: no card`); continue; }
+      const ref = JSON.parse(raw) as { activityId: string };
+      const snap = await loadSnapshot(store, id, (c) => names.get(c) ?? c);
+      const shown = cardText(connector.messages.get(ref.activityId)?.activity);
+      if (shown !== adaptiveCardText(renderTimelineCard(snap!))) out.push(`${id}: card behind the store`);
+      for (const a of await store.listApprovals({ incidentId: id, status: 'pending' })) {
+        const card = await store.getState(`teams:approval:${a.id}`);
+        if (!card || card.startsWith('posting:')) out.push(`${id}: approval ${a.id} has no card`);
+        else if (!connector.messages.has((JSON.parse(card) as { activityId: string }).activityId)) out.push(`${id}: approval ${a.id}'s card is not at the connector`);
       }
-      return out;
-    };
-    // Steps keep reporting for a while; the cards converge to the store whatever the 429s did.
+    }
+    return out;
+  };
+
+  /** Waits until every card of `ids` shows the store's state, and checks it still does a moment later. */
+  const converge = async (ids: string[], ms: number) => {
     let last: string[] = [];
     await waitFor('every card to show the store\'s state', async () => {
-      last = await behind();
+      last = await behind(ids);
       return last.length === 0;
-    }, 240_000, 1_000).catch((e: Error) => { throw new Error(`${e.message}: ${last.slice(0, 10).join('; ')}`); });
-    // Still converged a moment later (not a passing glance between two updates).
+    }, ms, 1_000).catch((e: Error) => { throw new Error(`${e.message}: ${last.slice(0, 10).join('; ')}`); });
+    // still converged a moment later (not a passing glance between two updates)
     await new Promise((r) => setTimeout(r, 2_000));
-    assert.deepEqual(await behind(), []);
-
+    assert.deepEqual(await behind(ids), []);
+  };
+  const oneThreadEach = (ids: string[]) => {
     const threads = connector.calls.filter((c) => c.kind === 'createConversation');
-    for (const id of ids) {
-      assert.equal(threads.filter((t) => String(t.activity.summary ?? '').startsWith(`${id}:`)).length, 1, `${id}: exactly one timeline card`);
-    }
+    for (const id of ids) assert.equal(threads.filter((t) => String(t.activity.summary ?? '').startsWith(`${id}:`)).length, 1, `${id}: exactly one timeline card`);
+  };
+  const allIds: string[] = [];
+
+  it('every incident has exactly one timeline card showing the store\'s final state, every approval its card, and no 429 was ignored', async () => {
+    const { store, replicas } = cluster;
+    const ids = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => fireAlert(replicas[i % replicas.length].port, alertFor(i))));
+    assert.equal(new Set(ids).size, INCIDENTS, 'one incident per user');
+    allIds.push(...ids);
+    // Steps keep reporting for a while; the cards converge to the store whatever the 429s did.
+    await converge(ids, 240_000);
+    oneThreadEach(ids);
+    const threads = connector.calls.filter((c) => c.kind === 'createConversation');
     const approvals = (await Promise.all(ids.map((id) => store.listApprovals({ incidentId: id })))).flat();
     assert.ok(approvals.length > 0, 'the burst asked for approvals');
     assert.deepEqual(connector.earlyRetries, [], 'no call came back before its Retry-After');
     const updates = connector.calls.filter((c) => c.kind === 'update').length;
     process.stdout.write(`      burst: ${INCIDENTS} incidents, ${connector.calls.length} connector calls (${threads.length} threads, ${updates} updates), ${connector.throttled.length} answered 429, ${approvals.length} approvals\n`);
+  });
+
+  it('a 429 storm beyond the bot\'s own limits: every refused card is marked stale and the sweep brings it to the store', async () => {
+    const { store, replicas } = cluster;
+    // Teams turns stricter than its documented figures (they "are subject to change"): one call per
+    // conversation every 5 s. The bot's limiter lets more through, Teams answers 429, and updates
+    // give up after their attempts.
+    connector.setLimits({ perConversation: [{ windowMs: 5_000, max: 1 }] });
+    const before429 = connector.throttled.length;
+    const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => fireAlert(replicas[i % replicas.length].port, alertFor(100 + i))));
+    await waitFor('a card marked stale or a thread left to the sweep', async () =>
+      (await store.listState('teams:stale:')).length > 0
+      || (await Promise.all(ids.map((id) => store.getState(`teams:card:${id}`)))).some((v) => v?.startsWith('posting:released')), 120_000, 250);
+    assert.ok(connector.throttled.length > before429, 'Teams answered 429');
+    // Teams is back to its documented figures; the sweep (every 30 s, on each replica) does the rest.
+    connector.setLimits({ perConversation: [...PER_BOT_PER_THREAD, ...PER_THREAD_ALL_BOTS] });
+    allIds.push(...ids);
+    await converge(allIds, 240_000);
+    assert.deepEqual(await store.listState('teams:stale:'), [], 'no card left stale');
+    oneThreadEach(allIds);
+    assert.deepEqual(connector.earlyRetries, [], 'no call came back before its Retry-After');
+    process.stdout.write(`      storm: ${connector.throttled.length - before429} answered 429\n`);
   });
 });

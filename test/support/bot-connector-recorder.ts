@@ -75,18 +75,23 @@ export interface RecordedConnector {
   /** enforcing mode: every call answered 429 */
   throttled: ThrottledCall[];
   /**
-   * enforcing mode: calls that came back to a conversation (or the app) before the Retry-After it
-   * was given had passed: a 429 the caller ignored
+   * enforcing mode: calls that came back to a conversation before the Retry-After its last 429 gave
+   * had passed (a 429 the caller ignored); a call arriving within `EARLY_GRACE_MS` of that 429 was
+   * already on its way and is not counted
    */
   earlyRetries: ThrottledCall[];
+  /** enforcing mode: other limits from now on (a test tightens them to force 429s); the counts so far are kept */
+  setLimits(limits: EnforceLimits): void;
   close(): Promise<void>;
 }
 
 /** Sliding-window counters over every caller, and what a 429 told each key. */
+export const EARLY_GRACE_MS = 200;
+
 class TeamsLimits {
   private readonly sent = new Map<string, number[]>();
-  private readonly notBefore = new Map<string, number>();
-  constructor(private readonly perConversation: readonly RateWindow[], private readonly perApp: readonly RateWindow[]) {}
+  private readonly notBefore = new Map<string, { from: number; until: number }>();
+  constructor(public perConversation: readonly RateWindow[], public perApp: readonly RateWindow[]) {}
 
   /** undefined: admitted and counted; else the limit broken, the wait, and whether the caller came back too early. */
   admit(conversationKey: string, at: number): { limit: string; retryAfterMs: number; early: boolean } | undefined {
@@ -95,7 +100,8 @@ class TeamsLimits {
       ['app', this.perApp, 'app'],
     ];
     // Early: back in this conversation before the Retry-After its last 429 gave had passed.
-    const early = (this.notBefore.get(conversationKey) ?? 0) > at;
+    const told = this.notBefore.get(conversationKey);
+    const early = !!told && at > told.from + EARLY_GRACE_MS && at < told.until;
     for (const [k, windows, label] of keys) {
       const log = this.sent.get(k) ?? [];
       for (const w of windows) {
@@ -103,12 +109,13 @@ class TeamsLimits {
         if (inWindow.length < w.max) continue;
         const wait = inWindow[inWindow.length - w.max] + w.windowMs - at;
         const retryAfterMs = Math.max(1, Math.ceil(wait / 1000)) * 1000;
-        this.notBefore.set(conversationKey, at + retryAfterMs);
+        this.notBefore.set(conversationKey, { from: at, until: at + retryAfterMs });
         return { limit: `${label} ${w.max}/${w.windowMs} ms`, retryAfterMs, early };
       }
     }
-    for (const [k, windows] of keys) {
-      const longest = Math.max(...windows.map((w) => w.windowMs));
+    for (const [k] of keys) {
+      // kept for the longest window any limit may use (setLimits can widen them later)
+      const longest = 3_600_000;
       this.sent.set(k, [...(this.sent.get(k) ?? []).filter((t) => t > at - longest), at]);
     }
     return early ? { limit: 'none (admitted)', retryAfterMs: 0, early } : undefined;
@@ -210,6 +217,11 @@ export async function startRecordedConnector(opts: RecordedConnectorOptions = {}
     delayCardReplies: (match, ms) => { delay = ms > 0 ? { match, ms } : undefined; },
     throttled,
     earlyRetries,
+    setLimits: (l) => {
+      if (!limits) throw new Error('setLimits: this recorder was started without enforceLimits');
+      if (l.perConversation) limits.perConversation = l.perConversation;
+      if (l.perApp) limits.perApp = l.perApp;
+    },
     close: () => new Promise<void>((r) => {
       for (const t of timers) clearTimeout(t);
       server.closeAllConnections();
