@@ -64,9 +64,18 @@ export class TeamsChannel {
 
   private async withContext<T>(ch: ChannelRef, conversationId: string, logic: (ctx: TurnContext) => Promise<T>): Promise<T> {
     let out: T | undefined;
+    // The adapter hands an error thrown in a proactive turn to its onTurnError, which logs it and
+    // returns: the send would then look done (a 429 never reaching the queue's retry, a failed card
+    // update never marked for the sweep). The error is kept here and thrown to the caller instead.
+    let failure: { error: unknown } | undefined;
     await this.adapter.continueConversationAsync(this.appId, this.reference(ch, conversationId), async (ctx) => {
-      out = await logic(ctx);
+      try {
+        out = await logic(ctx);
+      } catch (error) {
+        failure = { error };
+      }
     });
+    if (failure) throw failure.error;
     return out as T;
   }
 

@@ -56,5 +56,11 @@ withTestStores((_name, make) => {
       assert.ok(connector.throttled.length > 0, 'Teams answered 429 to some');
       assert.ok(connector.throttled.every((t) => t.retryAfterMs >= 1000));
     });
+  
+    it('a failed send reaches its caller: the adapter\'s onTurnError does not swallow it (the queue and the sweep must see it)', async () => {
+      const a = await make();
+      const { bot } = await replica(a, true);
+      await assert.rejects(bot.channel.update(thread, 'no-such-activity', { text: 'x' }), (e: { statusCode?: number }) => e.statusCode === 404);
+    });
   });
 });
