@@ -82,6 +82,8 @@ export interface RecordedConnector {
   earlyRetries: ThrottledCall[];
   /** enforcing mode: other limits from now on (a test tightens them to force 429s); the counts so far are kept */
   setLimits(limits: EnforceLimits): void;
+  /** enforcing mode: a 429 storm: every call answered 429 with this Retry-After until `refuseAll(0)` */
+  refuseAll(retryAfterMs: number): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,8 @@ export const EARLY_GRACE_MS = 200;
 class TeamsLimits {
   private readonly sent = new Map<string, number[]>();
   private readonly notBefore = new Map<string, { from: number; until: number }>();
+  /** > 0: every call is refused with this Retry-After */
+  refuseAllMs = 0;
   constructor(public perConversation: readonly RateWindow[], public perApp: readonly RateWindow[]) {}
 
   /** undefined: admitted and counted; else the limit broken, the wait, and whether the caller came back too early. */
@@ -102,6 +106,10 @@ class TeamsLimits {
     // Early: back in this conversation before the Retry-After its last 429 gave had passed.
     const told = this.notBefore.get(conversationKey);
     const early = !!told && at > told.from + EARLY_GRACE_MS && at < told.until;
+    if (this.refuseAllMs > 0) {
+      this.notBefore.set(conversationKey, { from: at, until: at + this.refuseAllMs });
+      return { limit: 'storm (every call refused)', retryAfterMs: this.refuseAllMs, early };
+    }
     for (const [k, windows, label] of keys) {
       const log = this.sent.get(k) ?? [];
       for (const w of windows) {
@@ -217,6 +225,10 @@ export async function startRecordedConnector(opts: RecordedConnectorOptions = {}
     delayCardReplies: (match, ms) => { delay = ms > 0 ? { match, ms } : undefined; },
     throttled,
     earlyRetries,
+    refuseAll: (ms) => {
+      if (!limits) throw new Error('refuseAll: this recorder was started without enforceLimits');
+      limits.refuseAllMs = Math.max(0, ms);
+    },
     setLimits: (l) => {
       if (!limits) throw new Error('setLimits: this recorder was started without enforceLimits');
       if (l.perConversation) limits.perConversation = l.perConversation;
