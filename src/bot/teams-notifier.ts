@@ -35,6 +35,16 @@ const STALE_CARD = 'teams:stale:card:';
 const STALE_APPROVAL = 'teams:stale:approval:';
 
 /**
+ * A failed send the sweep should try again: throttling, a timeout, a server error, the network or
+ * the store. Not a refusal that would repeat forever (a message deleted in Teams answers 404 to
+ * every update); Microsoft's guidance retries 412 too.
+ */
+function worthRetrying(e: unknown): boolean {
+  const status = (e as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status !== 'number' || status === 408 || status === 412 || status === 429 || status >= 500;
+}
+
+/**
  * Renders the store to Teams: one timeline card per incident, posted once as the root of a new
  * thread and then updated in place; one approval card per approval, replied into the thread and
  * replaced by its outcome. A "posting" marker is claimed with compare-and-set before a post, so two
@@ -161,7 +171,7 @@ export class TeamsNotifier implements Notifier {
     try {
       await update();
     } catch (e) {
-      await this.markStale(staleKey, readAt).catch((err) => this.deps.log.warn({ err, staleKey }, 'could not mark the card for the sweep'));
+      if (worthRetrying(e)) await this.markStale(staleKey, readAt).catch((err) => this.deps.log.warn({ err, staleKey }, 'could not mark the card for the sweep'));
       throw e;
     }
     const marked = await this.deps.store.getState(staleKey);

@@ -86,6 +86,17 @@ withTestStores((_dialect, make) => {
       assert.equal(t.calls.filter((c) => c.op === 'thread').length, 1, 'still one thread');
     });
 
+    it('an update Teams refuses for good (404: the message was deleted) is not marked for the sweep to repeat forever', async () => {
+      const t = throttlingChannel();
+      const n = new TeamsNotifier({ store, channel: t.channel, customerName: () => 'Contoso', log, workerId: 'w1' });
+      const { id } = await incident();
+      await n.incidentChanged(id);
+      (t.channel as unknown as { update: () => Promise<void> }).update = async () => { throw Object.assign(new Error('Activity not found'), { statusCode: 404 }); };
+      await store.appendTimeline(id, [{ source: 'test', kind: 'x', summary: 'after the deletion' }]);
+      await n.incidentChanged(id);
+      assert.equal(await store.getState(`teams:stale:card:${id}`), undefined);
+    });
+
     it('approval card: a throttled refresh after the decision is re-sent by the sweep', async () => {
       const t = throttlingChannel();
       const n = new TeamsNotifier({ store, channel: t.channel, customerName: () => 'Contoso', log, workerId: 'w1' });
