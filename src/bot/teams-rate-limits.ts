@@ -10,8 +10,8 @@
  *    are sent to a single user" (a personal chat), which this bot never does;
  *  - per thread for all bots together: 14 per 1 s, 16 per 2 s (looser than the per-bot figures, so
  *    a bot that keeps its own limits cannot break it alone);
- *  - "The global limit per app per tenant is 50 Requests Per Second (RPS)" (the current page and
- *    Microsoft's answers on Q&A; revisions of the page from 2022-2023 said 30 RPS);
+ *  - "The global limit per app per tenant is 50 Requests Per Second (RPS)" (the agent-era page and
+ *    Microsoft's answers on Q&A; other revisions and translations of the page say 30 RPS);
  *  - the exact values "are subject to change": 429 Too Many Requests must still be handled
  *    (Retry-After, back-off), which src/bot/send-queue.ts does.
  * Every figure is a sliding window: at most `max` operations in any `windowMs`.
