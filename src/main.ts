@@ -26,6 +26,7 @@ import { actionPorts } from './operations/action-ports';
 import { GraphTenants } from './connectors/graph/graph-tenants';
 import { createTeamsBot } from './bot/teams-app';
 import { SendQueue } from './bot/send-queue';
+import { SharedSendLimiter } from './bot/shared-send-limiter';
 import { createBotOperations } from './operations/bot-operations';
 import { createEvidenceOperations } from './operations/evidence-operations';
 import { AccessControl } from './operations/access-control';
@@ -208,9 +209,11 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
     channelName: env.IR_CHANNEL_NAME,
     botName: env.BOT_NAME,
     store,
-    // Teams allows a bot about 7 messages a second in one conversation (and 60 in 30 s): short bursts
-    // are paced at 150 ms, and a 429 beyond that is waited out with its Retry-After.
-    queue: new SendQueue({ minGapMs: 150 }),
+    // Teams allows a bot 7 messages a second in one conversation, 60 in 30 s, and the app 50 a second
+    // in a tenant (src/bot/teams-rate-limits.ts). Those counts are kept in the store for all replicas
+    // together (the gate); short bursts are also paced at 150 ms here, and a 429 beyond that is waited
+    // out with its Retry-After, by every replica.
+    queue: new SendQueue({ minGapMs: 150, gate: new SharedSendLimiter({ store }) }),
     ops: createBotOperations({
       engine, customers, botName: env.BOT_NAME,
       evidence: createEvidenceOperations({ store, engine, customers: (id) => byId.get(id), secrets, poster: () => bot.notifier, reportUrl, shifts, log }),

@@ -41,6 +41,14 @@ export interface SendQueueOptions {
   maxRetryAfterMs?: number;
   isThrottled?: ThrottleDetector;
   clock?: QueueClock;
+  /**
+   * The limiter shared by every replica (src/bot/shared-send-limiter.ts): each attempt first takes
+   * its slot there, and a 429's Retry-After is recorded there for all replicas instead of slept here.
+   */
+  gate?: {
+    acquire(conversationKey: string, appKey?: string): Promise<void>;
+    hold(conversationKey: string, retryAfterMs: number): Promise<void>;
+  };
 }
 
 export class SendThrottledError extends Error {
@@ -109,6 +117,7 @@ export class SendQueue {
   private readonly maxRetryAfterMs: number;
   private readonly isThrottled: ThrottleDetector;
   private readonly clock: QueueClock;
+  private readonly gate: SendQueueOptions['gate'];
 
   constructor(opts: SendQueueOptions = {}) {
     this.minGapMs = opts.minGapMs ?? 500;
@@ -116,6 +125,7 @@ export class SendQueue {
     this.defaultRetryAfterMs = opts.defaultRetryAfterMs ?? 1000;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 30_000;
     this.clock = opts.clock ?? systemClock;
+    this.gate = opts.gate;
     this.isThrottled = opts.isThrottled ?? ((err) => detectHttp429(err, this.clock.now()));
     if (this.maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
     if (this.minGapMs < 0) throw new RangeError('minGapMs must not be negative');
@@ -128,7 +138,8 @@ export class SendQueue {
     return n;
   }
 
-  enqueue<T>(conversationKey: string, task: () => Promise<T>): Promise<T> {
+  /** `appKey`: the app-in-tenant key of the shared limiter (src/bot/teams-rate-limits.ts), when there is one. */
+  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string): Promise<T> {
     if (this.lanes.size >= SWEEP_THRESHOLD) this.sweepIdleLanes();
     let lane = this.lanes.get(conversationKey);
     if (!lane) {
@@ -137,7 +148,7 @@ export class SendQueue {
     }
     const l = lane;
     l.pending++;
-    const run = l.tail.then(() => this.runWithRetries(conversationKey, l, task));
+    const run = l.tail.then(() => this.runWithRetries(conversationKey, l, task, appKey));
     // The lane continues whether this task succeeded or failed.
     l.tail = run.then(
       () => undefined,
@@ -149,10 +160,11 @@ export class SendQueue {
     return run;
   }
 
-  private async runWithRetries<T>(key: string, lane: Lane, task: () => Promise<T>): Promise<T> {
+  private async runWithRetries<T>(key: string, lane: Lane, task: () => Promise<T>, appKey?: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const wait = lane.lastStart + this.minGapMs - this.clock.now();
       if (wait > 0) await this.clock.sleep(wait);
+      if (this.gate) await this.gate.acquire(key, appKey);
       lane.lastStart = this.clock.now();
       try {
         return await task();
@@ -161,7 +173,9 @@ export class SendQueue {
         if (!throttle) throw err;
         if (attempt >= this.maxAttempts) throw new SendThrottledError(key, attempt, err);
         const retryAfter = Math.min(throttle.retryAfterMs ?? this.defaultRetryAfterMs, this.maxRetryAfterMs);
-        await this.clock.sleep(retryAfter);
+        // Shared: the hold makes the next acquire (here and on every replica) wait it out.
+        if (this.gate) await this.gate.hold(key, retryAfter);
+        else await this.clock.sleep(retryAfter);
         // The server's wait already covers the gap; do not add minGap on top of it.
         lane.lastStart = Number.NEGATIVE_INFINITY;
       }

@@ -3,6 +3,7 @@ import type { ConnectorClient } from 'botframework-connector';
 import type { Store } from '../store/store';
 import type { Logger } from '../log';
 import { assertActivityFits } from './card-budget';
+import { appTenantRateKey } from './teams-rate-limits';
 
 /** Where the bot posts: the `sec-ir` channel it learned from its installation. */
 export interface ChannelRef {
@@ -26,7 +27,8 @@ export class ChannelUnknownError extends Error {
 
 /** Serialises sends per conversation and honours 429 Retry-After (src/bot/send-queue.ts). */
 export interface ConversationQueue {
-  enqueue<T>(conversationKey: string, task: () => Promise<T>): Promise<T>;
+  /** `appKey`: the app-in-tenant key for Teams' per-app limit (src/bot/teams-rate-limits.ts) */
+  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string): Promise<T>;
 }
 
 /**
@@ -62,10 +64,24 @@ export class TeamsChannel {
 
   private async withContext<T>(ch: ChannelRef, conversationId: string, logic: (ctx: TurnContext) => Promise<T>): Promise<T> {
     let out: T | undefined;
+    // The adapter hands an error thrown in a proactive turn to its onTurnError, which logs it and
+    // returns: the send would then look done (a 429 never reaching the queue's retry, a failed card
+    // update never marked for the sweep). The error is kept here and thrown to the caller instead.
+    let failure: { error: unknown } | undefined;
     await this.adapter.continueConversationAsync(this.appId, this.reference(ch, conversationId), async (ctx) => {
-      out = await logic(ctx);
+      try {
+        out = await logic(ctx);
+      } catch (error) {
+        failure = { error };
+      }
     });
+    if (failure) throw failure.error;
     return out as T;
+  }
+
+  /** Teams' per-app limit counts every call of this app in the channel's tenant. */
+  private appKey(ch: ChannelRef): string {
+    return appTenantRateKey(this.appId, ch.tenantId);
   }
 
   private async requireChannel(): Promise<ChannelRef> {
@@ -95,7 +111,7 @@ export class TeamsChannel {
         if (!activityId) throw new Error('Teams did not return the id of the new thread\'s message');
         const conversationId = res.id.includes(';messageid=') ? res.id : `${ch.channelId};messageid=${activityId}`;
         return { conversationId, activityId };
-      }));
+      }), this.appKey(ch));
   }
 
   async reply(conversationId: string, activity: Partial<Activity>): Promise<string> {
@@ -105,7 +121,7 @@ export class TeamsChannel {
       this.withContext(ch, conversationId, async (ctx) => {
         const r = await ctx.sendActivity({ type: ActivityTypes.Message, ...activity });
         return r?.id ?? '';
-      }));
+      }), this.appKey(ch));
   }
 
   async update(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void> {
@@ -114,6 +130,6 @@ export class TeamsChannel {
     await this.queue.enqueue(conversationId, () =>
       this.withContext(ch, conversationId, async (ctx) => {
         await ctx.updateActivity({ type: ActivityTypes.Message, ...activity, id: activityId, conversation: ctx.activity.conversation });
-      }));
+      }), this.appKey(ch));
   }
 }

@@ -25,6 +25,26 @@ interface PostedRef { conversationId: string; activityId: string }
 const POSTING_STALE_MS = 60_000;
 
 /**
+ * "This card is behind the store": set when an in-place update failed (Teams kept answering 429,
+ * an outage), with the time the failed render read the store; cleared by the first update that
+ * read the store at or after that time. The sweep re-renders every marked card, so a card
+ * converges to the store's state instead of waiting for the incident's next change, which may
+ * never come (a closed incident).
+ */
+const STALE_CARD = 'teams:stale:card:';
+const STALE_APPROVAL = 'teams:stale:approval:';
+
+/**
+ * A failed send the sweep should try again: throttling, a timeout, a server error, the network or
+ * the store. Not a refusal that would repeat forever (a message deleted in Teams answers 404 to
+ * every update); Microsoft's guidance retries 412 too.
+ */
+function worthRetrying(e: unknown): boolean {
+  const status = (e as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status !== 'number' || status === 408 || status === 412 || status === 429 || status >= 500;
+}
+
+/**
  * Renders the store to Teams: one timeline card per incident, posted once as the root of a new
  * thread and then updated in place; one approval card per approval, replied into the thread and
  * replaced by its outcome. A "posting" marker is claimed with compare-and-set before a post, so two
@@ -115,13 +135,14 @@ export class TeamsNotifier implements Notifier {
   }
 
   private async renderTimeline(incidentId: string): Promise<void> {
+    const readAt = this.now().toISOString();
     const snap = await loadSnapshot(this.deps.store, incidentId, this.deps.customerName);
     if (!snap) return;
     const activity = { attachments: [CardFactory.adaptiveCard(renderTimelineCard(snap))] };
     const key = `teams:card:${incidentId}`;
     const ref = await this.readRef(key);
     if (ref) {
-      await this.deps.channel.update(ref.conversationId, ref.activityId, activity);
+      await this.updateOrMarkStale(`${STALE_CARD}${incidentId}`, readAt, () => this.deps.channel.update(ref.conversationId, ref.activityId, activity));
       return;
     }
     if (!(await this.claimPosting(key))) return;
@@ -138,6 +159,30 @@ export class TeamsNotifier implements Notifier {
       // Release the claim (a stale marker) so the next render may post.
       await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * Runs an in-place update. Failed: the card is marked stale (kept at the latest failed read, so
+   * an older failure never hides a newer one) and the error goes on. Succeeded: a marker from a
+   * render that read the store no later than this one is cleared (this card shows at least that).
+   */
+  private async updateOrMarkStale(staleKey: string, readAt: string, update: () => Promise<void>): Promise<void> {
+    try {
+      await update();
+    } catch (e) {
+      if (worthRetrying(e)) await this.markStale(staleKey, readAt).catch((err) => this.deps.log.warn({ err, staleKey }, 'could not mark the card for the sweep'));
+      throw e;
+    }
+    const marked = await this.deps.store.getState(staleKey);
+    if (marked !== undefined && marked <= readAt) await this.deps.store.deleteState(staleKey, marked);
+  }
+
+  private async markStale(staleKey: string, readAt: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.deps.store.getState(staleKey);
+      if (current !== undefined && current >= readAt) return;
+      if (await this.deps.store.casState(staleKey, current, readAt)) return;
     }
   }
 
@@ -164,7 +209,8 @@ export class TeamsNotifier implements Notifier {
 
   /**
    * Posts what should be in the channel and is not: a timeline card or an approval card whose post
-   * was interrupted (a crash between claiming and posting, a Teams outage). Runs at start-up and on
+   * was interrupted (a crash between claiming and posting, a Teams outage), and updates every card
+   * marked stale by a failed update. Runs at start-up and on
    * a timer; the posting claims keep two instances from posting the same card.
    */
   async sweep(): Promise<void> {
@@ -181,6 +227,9 @@ export class TeamsNotifier implements Notifier {
     for (const a of await this.deps.store.listApprovals({ status: 'pending' })) {
       if (await missing(`teams:approval:${a.id}`)) await this.approvalRequested(a);
     }
+    // Cards whose last update failed (a 429 storm outlasting the retries), open or closed alike.
+    for (const { key } of await this.deps.store.listState(STALE_CARD)) await this.incidentChanged(key.slice(STALE_CARD.length));
+    for (const { key } of await this.deps.store.listState(STALE_APPROVAL)) await this.refreshApprovalCard(key.slice(STALE_APPROVAL.length));
   }
 
   /**
@@ -234,11 +283,15 @@ export class TeamsNotifier implements Notifier {
   /** Replaces the approval card for everybody with what the store says now. */
   async refreshApprovalCard(approvalId: string): Promise<void> {
     try {
+      const readAt = this.now().toISOString();
       const raw = await this.deps.store.getState(`teams:approval:${approvalId}`);
       if (!raw || raw.startsWith('posting:')) return;
       const ref = JSON.parse(raw) as PostedRef;
       const card = await this.approvalCard(approvalId);
-      if (card) await this.deps.channel.update(ref.conversationId, ref.activityId, { attachments: [CardFactory.adaptiveCard(card)] });
+      if (card) {
+        await this.updateOrMarkStale(`${STALE_APPROVAL}${approvalId}`, readAt,
+          () => this.deps.channel.update(ref.conversationId, ref.activityId, { attachments: [CardFactory.adaptiveCard(card)] }));
+      }
     } catch (e) {
       this.warn(e, { approvalId }, 'approval card not updated');
     }

@@ -16,10 +16,11 @@ import {
 import type { AlertsTable, ApprovalVotesTable, Database, EvidenceTable, IncidentsTable } from './schema';
 import type {
   ActionRecord, AlertRecord, ApprovalRecord, ApprovalStatus, EvidenceRecord, FeedEntry, FeedUnblockClaim, IncidentRecord, IncidentStatus,
-  ProposalRevision, Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
+  ProposalRevision, SendRateKey, SendSlot, Store, TimelineEvent, TimelineEventInput, Transition, VoteRefusal,
 } from './store';
 import { StorableTextPlugin } from './storable-text-plugin';
 import { appendEvents } from './timeline-writer';
+import { checkSendRateKeys, earliestSlot, parseSent, trimmedSent } from './send-slots';
 
 type Db = Kysely<Database>;
 type NewIncident = Omit<IncidentRecord, 'updatedAt' | 'closedAt'>;
@@ -807,6 +808,74 @@ export class KyselyStore implements Store {
       await db.deleteFrom('seen_once').where('expires_at', '<=', at).execute();
       const r = await db.insertInto('seen_once').values(row).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    });
+  }
+
+  async listState(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    requireString(prefix, 'state key prefix');
+    // substr, not LIKE: a prefix may hold % or _ and the two dialects escape differently
+    const rows = await this.read((db) => db.selectFrom('state').select(['key', 'value'])
+      .where(sql<string>`substr(key, 1, ${prefix.length})`, '=', prefix).orderBy('key').limit(MAX_LIST_LIMIT).execute());
+    return rows.map((r) => ({ key: r.key, value: r.value }));
+  }
+
+  async deleteState(key: string, expected: string): Promise<boolean> {
+    requireString(key, 'state key');
+    requireString(expected, 'expected state value', { empty: true });
+    return this.tx(async (db) => {
+      const r = await db.deleteFrom('state').where('key', '=', key).where('value', '=', expected).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    });
+  }
+
+  // --- shared send rate -------------------------------------------------------------------------------
+
+  async takeSendSlot(keys: readonly SendRateKey[], now: Date): Promise<SendSlot> {
+    const sorted = checkSendRateKeys(keys);
+    const at = isoUtc(now, 'now');
+    const nowMs = Date.parse(at);
+    return this.tx(async (db) => {
+      // Lock the keys' rows in key order. A key's first send creates its row first (then locks
+      // again): one statement fewer for every later send, which holds the app key's lock shorter.
+      const lock = () => {
+        let q = db.selectFrom('send_rates').select(['key', 'sent', 'held_until']).where('key', 'in', sorted.map((k) => k.key)).orderBy('key');
+        if (this.dialect === 'postgres') q = q.forUpdate();
+        return q.execute();
+      };
+      let found = await lock();
+      if (found.length < sorted.length) {
+        const have = new Set(found.map((r) => r.key));
+        await db.insertInto('send_rates').values(sorted.filter((k) => !have.has(k.key)).map((k) => ({ key: k.key, sent: '[]', held_until: null, updated_at: at })))
+          .onConflict((oc) => oc.column('key').doNothing()).execute();
+        found = await lock();
+      }
+      const rows = new Map(found.map((r) => [r.key, r]));
+      let slot = nowMs;
+      const logs = sorted.map((k) => {
+        const row = rows.get(k.key);
+        const sent = parseSent(row?.sent);
+        const held = row?.held_until ? Date.parse(row.held_until) : undefined;
+        slot = Math.max(slot, earliestSlot(k, sent, held, nowMs));
+        return { key: k.key, sent: JSON.stringify(trimmedSent(k, sent, nowMs)) };
+      });
+      if (slot > nowMs) return { granted: false, retryAt: new Date(slot) };
+      // every key's new log in one statement
+      const value = sql<string>`case ${sql.join(logs.map((l) => sql`when key = ${l.key} then ${l.sent}`), sql` `)} end`;
+      await db.updateTable('send_rates').set({ sent: value, updated_at: at }).where('key', 'in', logs.map((l) => l.key)).execute();
+      return { granted: true };
+    });
+  }
+
+  async holdSendKey(key: string, until: Date): Promise<void> {
+    requireString(key, 'send-rate key');
+    const held = isoUtc(until, 'until');
+    const at = nowIso();
+    await this.tx(async (db) => {
+      await db.insertInto('send_rates').values({ key, sent: '[]', held_until: held, updated_at: at })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ held_until: held, updated_at: at })
+          // ISO text of fixed width: text order is time order; a later hold already there stays
+          .where((eb) => eb.or([eb('send_rates.held_until', 'is', null), eb('send_rates.held_until', '<', held)])))
+        .execute();
     });
   }
 

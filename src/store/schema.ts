@@ -155,6 +155,16 @@ export interface BlockHoldsTable {
   released_at: string | null;
 }
 
+/** Teams send slots shared by the replicas (0007): one row per limiter key */
+export interface SendRatesTable {
+  key: string;
+  /** JSON array of epoch milliseconds of the granted sends within the longest window, oldest first */
+  sent: string;
+  /** ISO time until which a server's Retry-After holds the key */
+  held_until: string | null;
+  updated_at: string;
+}
+
 /** Every identifier known for an incident's subject (migration 0004): `sid:…`, `upn:…`, `sam:dom\\name`. */
 export interface SubjectIdentifiersTable {
   incident_id: string;
@@ -178,4 +188,5 @@ export interface Database {
   feed_entries: FeedEntriesTable;
   block_holds: BlockHoldsTable;
   subject_identifiers: SubjectIdentifiersTable;
+  send_rates: SendRatesTable;
 }

@@ -159,6 +159,14 @@ export interface ProposalRevision {
   reset(voided: ApprovalRecord['votes']): { note: string; events: TimelineEventInput[] };
 }
 
+/** One key of a shared send-rate limiter (0007) and its sliding windows: at most `max` sends in any `windowMs`. */
+export interface SendRateKey {
+  key: string;
+  windows: ReadonlyArray<{ windowMs: number; max: number }>;
+}
+
+export type SendSlot = { granted: true } | { granted: false; retryAt: Date };
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -279,6 +287,23 @@ export interface Store {
    * webhook signature). Shared by every replica on the store; expired keys are pruned on the way.
    */
   claimOnce(key: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /** Every state entry whose key starts with `prefix` (at most 1000), in key order. */
+  listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  /** Deletes `key` only if its value is still `expected`; false when it was absent or changed. */
+  deleteState(key: string, expected: string): Promise<boolean>;
+
+  // --- shared send rate (0007) -----------------------------------------------------------------
+  /**
+   * Takes a send slot at `now` on every key, or on none: granted when no key is held at `now` and
+   * each has had fewer than `max` granted sends in every one of its windows ending at `now`; then
+   * `now` is recorded on every key. Refused: nothing is recorded, and `retryAt` is the earliest
+   * time at which every refusal reason found has lifted (ask again then). One transaction whose
+   * rows are locked, so every replica on the store shares the same count. Bad keys or windows:
+   * StoreInputError.
+   */
+  takeSendSlot(keys: readonly SendRateKey[], now: Date): Promise<SendSlot>;
+  /** Holds `key` until `until` (a server's Retry-After) for every replica; an existing later hold is kept. */
+  holdSendKey(key: string, until: Date): Promise<void>;
 
   // --- threat feed ----------------------------------------------------------------------
   /**

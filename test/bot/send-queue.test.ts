@@ -148,6 +148,43 @@ describe('SendQueue', () => {
   });
 });
 
+describe('SendQueue with a shared gate (the replicas\' limiter)', () => {
+  it('takes a slot before every attempt and leaves a 429\'s wait to the gate (held for every replica), not a local sleep', async () => {
+    const clock = new FakeClock();
+    const events: string[] = [];
+    const gate = {
+      acquire: async (key: string, appKey?: string) => { events.push(`acquire ${key} ${appKey}`); },
+      hold: async (key: string, ms: number) => { events.push(`hold ${key} ${ms}`); },
+    };
+    const q = new SendQueue({ clock, minGapMs: 0, gate });
+    let n = 0;
+    const p = q.enqueue('conv-a', async () => {
+      events.push('send');
+      if (n++ === 0) throw http429('2');
+      return 'sent';
+    }, 'app-t');
+    await clock.runAll();
+    assert.equal(await p, 'sent');
+    assert.deepEqual(events, ['acquire conv-a app-t', 'send', 'hold conv-a 2000', 'acquire conv-a app-t', 'send']);
+    assert.deepEqual(clock.sleeps, [], 'the wait is the gate\'s (its next acquire), not slept twice');
+  });
+
+  it('a send the gate refuses to admit (the store is down) fails to its caller and the lane goes on', async () => {
+    const clock = new FakeClock();
+    let down = true;
+    const gate = { acquire: async () => { if (down) throw new Error('store unreachable'); }, hold: async () => undefined };
+    const q = new SendQueue({ clock, minGapMs: 0, gate });
+    const first = q.enqueue('c', async () => 'never');
+    const failed = assert.rejects(first, /store unreachable/);
+    await clock.runAll();
+    await failed;
+    down = false;
+    const second = q.enqueue('c', async () => 'sent');
+    await clock.runAll();
+    assert.equal(await second, 'sent');
+  });
+});
+
 describe('detectHttp429 / parseRetryAfter', () => {
   it('reads botbuilder-style RestErrors and plain shapes', () => {
     assert.deepEqual(detectHttp429(http429('3')), { retryAfterMs: 3000 });

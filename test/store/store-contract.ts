@@ -97,7 +97,7 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       await other.migrate();
       const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(raw(store));
       assert.deepEqual(after.rows, before.rows);
-      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0004-subject-identifiers', '0005-release', '0006-inverse']);
+      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0004-subject-identifiers', '0005-release', '0006-inverse', '0007-send-rates']);
     });
   });
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MSP } from '../../src/sandbox/contoso';
+import { PER_APP_PER_TENANT, PER_BOT_PER_THREAD, PER_THREAD_ALL_BOTS, type RateWindow } from '../../src/bot/teams-rate-limits';
 
 /**
  * A stand-in for the Bot Connector service (the Bot Framework REST API a bot calls at the
@@ -32,6 +33,32 @@ export interface ConnectorCall {
   at: number;
 }
 
+/** A call the enforcing recorder answered 429 (Too Many Requests), as Teams would have. */
+export interface ThrottledCall {
+  kind: ConnectorCall['kind'];
+  conversationId: string;
+  /** the limit it broke: `conversation <id> <max>/<window> ms` or `app <max>/<window> ms` */
+  limit: string;
+  retryAfterMs: number;
+  at: number;
+}
+
+export interface EnforceLimits {
+  /** per conversation (thread; a new thread counts on its channel), every caller together; Teams' figures by default */
+  perConversation?: readonly RateWindow[];
+  /** every call of the app in the tenant; Teams' 50 per second by default */
+  perApp?: readonly RateWindow[];
+}
+
+export interface RecordedConnectorOptions {
+  /**
+   * Answer 429 with Retry-After (whole seconds, as Teams sends it) to a call that would break
+   * Teams' documented limits (src/bot/teams-rate-limits.ts), counting every caller (all replicas)
+   * together as Teams does. A refused call is not counted against the limits.
+   */
+  enforceLimits?: boolean | EnforceLimits;
+}
+
 export interface RecordedConnector {
   /** the serviceUrl to put in activities and in the stored channel reference */
   serviceUrl: string;
@@ -45,11 +72,72 @@ export interface RecordedConnector {
   delayCardReplies(cardText: RegExp, ms: number): void;
   /** the store's ChannelRef ('teams:channel') for this connector's #sec-ir */
   channelRef(): Record<string, unknown>;
+  /** enforcing mode: every call answered 429 */
+  throttled: ThrottledCall[];
+  /**
+   * enforcing mode: calls that came back to a conversation before the Retry-After its last 429 gave
+   * had passed (a 429 the caller ignored); a call arriving within `EARLY_GRACE_MS` of that 429 was
+   * already on its way and is not counted
+   */
+  earlyRetries: ThrottledCall[];
+  /** enforcing mode: other limits from now on (a test tightens them to force 429s); the counts so far are kept */
+  setLimits(limits: EnforceLimits): void;
+  /** enforcing mode: a 429 storm: every call answered 429 with this Retry-After until `refuseAll(0)` */
+  refuseAll(retryAfterMs: number): void;
   close(): Promise<void>;
 }
 
-export async function startRecordedConnector(): Promise<RecordedConnector> {
+/** Sliding-window counters over every caller, and what a 429 told each key. */
+export const EARLY_GRACE_MS = 200;
+
+class TeamsLimits {
+  private readonly sent = new Map<string, number[]>();
+  private readonly notBefore = new Map<string, { from: number; until: number }>();
+  /** > 0: every call is refused with this Retry-After */
+  refuseAllMs = 0;
+  constructor(public perConversation: readonly RateWindow[], public perApp: readonly RateWindow[]) {}
+
+  /** undefined: admitted and counted; else the limit broken, the wait, and whether the caller came back too early. */
+  admit(conversationKey: string, at: number): { limit: string; retryAfterMs: number; early: boolean } | undefined {
+    const keys: Array<[string, readonly RateWindow[], string]> = [
+      [`conv:${conversationKey}`, this.perConversation, `conversation ${conversationKey}`],
+      ['app', this.perApp, 'app'],
+    ];
+    // Early: back in this conversation before the Retry-After its last 429 gave had passed.
+    const told = this.notBefore.get(conversationKey);
+    const early = !!told && at > told.from + EARLY_GRACE_MS && at < told.until;
+    if (this.refuseAllMs > 0) {
+      this.notBefore.set(conversationKey, { from: at, until: at + this.refuseAllMs });
+      return { limit: 'storm (every call refused)', retryAfterMs: this.refuseAllMs, early };
+    }
+    for (const [k, windows, label] of keys) {
+      const log = this.sent.get(k) ?? [];
+      for (const w of windows) {
+        const inWindow = log.filter((t) => t > at - w.windowMs);
+        if (inWindow.length < w.max) continue;
+        const wait = inWindow[inWindow.length - w.max] + w.windowMs - at;
+        const retryAfterMs = Math.max(1, Math.ceil(wait / 1000)) * 1000;
+        this.notBefore.set(conversationKey, { from: at, until: at + retryAfterMs });
+        return { limit: `${label} ${w.max}/${w.windowMs} ms`, retryAfterMs, early };
+      }
+    }
+    for (const [k] of keys) {
+      // kept for the longest window any limit may use (setLimits can widen them later)
+      const longest = 3_600_000;
+      this.sent.set(k, [...(this.sent.get(k) ?? []).filter((t) => t > at - longest), at]);
+    }
+    return early ? { limit: 'none (admitted)', retryAfterMs: 0, early } : undefined;
+  }
+}
+
+export async function startRecordedConnector(opts: RecordedConnectorOptions = {}): Promise<RecordedConnector> {
   const calls: ConnectorCall[] = [];
+  const throttled: ThrottledCall[] = [];
+  const earlyRetries: ThrottledCall[] = [];
+  const enforce = opts.enforceLimits === true ? {} : opts.enforceLimits || undefined;
+  // Per conversation: this bot's limits and all bots' limits (the recorder sees one bot, so the
+  // stricter per-bot figures bind first; the all-bots ones are kept so the figures stay as Teams has them).
+  const limits = enforce && new TeamsLimits(enforce.perConversation ?? [...PER_BOT_PER_THREAD, ...PER_THREAD_ALL_BOTS], enforce.perApp ?? PER_APP_PER_TENANT);
   const messages = new Map<string, { conversationId: string; activity: Record<string, unknown> }>();
   let delay: { match: RegExp; ms: number } | undefined;
   const timers = new Set<NodeJS.Timeout>();
@@ -71,6 +159,19 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
       }
       const path = new URL(req.url ?? '/', 'http://connector').pathname;
       const at = Date.now();
+      if (limits) {
+        const route = routeOf(req.method ?? '', path, body);
+        if (route) {
+          const verdict = limits.admit(route.conversationId, at);
+          if (verdict?.early) earlyRetries.push({ kind: route.kind, conversationId: route.conversationId, limit: verdict.limit, retryAfterMs: verdict.retryAfterMs, at });
+          if (verdict && verdict.retryAfterMs > 0) {
+            throttled.push({ kind: route.kind, conversationId: route.conversationId, limit: verdict.limit, retryAfterMs: verdict.retryAfterMs, at });
+            res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(verdict.retryAfterMs / 1000) });
+            res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: `Too many requests: ${verdict.limit}` } }));
+            return;
+          }
+        }
+      }
 
       if (req.method === 'POST' && /\/v3\/conversations\/?$/.test(path)) {
         const activityId = newId();
@@ -122,12 +223,37 @@ export async function startRecordedConnector(): Promise<RecordedConnector> {
       bot: { ...TEAM.bot },
     }),
     delayCardReplies: (match, ms) => { delay = ms > 0 ? { match, ms } : undefined; },
+    throttled,
+    earlyRetries,
+    refuseAll: (ms) => {
+      if (!limits) throw new Error('refuseAll: this recorder was started without enforceLimits');
+      limits.refuseAllMs = Math.max(0, ms);
+    },
+    setLimits: (l) => {
+      if (!limits) throw new Error('setLimits: this recorder was started without enforceLimits');
+      if (l.perConversation) limits.perConversation = l.perConversation;
+      if (l.perApp) limits.perApp = l.perApp;
+    },
     close: () => new Promise<void>((r) => {
       for (const t of timers) clearTimeout(t);
       server.closeAllConnections();
       server.close(() => r());
     }),
   };
+}
+
+/** Which conversation Teams would count a call against: a new thread counts on its channel. */
+function routeOf(method: string, path: string, body: Record<string, unknown>): { kind: ConnectorCall['kind']; conversationId: string } | undefined {
+  if (method === 'POST' && /\/v3\/conversations\/?$/.test(path)) {
+    const channel = (body.channelData as { channel?: { id?: string } } | undefined)?.channel?.id ?? TEAM.channelId;
+    return { kind: 'createConversation', conversationId: channel };
+  }
+  const m = /\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?\/?$/.exec(path);
+  if (!m) return undefined;
+  const conversationId = decodeURIComponent(m[1]);
+  if (method === 'PUT' && m[2]) return { kind: 'update', conversationId };
+  if (method === 'POST') return { kind: m[2] ? 'reply' : 'send', conversationId };
+  return undefined;
 }
 
 /** The text of an activity's Adaptive Card attachments (TextBlocks, FactSet titles and values), one string. */

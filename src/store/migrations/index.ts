@@ -6,6 +6,7 @@ import { subjectIdentity } from './0003-subject-identity';
 import { subjectIdentifiersTable } from './0004-subject-identifiers';
 import { release } from './0005-release';
 import { inverseHolds } from './0006-inverse';
+import { sendRates } from './0007-send-rates';
 
 /**
  * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
@@ -19,6 +20,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0004-subject-identifiers': subjectIdentifiersTable(dialect),
     '0005-release': release(dialect),
     '0006-inverse': inverseHolds(dialect),
+    '0007-send-rates': sendRates(dialect),
   };
   return { getMigrations: async () => migrations };
 }
