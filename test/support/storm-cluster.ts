@@ -169,8 +169,9 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
     const ports = await Promise.all(Array.from({ length: o.replicas }, () => freePort()));
     const replicas: BotChild[] = [];
     closers.push(() => Promise.all(replicas.map((r) => r.stop(5_000))));
-    // One at a time: the first start compiles through tsx and migrates the database.
-    for (const port of ports) replicas.push(await BotChild.start({ ...env, PORT: String(port) }, 180_000));
+    // The first alone (it migrates the database), the others together.
+    replicas.push(await BotChild.start({ ...env, PORT: String(ports[0]) }, 180_000));
+    replicas.push(...await Promise.all(ports.slice(1).map((port) => BotChild.start({ ...env, PORT: String(port) }, 180_000))));
     const allReplicaPids = replicas.map((r) => r.pid);
 
     const lbPort = await freePort();
@@ -208,7 +209,17 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
         const killedPid = old.pid;
         await old.kill();
         const t0 = Date.now();
-        replicas[i] = await BotChild.start({ ...env, PORT: String(ports[i]) }, 180_000);
+        // A start that meets the database restarting may exit (it cannot migrate): start it again,
+        // as a process manager would.
+        let started: BotChild | undefined;
+        for (let attempt = 1; !started; attempt++) {
+          try {
+            started = await BotChild.start({ ...env, PORT: String(ports[i]) }, 180_000);
+          } catch (e) {
+            if (attempt >= 3) throw e;
+          }
+        }
+        replicas[i] = started;
         allReplicaPids.push(replicas[i].pid);
         return { killedPid, newPid: replicas[i].pid, restartMs: Date.now() - t0 };
       },
