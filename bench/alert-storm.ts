@@ -77,9 +77,9 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
       const incidentId = live[seq]?.incidentId;
       if (!incidentId) return { seq, incidentId: '', ok: false, why: 'no answer' };
       try {
-        const approved = await approveSteps(c, incidentId, s.steps, 600_000);
+        const approved = await approveSteps(c, incidentId, s.steps, 300_000);
         for (const step of approved.keys()) {
-          await waitUntil(`${incidentId} ${step}`, async () => (await c.store.getAction(`${incidentId}:${step}`).catch(() => undefined))?.status === 'succeeded', 300_000, 500);
+          if (!await waitUntil(`${incidentId} ${step}`, async () => (await c.store.getAction(`${incidentId}:${step}`).catch(() => undefined))?.status === 'succeeded', 240_000, 500)) throw new Error(`${step} approved but not succeeded`);
         }
         return { seq, incidentId, ok: true, why: '' };
       } catch (e) {
@@ -95,7 +95,7 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
 
     // Cards settle: every incident's one card, showing its status (the card sweep runs every 30 s).
     let findings = await checkStorm(c, plan, answers);
-    await waitUntil('the checks to hold', async () => (findings = await checkStorm(c, plan, answers)).problems.length === 0, 300_000, 2_000);
+    await waitUntil('the checks to hold', async () => (findings = await checkStorm(c, plan, answers)).problems.length === 0, 180_000, 3_000);
     const { procs, pgConnectionsPeak } = await sampler.stop();
 
     // Exactly once at the emulators, for the approved samples.
@@ -135,6 +135,8 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
     console.log(`  scope steps finished: ${scope.n} in ${fmt(scopeSpan, 1)} s (${fmt(Number(scope.n) / scopeSpan, 1)}/s)`);
     for (const [pid, f] of procs) console.log(`  replica pid ${pid}: peak RSS ${fmt(f.rssPeakMiB)} MiB, CPU ${fmt(f.cpuSeconds, 1)} s`);
     console.log(`  PostgreSQL connections held by the replicas, peak: ${pgConnectionsPeak}`);
+    const errors = [...new Set(c.replicaErrors.map((l) => { try { const j = JSON.parse(l) as { msg?: string; err?: { message?: string } | string }; return `${j.msg}: ${typeof j.err === 'string' ? j.err : j.err?.message ?? ''}`.slice(0, 200); } catch { return l.slice(0, 200); } }))];
+    console.log(`  replica error log lines: ${c.replicaErrors.length}${errors.length ? `; distinct: ${errors.slice(0, 6).join(' | ')}` : ''}`);
     return {
       label, accepted: findings.accepted, problems: findings.problems.length + once.length + doubled.length,
       perSecond: findings.accepted / ((lastAnswer - firstStart) / 1000), cardP50: quantile(cardMs, 0.5), cardP95: quantile(cardMs, 0.95),

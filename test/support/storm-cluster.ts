@@ -71,6 +71,8 @@ export interface StormCluster {
   /** the generated customers, 1-based index i at [i-1] */
   generated: GeneratedCustomer[];
   nginxLog: string[];
+  /** every error-level log line of every replica (the first 200), for the report of a failed check */
+  replicaErrors: string[];
   /** every replica process that ran (killed ones included), for the figures */
   allReplicaPids: number[];
   /** makes `local@<domain>` a user of the customer's Graph tenant; returns its object id */
@@ -99,8 +101,8 @@ const envName = (c: GeneratedCustomer, what: string) => `${c.id.toUpperCase().re
 function userObjectId(c: GeneratedCustomer, local: string): string {
   let h = 2166136261;
   for (const ch of `${c.id}/${local}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  const i = Number(c.tenantId.slice(-12).replace(/^0+/, '') || '0');
-  return `${h.toString(16).padStart(8, '0')}-5a4d-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  // the tenant id's last group is the customer's index in hex already
+  return `${h.toString(16).padStart(8, '0')}-5a4d-4000-8000-${c.tenantId.slice(-12)}`;
 }
 
 export async function startStormCluster(o: StormClusterOptions): Promise<StormCluster> {
@@ -167,11 +169,20 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
     };
     if (o.shiftsEveryMinute) env.SHIFTS_FILE = writeMinuteShifts(dir);
     const ports = await Promise.all(Array.from({ length: o.replicas }, () => freePort()));
+    const replicaErrors: string[] = [];
+    const watch = (r: BotChild): BotChild => {
+      const keep = (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.includes('"level":50') && replicaErrors.length < 200) replicaErrors.push(line.slice(0, 2_000));
+      };
+      r.proc.stdout?.on('data', keep);
+      r.proc.stderr?.on('data', keep);
+      return r;
+    };
     const replicas: BotChild[] = [];
     closers.push(() => Promise.all(replicas.map((r) => r.stop(5_000))));
     // The first alone (it migrates the database), the others together.
-    replicas.push(await BotChild.start({ ...env, PORT: String(ports[0]) }, 180_000));
-    replicas.push(...await Promise.all(ports.slice(1).map((port) => BotChild.start({ ...env, PORT: String(port) }, 180_000))));
+    replicas.push(watch(await BotChild.start({ ...env, PORT: String(ports[0]) }, 180_000)));
+    replicas.push(...(await Promise.all(ports.slice(1).map((port) => BotChild.start({ ...env, PORT: String(port) }, 180_000)))).map(watch));
     const allReplicaPids = replicas.map((r) => r.pid);
 
     const lbPort = await freePort();
@@ -189,7 +200,7 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
       token: peers.sandbox.env.CONTOSO_WEBHOOK_TOKEN, graphClientId: CONTOSO.graphClientId, storm: false,
     };
     return {
-      pg, storeUrl, store, connector, peers, replicas, lbPort, contoso, generated, nginxLog, allReplicaPids,
+      pg, storeUrl, store, connector, peers, replicas, lbPort, contoso, generated, nginxLog, replicaErrors, allReplicaPids,
       addGraphUser(c, local) {
         const tenant = graphState.tenants.get(c.tenantId.toLowerCase());
         if (!tenant) throw new Error(`${c.id} has no Graph tenant in the emulator`);
@@ -219,7 +230,7 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
             if (attempt >= 3) throw e;
           }
         }
-        replicas[i] = started;
+        replicas[i] = watch(started);
         allReplicaPids.push(replicas[i].pid);
         return { killedPid, newPid: replicas[i].pid, restartMs: Date.now() - t0 };
       },
@@ -232,6 +243,7 @@ export async function startStormCluster(o: StormClusterOptions): Promise<StormCl
         const pgLog = (() => { try { return readFileSync(pg.logFile, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } })();
         return [
           ...replicas.map((r) => `--- replica ${r.pid} ---\n${r.tail(30)}`),
+          `--- replica errors (${replicaErrors.length}) ---\n${replicaErrors.slice(0, 10).join('\n')}`,
           `--- nginx ---\n${nginxLog.slice(-30).join('\n')}`,
           `--- postgres ---\n${pgLog}`,
         ].join('\n');
@@ -530,7 +542,7 @@ export async function checkStorm(c: StormCluster, plan: PlannedPost[], answers: 
       const stored = byAlert.get(p.alertId!) ?? [];
       if (stored.length !== 1) problems.push(`alert ${p.alertId} (${p.kind}) is stored ${stored.length} times`);
       else if (stored[0] !== a.incidentId) problems.push(`alert ${p.alertId} (${p.kind}) is in ${stored[0]}, its 202 named ${a.incidentId}`);
-      if ((p.kind === 'duplicate' || p.kind === 'correlated') && answers[p.of!]?.incidentId !== a.incidentId) {
+      if ((p.kind === 'duplicate' || p.kind === 'correlated') && answers[p.of!]?.status === 202 && answers[p.of!]?.incidentId !== a.incidentId) {
         problems.push(`${p.kind} alert ${p.alertId} went to ${a.incidentId}, its single's incident is ${answers[p.of!]?.incidentId}`);
       }
     }
@@ -622,7 +634,12 @@ export function startSampler(c: StormCluster, everyMs = 500): { stop(): Promise<
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      for (const pid of c.allReplicaPids) { const f = procFigures(pid); if (f) procs.set(pid, f); }
+      for (const pid of c.allReplicaPids) {
+        const f = procFigures(pid);
+        const seen = procs.get(pid);
+        // a process being reaped reads as zero: keep the highest figures seen
+        if (f) procs.set(pid, { pid, rssPeakMiB: Math.max(f.rssPeakMiB, seen?.rssPeakMiB ?? 0), cpuSeconds: Math.max(f.cpuSeconds, seen?.cpuSeconds ?? 0) });
+      }
       const db = new Client({ connectionString: c.storeUrl, connectionTimeoutMillis: 1_000 });
       try {
         await db.connect();
