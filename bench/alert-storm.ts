@@ -58,6 +58,8 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
     samples.set(contosoPost.seq, { steps: c.peers.sandbox.radius ? ['entra-contain', 'firewall-block', 'radius-disconnect'] : ['entra-contain', 'firewall-block'] });
 
     const sampler = startSampler(c);
+    // this process serves the peers (Graph emulator over TLS, recorder) and the load: its CPU too
+    const ownCpu0 = process.cpuUsage();
     const live: PostAnswer[] = [];
     let done = 0;
     const events: string[] = [];
@@ -135,6 +137,8 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
     console.log(`  scope steps finished: ${scope.n} in ${fmt(scopeSpan, 1)} s (${fmt(Number(scope.n) / scopeSpan, 1)}/s)`);
     for (const [pid, f] of procs) console.log(`  replica pid ${pid}: peak RSS ${fmt(f.rssPeakMiB)} MiB, CPU ${fmt(f.cpuSeconds, 1)} s`);
     console.log(`  PostgreSQL connections held by the replicas, peak: ${pgConnectionsPeak}`);
+    const own = process.cpuUsage(ownCpu0);
+    console.log(`  this process (peers: Graph emulator, recorder; and the load): CPU ${fmt((own.user + own.system) / 1e6, 1)} s`);
     const errors = [...new Set(c.replicaErrors.map((l) => { try { const j = JSON.parse(l) as { msg?: string; err?: { message?: string } | string }; return `${j.msg}: ${typeof j.err === 'string' ? j.err : j.err?.message ?? ''}`.slice(0, 200); } catch { return l.slice(0, 200); } }))];
     console.log(`  replica error log lines: ${c.replicaErrors.length}${errors.length ? `; distinct: ${errors.slice(0, 6).join(' | ')}` : ''}`);
     return {
