@@ -107,8 +107,9 @@ describe('alert storm: three replicas, one SIGKILL, one PostgreSQL restart', fun
     assert.equal(findings.accepted, 115);
     assert.equal(findings.refused400, 6);
     assert.equal(findings.stormIncidents, 1, 'the spray became one storm incident');
-    // 70 singles + the spray's incidents before the threshold + its storm incident + Contoso's
-    assert.ok(findings.incidents >= 72 && findings.incidents <= 72 + 10, `${findings.incidents} incidents`);
+    // 70 singles + Contoso's + the spray's: 9 before the threshold and its storm incident (replicas
+    // racing at the threshold may each open one more: src/intake/intake-service.ts stormOf)
+    assert.ok(findings.incidents >= 73 && findings.incidents <= 85, `${findings.incidents} incidents`);
 
     // One handoff per shift: at least one shift change fell inside the run, none posted twice.
     await waitFor('a shift handoff', async () => handoffThreads(c).size > 0, 150_000, 1_000);
