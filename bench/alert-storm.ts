@@ -120,6 +120,7 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
     const retried = goodAnswers.filter((a) => a.attempts > 1).length;
     // scope steps finished per second (the issue's ~7/s): step.succeeded/failed of the scope steps
     const db = new Client({ connectionString: c.storeUrl });
+    db.on('error', () => undefined);
     await db.connect();
     const scope = (await db.query<{ n: string; first: string; last: string }>(
       `select count(*) as n, min(at) as first, max(at) as last from timeline_events where kind in ('step.succeeded', 'step.failed')

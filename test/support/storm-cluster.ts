@@ -523,6 +523,7 @@ export interface StormFindings {
 export async function checkStorm(c: StormCluster, plan: PlannedPost[], answers: PostAnswer[]): Promise<StormFindings> {
   const problems: string[] = [];
   const db = new Client({ connectionString: c.storeUrl });
+  db.on('error', () => undefined); // a failed query still rejects; the event alone must not end the process
   await db.connect();
   try {
     const alertRows = (await db.query<{ id: string; incident_id: string }>('select id, incident_id from alerts')).rows;
@@ -641,6 +642,9 @@ export function startSampler(c: StormCluster, everyMs = 500): { stop(): Promise<
         if (f) procs.set(pid, { pid, rssPeakMiB: Math.max(f.rssPeakMiB, seen?.rssPeakMiB ?? 0), cpuSeconds: Math.max(f.cpuSeconds, seen?.cpuSeconds ?? 0) });
       }
       const db = new Client({ connectionString: c.storeUrl, connectionTimeoutMillis: 1_000 });
+      // the server restarting under a sample ends the connection with an 'error' event: no sample,
+      // never an unhandled event that ends the harness
+      db.on('error', () => undefined);
       try {
         await db.connect();
         const r = await db.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and application_name like 'teams-ir-bot%'");
