@@ -7,6 +7,12 @@ import { ipSelectionFor } from './incident-context';
 import { refusal, type CommandResult, type StartResult } from './results';
 import { isStormSubject } from '../intake/storm';
 
+/**
+ * A live holder of a start claim is never overtaken: its two statements, each retried for at most
+ * 15 s through a database restart, end well within a minute.
+ */
+const START_CLAIM_STALE_MS = 60_000;
+
 /** What a person (or intake) asks of a whole incident: start its procedure, contain an account, cancel, retry a step. */
 export class IncidentCommands extends Room {
 
@@ -27,7 +33,7 @@ export class IncidentCommands extends Room {
       return;
     }
     // One process records the start, however many are told to start it.
-    if (!incident.procedure && (await this.store.casState(`engine:start:${incidentId}`, undefined, this.workerId))) {
+    if (!incident.procedure && (await this.claimStart(incidentId))) {
       const selection = ipSelectionFor(await this.store.listAlerts(incidentId), customer);
       const events: TimelineEventInput[] = [
         { source: 'engine', kind: 'procedure.started', summary: `Running ${proc.ref}: ${proc.steps.length} steps`, data: { procedure: proc.ref, steps: proc.steps.map((s) => s.id) } },
@@ -43,6 +49,26 @@ export class IncidentCommands extends Room {
     await this.rooms.transitions.ensureActionRows((await this.store.getIncident(incidentId))!);
     this.notify((n) => n.incidentChanged(incidentId));
     this.kick(incidentId);
+  }
+
+  /**
+   * The claim to record an incident's start (`engine:start:<id>` = "<worker> <ISO time>"). A holder
+   * writes the start within a few statements of its claim, so a claim older than START_CLAIM_STALE_MS
+   * on an incident that still has no procedure is a holder that died between the two (a SIGKILL in
+   * the storm test left such an incident unstarted for good); another worker takes it over, by
+   * compare-and-set, so one of them does. A claim of the older form (the worker id alone) has no
+   * time and is never taken over.
+   */
+  private async claimStart(incidentId: string): Promise<boolean> {
+    const key = `engine:start:${incidentId}`;
+    const now = this.clock.now();
+    const held = await this.store.getState(key);
+    if (held !== undefined) {
+      const at = Date.parse(held.slice(held.lastIndexOf(' ') + 1));
+      if (!held.includes(' ') || !Number.isFinite(at) || now.getTime() - at < START_CLAIM_STALE_MS) return false;
+      this.log.warn({ incidentId, claim: held }, 'the start of this incident was claimed by a worker that never recorded it; taking it over');
+    }
+    return this.store.casState(key, held, `${this.workerId} ${now.toISOString()}`);
   }
 
   /** `@ir contain <upn> [customer]`: an incident without an alert, with the same approvals. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { sandboxCustomers } from '../../src/sandbox/sandbox-customers';
 import { loadSandboxCustomersFile, writeSandboxCustomersFile, SANDBOX_CUSTOMERS_MARKER } from '../../src/sandbox/sandbox-customers-file';
+import { generatedSandboxTenantId, isGeneratedSandboxTenant } from '../../src/sandbox/generated-tenants';
 import { twoCustomers } from '../support/customers-fixture';
 
 const endpoints = { graphUrl: 'https://127.0.0.1:3981', authorityHost: 'https://127.0.0.1:3981', serviceNowUrl: 'http://127.0.0.1:3982' };
@@ -54,6 +55,19 @@ describe('sandbox customers file', () => {
     const customers = real.customers.map((c) => (c.id === 'fabrikam' ? { ...c, tenantId: '11111111-2222-4333-8444-555555555555' } : c));
     writeFileSync(file, `${SANDBOX_CUSTOMERS_MARKER}\n${stringify({ customers })}`);
     refused(file, /customer fabrikam is not an emulated sandbox tenant/);
+  });
+
+  it('accepts tenants generated in the reserved sandbox namespace (load tests), and only those', () => {
+    const base = sandboxCustomers(endpoints);
+    const generated = (tenantId: string) => ({ ...base.customers[1], id: 'cust-0001', name: 'Customer 1', tenantId, domains: ['cust-0001.example.com'] });
+    const file = path.join(dataDir, 'sandbox-customers.yaml');
+    writeFileSync(file, `${SANDBOX_CUSTOMERS_MARKER}\n${stringify({ customers: [base.customers[0], generated(generatedSandboxTenantId(1))] })}`);
+    assert.deepEqual(loadSandboxCustomersFile(file, dataDir).customers.map((c) => c.tenantId), [base.customers[0].tenantId, '5a4db0c5-0000-4000-8000-000000000001']);
+    // one hex digit off the reserved prefix is a real tenant id as far as the guard knows
+    writeFileSync(file, `${SANDBOX_CUSTOMERS_MARKER}\n${stringify({ customers: [base.customers[0], generated('5a4db0c6-0000-4000-8000-000000000001')] })}`);
+    refused(file, /customer cust-0001 is not an emulated sandbox tenant/);
+    assert.equal(isGeneratedSandboxTenant('5A4DB0C5-0000-4000-8000-00000000ABCD'), true);
+    assert.throws(() => generatedSandboxTenantId(-1), /out of range/);
   });
 
   it('refuses a file that does not exist', () => {
