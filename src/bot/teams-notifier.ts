@@ -221,7 +221,8 @@ export class TeamsNotifier implements Notifier {
       if (!v.startsWith('posting:')) return false;
       return this.now().getTime() - Date.parse(v.split(':').slice(2).join(':')) > POSTING_STALE_MS;
     };
-    for (const inc of await this.deps.store.listIncidents({ open: true, limit: 500 })) {
+    // Every open incident without a posted card, however many are open (one query, not the newest N).
+    for (const inc of await this.deps.store.listOpenIncidentsWithoutState('teams:card:')) {
       if (await missing(`teams:card:${inc.id}`)) await this.incidentChanged(inc.id);
     }
     for (const a of await this.deps.store.listApprovals({ status: 'pending' })) {

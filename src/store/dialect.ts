@@ -55,8 +55,14 @@ const PG_CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when tryin
  * backend), as opposed to refusing the statement: worth retrying, and a 503 to the sender if it
  * lasts.
  */
-export function isConnectionError(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
+export function isConnectionError(error: unknown, depth = 0): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown } | undefined;
   if (typeof e?.code === 'string' && PG_CONNECTION_CODES.has(e.code)) return true;
-  return typeof e?.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message);
+  if (typeof e?.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message)) return true;
+  // A connection error wrapped by a caller (Error { cause }) or several attempts' (AggregateError, as
+  // node's net gives for a refused connect to every address of a name) is still one, and earns the
+  // sender a 503 (send again) rather than a 500.
+  if (depth >= 5 || !e || typeof e !== 'object') return false;
+  if (e.cause !== undefined && isConnectionError(e.cause, depth + 1)) return true;
+  return Array.isArray(e.errors) && e.errors.some((x) => isConnectionError(x, depth + 1));
 }

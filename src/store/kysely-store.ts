@@ -819,6 +819,18 @@ export class KyselyStore implements Store {
     return rows.map((r) => ({ key: r.key, value: r.value }));
   }
 
+  async listOpenIncidentsWithoutState(prefix: string, limit = MAX_LIST_LIMIT): Promise<Array<{ id: string; value: string | undefined }>> {
+    requireString(prefix, 'state key prefix');
+    const n = Math.min(Math.max(1, Math.floor(limit)), MAX_LIST_LIMIT);
+    const rows = await this.read((db) => db.selectFrom('incidents')
+      .leftJoin('state', (j) => j.on('state.key', '=', sql<string>`${prefix} || incidents.id`))
+      .select(['incidents.id as id', 'state.value as value'])
+      .where('incidents.status', 'not in', OPEN_EXCLUDED_STATUSES)
+      .where((eb) => eb.or([eb('state.value', 'is', null), eb(sql<string>`substr(state.value, 1, 8)`, '=', 'posting:')]))
+      .orderBy('incidents.created_at').orderBy('incidents.id').limit(n).execute());
+    return rows.map((r) => ({ id: r.id, value: r.value ?? undefined }));
+  }
+
   async deleteState(key: string, expected: string): Promise<boolean> {
     requireString(key, 'state key');
     requireString(expected, 'expected state value', { empty: true });

@@ -289,6 +289,12 @@ export interface Store {
   claimOnce(key: string, expiresAt: Date, now: Date): Promise<boolean>;
   /** Every state entry whose key starts with `prefix` (at most 1000), in key order. */
   listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  /**
+   * Open incidents (oldest first, at most `limit`, default 1000) whose state row `<prefix><incident id>` is
+   * missing or holds a value starting with `posting:`, with that value: the card sweep's work list, read in
+   * one query however many incidents are open (a list of the newest N left older ones unswept).
+   */
+  listOpenIncidentsWithoutState(prefix: string, limit?: number): Promise<Array<{ id: string; value: string | undefined }>>;
   /** Deletes `key` only if its value is still `expected`; false when it was absent or changed. */
   deleteState(key: string, expected: string): Promise<boolean>;
 

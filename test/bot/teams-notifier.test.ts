@@ -69,6 +69,34 @@ withTestStores((_dialect, make) => {
       assert.match((await store.getState(`teams:approval:${approval.id}`))!, /^\{"conversationId"/);
     });
 
+    it('the sweep posts the card of an open incident older than the newest 500 (it once read only those)', async function () {
+      this.timeout(120_000);
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w-sweep-all' });
+      const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+      let seq = 0;
+      // ids of their own day and a counter: no collision with each other or with the other tests' incidents
+      const mk = async (createdAt: string) => {
+        const k = seq++;
+        const id = `IR-20200101-S${B32[Math.floor(k / 1024) % 32]}${B32[Math.floor(k / 32) % 32]}${B32[k % 32]}`;
+        await store.createIncident({ id, customerId: 'contoso', tenantId: '0b7c6a5d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', subjectUpn: `${uniqueId('u')}@contoso.com`, subjectObjectId: null, severity: 'high', title: 't', status: 'open', procedure: null, createdAt, data: {} }, [{ source: 'test', kind: 'x', summary: 'opened' }]);
+        return id;
+      };
+      const oldest = await mk('2020-01-01T00:00:00.000Z');
+      // 510 newer open incidents whose cards are posted: the old list of the newest 500 never reached the oldest
+      for (let i = 0; i < 510; i++) {
+        const id = await mk(new Date(Date.now() - i).toISOString());
+        await store.setState(`teams:card:${id}`, JSON.stringify({ conversationId: `c-${id}`, activityId: `a-${id}` }));
+      }
+      const todo = await store.listOpenIncidentsWithoutState('teams:card:');
+      assert.ok(todo.some((t) => t.id === oldest && t.value === undefined), 'the oldest unposted incident is on the sweep\'s list');
+      await n.sweep();
+      const posted = await store.getState(`teams:card:${oldest}`);
+      assert.match(posted ?? '', /^\{"conversationId"/, 'the sweep posted its card');
+      assert.ok(!(await store.listOpenIncidentsWithoutState('teams:card:')).some((t) => t.id === oldest), 'and it is off the list');
+      assert.ok(calls.some((c) => c.op === 'thread'));
+    });
+
     it('the sweep leaves a fresh claim of another instance alone', async () => {
       const { calls, channel } = recordingChannel();
       const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w3' });
