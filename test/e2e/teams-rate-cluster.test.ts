@@ -34,6 +34,9 @@ describe('Teams rate limits across replicas: a burst of incidents against the en
   const alertFor = (n: number) => {
     const a = sampleAlert();
     const local = `rate.user${String(n).padStart(3, '0')}`;
+    // its own detector: storms are on by default (10 accounts of one detector in 10 min → one storm
+    // incident), and this test wants one incident, one thread, per user
+    a.detectorId = `rate-test-${n}`;
     a.evidence = (a.evidence as Array<Record<string, unknown>>).map((e) => e['@odata.type'] === '#microsoft.graph.security.userEvidence'
       ? { ...e, userAccount: { ...(e.userAccount as object), accountName: local, azureAdUserId: randomUUID(), displayName: `Rate User ${n}`, userPrincipalName: `${local}@contoso.com`, userSid: null } }
       : e);
