@@ -25,6 +25,17 @@ interface PostedRef { conversationId: string; activityId: string }
 const POSTING_STALE_MS = 60_000;
 
 /**
+ * When a `posting:<worker>:<ISO time>` claim was made. The time is read from the END of the marker:
+ * a worker id is `host:pid:random` and holds colons itself, so splitting on ':' read "pid:random:time",
+ * which is no date, and a claim left by a killed replica never went stale (its card was never posted).
+ */
+export function postingSince(marker: string): number {
+  const m = /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/.exec(marker);
+  // an unreadable marker counts as stale, so the card is posted rather than lost
+  return m ? Date.parse(m[1]) : 0;
+}
+
+/**
  * "This card is behind the store": set when an in-place update failed (Teams kept answering 429,
  * an outage), with the time the failed render read the store; cleared by the first update that
  * read the store at or after that time. The sweep re-renders every marked card, so a card
@@ -128,8 +139,7 @@ export class TeamsNotifier implements Notifier {
     const current = await this.deps.store.getState(key);
     if (current === undefined) return this.deps.store.casState(key, undefined, marker);
     if (current.startsWith('posting:')) {
-      const since = Date.parse(current.split(':').slice(2).join(':'));
-      if (this.now().getTime() - since > POSTING_STALE_MS) return this.deps.store.casState(key, current, marker);
+      if (this.now().getTime() - postingSince(current) > POSTING_STALE_MS) return this.deps.store.casState(key, current, marker);
     }
     return false;
   }
@@ -219,7 +229,7 @@ export class TeamsNotifier implements Notifier {
       const v = await this.deps.store.getState(key);
       if (!v) return true;
       if (!v.startsWith('posting:')) return false;
-      return this.now().getTime() - Date.parse(v.split(':').slice(2).join(':')) > POSTING_STALE_MS;
+      return this.now().getTime() - postingSince(v) > POSTING_STALE_MS;
     };
     // Every open incident without a posted card, however many are open (one query, not the newest N).
     for (const inc of await this.deps.store.listOpenIncidentsWithoutState('teams:card:')) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { withTestStores, uniqueId } from '../support/store-factory';
-import { TeamsNotifier } from '../../src/bot/teams-notifier';
+import { postingSince, TeamsNotifier } from '../../src/bot/teams-notifier';
 import type { TeamsChannel } from '../../src/bot/teams-channel';
 import type { Store } from '../../src/store/store';
 import { log } from '../../src/log';
@@ -95,6 +95,28 @@ withTestStores((_dialect, make) => {
       assert.match(posted ?? '', /^\{"conversationId"/, 'the sweep posted its card');
       assert.ok(!(await store.listOpenIncidentsWithoutState('teams:card:')).some((t) => t.id === oldest), 'and it is off the list');
       assert.ok(calls.some((c) => c.op === 'thread'));
+    });
+
+    it('a claim left by a killed replica whose worker id holds colons (host:pid:random, as main.ts makes it) goes stale: the sweep posts both cards', async () => {
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'vm:4242:0a1b2c3d' });
+      const { id, approval } = await incidentWithApproval();
+      // the killed replica had claimed the timeline card and the approval card 2 minutes ago
+      const dead = `posting:vm:13354:9f8e7d6c:${new Date(Date.now() - 120_000).toISOString()}`;
+      await store.setState(`teams:card:${id}`, dead);
+      await store.setState(`teams:approval:${approval.id}`, dead);
+      await n.sweep();
+      const thread = JSON.parse((await store.getState(`teams:card:${id}`)) ?? '{}') as { conversationId?: string };
+      assert.ok(thread.conversationId, 'the timeline card was posted (the claim was read as stale)');
+      assert.equal(calls.filter((c) => c.op === 'reply' && c.conversationId === thread.conversationId).length, 1, 'the approval card posted once');
+    });
+
+    it('reads a claim\'s time from its end, whatever the worker id holds', () => {
+      const at = '2026-12-02T06:00:00.123Z';
+      assert.equal(postingSince(`posting:vm:13354:9f8e7d6c:${at}`), Date.parse(at));
+      assert.equal(postingSince(`posting:w1:${at}`), Date.parse(at));
+      assert.equal(postingSince('posting:released:1970-01-01T00:00:00.000Z'), 0);
+      assert.equal(postingSince('posting:garbage'), 0);
     });
 
     it('the sweep leaves a fresh claim of another instance alone', async () => {
