@@ -148,7 +148,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         if (!ref) return undefined;
         const { activityId } = JSON.parse(ref) as { activityId: string };
         const text = cardText(connector.messages.get(activityId)?.activity);
-        return text.includes('The account in Active Directory') && text.includes('Devices') ? text : undefined;
+        // the device lines, not the word "Devices" (a step title has it from the first card on): the
+        // card converges to the store, and in-place updates now wait for Teams' per-thread slots
+        return text.includes('The account in Active Directory') && text.split('\n').some((l) => l.startsWith('• WS-0412')) ? text : undefined;
       }, 60_000);
       const fact = (label: string) => new RegExp(`${label.replace(/[()]/g, '\\$&')}\n([^\n]*)`).exec(timeline)?.[1];
       assert.equal(fact('SID'), sid, timeline);
