@@ -22,7 +22,15 @@ export interface ApprovalAudience {
 
 interface PostedRef { conversationId: string; activityId: string }
 
+/**
+ * A posting claim older than this is taken for a dead claimant's and may be taken over. A live
+ * claimant renews its claim every POSTING_RENEW_MS while its post waits: in a storm a new thread
+ * waits minutes for the channel's shared Teams slot, and a claim that went stale while its owner was
+ * still waiting let a second replica's sweep post the same card (2–3 timeline cards per incident in
+ * the full storm bench).
+ */
 const POSTING_STALE_MS = 60_000;
+const POSTING_RENEW_MS = 15_000;
 
 /**
  * When a `posting:<worker>:<ISO time>` claim was made. The time is read from the END of the marker:
@@ -73,6 +81,8 @@ export class TeamsNotifier implements Notifier {
       log: Logger;
       workerId: string;
       now?: () => Date;
+      /** tests: how long a claim lives without renewal, and how often a live claimant renews it */
+      posting?: { staleMs: number; renewMs: number };
       /** set: open approval cards are posted read-only with a refresh for the approvers (Universal Actions) */
       views?: ApprovalAudience;
     },
@@ -133,15 +143,49 @@ export class TeamsNotifier implements Notifier {
     return JSON.parse(v) as PostedRef;
   }
 
-  /** Claims the right to post `key`; false when someone else is posting or has posted. */
-  private async claimPosting(key: string): Promise<boolean> {
-    const marker = `posting:${this.deps.workerId}:${this.now().toISOString()}`;
+  private get staleMs(): number { return this.deps.posting?.staleMs ?? POSTING_STALE_MS; }
+
+  private marker(): string {
+    return `posting:${this.deps.workerId}:${this.now().toISOString()}`;
+  }
+
+  private isStale(marker: string): boolean {
+    return this.now().getTime() - postingSince(marker) > this.staleMs;
+  }
+
+  /** Claims the right to post `key`: the claim's marker, or undefined when someone else is posting or has posted. */
+  private async claimPosting(key: string): Promise<string | undefined> {
+    const marker = this.marker();
     const current = await this.deps.store.getState(key);
-    if (current === undefined) return this.deps.store.casState(key, undefined, marker);
-    if (current.startsWith('posting:')) {
-      if (this.now().getTime() - postingSince(current) > POSTING_STALE_MS) return this.deps.store.casState(key, current, marker);
+    if (current === undefined) return (await this.deps.store.casState(key, undefined, marker)) ? marker : undefined;
+    if (current.startsWith('posting:') && this.isStale(current)) {
+      return (await this.deps.store.casState(key, current, marker)) ? marker : undefined;
     }
-    return false;
+    return undefined;
+  }
+
+  /**
+   * Runs `post` while holding the claim `marker` on `key`, renewing the claim's time (compare-and-set,
+   * so a claim taken over meanwhile is never overwritten) until `post` settles. Only a claimant that
+   * died stops renewing, so only its claim goes stale. Returns after the last renewal has settled, so
+   * the caller's next write (the posted reference) cannot be followed by a renewal.
+   */
+  private async holdingClaim<T>(key: string, marker: string, post: () => Promise<T>): Promise<T> {
+    let held = marker;
+    let renewal: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewal = renewal.then(async () => {
+        const next = this.marker();
+        if (await this.deps.store.casState(key, held, next)) held = next;
+      }).catch((err) => this.deps.log.warn({ err, key }, 'posting claim not renewed'));
+    }, this.deps.posting?.renewMs ?? POSTING_RENEW_MS);
+    timer.unref?.();
+    try {
+      return await post();
+    } finally {
+      clearInterval(timer);
+      await renewal;
+    }
   }
 
   private async renderTimeline(incidentId: string): Promise<void> {
@@ -155,12 +199,13 @@ export class TeamsNotifier implements Notifier {
       await this.updateOrMarkStale(`${STALE_CARD}${incidentId}`, readAt, () => this.deps.channel.update(ref.conversationId, ref.activityId, activity));
       return;
     }
-    if (!(await this.claimPosting(key))) return;
+    const marker = await this.claimPosting(key);
+    if (!marker) return;
     try {
-      const posted = await this.deps.channel.startThread({
+      const posted = await this.holdingClaim(key, marker, () => this.deps.channel.startThread({
         ...activity,
         summary: `${incidentId}: ${snap.incident.subjectUpn}`,
-      });
+      }));
       await this.deps.store.setState(key, JSON.stringify(posted));
       await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
       // The event above changed the timeline: show it on the card we just posted.
@@ -203,11 +248,12 @@ export class TeamsNotifier implements Notifier {
       if (!(await this.deps.channel.channel())) throw new ChannelUnknownError();
       const thread = await this.ensureThread(approval.incidentId);
       if (!thread) throw new Error('the incident thread could not be started');
-      if (!(await this.claimPosting(key))) return;
+      const marker = await this.claimPosting(key);
+      if (!marker) return;
       claimed = true;
       const card = await this.approvalCard(approval.id);
       if (!card) return;
-      const activityId = await this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] });
+      const activityId = await this.holdingClaim(key, marker, () => this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] }));
       await this.deps.store.setState(key, JSON.stringify({ conversationId: thread.conversationId, activityId }));
       await this.deps.store.setApprovalCard(approval.id, activityId);
     } catch (e) {
@@ -229,7 +275,7 @@ export class TeamsNotifier implements Notifier {
       const v = await this.deps.store.getState(key);
       if (!v) return true;
       if (!v.startsWith('posting:')) return false;
-      return this.now().getTime() - postingSince(v) > POSTING_STALE_MS;
+      return this.isStale(v);
     };
     // Every open incident without a posted card, however many are open (one query, not the newest N).
     for (const inc of await this.deps.store.listOpenIncidentsWithoutState('teams:card:')) {

@@ -119,6 +119,36 @@ withTestStores((_dialect, make) => {
       assert.equal(postingSince('posting:garbage'), 0);
     });
 
+    it('a claim whose post waits longer than the stale time (a storm\'s queue for the channel slot) is renewed: another replica\'s sweep does not post a second card', async () => {
+      // Seen in the full storm bench: 581 new threads queued for the channel's shared slots; a claim
+      // went stale after 60 s while its owner still waited, and another replica's sweep posted too.
+      const posting = { staleMs: 200, renewMs: 40 };
+      const run = async (renewMs: number) => {
+        const slow = recordingChannel();
+        let release!: () => void;
+        const waiting = new Promise<void>((r) => { release = r; });
+        const slowChannel = { ...(slow.channel as unknown as Record<string, unknown>), startThread: async () => { await waiting; return (slow.channel as unknown as { startThread(): Promise<unknown> }).startThread(); } } as unknown as TeamsChannel;
+        const other = recordingChannel();
+        const a = new TeamsNotifier({ store, channel: slowChannel, customerName: () => 'Contoso', log, workerId: 'vm:1:aaaa', posting: { ...posting, renewMs } });
+        const b = new TeamsNotifier({ store, channel: other.channel, customerName: () => 'Contoso', log, workerId: 'vm:2:bbbb', posting });
+        const { id } = await incidentWithApproval();
+        const first = a.incidentChanged(id);
+        await new Promise((r) => setTimeout(r, 500)); // longer than the stale time: A still waits for its slot
+        await b.incidentChanged(id); // what B's sweep does for an incident without a posted card
+        release();
+        await first;
+        const threads = (c: { calls: Array<{ op: string }> }) => c.calls.filter((x) => x.op === 'thread').length;
+        return { a: threads(slow), b: threads(other), ref: await store.getState(`teams:card:${id}`) };
+      };
+      const renewed = await run(posting.renewMs);
+      assert.equal(renewed.a + renewed.b, 1, 'one timeline card');
+      assert.equal(renewed.b, 0, 'B left the renewed claim alone');
+      assert.match(renewed.ref ?? '', /^\{"conversationId"/);
+      // the control: a claimant that does not renew (as before) loses its claim while it waits
+      const unrenewed = await run(60_000);
+      assert.equal(unrenewed.a + unrenewed.b, 2, 'without renewal the same card is posted twice');
+    });
+
     it('the sweep leaves a fresh claim of another instance alone', async () => {
       const { calls, channel } = recordingChannel();
       const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w3' });
