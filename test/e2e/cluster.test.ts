@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { CONTOSO, PLAYGROUND_USERS } from '../../src/sandbox/contoso';
-import { openStore } from '../../src/store/open-store';
-import type { Store } from '../../src/store/store';
-import { startPeers, type RunningPeers } from '../../scripts/peers';
-import { startNginx } from '../../scripts/nginx-lb';
-import { BotChild } from '../support/bot-child';
 import { startRecordedConnector, type RecordedConnector } from '../support/bot-connector-recorder';
 import { cardActionInvoke, postActivity } from '../support/bot-invoke';
 import { graphCounts, sampleAlert, waitFor } from '../support/bot-world';
-import { createTestDatabase, type TestDatabase } from '../support/store-factory';
+import { startReplicaCluster, type ReplicaCluster } from '../support/replica-cluster';
+import type { BotChild } from '../support/bot-child';
+import type { Store } from '../../src/store/store';
+import type { RunningPeers } from '../../scripts/peers';
+import type { TestDatabase } from '../support/store-factory';
 import { startCutProxy, type CutProxy } from '../support/tcp-cut-proxy';
 
 /**
@@ -26,60 +20,40 @@ import { startCutProxy, type CutProxy } from '../support/tcp-cut-proxy';
  */
 describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
   this.timeout(300_000);
-  let dir: string;
+  let cluster: ReplicaCluster;
   let db: TestDatabase;
   let store: Store;
   let connector: RecordedConnector;
   let peers: RunningPeers;
-  let proxy: CutProxy;
-  const replicas: BotChild[] = [];
-  let nginx: ChildProcess | undefined;
-  const nginxLog: string[] = [];
+  let proxy: CutProxy | undefined;
+  let replicas: BotChild[];
   let lbPort = 0;
+  let lb: (p: string) => string;
 
   before(async function () {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-cluster-'));
-    db = await createTestDatabase('postgres');
-    store = await openStore(db.url);
     connector = await startRecordedConnector();
-    await store.putRef('teams:channel', connector.channelRef());
-    const sandboxDir = path.join(dir, 'sandbox');
-    peers = await startPeers({
-      SANDBOX_DATA_DIR: sandboxDir, SANDBOX_PLAYGROUND: 'false', SANDBOX_SAMBA: 'false', PEERS_PORT: '0',
-      SANDBOX_GRAPH_PORT: '0', SANDBOX_SERVICENOW_PORT: '0', SANDBOX_FORTIGATE_PORT: '0', SANDBOX_SWITCH_PORT: '0', SANDBOX_NAS_PORT: '0',
+    cluster = await startReplicaCluster({
+      replicas: 3, connector, nginx: true,
+      beforeReplicas: async (d) => {
+        const pgUrl = new URL(d.url);
+        proxy = await startCutProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+      },
+      storeUrl: (i, url) => {
+        if (i !== 2) return url;
+        const viaProxy = new URL(url);
+        viaProxy.port = String(proxy!.port);
+        return viaProxy.toString();
+      },
     });
-    const pgUrl = new URL(db.url);
-    proxy = await startCutProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
-    const viaProxy = new URL(db.url);
-    viaProxy.port = String(proxy.port);
-    // No sandbox secret in the replicas' environment: they must come from the peers' peers.env.
-    const env = (storeUrl: string) => ({
-      IR_MODE: 'sandbox', MicrosoftAppId: '', SANDBOX_DATA_DIR: sandboxDir, CUSTOMERS_FILE: peers.customersFile,
-      STORE_URL: storeUrl, SANDBOX_PLAYGROUND: 'false', PORT: '0', HOST: '127.0.0.1', IR_QUIET_BANNER: 'true',
-      ENGINE_LEASE_SECONDS: '5',
-    });
-    replicas.push(...await Promise.all([env(db.url), env(db.url), env(viaProxy.toString())].map((e) => BotChild.start(e, 120_000))));
-    lbPort = await freePort();
-    nginx = startNginx({ listenPort: lbPort, replicaPorts: replicas.map((r) => r.port), prefix: path.join(dir, 'nginx'), peersPort: peers.port, output: (l) => nginxLog.push(l) });
-    await waitFor('nginx to answer', async () => (await fetch(`http://127.0.0.1:${lbPort}/readyz`).catch(() => undefined))?.ok, 15_000, 100);
+    ({ db, store, peers, replicas, lbPort, lb } = cluster);
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const r of replicas) process.stderr.write(`--- replica ${r.pid} ---\n${r.tail(30)}\n`);
-      process.stderr.write(`--- nginx ---\n${nginxLog.join('\n')}\n`);
-    }
-    nginx?.kill('SIGTERM');
-    await Promise.all(replicas.map((r) => r.stop(5_000)));
+    await cluster?.close(this.currentTest?.state === 'failed');
     await proxy?.close();
-    await peers?.close();
     await connector?.close();
-    await store?.close();
-    await db?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const lb = (p: string) => `http://127.0.0.1:${lbPort}${p}`;
   const postAlert = async (url: string, alert: Record<string, unknown>) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-token' }, body: JSON.stringify(alert) });
     return { status: res.status, body: (await res.json().catch(() => ({}))) as { incidentId?: string; alertId?: string } };
@@ -157,7 +131,7 @@ describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
     accepted.set(after.body.alertId!, after.body.incidentId!);
 
     // Replica 3's database "restarts": its connections drop and new ones are refused.
-    proxy.cut();
+    proxy!.cut();
     const ready = await fetch(`http://127.0.0.1:${replicas[2].port}/readyz`);
     assert.equal(ready.status, 503, '/readyz says not ready while its store is unreachable');
     const direct = await postAlert(`http://127.0.0.1:${replicas[2].port}/api/alerts`, sampleAlert());
@@ -168,7 +142,7 @@ describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
       assert.equal(r.status, 202, `through nginx during the cut: ${r.status}`);
       accepted.set(String(a.id), r.body.incidentId!);
     }
-    proxy.restore();
+    proxy!.restore();
     await waitFor('replica 3 to be ready again', async () => (await fetch(`http://127.0.0.1:${replicas[2].port}/readyz`)).ok, 20_000, 200);
     const back = await postAlert(`http://127.0.0.1:${replicas[2].port}/api/alerts`, sampleAlert());
     assert.equal(back.status, 202, 'replica 3 stores alerts again');
@@ -192,11 +166,3 @@ describe('cluster: three replicas on one PostgreSQL behind nginx', function () {
     }
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-  });
-}

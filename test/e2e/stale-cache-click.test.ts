@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { CONTOSO, PLAYGROUND_USERS } from '../../src/sandbox/contoso';
 import { verifyChain } from '../../src/domain/timeline-hash';
-import { openStore } from '../../src/store/open-store';
 import type { ApprovalRecord, Store } from '../../src/store/store';
-import { startPeers, type RunningPeers } from '../../scripts/peers';
-import { BotChild } from '../support/bot-child';
+import type { RunningPeers } from '../../scripts/peers';
+import type { BotChild } from '../support/bot-child';
+import { startReplicaCluster, type ReplicaCluster } from '../support/replica-cluster';
 import { cardText, startRecordedConnector, type RecordedConnector } from '../support/bot-connector-recorder';
 import { adaptiveCardText, cardActionInvoke, postActivity, type InvokeReply, type TeamsUser } from '../support/bot-invoke';
 import { graphCounts, sampleAlert, waitFor } from '../support/bot-world';
-import { createTestDatabase, type TestDatabase } from '../support/store-factory';
 
 /**
  * Issue 13, bad input: "a click that arrives on a replica whose cache is stale: the store decides,
@@ -24,8 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/store-factory'
  */
 describe('replicas: a click on a replica that saw the card open is answered from the store (postgres)', function () {
   this.timeout(300_000);
-  let dir: string;
-  let db: TestDatabase;
+  let cluster: ReplicaCluster;
   let store: Store;
   let connector: RecordedConnector;
   let peers: RunningPeers;
@@ -33,33 +28,15 @@ describe('replicas: a click on a replica that saw the card open is answered from
   let b: BotChild;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'irbot-stale-'));
-    db = await createTestDatabase('postgres');
-    store = await openStore(db.url);
     connector = await startRecordedConnector();
-    await store.putRef('teams:channel', connector.channelRef());
-    const sandboxDir = path.join(dir, 'sandbox');
-    peers = await startPeers({
-      SANDBOX_DATA_DIR: sandboxDir, SANDBOX_PLAYGROUND: 'false', SANDBOX_SAMBA: 'false', PEERS_PORT: '0',
-      SANDBOX_GRAPH_PORT: '0', SANDBOX_SERVICENOW_PORT: '0', SANDBOX_FORTIGATE_PORT: '0', SANDBOX_SWITCH_PORT: '0', SANDBOX_NAS_PORT: '0',
-    });
-    const env = {
-      IR_MODE: 'sandbox', MicrosoftAppId: '', SANDBOX_DATA_DIR: sandboxDir, CUSTOMERS_FILE: peers.customersFile,
-      STORE_URL: db.url, SANDBOX_PLAYGROUND: 'false', PORT: '0', HOST: '127.0.0.1', IR_QUIET_BANNER: 'true',
-    };
-    [a, b] = await Promise.all([BotChild.start(env, 120_000), BotChild.start(env, 120_000)]);
+    cluster = await startReplicaCluster({ replicas: 2, connector });
+    ({ store, peers } = cluster);
+    [a, b] = cluster.replicas;
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const [name, r] of [['A', a], ['B', b]] as const) if (r) process.stderr.write(`--- replica ${name} ---\n${r.tail(30)}\n`);
-    }
-    await Promise.all([a, b].filter(Boolean).map((r) => r.stop(5_000)));
-    await peers?.close();
+    await cluster?.close(this.currentTest?.state === 'failed');
     await connector?.close();
-    await store?.close();
-    await db?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const click = (replica: BotChild, verb: string, approval: ApprovalRecord, card: { conversationId: string; activityId: string }, from: TeamsUser) =>

@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +19,7 @@ import { BotChild } from './bot-child';
 import { cardActionInvoke, postActivity } from './bot-invoke';
 import { startRecordedConnector, type RecordedConnector } from './bot-connector-recorder';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
+import { freePort } from './replica-cluster';
 
 /**
  * The storm test's cluster (issue 13 part 5), shared by test/e2e/alert-storm.test.ts and
@@ -664,12 +664,4 @@ export function quantile(xs: number[], q: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-  });
 }
