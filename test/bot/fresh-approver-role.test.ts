@@ -153,7 +153,7 @@ withTestStores((dialect, make) => {
     assert.equal(lookups(), 4);
   });
 
-  it('Graph throttled at the click: the card says the role could not be confirmed, nothing is recorded; then it passes', async function () {
+  it('Graph throttled at the click: the card says the role could not be confirmed, no vote is recorded; then it passes', async function () {
     this.timeout(60_000);
     meganInMsp().memberOfGroupIds = [MSP.socAnalystsGroupId, APPROVERS_GROUP];
     const { id, ap } = await awaitingApproval();

@@ -4,6 +4,8 @@ import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
 import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { AccessControl } from '../../src/operations/access-control';
+import { createEvidenceOperations } from '../../src/operations/evidence-operations';
+import { ROLE_UNCONFIRMED } from '../../src/bot/refusal-text';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
 import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
@@ -116,7 +118,7 @@ withTestStores((dialect, make) => {
     assert.equal(rec.callsOf('identity.contain', id).length, 1);
   });
 
-  it('Graph not answering at the vote: refused (role-unconfirmed), nothing recorded; the same click passes once Graph answers', async () => {
+  it('Graph not answering at the vote: refused (role-unconfirmed), no vote recorded; the same click passes once Graph answers', async () => {
     const e = engine();
     const { id, ap } = await incidentAwaitingApproval(e);
     await access.roles(MEGAN.aadObjectId);
@@ -172,7 +174,7 @@ withTestStores((dialect, make) => {
     assert.equal(rec.callsOf('identity.contain', id).length, 1);
   });
 
-  it('cancel, retry, release and @ir contain ask the directory now too', async () => {
+  it('cancel, retry, release, close and @ir contain ask the directory now too', async () => {
     const e = engine();
     const { id, ap } = await incidentAwaitingApproval(e);
     await access.roles(MEGAN.aadObjectId);
@@ -187,13 +189,22 @@ withTestStores((dialect, make) => {
     assert.equal((await store.getAction(`${id}:entra-contain`))!.status, 'rejected', 'not asked again');
     const release = await e.requestRelease({ incidentId: id, reason: 'x', by: MEGAN });
     assert.equal(release.ok ? 'ok' : release.code, 'not-approver');
+    // @ir close, through the evidence operations as the bot calls them
+    const evidence = createEvidenceOperations({
+      store, engine: e, customers: () => customer, secrets: testSecrets, reportUrl: (x) => `https://bot.example/r/${x}`, log: silent,
+      poster: () => { throw new Error('a refused close posts nothing'); },
+    });
+    assert.deepEqual(await evidence.close(id, 'benign', MEGAN), { ok: false, reason: 'Megan Bowen is not an approver for Contoso' });
+    assert.equal((await store.getIncident(id))!.status, 'open', 'not closed');
     const upn = `manual-${Date.now()}@contoso.com`;
     const contain = await e.startForAccount({ customerId: customer.id, upn, requestedBy: MEGAN });
     assert.deepEqual(contain, { ok: false, code: 'not-approver', reason: 'Megan Bowen is not an approver for Contoso' });
     assert.equal((await store.listIncidents({ open: true, limit: 1000 })).filter((i) => i.subjectUpn === upn).length, 0, 'no incident started');
-    assert.equal(asked.length, 5, 'one lookup per request, none from the cache');
+    assert.equal(asked.length, 6, 'one lookup per request, none from the cache');
 
     graphDown = new Error('graph down');
+    assert.deepEqual(await evidence.close(id, 'benign', APPROVERS[0]), { ok: false, reason: ROLE_UNCONFIRMED });
+    assert.equal((await store.getIncident(id))!.status, 'open');
     const unconfirmed = await e.startForAccount({ customerId: customer.id, upn, requestedBy: APPROVERS[0] });
     assert.equal(unconfirmed.ok ? 'ok' : unconfirmed.code, 'role-unconfirmed');
     graphDown = undefined;
