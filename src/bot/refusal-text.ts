@@ -6,6 +6,9 @@ import type { Refusal } from '../engine/results';
  * syntax; the timeline keeps the plain sentence).
  */
 
+/** A vote or command refused because Microsoft Graph did not answer whether the person is still in an approvers' group. */
+export const ROLE_UNCONFIRMED = 'could not confirm your approver role with Microsoft Graph just now: try again (nothing was done)';
+
 /** `@ir retry IR-20261127-7K3Q entra-contain` */
 export function retryCommand(botName: string, incidentId: string, stepId: string): string {
   return `@${botName} retry ${incidentId} ${stepId}`;
@@ -13,6 +16,8 @@ export function retryCommand(botName: string, incidentId: string, stepId: string
 
 export function refusalText(r: Pick<Refusal, 'code' | 'reason' | 'params'>, botName: string): string {
   const { incidentId, stepId } = r.params ?? {};
+  // The timeline names the person; the person reads it about themselves.
+  if (r.code === 'role-unconfirmed') return ROLE_UNCONFIRMED;
   if (r.code === 'expired' && incidentId && stepId) return `${r.reason}; ask for a new one with ${retryCommand(botName, incidentId, stepId)}`;
   return r.reason;
 }

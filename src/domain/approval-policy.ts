@@ -14,7 +14,12 @@ export interface Clicker {
 }
 
 export interface GroupMembership {
-  isMember(objectId: string, groupId: string): Promise<boolean>;
+  /**
+   * Which of `groupIds` the person is in (lower-cased), asked of the directory at the time of the
+   * call, never from a cache: a vote or a command that changes something must not rest on a
+   * membership removed minutes ago. Rejects when the directory does not answer (the caller refuses).
+   */
+  memberOfNow(objectId: string, groupIds: readonly string[]): Promise<ReadonlySet<string>>;
 }
 
 /**
@@ -58,10 +63,18 @@ export function checkApprover(input: {
   if (input.requireKnownSubject && !incident.subjectObjectId && input.subjectPlacement !== 'onPremises') {
     return { ok: false, code: 'subject-unknown', reason: `the Entra object id of ${incident.subjectUpn} is not known yet, so nobody can be sure they are not approving their own containment; wait for the account lookup (or retry it)` };
   }
-  const byId = customer.approvers.objectIds.some((id) => same(id, clicker.aadObjectId));
-  const byGroup = customer.approvers.groupIds.some((g) => [...input.clickerGroups].some((m) => same(m, g)));
-  if (!byId && !byGroup) return { ok: false, code: 'not-approver', reason: `${clicker.name} is not an approver for ${customer.name}` };
+  if (!isApprover(customer, clicker, input.clickerGroups)) return { ok: false, code: 'not-approver', reason: `${clicker.name} is not an approver for ${customer.name}` };
   return { ok: true };
+}
+
+/** Listed by object id: needs no group lookup (and no directory call) to approve. */
+export function isApproverById(customer: Pick<CustomerConfig, 'approvers'>, clicker: Pick<Clicker, 'aadObjectId'>): boolean {
+  return customer.approvers.objectIds.some((id) => same(id, clicker.aadObjectId));
+}
+
+/** An approver of the customer, by object id or through one of `clickerGroups` (the customer's approver groups the person is in). */
+export function isApprover(customer: Pick<CustomerConfig, 'approvers'>, clicker: Pick<Clicker, 'aadObjectId'>, clickerGroups: ReadonlySet<string>): boolean {
+  return isApproverById(customer, clicker) || customer.approvers.groupIds.some((g) => [...clickerGroups].some((m) => same(m, g)));
 }
 
 /** Two distinct approvers when the procedure step asks for it or the customer lists the step. */

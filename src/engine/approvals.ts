@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { actionIdOf, stepIdOf } from '../domain/incident-id';
-import { checkApprover, describeAnswered, type PolicyVerdict, formatUtc, hasVoted, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
+import { checkApprover, describeAnswered, type PolicyVerdict, formatUtc, hasVoted, isApprover, isApproverById, isSubject, requiredApprovers, type Clicker } from '../domain/approval-policy';
 import type { CustomerConfig } from '../config/customers';
 import { readFindings } from '../domain/incident-findings';
 import type { ActionRecord, ApprovalRecord, IncidentRecord, ProposalRevision, TimelineEventInput } from '../store/store';
@@ -267,29 +267,53 @@ export class Approvals extends Room {
     return stormSubjectVerdict(incident, who, accounts, vote);
   }
 
+  /**
+   * Whether the person is the incident's customer's approver now, for a vote or a command that
+   * changes something (approve, reject, retry, cancel, release, close). Group membership is asked
+   * of the directory at this moment, never from a cache: someone removed from the approvers' group
+   * is refused at once. A directory that does not answer refuses too (fail closed), with its own code.
+   */
   async checkPerson(incident: IncidentRecord, who: Clicker, doing: string, logRefusal = true): Promise<CommandResult> {
     const customer = this.customerOf(incident);
-    const groups = new Set<string>();
-    if (this.deps.groupMembership && !isSubject(who, incident)) {
-      for (const g of customer.approvers.groupIds) {
-        try {
-          if (await this.deps.groupMembership.isMember(who.aadObjectId, g)) groups.add(g);
-        } catch (err) {
-          this.log.warn({ err, groupId: g }, 'could not check approver group membership');
-        }
-      }
-    }
+    // The subject is refused whatever their groups: no need to ask.
+    const groups = isSubject(who, incident) ? { groups: new Set<string>() } : await this.approverGroupsNow(customer, who);
     const vote = doing === 'approve' || doing === 'reject';
     const storm = isStormSubject(incident.subjectUpn) ? await this.stormVerdict(incident, who, vote) : undefined;
     const verdict = storm ?? checkApprover({
-      customer, incident, clicker: who, clickerGroups: groups, requireKnownSubject: vote && !isStormSubject(incident.subjectUpn),
+      customer, incident, clicker: who, clickerGroups: groups.groups, requireKnownSubject: vote && !isStormSubject(incident.subjectUpn),
       subjectPlacement: readFindings(incident.data).subjectPlacement,
     });
     if (verdict.ok) return { ok: true, message: '' };
+    // Only "not an approver" can rest on the missing answer; the subject rules stand without it.
+    const [code, reason]: [RefusalCode, string] = verdict.code === 'not-approver' && groups.unconfirmed ? ['role-unconfirmed', groups.unconfirmed] : [verdict.code, verdict.reason];
     if (logRefusal) {
-      await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${verdict.reason})`, actor: who.aadObjectId }]);
+      await this.store.appendTimeline(incident.id, [{ source: 'engine', kind: `${doing}.refused`, summary: `${who.name} tried to ${doing}: refused (${reason})`, actor: who.aadObjectId }]);
     }
-    return refusal(verdict.code, verdict.reason, { incidentId: incident.id });
+    return refusal(code, reason, { incidentId: incident.id });
+  }
+
+  /** `@ir contain`: there is no incident yet; the person must be the customer's approver now (as checkPerson). */
+  async checkApproverOf(customer: CustomerConfig, who: Clicker): Promise<CommandResult> {
+    const groups = await this.approverGroupsNow(customer, who);
+    if (isApprover(customer, who, groups.groups)) return { ok: true, message: '' };
+    if (groups.unconfirmed) return refusal('role-unconfirmed', groups.unconfirmed);
+    return refusal('not-approver', `${who.name} is not an approver for ${customer.name}`);
+  }
+
+  /**
+   * The customer's approver groups the person is in, asked of the directory now. An approver listed
+   * by object id needs no call; without a directory (no MSP Graph app) nobody is in a group.
+   * `unconfirmed` is the refusal's sentence when the directory did not answer.
+   */
+  private async approverGroupsNow(customer: CustomerConfig, who: Clicker): Promise<{ groups: ReadonlySet<string>; unconfirmed?: string }> {
+    const directory = this.deps.groupMembership;
+    if (!directory || !customer.approvers.groupIds.length || isApproverById(customer, who)) return { groups: new Set() };
+    try {
+      return { groups: await directory.memberOfNow(who.aadObjectId, customer.approvers.groupIds) };
+    } catch (err) {
+      this.log.warn({ err, objectId: who.aadObjectId, customerId: customer.id }, 'approver groups not confirmed by the directory: the request is refused');
+      return { groups: new Set(), unconfirmed: `could not confirm ${who.name}'s approver role for ${customer.name} with Microsoft Graph just now; nothing was done, try again` };
+    }
   }
 }
 

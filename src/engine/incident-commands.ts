@@ -84,6 +84,9 @@ export class IncidentCommands extends Room {
     if (!customer.domains.some((d) => d.toLowerCase() === upnDomain(upn as never))) {
       return refusal('invalid-request', `${upn} is not in ${customer.name}'s domains (${customer.domains.join(', ')})`);
     }
+    // The only check this command gets besides the bot's (cached) roles: it starts a containment.
+    const allowed = await this.rooms.approvals.checkApproverOf(customer, req.requestedBy);
+    if (!allowed.ok) return allowed;
     const open = (await this.store.listIncidents({ open: true, customerId: customer.id })).find((i) => i.subjectUpn.toLowerCase() === upn && LIVE_INCIDENT.has(i.status));
     if (open) {
       await this.store.appendTimeline(open.id, [{ source: 'bot', kind: 'incident.containRequested', summary: `${req.requestedBy.name} asked to contain ${upn}; this incident is already open for it`, actor: req.requestedBy.aadObjectId }]);

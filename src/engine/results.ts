@@ -9,6 +9,7 @@ import type { ApprovalRecord } from '../store/store';
 export type RefusalCode =
   | 'not-found' // no such incident, step or approval
   | 'not-approver'
+  | 'role-unconfirmed' // the directory did not answer whether the person is (still) in an approver group
   | 'subject' // the person is the incident's subject
   | 'subject-unknown' // the subject's object id is not looked up yet
   | 'already-decided' // approved, rejected or superseded before this click

@@ -8,14 +8,34 @@ export type MemberGroupsLookup = (objectId: string, groupIds: readonly string[])
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Graph did not answer whether the person is in the groups (throttled, down, refused): nothing may rest on it. */
+export class MembershipUnconfirmed extends Error {
+  constructor(objectId: string, cause: unknown) {
+    super(`the group membership of ${objectId} could not be confirmed with Microsoft Graph`, { cause });
+    this.name = 'MembershipUnconfirmed';
+  }
+}
+
+interface CacheEntry {
+  /** when the lookup that filled it started */
+  at: number;
+  groups: Promise<Set<string>>;
+}
+
 /**
- * Roles per customer for a person of the MSP tenant, by object id or group. Group membership is
- * asked of Graph once per person and kept for `ttlMs` (a removal from a group takes effect within
- * that time); a failed lookup counts as "in no group" (fail closed) and is not cached.
+ * Roles per customer for a person of the MSP tenant, by object id or group. Two ways to ask Graph
+ * about groups:
+ * - cached (`memberOf`, `roles`): what the person may see (status, listings, who gets a card's
+ *   buttons) is asked once per person and kept for `ttlMs` per replica, so that reading does not
+ *   throttle Graph; a failed lookup counts as "in no group" (fail closed) and is not cached.
+ * - now (`memberOfNow`, the engine's `groupMembership()` port, `isAdmin`): what changes something
+ *   (a vote, a command the engine authorises, pinning the channel) asks Graph at that moment, so a
+ *   removal from an approvers' group takes effect at once, on every replica. Its answer refreshes
+ *   the cache; a failure rejects (the caller refuses) and leaves the cache as it was.
  */
 export class AccessControl {
   private readonly groups: string[];
-  private readonly cache = new Map<string, { at: number; groups: Promise<Set<string>> }>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -36,27 +56,68 @@ export class AccessControl {
     }
   }
 
-  /** The configured groups (readers' and approvers') the person is in, lower-cased. */
+  /** Whether there is anything to ask Graph about this id (a GUID, groups configured, a Graph app). */
+  private asks(id: string): boolean {
+    return GUID.test(id) && this.groups.length > 0 && !!this.deps.memberGroups;
+  }
+
+  /** The configured groups (readers' and approvers') the person is in, lower-cased; from the cache when fresh enough. */
   memberOf(objectId: string): Promise<Set<string>> {
     const id = objectId.toLowerCase();
-    if (!GUID.test(id) || !this.groups.length || !this.deps.memberGroups) return Promise.resolve(new Set());
+    if (!this.asks(id)) return Promise.resolve(new Set());
     const hit = this.cache.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.groups;
-    const lookup = this.deps.memberGroups;
-    const groups = lookup(id, this.groups).then((g) => new Set(g.map((x) => x.toLowerCase())), (err) => {
+    const entry: CacheEntry = { at: this.now(), groups: Promise.resolve(new Set()) };
+    entry.groups = this.lookup(id).catch((err) => {
       this.deps.log.warn({ err, objectId: id }, 'group membership lookup failed: treated as no group');
-      this.cache.delete(id);
+      // not cached; a newer entry (an answer asked for since) stays
+      if (this.cache.get(id) === entry) this.cache.delete(id);
       return new Set<string>();
     });
-    this.cache.set(id, { at: this.now(), groups });
+    this.cache.set(id, entry);
+    return entry.groups;
+  }
+
+  /**
+   * The configured groups the person is in, asked of Graph now (never the cache). Rejects with
+   * MembershipUnconfirmed when Graph does not answer; the answer replaces the cached one.
+   */
+  async memberOfNow(objectId: string): Promise<Set<string>> {
+    const id = objectId.toLowerCase();
+    if (!this.asks(id)) return new Set();
+    const at = this.now();
+    let groups: Set<string>;
+    try {
+      groups = await this.lookup(id);
+    } catch (err) {
+      this.deps.log.warn({ err, objectId: id }, 'group membership not confirmed by Graph: the request that needed it is refused');
+      throw new MembershipUnconfirmed(id, err);
+    }
+    // An entry started after this lookup is as fresh or fresher: it stays.
+    const cached = this.cache.get(id);
+    if (!cached || cached.at <= at) this.cache.set(id, { at, groups: Promise.resolve(groups) });
     return groups;
   }
 
-  /** customer id → role, for every customer the person reads or approves. */
+  private async lookup(id: string): Promise<Set<string>> {
+    const g = await this.deps.memberGroups!(id, this.groups);
+    return new Set(g.map((x) => x.toLowerCase()));
+  }
+
+  /** customer id → role, for every customer the person reads or approves (cached groups: for what the person sees). */
   async roles(objectId: string): Promise<Map<string, Role>> {
+    if (!GUID.test(objectId)) return new Map();
+    return this.rolesIn(objectId, await this.memberOf(objectId));
+  }
+
+  /** As `roles`, with groups asked of Graph now; rejects with MembershipUnconfirmed when Graph does not answer. */
+  async rolesNow(objectId: string): Promise<Map<string, Role>> {
+    if (!GUID.test(objectId)) return new Map();
+    return this.rolesIn(objectId, await this.memberOfNow(objectId));
+  }
+
+  private rolesIn(objectId: string, memberOf: ReadonlySet<string>): Map<string, Role> {
     const out = new Map<string, Role>();
-    if (!GUID.test(objectId)) return out;
-    const memberOf = await this.memberOf(objectId);
     for (const c of this.deps.customers) {
       const r = roleFor(c, objectId, memberOf);
       if (r) out.set(c.id, r);
@@ -68,15 +129,31 @@ export class AccessControl {
     return (await this.roles(objectId)).get(customerId);
   }
 
-  /** May install the bot and so pin its channel: a listed MSP admin, or an approver of any customer. */
+  /**
+   * May install the bot and so pin its channel: a listed MSP admin, or an approver of any customer.
+   * Pinning decides where every card goes: the approver's groups are asked of Graph now, and a
+   * Graph that does not answer says no.
+   */
   async isAdmin(objectId: string): Promise<boolean> {
     if (!GUID.test(objectId)) return false;
     if ((this.deps.admins ?? []).some((a) => a.toLowerCase() === objectId.toLowerCase())) return true;
-    return [...(await this.roles(objectId)).values()].includes('approver');
+    // an approver by object id needs no Graph call
+    if ([...this.rolesIn(objectId, new Set()).values()].includes('approver')) return true;
+    try {
+      return [...(await this.rolesNow(objectId)).values()].includes('approver');
+    } catch (e) {
+      if (e instanceof MembershipUnconfirmed) return false;
+      throw e;
+    }
   }
 
-  /** The engine's port: approver groups checked through the same cache. */
+  /** The engine's port: approver groups asked of Graph now, for votes and the commands the engine authorises. */
   groupMembership(): GroupMembership {
-    return { isMember: async (objectId, groupId) => (await this.memberOf(objectId)).has(groupId.toLowerCase()) };
+    return {
+      memberOfNow: async (objectId, groupIds) => {
+        const mine = await this.memberOfNow(objectId);
+        return new Set(groupIds.map((g) => g.toLowerCase()).filter((g) => mine.has(g)));
+      },
+    };
   }
 }

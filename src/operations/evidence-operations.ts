@@ -4,6 +4,7 @@ import type { SecretStore } from '../config/secrets';
 import type { Engine } from '../engine/engine';
 import type { Logger } from '../log';
 import type { EvidenceOperations } from './bot-operations';
+import { ROLE_UNCONFIRMED } from '../bot/refusal-text';
 import { storeReport } from '../evidence/report';
 import { verifyIncident, describeVerification } from '../evidence/verify';
 import { closeIncident } from '../evidence/close-incident';
@@ -48,7 +49,7 @@ export function createEvidenceOperations(deps: {
     },
     close: async (incidentId, reason, by) => {
       const allowed = await deps.engine.authorize(incidentId, by, 'close');
-      if (!allowed.ok) return allowed;
+      if (!allowed.ok) return { ok: false, reason: allowed.code === 'role-unconfirmed' ? ROLE_UNCONFIRMED : allowed.reason };
       const r = await closeIncident(deps.store, incidentId, reason, by, { customers: deps.customers, runAdHoc: (id, req) => deps.engine.runAdHoc(id, req) });
       if (r.alreadyClosed) return { ok: false, reason: `${incidentId} is already closed` };
       await deps.poster().replyInThread(incidentId, r.summary).catch((e) => deps.log.warn({ err: e }, 'close summary not posted'));

@@ -495,7 +495,10 @@ steps:
     const group = '11111111-2222-4333-8444-555555555555';
     const customer = testCustomer({ approvers: { objectIds: [], groupIds: [group], twoPersonSteps: [] } });
     const asked: string[] = [];
-    const e = engine({ customer, groupMembership: { isMember: async (oid, gid) => { asked.push(`${oid}/${gid}`); return oid === MEGAN.aadObjectId && gid === group; } } });
+    const e = engine({
+      customer,
+      groupMembership: { memberOfNow: async (oid, gids) => { for (const gid of gids) asked.push(`${oid}/${gid}`); return new Set(oid === MEGAN.aadObjectId ? gids : []); } },
+    });
     const id = await createAlertIncident(store);
     await e.startIncident(id);
     await e.settle();
@@ -514,8 +517,12 @@ steps:
     assert.ok(r.ok && r.created);
     const id = (r as { incidentId: string }).incidentId;
     assert.match(id, /^IR-\d{8}-[0-9A-HJKMNP-TV-Z]{4}$/);
-    const again = await e.startForAccount({ customerId: 'contoso', upn: upn.toUpperCase(), requestedBy: MEGAN });
+    const again = await e.startForAccount({ customerId: 'contoso', upn: upn.toUpperCase(), requestedBy: APPROVERS[1] });
     assert.deepEqual(again, { ok: true, incidentId: id, created: false });
+    // the engine checks the requester too (the bot's roles are a cache): a non-approver starts nothing
+    const stranger = await e.startForAccount({ customerId: 'contoso', upn: `other-${upn}`, requestedBy: MEGAN });
+    assert.deepEqual(stranger, { ok: false, code: 'not-approver', reason: 'Megan Bowen is not an approver for Contoso' });
+    assert.equal((await store.listIncidents({ open: true, limit: 1000 })).filter((i) => i.subjectUpn === `other-${upn}`).length, 0);
     await e.settle();
     const s = await statusOf(id);
     assert.equal(s['entra-contain'], 'awaiting_approval');
