@@ -478,6 +478,8 @@ export class KyselyStore implements Store {
               w.and([w('status', '=', 'ready'), w.or([w('not_before', 'is', null), w('not_before', '<=', at)])]),
               w.and([w('status', '=', 'running'), w('lease_until', '<', at)]),
             ]))
+            // approved steps first (0008): an analyst's containment does not queue behind a storm's scoping
+            .orderBy('priority', 'desc')
             .orderBy('created_at')
             .orderBy('id')
             .limit(1);
@@ -631,7 +633,7 @@ export class KyselyStore implements Store {
           .where('id', '=', id).where('status', '=', 'pending')
           .returningAll().executeTakeFirstOrThrow();
         await db.updateTable('actions')
-          .set({ status: status === 'approved' ? 'ready' : 'rejected', updated_at: nowIso() })
+          .set({ status: status === 'approved' ? 'ready' : 'rejected', ...(status === 'approved' ? { priority: 1 } : {}), updated_at: nowIso() })
           .where('id', '=', row.action_id).where('status', '=', 'awaiting_approval')
           .execute();
       }

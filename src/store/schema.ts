@@ -65,6 +65,8 @@ export interface ActionsTable {
   lease_owner: string | null;
   lease_until: string | null;
   not_before: string | null;
+  /** 1: a person approved this step; claimed before read-only work (0008) */
+  priority: Generated<number>;
   created_at: string;
   updated_at: string;
 }

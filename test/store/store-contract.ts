@@ -97,7 +97,7 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       await other.migrate();
       const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(raw(store));
       assert.deepEqual(after.rows, before.rows);
-      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0004-subject-identifiers', '0005-release', '0006-inverse', '0007-send-rates']);
+      assert.deepEqual(after.rows.map((r) => r.name), ['0001-initial', '0002-alert-identity-per-customer', '0003-subject-identity', '0004-subject-identifiers', '0005-release', '0006-inverse', '0007-send-rates', '0008-action-priority']);
     });
   });
 
@@ -413,6 +413,28 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       assert.deepEqual(done?.result, { ok: true });
       assert.equal(done?.leaseOwner, null);
       assert.equal(await store.claimAction('worker-c', 10_000, at(60_000), { incidentId }), undefined);
+    });
+
+    it('claimAction takes an approved step before older read-only work (a storm\'s scoping does not hold up a containment)', async () => {
+      const incidentId = await openIncident(store);
+      const scope = [];
+      for (let i = 0; i < 3; i++) {
+        scope.push(await actionAt(store, incidentId, 'ready'));
+        await new Promise((r) => setTimeout(r, 5)); // distinct created_at
+      }
+      const contain = await actionAt(store, incidentId, 'awaiting_approval');
+      const approval = await store.createApproval({ id: randomBytes(16).toString('hex'), incidentId, actionId: contain, requiredApprovers: 1, requestedAt: T0.toISOString(), expiresAt: at(900_000).toISOString() });
+      // the vote that approves it makes it ready and puts it first
+      const voted = await store.voteApproval(approval.id, { approverId: 'aad-1', approverName: 'Approver 1', vote: 'approve' }, at(1000));
+      assert.ok(voted.ok && voted.decided);
+      const order: string[] = [];
+      for (let i = 0; i < 4; i++) order.push((await store.claimAction('w', 30_000, at(2000), { incidentId }))!.id);
+      assert.deepEqual(order, [contain, ...scope], 'the approved step first, then the oldest');
+      // its retry (back to ready after a failure) keeps its place ahead
+      await store.transitionAction(contain, { from: ['running'], to: 'ready', leaseOwner: 'w' }, { error: 'Graph 503' });
+      const next = await actionAt(store, incidentId, 'ready');
+      assert.equal((await store.claimAction('w', 30_000, at(3000), { incidentId }))?.id, contain);
+      assert.equal((await store.claimAction('w', 30_000, at(3000), { incidentId }))?.id, next);
     });
 
     it('claimAction honours notBefore (back-off)', async () => {

@@ -7,6 +7,7 @@ import { subjectIdentifiersTable } from './0004-subject-identifiers';
 import { release } from './0005-release';
 import { inverseHolds } from './0006-inverse';
 import { sendRates } from './0007-send-rates';
+import { actionPriority } from './0008-action-priority';
 
 /**
  * Migrations in code (no file-system scanning, so a bundled build carries them). Names sort in
@@ -21,6 +22,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0005-release': release(dialect),
     '0006-inverse': inverseHolds(dialect),
     '0007-send-rates': sendRates(dialect),
+    '0008-action-priority': actionPriority(dialect),
   };
   return { getMigrations: async () => migrations };
 }
