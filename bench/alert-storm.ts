@@ -77,15 +77,18 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
       const start = Date.now();
       while (!live[seq]?.incidentId && Date.now() - start < 600_000) await new Promise((r) => setTimeout(r, 200));
       const incidentId = live[seq]?.incidentId;
-      if (!incidentId) return { seq, incidentId: '', ok: false, why: 'no answer' };
+      if (!incidentId) return { seq, incidentId: '', ok: false, why: 'no answer', approveToDoneMs: NaN };
       try {
-        const approved = await approveSteps(c, incidentId, s.steps, 300_000);
+        // New threads share the channel's Teams limit (60 per 30 s): with ~580 incidents the last
+        // thread, and so its approval card, can come ~5 min after the burst; wait past that.
+        const approved = await approveSteps(c, incidentId, s.steps, 600_000);
+        const clickedAt = Date.now();
         for (const step of approved.keys()) {
           if (!await waitUntil(`${incidentId} ${step}`, async () => (await c.store.getAction(`${incidentId}:${step}`).catch(() => undefined))?.status === 'succeeded', 240_000, 500)) throw new Error(`${step} approved but not succeeded`);
         }
-        return { seq, incidentId, ok: true, why: '' };
+        return { seq, incidentId, ok: true, why: '', approveToDoneMs: Date.now() - clickedAt };
       } catch (e) {
-        return { seq, incidentId, ok: false, why: (e as Error).message.split('\n')[0] };
+        return { seq, incidentId, ok: false, why: (e as Error).message.split('\n')[0], approveToDoneMs: NaN };
       }
     }));
     const answers = await posting;
@@ -130,6 +133,8 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
 
     console.log(`  checks: ${findings.problems.length ? `${findings.problems.length} PROBLEMS: ${findings.problems.slice(0, 8).join(' | ')}` : 'every 202 alert in exactly one incident, no duplicate incident, one card per incident showing its status'}`);
     console.log(`  approved destructive steps: ${once.length ? `PROBLEMS: ${once.join(' | ')}` : `${approved.length} incidents, each step once at the emulators`}`);
+    const a2d = approved.map((a) => a.approveToDoneMs).filter(Number.isFinite);
+    console.log(`  last approval click → its steps succeeded: p50 ${fmt(quantile(a2d, 0.5))} ms, max ${fmt(Math.max(...a2d))} ms (${a2d.length} incidents)`);
     console.log(`  handoffs: ${handoffs.size} shifts, ${doubled.length ? `DOUBLED: ${doubled.map(([s, n]) => `${s}×${n}`).join(', ')}` : 'each posted once'}`);
     if (events.length) console.log(`  chaos: ${events.join('; ')}`);
     console.log(`  ${plan.length} posts (${findings.accepted} accepted, ${findings.refused400} malformed → 400; ${retried} retried after 502/503), ${findings.incidents} incidents (${findings.stormIncidents} storm)`);
