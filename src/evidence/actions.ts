@@ -13,7 +13,11 @@ import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry
 import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource, actionList } from '../connectors/types';
 import type { Store } from '../store/store';
-import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type EmailDraft } from './ciso-email';
+import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type CisoSnapshot, type EmailDraft } from './ciso-email';
+import { isStormSubject } from '../intake/storm';
+import { draftStormCisoEmail } from './storm-ciso-email';
+import { stormSummary } from './storm-summary';
+import { stormTicketText } from './storm-ticket-text';
 import { draftCisoFollowUp, FOLLOW_UP_CISO_ACTION } from './ciso-follow-up';
 export { FOLLOW_UP_CISO_ACTION };
 import { storeReport } from './report';
@@ -124,17 +128,16 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       const report = await reportsOf(ctx).latest(ctx.incidentId);
       if (!report) throw new ConnectorError(`${ctx.incidentId} has no forensic report yet: generate it first (evidence.report, or @ir report ${ctx.incidentId})`, { source: 'ticket' });
       const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, { now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, signature: o.signature });
-      const draft = draftCisoEmail(snapshot);
       const alerts = snapshot.snapshot.alerts;
       const alertWebUrl = alerts.map((a) => (a.alert as { alertWebUrl?: unknown }).alertWebUrl).find((u): u is string => typeof u === 'string' && u !== '');
       const opened = await system.open({
         incidentId: incident.id,
-        shortDescription: `${incident.title} (${incident.subjectUpn})`,
-        description: draft.body.split('\n').filter((l) => !/^Dear |^Next update:/.test(l)).join('\n'),
+        ...ticketText(snapshot),
         alertWebUrl,
         report: { name: report.name, bytes: report.bytes },
-        // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it
-        affectedUserEmail: incident.subjectUpn,
+        // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it;
+        // a storm has many users and no affected one (its subject is the storm, never an address)
+        ...(isStormSubject(incident.subjectUpn) ? {} : { affectedUserEmail: incident.subjectUpn }),
       }, ctx);
       // The engine records the ticket on the incident from this output (the step's `record:`).
       const ticket = { number: opened.output.number, link: opened.output.link, sysId: opened.output.sysId };
@@ -175,7 +178,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, {
       now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, mspOnCall: o.mspOnCall, signature: o.signature,
     });
-    return finalDraft(draftCisoEmail(snapshot), input, ctx);
+    return finalDraft(cisoDraft(snapshot), input, ctx);
   }
 
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
@@ -274,6 +277,25 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
 }
 
 export { ticketOf };
+
+/**
+ * The CISO email's draft: about the account, or about the storm for a storm incident (its subject
+ * `storm:<customer>:<key>` is no user and must never be written as one). Decided by the incident,
+ * not by the step's input, so no procedure can get the account text for a storm.
+ */
+function cisoDraft(s: CisoSnapshot): EmailDraft {
+  return isStormSubject(s.snapshot.incident.subjectUpn) ? draftStormCisoEmail(s) : draftCisoEmail(s);
+}
+
+/** The ticket's short description and description, about the account or the storm (as cisoDraft). */
+function ticketText(s: CisoSnapshot): { shortDescription: string; description: string } {
+  const inc = s.snapshot.incident;
+  if (isStormSubject(inc.subjectUpn)) return stormTicketText(stormSummary(s.snapshot), { customerName: s.customer.name });
+  return {
+    shortDescription: `${inc.title} (${inc.subjectUpn})`,
+    description: draftCisoEmail(s).body.split('\n').filter((l) => !/^Dear |^Next update:/.test(l)).join('\n'),
+  };
+}
 
 /** An email draft's approval preview (the CISO email and the release's follow-up): who gets it, how it goes. */
 function draftPreview(title: string, d: EmailDraft, mailer: Pick<Mailer, 'describe' | 'problems'>): Preview {
