@@ -16,12 +16,13 @@ import type { Store } from '../store/store';
 import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type CisoSnapshot, type EmailDraft } from './ciso-email';
 import { isStormSubject } from '../intake/storm';
 import { draftStormCisoEmail } from './storm-ciso-email';
-import { stormSummary } from './storm-summary';
+import { firstAndMore, stormSummary } from './storm-summary';
 import { stormTicketText } from './storm-ticket-text';
 import { draftCisoFollowUp, FOLLOW_UP_CISO_ACTION } from './ciso-follow-up';
 export { FOLLOW_UP_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
+import { mapBounded, STORM_CONCURRENCY } from '../connectors/storm/each-account';
 
 /**
  * The evidence and follow-through actions a procedure can name: the forensic report, the ticket
@@ -149,26 +150,34 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
         const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now(), graphTenants: ctx.ports?.graph }, o.alertSources ?? alertSources);
         const reportLink = o.reportUrl ? `; forensic report: ${o.reportUrl(incident.id)}` : '';
         const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
-        for (const a of alerts) {
+        // A storm holds hundreds of alerts: noted a few at a time (the tenant's throttle still applies),
+        // each alert's raw answers kept in its own slot so the evidence stays in the alerts' order.
+        const noted = await mapBounded(alerts, STORM_CONCURRENCY, async (a) => {
+          const mine: RawPayload[] = [];
           // The ticket exists by now: an alert that cannot be commented (deleted, no permission)
           // is reported with the ticket, not a reason to fail the step and retry it.
           try {
             // Re-read first: a retry must not comment twice.
             const current = await source.get(a.id);
-            raw.push(...current.raw);
+            mine.push(...current.raw);
             const comments = Array.isArray(current.alert.comments) ? (current.alert.comments as Array<{ comment?: unknown }>) : [];
-            if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) continue;
+            if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) return { raw: mine };
             const r = await source.comment(a.id, comment);
-            raw.push(...r.raw);
-            commented.push(a.id);
+            mine.push(...r.raw);
+            return { raw: mine, commented: a.id };
           } catch (e) {
-            commentFailures.push(`${a.id}: ${(e as Error).message.split('\n')[0].slice(0, 300)}`);
+            return { raw: mine, failure: `${a.id}: ${(e as Error).message.split('\n')[0].slice(0, 300)}` };
           }
+        }, ctx.signal);
+        for (const n of noted) {
+          raw.push(...n.raw);
+          if (n.commented) commented.push(n.commented);
+          if (n.failure) commentFailures.push(n.failure);
         }
       }
       return {
         output: { ticket, created: opened.output.created, attached: opened.output.attached, reportEvidenceId: report.evidenceId, alertsCommented: commented, alertCommentFailures: commentFailures },
-        summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${commentFailures.join('; ')}` : ''}`,
+        summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${firstAndMore(commentFailures, 5)}` : ''}`,
         raw,
       };
     },
