@@ -21,6 +21,7 @@ import { createIdentityActions } from '../../src/connectors/identity/actions';
 import type { ActionDef } from '../../src/connectors/types';
 import { createEvidenceActions, type TicketOutput } from '../../src/evidence/actions';
 import { DRAFT_MAX_LINES, type EmailDraft } from '../../src/evidence/ciso-email';
+import { draftCisoFollowUp } from '../../src/evidence/ciso-follow-up';
 import { actionPorts } from '../../src/operations/action-ports';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
@@ -275,6 +276,11 @@ withTestStores((dialect, make) => {
       assert.deepEqual(again.output.alertsCommented, [], 'no alert noted twice');
       assert.equal(ticketsOf(id).length, 1);
       assert.equal(snow.state.attachments.filter((a) => a.meta.table_sys_id === row.sys_id).length, 1);
+
+      // a release's follow-up to the CISO (drafted by the release, issue 14) names the storm too
+      const follow = draftCisoFollowUp({ incident: (await store.getIncident(id))!, customer, reason: 'a red-team exercise', classification: 'falsePositive', releasedBy: APPROVER.name, releasedAt: new Date('2026-12-02T10:00:00Z'), undone: [], kept: [] });
+      assert.ok(!follow.subject.includes('storm:') && !follow.body.includes('storm:'), follow.body);
+      assert.ok(follow.body.includes(`The accounts of the alert storm "${HOSTILE_TITLE}" (5 accounts) were released on 2026-12-02 at 10:00 UTC: a false positive.`), follow.body);
     });
 
     it('a storm started on version 1 keeps it after version 2 is released: no ticket, no email', async () => {
