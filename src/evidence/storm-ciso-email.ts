@@ -48,7 +48,7 @@ export function draftStormCisoEmail(s: CisoSnapshot): EmailDraft {
   // grouped by why, the gist only: the connector's errors are in the ticket and the report
   const groups = new Map<string, string[]>();
   for (const a of sum.left) {
-    const why = a.kind === 'failed' ? 'could not be contained yet (we are on it)' : a.kind === 'notFound' ? 'not found in your directories' : line(a.why, 80);
+    const why = a.kind === 'failed' ? 'could not be contained yet (we are on it)' : a.kind === 'notFound' ? 'not found in your directories' : `not contained (${line(a.why, 80)})`;
     groups.set(why, [...(groups.get(why) ?? []), line(a.label, 80)]);
   }
   for (const [why, labels] of groups) left.push(...wrap(`- ${labels.length} account${labels.length === 1 ? '' : 's'} ${why}: ${firstAndMore(labels, NAMED, ', ')}.`, '  '));

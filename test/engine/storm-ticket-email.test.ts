@@ -139,11 +139,11 @@ withTestStores((dialect, make) => {
     }
 
     /** Users 0..n in Entra and their alerts in Defender (so the ticket's comment lands); user0 opens a single incident below the threshold. */
-    async function storm(run: string, n: number, intake: IntakeService, title?: string): Promise<string> {
+    async function storm(run: string, n: number, intake: IntakeService, title?: string, notInEntra: number[] = []): Promise<string> {
       const tenant = emu.state.tenants.get(CONTOSO.tenantId.toLowerCase())!;
       for (let i = 0; i <= n; i++) {
         const u = emulatorUser(run, i);
-        tenant.users.set(u.id, u);
+        if (!notInEntra.includes(i)) tenant.users.set(u.id, u);
         tenant.alerts.set(`${run}-u${i}`, { ...alertFor(run, i, title), comments: [] });
       }
       const [single] = await intake.receive(alertFor(run, 0, title), 'webhook', ALL);
@@ -281,6 +281,40 @@ withTestStores((dialect, make) => {
       const follow = draftCisoFollowUp({ incident: (await store.getIncident(id))!, customer, reason: 'a red-team exercise', classification: 'falsePositive', releasedBy: APPROVER.name, releasedAt: new Date('2026-12-02T10:00:00Z'), undone: [], kept: [] });
       assert.ok(!follow.subject.includes('storm:') && !follow.body.includes('storm:'), follow.body);
       assert.ok(follow.body.includes(`The accounts of the alert storm "${HOSTILE_TITLE}" (5 accounts) were released on 2026-12-02 at 10:00 UTC: a false positive.`), follow.body);
+    });
+
+    it('containment rejected and an account not in Entra: the ticket and the email name the accounts left and why', async () => {
+      const run = uniqueId('rj').replace(/-/g, '').slice(0, 16);
+      const { engine: e, intake } = engine(ProcedureCatalog.load({ registry, customers: [customer] }), 'rejected');
+      const id = await storm(run, 4, intake, 'Password spray rejected', [4]);
+      await e.startIncident(id);
+      for (let i = 0; i < 10; i++) {
+        await e.settle();
+        const pending = (await store.listApprovals({ incidentId: id, status: 'pending' })).filter((p) => p.actionId !== `${id}:notify-ciso`);
+        if (!pending.length) break;
+        for (const p of pending) {
+          const reject = p.actionId === `${id}:storm-contain`;
+          assert.equal((await e.decide({ approvalId: p.id, vote: reject ? 'reject' : 'approve', clicker: APPROVER, ...(reject ? { reason: 'checking with the customer first' } : {}) })).ok, true);
+        }
+      }
+      assert.equal((await store.getAction(`${id}:storm-contain`))!.status, 'rejected');
+      const rows = ticketsOf(id);
+      assert.equal(rows.length, 1);
+      const lines = (rows[0] as Record<string, string>).description.split('\n');
+      assert.ok(lines.includes('Contained: 0 of 4'), lines.join('\n'));
+      const left = lines.indexOf('Left: 4 not contained:');
+      assert.ok(left > 0, lines.join('\n'));
+      assert.deepEqual(lines.slice(left + 1, left + 4), [1, 2, 3].map((n) => `- ${upnOf(run, n)}: containment rejected`));
+      assert.match(lines[left + 4], new RegExp(`^- user4\\.${run}@contoso\\.com: not found in the directories: .+`));
+      assert.ok(lines.some((l) => l === `Privileged accounts: ${upnOf(run, 3)} "<b>x</b> @{body('steal')} \${approvalId} Bcc: thief@evil.example" (Global Administrator): NOT contained`), lines.join('\n'));
+
+      const draft = ((await store.getAction(`${id}:notify-ciso`))!.preview as { data: { draft: EmailDraft } }).data.draft;
+      const flat = draft.body.replace(/\n/g, ' ');
+      assert.ok(flat.includes(`- 3 accounts not contained (containment rejected): ${[1, 2, 3].map((n) => upnOf(run, n)).join(', ')}.`), flat);
+      assert.ok(flat.includes(`- 1 account not found in your directories: ${upnOf(run, 4)}.`), flat);
+      assert.ok(flat.includes(`- Privileged and NOT contained: ${upnOf(run, 3)} (Global Administrator).`), flat);
+      assert.ok(flat.includes("- Contain the storm's accounts where they live (not done: rejected)"), flat);
+      assert.ok(!flat.includes('- Contained '), 'nothing contained, nothing said to be');
     });
 
     it('a storm started on version 1 keeps it after version 2 is released: no ticket, no email', async () => {
