@@ -67,8 +67,8 @@ export function wrap(paragraph: string, indent = ''): string[] {
   return out.map((l) => line(l));
 }
 
-export const hhmmUtc = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
-export const dayUtc = (d: Date) => d.toISOString().slice(0, 10);
+const hhmmUtc = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
+const dayUtc = (d: Date) => d.toISOString().slice(0, 10);
 
 export function ticketOf(inc: { data?: Record<string, unknown> | null }): { number: string; link?: string; sysId?: string } | undefined {
   const t = readFindings(inc.data).ticket;
