@@ -128,12 +128,13 @@ function describeContainment(f: IncidentFindings, step: IncidentFindings['steps'
  * The containment actions that succeeded, in the order they ran (read-only look-ups and the
  * follow-up report, ticket and email are not things we did to the account).
  */
-export function whatWeDid(f: IncidentFindings, runs: readonly StepRun[]): string[] {
+export function whatWeDid(f: IncidentFindings, runs: readonly StepRun[], describe?: (step: IncidentFindings['steps'][number]) => string[] | undefined): string[] {
   const ended = new Map(runs.map((r) => [r.stepId, r]));
   const done = f.steps
     .filter((s) => kindOf(s) === 'containment' && (ended.get(s.id)?.status ?? s.status) === 'succeeded')
     .sort((a, b) => (ended.get(a.id)?.endedAt ?? '').localeCompare(ended.get(b.id)?.endedAt ?? '') || stepRank(f, a.id) - stepRank(f, b.id));
-  return done.flatMap((s) => describeContainment(f, s));
+  // `describe`: a reader's own words for some steps (the storm email's account counts), the usual ones for the rest
+  return done.flatMap((s) => describe?.(s) ?? describeContainment(f, s));
 }
 
 /** The containment steps not (yet) done, with why: for "what is left". */

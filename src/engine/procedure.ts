@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { CustomerConfig } from '../config/customers';
@@ -250,9 +250,10 @@ export function loadProcedure(file: string, registry: ActionRegistry): Procedure
  * `versions/` folder beside a procedure file (e.g. procedures/versions/account-compromise-containment@1.yaml).
  * An incident records `name@version` when it starts and runs that version to its end, so bumping
  * `version:` in the file changes new incidents only; the old text moves to versions/ until its
- * incidents are closed.
+ * incidents are closed. `leaveOut`: files of the folder that belong to a procedure this catalog
+ * does not load (the storm procedure's versions, for a catalog without it).
  */
-export function loadEarlierVersions(procedureFile: string, registry: ActionRegistry): Procedure[] {
+export function loadEarlierVersions(procedureFile: string, registry: ActionRegistry, leaveOut?: (fileName: string) => boolean): Procedure[] {
   const dir = join(dirname(resolve(procedureFile)), 'versions');
   let names: string[];
   try {
@@ -261,7 +262,7 @@ export function loadEarlierVersions(procedureFile: string, registry: ActionRegis
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new ProcedureError(`${dir}: cannot read the earlier procedure versions (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return names.filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort().map((n) => loadProcedure(join(dir, n), registry));
+  return names.filter((n) => (n.endsWith('.yaml') || n.endsWith('.yml')) && !leaveOut?.(n)).sort().map((n) => loadProcedure(join(dir, n), registry));
 }
 
 /**
@@ -302,7 +303,11 @@ export class ProcedureCatalog {
     const base = opts.customersFile ? dirname(resolve(opts.customersFile)) : process.cwd();
     const overrides = new Map<string, Procedure>();
     const loaded = new Map<string, Procedure>();
-    const earlier = new Map<string, Procedure[]>([[dirname(resolve(defaultFile)), loadEarlierVersions(defaultFile, opts.registry)]]);
+    // The storm procedure's earlier versions share the versions/ folder: a catalog without the storm
+    // procedure (a test's own registry, without the storm actions) leaves them out as well.
+    const stormPrefix = `${basename(STORM_PROCEDURE_FILE, '.yaml')}@`;
+    const leaveOut = stormFile ? undefined : (name: string) => name.startsWith(stormPrefix);
+    const earlier = new Map<string, Procedure[]>([[dirname(resolve(defaultFile)), loadEarlierVersions(defaultFile, opts.registry, leaveOut)]]);
     for (const c of opts.customers) {
       if (!c.procedure) continue;
       const file = join(base, c.procedure);
@@ -310,7 +315,7 @@ export class ProcedureCatalog {
       loaded.set(file, p);
       overrides.set(c.id, p);
       const dir = dirname(resolve(file));
-      if (!earlier.has(dir)) earlier.set(dir, loadEarlierVersions(file, opts.registry));
+      if (!earlier.has(dir)) earlier.set(dir, loadEarlierVersions(file, opts.registry, leaveOut));
     }
     let storm: Procedure | undefined;
     if (stormFile) {

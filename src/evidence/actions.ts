@@ -13,11 +13,16 @@ import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry
 import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource, actionList } from '../connectors/types';
 import type { Store } from '../store/store';
-import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type EmailDraft } from './ciso-email';
+import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type CisoSnapshot, type EmailDraft } from './ciso-email';
+import { isStormSubject } from '../intake/storm';
+import { draftStormCisoEmail } from './storm-ciso-email';
+import { firstAndMore, stormSummary } from './storm-summary';
+import { stormTicketText } from './storm-ticket-text';
 import { draftCisoFollowUp, FOLLOW_UP_CISO_ACTION } from './ciso-follow-up';
 export { FOLLOW_UP_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
+import { mapBounded, STORM_CONCURRENCY } from '../connectors/storm/each-account';
 
 /**
  * The evidence and follow-through actions a procedure can name: the forensic report, the ticket
@@ -124,17 +129,16 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       const report = await reportsOf(ctx).latest(ctx.incidentId);
       if (!report) throw new ConnectorError(`${ctx.incidentId} has no forensic report yet: generate it first (evidence.report, or @ir report ${ctx.incidentId})`, { source: 'ticket' });
       const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, { now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, signature: o.signature });
-      const draft = draftCisoEmail(snapshot);
       const alerts = snapshot.snapshot.alerts;
       const alertWebUrl = alerts.map((a) => (a.alert as { alertWebUrl?: unknown }).alertWebUrl).find((u): u is string => typeof u === 'string' && u !== '');
       const opened = await system.open({
         incidentId: incident.id,
-        shortDescription: `${incident.title} (${incident.subjectUpn})`,
-        description: draft.body.split('\n').filter((l) => !/^Dear |^Next update:/.test(l)).join('\n'),
+        ...ticketText(snapshot),
         alertWebUrl,
         report: { name: report.name, bytes: report.bytes },
-        // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it
-        affectedUserEmail: incident.subjectUpn,
+        // the UPN is the user's email on these tenants: ServiceNow's affected_user, when sys_user has it;
+        // a storm has many users and no affected one (its subject is the storm, never an address)
+        ...(isStormSubject(incident.subjectUpn) ? {} : { affectedUserEmail: incident.subjectUpn }),
       }, ctx);
       // The engine records the ticket on the incident from this output (the step's `record:`).
       const ticket = { number: opened.output.number, link: opened.output.link, sysId: opened.output.sysId };
@@ -146,26 +150,34 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
         const source = createAlertSource(ctx.customer, { secrets: ctx.secrets, signal: ctx.signal, now: () => ctx.now(), graphTenants: ctx.ports?.graph }, o.alertSources ?? alertSources);
         const reportLink = o.reportUrl ? `; forensic report: ${o.reportUrl(incident.id)}` : '';
         const comment = `ServiceNow ${ticket.number} opened for ${incident.id} by teams-ir-bot: ${ticket.link}${reportLink}`;
-        for (const a of alerts) {
+        // A storm holds hundreds of alerts: noted a few at a time (the tenant's throttle still applies),
+        // each alert's raw answers kept in its own slot so the evidence stays in the alerts' order.
+        const noted = await mapBounded(alerts, STORM_CONCURRENCY, async (a) => {
+          const mine: RawPayload[] = [];
           // The ticket exists by now: an alert that cannot be commented (deleted, no permission)
           // is reported with the ticket, not a reason to fail the step and retry it.
           try {
             // Re-read first: a retry must not comment twice.
             const current = await source.get(a.id);
-            raw.push(...current.raw);
+            mine.push(...current.raw);
             const comments = Array.isArray(current.alert.comments) ? (current.alert.comments as Array<{ comment?: unknown }>) : [];
-            if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) continue;
+            if (comments.some((c) => typeof c.comment === 'string' && c.comment.includes(ticket.number))) return { raw: mine };
             const r = await source.comment(a.id, comment);
-            raw.push(...r.raw);
-            commented.push(a.id);
+            mine.push(...r.raw);
+            return { raw: mine, commented: a.id };
           } catch (e) {
-            commentFailures.push(`${a.id}: ${(e as Error).message.split('\n')[0].slice(0, 300)}`);
+            return { raw: mine, failure: `${a.id}: ${(e as Error).message.split('\n')[0].slice(0, 300)}` };
           }
+        }, ctx.signal);
+        for (const n of noted) {
+          raw.push(...n.raw);
+          if (n.commented) commented.push(n.commented);
+          if (n.failure) commentFailures.push(n.failure);
         }
       }
       return {
         output: { ticket, created: opened.output.created, attached: opened.output.attached, reportEvidenceId: report.evidenceId, alertsCommented: commented, alertCommentFailures: commentFailures },
-        summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${commentFailures.join('; ')}` : ''}`,
+        summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${firstAndMore(commentFailures, 5)}` : ''}`,
         raw,
       };
     },
@@ -175,7 +187,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     const snapshot = await loadCisoSnapshot(store, ctx.incidentId, ctx.customer, {
       now: ctx.now(), nextUpdateMinutes: o.nextUpdateMinutes, mspOnCall: o.mspOnCall, signature: o.signature,
     });
-    return finalDraft(draftCisoEmail(snapshot), input, ctx);
+    return finalDraft(cisoDraft(snapshot), input, ctx);
   }
 
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
@@ -274,6 +286,25 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
 }
 
 export { ticketOf };
+
+/**
+ * The CISO email's draft: about the account, or about the storm for a storm incident (its subject
+ * `storm:<customer>:<key>` is no user and must never be written as one). Decided by the incident,
+ * not by the step's input, so no procedure can get the account text for a storm.
+ */
+function cisoDraft(s: CisoSnapshot): EmailDraft {
+  return isStormSubject(s.snapshot.incident.subjectUpn) ? draftStormCisoEmail(s) : draftCisoEmail(s);
+}
+
+/** The ticket's short description and description, about the account or the storm (as cisoDraft). */
+function ticketText(s: CisoSnapshot): { shortDescription: string; description: string } {
+  const inc = s.snapshot.incident;
+  if (isStormSubject(inc.subjectUpn)) return stormTicketText(stormSummary(s.snapshot), { customerName: s.customer.name });
+  return {
+    shortDescription: `${inc.title} (${inc.subjectUpn})`,
+    description: draftCisoEmail(s).body.split('\n').filter((l) => !/^Dear |^Next update:/.test(l)).join('\n'),
+  };
+}
 
 /** An email draft's approval preview (the CISO email and the release's follow-up): who gets it, how it goes. */
 function draftPreview(title: string, d: EmailDraft, mailer: Pick<Mailer, 'describe' | 'problems'>): Preview {

@@ -47,15 +47,15 @@ export async function loadCisoSnapshot(
   return { snapshot, customer, ...extra };
 }
 
-/** One line of plain text: no control characters, bounded length. */
-function line(value: unknown, max = LINE_MAX): string {
+/** One line of plain text: no control characters, bounded length (every value from an alert or a directory). */
+export function line(value: unknown, max = LINE_MAX): string {
   // eslint-disable-next-line no-control-regex
   const s = String(value ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
 /** A paragraph of plain text broken into lines of about WRAP_AT characters (words kept whole). */
-function wrap(paragraph: string, indent = ''): string[] {
+export function wrap(paragraph: string, indent = ''): string[] {
   const words = line(paragraph, 2000).split(' ');
   const out: string[] = [];
   let current = '';

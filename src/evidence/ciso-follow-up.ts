@@ -1,6 +1,8 @@
 import type { CustomerConfig } from '../config/customers';
 import type { IncidentRecord } from '../store/store';
 import { ticketOf, type EmailDraft } from './ciso-email';
+import { readFindings } from '../domain/incident-findings';
+import { isStormSubject } from '../intake/storm';
 
 /**
  * The follow-up to the customer's CISO after a release (issue 14): one screen of plain text saying
@@ -39,12 +41,15 @@ function line(value: unknown, max: number): string {
 
 export function draftCisoFollowUp(f: CisoFollowUp): EmailDraft {
   const ticket = ticketOf(f.incident);
-  const upn = line(f.incident.subjectUpn, 80);
+  // a storm's subject (storm:<customer>:<key>) is no account: the follow-up names the storm and its count
+  const storm = isStormSubject(f.incident.subjectUpn) ? readFindings(f.incident.data) : undefined;
+  const released = storm ? (storm.stormContained ?? []).filter((a) => a.status === 'contained').length : 0;
+  const who = storm ? `the alert storm "${line(storm.storm?.title ?? 'alert storm', 90)}" (${released} account${released === 1 ? '' : 's'})` : line(f.incident.subjectUpn, 80);
   const at = `${f.releasedAt.toISOString().slice(0, 10)} at ${f.releasedAt.toISOString().slice(11, 16)} UTC`;
   const body = [
     `Dear ${line(f.customer.contacts.ciso.name, 60)},`,
     '',
-    `The account ${upn} was released on ${at}: ${CLASSIFIED[f.classification]}.`,
+    storm ? `The accounts of ${who} were released on ${at}: ${CLASSIFIED[f.classification]}.` : `The account ${who} was released on ${at}: ${CLASSIFIED[f.classification]}.`,
     `Why: ${line(f.reason, 300)}`,
     `Released by: ${line(f.releasedBy, 100)}`,
     '',
@@ -61,7 +66,7 @@ export function draftCisoFollowUp(f: CisoFollowUp): EmailDraft {
   return {
     to: [f.customer.contacts.ciso.email],
     cc: [f.customer.contacts.onCall.email, ...(f.mspOnCall ? [f.mspOnCall.email] : [])].filter((v, i, all) => all.indexOf(v) === i && v !== f.customer.contacts.ciso.email),
-    subject: line(`[${f.incident.id}] Released (${f.classification === 'falsePositive' ? 'false positive' : 'expected activity'}): ${upn}`, 200),
+    subject: line(`[${f.incident.id}] Released (${f.classification === 'falsePositive' ? 'false positive' : 'expected activity'}): ${who}`, 200),
     body: body.join('\n'),
   };
 }

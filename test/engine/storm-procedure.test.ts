@@ -118,7 +118,7 @@ withTestStores((dialect, make) => {
       await engine.startIncident(stormId);
       await engine.settle();
 
-      assert.equal((await store.getIncident(stormId))!.procedure, 'Storm containment@1');
+      assert.equal((await store.getIncident(stormId))!.procedure, 'Storm containment@2');
       const resolved = (await store.getAction(`${stormId}:storm-accounts`))!;
       assert.equal(resolved.status, 'succeeded', String(resolved.error));
       assert.match(String(resolved.result?.summary), /^Resolved 30 of 30 accounts \(30 cloud\); privileged: user3\./);
@@ -204,6 +204,15 @@ withTestStores((dialect, make) => {
       assert.ok(text.includes('Contained 32 of 33 accounts; 1 not'), text);
       assert.ok(text.includes(`@ir contain ${upnOf(run, 13)} contoso — not contained`), text);
       assert.ok(!text.includes('joined after the approval'), 'every account is covered now');
+
+      // the follow-through (Storm containment@2): no ServiceNow here, so the ticket is skipped with the
+      // reason; the storm's CISO email waits on its draft card (test/engine/storm-ticket-email.test.ts
+      // sends one); discarded here, as a release waits for every step to end
+      assert.match(String((await store.getAction(`${stormId}:ir-ticket`))!.error), /has no ServiceNow instance configured/);
+      const draft = (await store.listApprovals({ incidentId: stormId, status: 'pending' })).filter((p) => p.actionId === `${stormId}:notify-ciso`);
+      assert.equal(draft.length, 1, 'one CISO email draft for the storm');
+      assert.equal((await engine.decide({ approvalId: draft[0].id, vote: 'reject', clicker: APPROVER, reason: 'told them by phone' })).ok, true);
+      await engine.settle();
 
       // a release would not undo the further round (not a procedure step): refused with the reason, nothing changed
       const rel = await engine.requestRelease({ incidentId: stormId, reason: 'false positive', by: APPROVER });

@@ -93,7 +93,8 @@ export interface ReleaseManyOutput {
   accounts: Array<{ label: string; status: 'released' | 'failed'; steps?: IdentityReleaseOutput['steps']; error?: string }>;
 }
 
-const PART_TEXT: Record<string, string> = {
+/** What each part of identity.contain did to an account, as the storm's summaries count it. */
+export const PART_TEXT: Record<string, string> = {
   disable: 'disabled in Entra', resetPassword: 'password reset', revokeSessions: 'sessions revoked', confirmCompromised: 'confirmed compromised',
   adDisable: 'disabled in AD', adResetPassword: 'password reset in AD',
 };
