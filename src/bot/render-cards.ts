@@ -10,6 +10,7 @@ import { inert, hhmm, utc } from './inert-text';
 import { STATE_DISPLAY } from './step-display';
 import { timelineText } from './refusal-text';
 import { stormAccounts } from '../intake/storm';
+import { subjectDisplay } from '../domain/subject-display';
 import { stormLines } from './storm-lines';
 
 /** What the timeline card shows: the incident's read model (src/read-model/) and the customer's name. */
@@ -91,7 +92,7 @@ function timelineCardAt(s: IncidentSnapshot, notice: string, botName: string, le
   const pending = s.approvals.filter((a) => a.status === 'pending');
   const facts = [
     { label: 'Customer', value: inert(`${s.customerName} (tenant ${inc.tenantId})`) },
-    { label: 'Account', value: inert(inc.subjectUpn) },
+    { label: f.storm ? 'Accounts' : 'Account', value: inert(subjectDisplay(inc.subjectUpn, f.storm ? accountsOf(s).length : undefined)) },
     { label: 'Severity', value: inc.severity },
     { label: 'Status', value: inc.status },
     { label: 'Opened', value: utc(inc.createdAt) },
@@ -207,7 +208,7 @@ function approvalCardAt(v: ApprovalView, level: number): Record<string, unknown>
     notice: inert(v.notice ?? '', 400),
     headerStyle: open ? 'warning' : a.status === 'approved' ? 'good' : 'default',
     heading: inert(`${open ? 'Approval needed' : 'Approval'}: ${stepName} · ${inc.id}`),
-    title: inert(p.title ?? `${action.name} for ${inc.subjectUpn}`, 300),
+    title: inert(p.title ?? `${action.name} for ${subjectDisplay(inc.subjectUpn)}`, 300),
     // The customer and its tenant are always on the card; the preview may name them itself.
     facts: [
       ...((p.facts ?? []).some((f) => /^customer$/i.test(f.label)) ? [] : [{ label: 'Customer', value: inert(v.customerName) }]),
@@ -248,7 +249,7 @@ export function renderStatusCard(rows: StatusRow[], heading: string, now: Date):
         customer: inert(r.customerName, 60),
         severity: r.incident.severity,
         status: r.incident.status,
-        user: inert(r.incident.subjectUpn, charsAt(level, 300)),
+        user: inert(subjectDisplay(r.incident.subjectUpn), charsAt(level, 300)),
         title: inert(r.incident.title, charsAt(level, 200)),
         current: inert(r.current, charsAt(level, 200)),
         pending: inert(r.pending.join(', '), charsAt(level, 300)),

@@ -2,6 +2,7 @@ import type { EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
 import { expandCard } from './card-templates';
 import { inert, utc } from './inert-text';
+import { subjectDisplay } from '../domain/subject-display';
 import { charsAt, fitCard, rowsAt } from './card-budget';
 
 /**
@@ -98,7 +99,7 @@ function handoffCardAt(h: HandoffData, level: number): Record<string, unknown> {
       const links = { thread: httpsLink(i.links.thread), report: httpsLink(i.links.report), ticket: httpsLink(i.links.ticket), ticketTitle: inert(i.links.ticketNumber ?? 'Ticket', 40) };
       return {
         heading: inert(`${i.id} · ${i.customerName} · ${i.severity.toUpperCase()} · ${i.status}`),
-        title: inert(`${i.subjectUpn}: ${i.title}`, charsAt(level, 300)),
+        title: inert(`${subjectDisplay(i.subjectUpn)}: ${i.title}`, charsAt(level, 300)),
         facts: [
           { label: 'Opened', value: utc(i.openedAt) },
           ...(i.pendingApprovals.length ? [{ label: 'Awaiting approval', value: inert(i.pendingApprovals.join('; '), charsAt(level, 400)) }] : []),

@@ -1,6 +1,7 @@
 import type { InverseItem, PlanItem } from '../engine/release-plan';
 import { expandCard } from './card-templates';
 import { inert, utc } from './inert-text';
+import { subjectDisplay } from '../domain/subject-display';
 import { pendingApprovalLine, type ApprovalView } from './render-cards';
 
 /**
@@ -42,8 +43,8 @@ export function renderReleaseCard(v: ApprovalView): Record<string, unknown> {
     notice: inert(v.notice ?? '', 400),
     headerStyle: open ? 'warning' : a.status === 'approved' ? 'good' : 'default',
     heading: inert(`${open ? 'Approval needed' : 'Release'}: release the containment · ${inc.id}`),
-    title: inert(p.title ?? `Release ${inc.subjectUpn}`, 300),
-    facts: [{ label: 'Customer', value: inert(v.customerName) }, { label: 'Account', value: inert(inc.subjectUpn, 200) }, ...(p.facts ?? []).map((f) => ({ label: inert(f.label, 60), value: inert(f.value, 300) }))],
+    title: inert(p.title ?? `Release ${subjectDisplay(inc.subjectUpn)}`, 300),
+    facts: [{ label: 'Customer', value: inert(v.customerName) }, { label: 'Account', value: inert(subjectDisplay(inc.subjectUpn), 200) }, ...(p.facts ?? []).map((f) => ({ label: inert(f.label, 60), value: inert(f.value, 300) }))],
     changesHeading: open ? 'What the release changes now' : 'What this release undoes',
     inverses: chosen.map((i) => ({ stepId: i.stepId, line: inert(line(i), 500), choiceTitle: inert(i.title, 120) })),
     selected: (open ? selected : chosen.map((i) => i.stepId)).join(','),

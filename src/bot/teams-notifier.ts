@@ -14,6 +14,7 @@ import type { EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
 import { approverView, readOnlyView } from './user-specific-view';
 import { fitTextMessage } from './card-budget';
+import { subjectDisplay } from '../domain/subject-display';
 import { HANDOFF_THREAD_PRIORITY, threadPriority } from './thread-priority';
 
 /** User-specific approval views (production Teams): who is listed in `refresh.userIds`, and who may approve. */
@@ -205,7 +206,7 @@ export class TeamsNotifier implements Notifier {
     try {
       const posted = await this.holdingClaim(key, marker, () => this.deps.channel.startThread({
         ...activity,
-        summary: `${incidentId}: ${snap.incident.subjectUpn}`,
+        summary: `${incidentId}: ${subjectDisplay(snap.incident.subjectUpn)}`,
       }, { priority: threadPriority(snap.incident.severity) }));
       await this.deps.store.setState(key, JSON.stringify(posted));
       await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
