@@ -64,6 +64,8 @@ function releaseCardAt(v: ApprovalView, level: number): Record<string, unknown> 
     ...inverses.filter((i) => !selected.includes(i.stepId)).map((i) => ({ item: i.title, reason: 'not part of this release: it stays in place' })),
   ];
   const left = firstOf(notChanged, rowsAt(level, 40, 4), where);
+  // a storm with many rounds: the first undos in full, the rest counted (each still has its tick)
+  const lines = firstOf(chosen, rowsAt(level, 100, 6), `${where}: the undos are listed under "changes"`);
   return expandCard('release', {
     notice: inert(v.notice ?? '', 400),
     headerStyle: open ? 'warning' : a.status === 'approved' ? 'good' : 'default',
@@ -71,11 +73,16 @@ function releaseCardAt(v: ApprovalView, level: number): Record<string, unknown> 
     title: inert(p.title ?? `Release ${inc.subjectUpn}`, 300),
     facts: [{ label: 'Customer', value: inert(v.customerName) }, { label: 'Account', value: inert(inc.subjectUpn, 200) }, ...(p.facts ?? []).map((f) => ({ label: inert(f.label, 60), value: inert(f.value, 300) }))],
     changesHeading: open ? 'What the release changes now' : 'What this release undoes',
-    inverses: chosen.map((i) => ({ stepId: i.stepId, line: inert(line(i), chars), choiceTitle: inert(`${i.title}${countOf(i)}`, charsAt(level, 160, 60)) })),
+    inverses: lines.shown.map((i) => ({ line: inert(line(i), chars) })),
+    moreInverses: lines.more ? inert(lines.more, 300) : '',
+    // every undo keeps its tick, however many rounds a storm had: the selection is what runs
+    // (shrunk: the step id and the count, so that every round's count stays on the card)
+    choices: open ? inverses.map((i) => ({ stepId: i.stepId, title: inert(`${level >= 3 ? i.stepId : i.title}${countOf(i)}`, 160) })) : [],
     selected: (open ? selected : chosen.map((i) => i.stepId)).join(','),
     followThrough: inert(`Then: the Defender alerts are classified ${p.data?.classification ?? 'falsePositive'} with a comment, and the incident ends released.`, 300),
     cannotUndo: [
-      ...inverses.filter((i) => i.note).map((i) => ({ line: inert(`${i.title}: ${i.note}`, 400) })),
+      // a storm's rounds share one note: said once, not once per round
+      ...[...byNote(inverses)].map(([note, items]) => ({ line: inert(`${items[0].title}${items.length > 1 ? ` (and ${items.length - 1} other round${items.length === 2 ? '' : 's'})` : ''}: ${note}`, 400) })),
       ...plan.filter((i) => i.kind === 'kept').map((i) => ({ line: inert(`${i.title}: ${(i as { reason: string }).reason}`, 400) })),
     ],
     notChanged: [
@@ -95,4 +102,10 @@ function releaseCardAt(v: ApprovalView, level: number): Record<string, unknown> 
 function listed(lines: readonly string[], n: number, where: string, max: number): string {
   const { shown, more } = firstOf(lines, n, where);
   return [...shown.map((l) => (l.length > max ? `${l.slice(0, max - 1)}…` : l)), ...(more ? [more] : [])].join('; ');
+}
+
+function byNote(items: readonly InverseItem[]): Map<string, InverseItem[]> {
+  const m = new Map<string, InverseItem[]>();
+  for (const i of items) if (i.note) m.set(i.note, [...(m.get(i.note) ?? []), i]);
+  return m;
 }

@@ -26,7 +26,7 @@ const itemSchema = z.union([
 ]);
 
 /** A card's multi-select answers "a,b,c"; the API sends a list. */
-const stepList = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().max(80)).max(50));
+const stepList = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().max(80)).max(100));
 
 export const releaseGateInput = z.object({
   reason: z.string().trim().min(1, 'the reason is required').max(500),

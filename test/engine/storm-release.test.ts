@@ -236,7 +236,7 @@ withTestStores((dialect, make) => {
       const [ap] = await pendingFor(id, gate.id);
       const text = cardText(renderReleaseCard({ approval: ap, incident: (await store.getIncident(id))!, action: gate, customerName: 'Contoso' }));
       assert.ok(text.includes("Contain the storm's accounts where they live — 11 accounts to release"), text);
-      assert.match(text, new RegExp(`${upnOf(run, 5).replace(/\./g, '\\.')}: its containment failed \\(.*\\): it was not contained, nothing to undo`));
+      assert.match(text, new RegExp(`${upnOf(run, 5).replace(/\./g, '\\.')}: its containment failed, nothing to undo \\(`));
       assert.ok(text.includes('Contain the 3 accounts that joined the storm (round 2): rejected'), text);
       assert.ok(text.includes('its 3 accounts were not contained, nothing to undo'), text);
 

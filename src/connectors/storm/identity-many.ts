@@ -167,7 +167,7 @@ export function createStormIdentityActions(single: { resolve: ActionDef; contain
       note: 'Per account as identity.release: the revoked sessions and reset passwords stay as they are',
       // an account whose containment failed was never changed: the release has nothing to undo there
       notUndone: (_fwdIn, fwdOut) => ((fwdOut as ContainManyOutput | undefined)?.accounts ?? []).filter((a) => a.status !== 'contained')
-        .map((a) => ({ item: a.label, reason: `its containment failed${a.error ? ` (${a.error.slice(0, 200)})` : ''}: it was not contained, nothing to undo` })),
+        .map((a) => ({ item: a.label, reason: `its containment failed, nothing to undo${a.error ? ` (${a.error.slice(0, 200)})` : ''}` })),
     },
     /**
      * Built from what storm-accounts read moments before (placement, enabled, roles), not by
