@@ -20,6 +20,8 @@ const CONTAIN_ACTION = 'identity.containMany';
  * `<incident>:<step>` created once, claimed under a lease and run by the runner like a procedure
  * step, so a crash resumes it and a replay never runs it twice. Everything is re-read from the
  * store on every call (the scheduler's pass), so any replica continues where another stopped.
+ * A release (src/engine/release.ts) undoes every round that ran; while one is asked, no new
+ * containment round is asked.
  */
 export class StormRounds extends Room {
 
