@@ -167,6 +167,14 @@ withTestStores((dialect, make) => {
       await engine.settle();
       assert.equal((await store.getAction(`${id}:storm-accounts-3`))!.status, 'succeeded');
       assert.equal(await store.getAction(`${id}:storm-contain-3`), undefined, 'no containment round while a release is asked');
+      // a round's card asked at the same moment as the release (a replica that read the store just
+      // before the release row was written): withdrawn on the next pass, never run
+      const late = ((await store.getAction(`${id}:storm-accounts-3`))!.result!.output as { accounts: unknown[] }).accounts;
+      await store.ensureActions([{ id: `${id}:storm-contain-3`, incidentId: id, stepId: 'storm-contain-3', name: 'identity.containMany', status: 'waiting', idempotencyKey: `${id}:storm-contain-3`, input: { accounts: late } as Record<string, unknown> }]);
+      await engine.settle();
+      const raced = (await store.getAction(`${id}:storm-contain-3`))!;
+      assert.equal(raced.status, 'cancelled');
+      assert.match(String(raced.error), /a release of the storm was asked/);
 
       const before = writes();
       await approve(id, gate.id);
