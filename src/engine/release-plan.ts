@@ -98,7 +98,12 @@ export function buildReleasePlan(proc: Procedure, actions: readonly ActionRecord
       const title = rounds.title(a);
       if (NOTHING_DONE.has(a.status)) {
         const n = listLength(a.input?.accounts);
-        items.push({ kind: 'nothing', stepId: a.stepId, title, forwardAction: a.name, reason: `${a.status}${a.error ? ` (${a.error.slice(0, 200)})` : ''}: ${n === undefined ? 'nothing was' : `its ${n} account${n === 1 ? ' was' : 's were'}`} not contained, nothing to undo` });
+        const its = n === undefined ? 'its accounts' : `its ${n} account${n === 1 ? '' : 's'}`;
+        // a round that failed may have stopped half-way (a lost lease): what it did is not on record
+        const reason = a.status === 'failed'
+          ? `failed${a.error ? ` (${a.error.slice(0, 200)})` : ''}: none of ${its} is recorded as contained, so none is released; check them by hand if it stopped half-way`
+          : `${a.status}${a.error ? ` (${a.error.slice(0, 200)})` : ''}: ${its} ${n === 1 ? 'was' : 'were'} not contained, nothing to undo`;
+        items.push({ kind: 'nothing', stepId: a.stepId, title, forwardAction: a.name, reason });
         continue;
       }
       const item = itemOf(a, title, registry);
