@@ -145,7 +145,11 @@ export interface ActionDef<I = unknown, O = unknown> {
 
 /** The inverse of an action: another registered action, or the reason there is none (shown on the release card). */
 export type InverseDecl =
-  | { action: `${string}.${string}`; input(forwardInput: unknown, forwardOutput: unknown): Record<string, unknown>; note?: string }
+  | {
+    action: `${string}.${string}`; input(forwardInput: unknown, forwardOutput: unknown): Record<string, unknown>; note?: string;
+    /** what the forward call left unchanged, so the inverse leaves it too (an account whose containment failed), shown on the release card */
+    notUndone?(forwardInput: unknown, forwardOutput: unknown): Array<{ item: string; reason: string }>;
+  }
   | { none: string };           // why it cannot be undone, shown on the release card
 
 /**

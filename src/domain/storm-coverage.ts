@@ -28,6 +28,16 @@ export function roundStepId(base: typeof STORM_RESOLVE_STEP | typeof STORM_CONTA
   return round === 1 ? base : `${base}-${round}`;
 }
 
+/** The rows of every round of `base` (the procedure's step is round 1), in round order. */
+export function roundRows<T extends RoundRow>(rows: readonly T[], base: typeof STORM_RESOLVE_STEP | typeof STORM_CONTAIN_STEP): Array<T & { round: number }> {
+  return rowsOf(rows, base);
+}
+
+/** What a further containment round is called where it is listed (the release card, the report). */
+export function containRoundTitle(round: number, accounts: number): string {
+  return `Contain the ${accounts} account${accounts === 1 ? '' : 's'} that joined the storm (round ${round})`;
+}
+
 function rowsOf<T extends RoundRow>(rows: readonly T[], base: typeof STORM_RESOLVE_STEP | typeof STORM_CONTAIN_STEP): Array<T & { round: number }> {
   return rows.flatMap((r) => {
     const round = roundOf(r.stepId, base);

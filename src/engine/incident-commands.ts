@@ -3,6 +3,7 @@ import type { Clicker } from '../domain/approval-policy';
 import { actionIdOf, newIncidentId } from '../domain/incident-id';
 import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
+import { accountsLeft } from './release-plan';
 import { ipSelectionFor } from './incident-context';
 import { refusal, type CommandResult, type StartResult } from './results';
 import { isStormSubject } from '../intake/storm';
@@ -153,8 +154,10 @@ export class IncidentCommands extends Room {
     // a releasing incident's failed undo (release-<step>, release-classify) is retried like a step: the release then goes on
     const releaseRow = incident.status === 'releasing' && stepId.startsWith('release-');
     if (!LIVE_INCIDENT.has(incident.status) && !releaseRow) return refusal('incident-closed', `${incident.id} is ${incident.status}`);
-    if (!RETRYABLE_BY_PERSON.includes(action.status)) {
-      return refusal('not-pending', `${stepId} is ${action.status}; only a failed, expired or rejected step can be retried`, { incidentId: incident.id, stepId });
+    // an undo over many accounts that succeeded for some is retried for the rest (it re-reads each)
+    const leftAccounts = releaseRow && accountsLeft(action).length > 0;
+    if (!RETRYABLE_BY_PERSON.includes(action.status) && !leftAccounts) {
+      return refusal('not-pending', `${stepId} is ${action.status}; only a failed, expired or rejected step (or an undo that left accounts) can be retried`, { incidentId: incident.id, stepId });
     }
     const moved = await this.store.transitionAction(
       action.id,

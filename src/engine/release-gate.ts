@@ -19,19 +19,21 @@ const itemSchema = z.union([
   z.object({
     kind: z.literal('inverse'), stepId: z.string(), title: z.string(), forwardAction: z.string(), inverseAction: z.string(),
     inverseInput: z.record(z.unknown()), note: z.string().optional(), changes: z.array(z.string()), notChanged: z.array(z.object({ item: z.string(), reason: z.string() })),
-    warnings: z.array(z.string()), nothingToDo: z.boolean().optional(), previewError: z.string().optional(),
+    warnings: z.array(z.string()), accounts: z.number().int().min(0).optional(), nothingToDo: z.boolean().optional(), previewError: z.string().optional(),
   }),
   z.object({ kind: z.literal('kept'), stepId: z.string(), title: z.string(), forwardAction: z.string(), reason: z.string() }),
+  z.object({ kind: z.literal('nothing'), stepId: z.string(), title: z.string(), forwardAction: z.string(), reason: z.string() }),
 ]);
 
 /** A card's multi-select answers "a,b,c"; the API sends a list. */
-const stepList = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().max(80)).max(50));
+const stepList = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().max(80)).max(100));
 
 export const releaseGateInput = z.object({
   reason: z.string().trim().min(1, 'the reason is required').max(500),
   classification: z.enum(CLASSIFICATIONS),
   requestedBy: z.object({ name: z.string().max(200), aadObjectId: z.string().max(64) }),
-  plan: z.array(itemSchema).max(50),
+  // a storm adds one item per containment round to the procedure's steps
+  plan: z.array(itemSchema).max(100),
   selected: stepList,
   /** what follows the undos besides the classification (the ticket note, the CISO follow-up draft), as the card says it */
   followThrough: z.array(z.string().max(300)).max(5).optional(),
@@ -48,6 +50,11 @@ export function chosenInverses(input: ReleaseGateInput): InverseItem[] {
   return (input.plan as PlanItem[]).filter((i): i is InverseItem => i.kind === 'inverse' && chosen.has(i.stepId));
 }
 
+/** " — 12 accounts to release" for an undo over a list of accounts (a storm round), else nothing. */
+export function countOf(i: InverseItem): string {
+  return i.accounts === undefined ? '' : ` — ${i.accounts} account${i.accounts === 1 ? '' : 's'} to release`;
+}
+
 export function releasePreview(input: ReleaseGateInput, incidentId: string): Preview {
   const chosen = chosenInverses(input);
   const chosenIds = new Set(chosen.map((i) => i.stepId));
@@ -55,11 +62,11 @@ export function releasePreview(input: ReleaseGateInput, incidentId: string): Pre
   const changes = chosen.map((i) => {
     if (i.previewError) return `${i.title}: undo with ${i.inverseAction} (what it changes could not be read now: ${i.previewError}; it re-reads before acting)`;
     if (i.nothingToDo) return `${i.title}: nothing to undo now (${i.notChanged.map((n) => `${n.item}: ${n.reason}`).join('; ') || 'already undone'})`;
-    return `${i.title}: ${i.changes.join('; ') || `undo with ${i.inverseAction}`}`;
+    return `${i.title}${countOf(i)}: ${i.changes.join('; ') || `undo with ${i.inverseAction}`}`;
   });
   const notChanged = [
     ...chosen.flatMap((i) => i.notChanged.map((n) => ({ item: n.item, reason: n.reason }))),
-    ...plan.filter((i) => i.kind === 'kept').map((i) => ({ item: i.title, reason: (i as { reason: string }).reason })),
+    ...plan.filter((i) => i.kind === 'kept' || i.kind === 'nothing').map((i) => ({ item: i.title, reason: (i as { reason: string }).reason })),
     ...plan.filter((i) => i.kind === 'inverse' && !chosenIds.has(i.stepId)).map((i) => ({ item: i.title, reason: 'not part of this release: it stays in place' })),
   ];
   return {

@@ -23,6 +23,8 @@ export interface InverseItem {
   changes: string[];
   notChanged: Array<{ item: string; reason: string }>;
   warnings: string[];
+  /** an inverse over a list of accounts (a storm round's undo): how many, for the card's count */
+  accounts?: number;
   /** the inverse's preview found nothing to undo (someone already did it by hand) */
   nothingToDo?: boolean;
   previewError?: string;
@@ -37,7 +39,32 @@ export interface KeptItem {
   reason: string;
 }
 
-export type PlanItem = InverseItem | KeptItem;
+/**
+ * A containment round of a storm that contained nothing (rejected, expired, failed, cancelled): its
+ * accounts were never changed, so there is nothing to undo; the card says so rather than leave the
+ * analyst wondering why they are not listed.
+ */
+export interface NothingItem {
+  kind: 'nothing';
+  stepId: string;
+  title: string;
+  forwardAction: string;
+  reason: string;
+}
+
+export type PlanItem = InverseItem | KeptItem | NothingItem;
+
+/**
+ * Rows that are not procedure steps but stand with one: a storm's further containment rounds
+ * (`storm-contain-<n>`, src/engine/storm-rounds.ts) stand with `storm-contain`. For such a step the
+ * plan takes every round (the step's own row first), undoes each that succeeded and names each
+ * that contained nothing.
+ */
+export interface StepRounds {
+  /** every round of the step, the step's own row included, in round order */
+  rows: ActionRecord[];
+  title(row: ActionRecord): string;
+}
 
 export interface ReleasePlan {
   /** in the order they run: the reverse of the procedure's dependency order */
@@ -52,53 +79,80 @@ export function releaseStepId(stepId: string): string {
 /**
  * The plan, without previews. `actions` must be read from the store (the cache may lag a crash);
  * steps that did not succeed, or succeeded with nothing to do, changed nothing and are left out;
- * read-only steps change nothing either.
+ * read-only steps change nothing either. A step with rounds (`roundsOf`) gives one item per round,
+ * and a round that contained nothing says so ('nothing').
  */
-export function buildReleasePlan(proc: Procedure, actions: readonly ActionRecord[], registry: ActionRegistry): ReleasePlan {
+export function buildReleasePlan(proc: Procedure, actions: readonly ActionRecord[], registry: ActionRegistry, roundsOf: (stepId: string) => StepRounds | undefined = () => undefined): ReleasePlan {
   const byStep = new Map(actions.map((a) => [a.stepId, a]));
   const items: PlanItem[] = [];
   for (const step of [...topologicalOrder(proc)].reverse()) {
-    const a = byStep.get(step.id);
-    if (!a || a.status !== 'succeeded' || a.result?.nothingToDo === true) continue;
-    const def = registry.get(a.name);
-    const base = { stepId: step.id, title: step.title, forwardAction: a.name };
-    if (!def) {
-      items.push({ kind: 'kept', ...base, reason: `${a.name} is not registered in this process: undo it by hand` });
+    const rounds = roundsOf(step.id);
+    if (!rounds) {
+      const a = byStep.get(step.id);
+      const item = a && itemOf(a, step.title, registry);
+      if (item) items.push(item);
       continue;
     }
-    const decl = def.inverse;
-    if (!decl) {
-      // read-only and reporting steps change nothing worth undoing; a destructive one without a declaration is named
-      if (def.risk === 'destructive') items.push({ kind: 'kept', ...base, reason: `${a.name} declares no inverse: undo it by hand` });
-      continue;
+    // the later rounds first: the reverse of the order they ran in, as for the steps
+    for (const a of [...rounds.rows].reverse()) {
+      const title = rounds.title(a);
+      if (NOTHING_DONE.has(a.status)) {
+        const n = listLength(a.input?.accounts);
+        const its = n === undefined ? 'its accounts' : `its ${n} account${n === 1 ? '' : 's'}`;
+        // a round that failed may have stopped half-way (a lost lease): what it did is not on record
+        const reason = a.status === 'failed'
+          ? `failed${a.error ? ` (${a.error.slice(0, 200)})` : ''}: none of ${its} is recorded as contained, so none is released; check them by hand if it stopped half-way`
+          : `${a.status}${a.error ? ` (${a.error.slice(0, 200)})` : ''}: ${its} ${n === 1 ? 'was' : 'were'} not contained, nothing to undo`;
+        items.push({ kind: 'nothing', stepId: a.stepId, title, forwardAction: a.name, reason });
+        continue;
+      }
+      const item = itemOf(a, title, registry);
+      if (item) items.push(item);
     }
-    if ('none' in decl) {
-      items.push({ kind: 'kept', ...base, reason: decl.none });
-      continue;
-    }
-    if (!registry.has(decl.action)) {
-      items.push({ kind: 'kept', ...base, reason: `its inverse ${decl.action} is not registered in this process: undo it by hand` });
-      continue;
-    }
-    let inverseInput: Record<string, unknown>;
-    try {
-      inverseInput = decl.input(a.input ?? {}, (a.result as { output?: unknown } | null)?.output ?? null);
-    } catch (e) {
-      items.push({ kind: 'kept', ...base, reason: `the inverse input could not be built (${(e as Error).message.slice(0, 200)}): undo it by hand` });
-      continue;
-    }
-    const parsed = registry.get(decl.action)!.input.safeParse(inverseInput);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      items.push({ kind: 'kept', ...base, reason: `the inverse input does not fit ${decl.action} (${issue.path.join('.') || 'input'}: ${issue.message}): undo it by hand` });
-      continue;
-    }
-    items.push({
-      kind: 'inverse', ...base, inverseAction: decl.action, inverseInput: JSON.parse(JSON.stringify(inverseInput)) as Record<string, unknown>,
-      ...(decl.note ? { note: decl.note } : {}), changes: [], notChanged: [], warnings: [],
-    });
   }
   return { items };
+}
+
+/** A round that ended without changing anything. */
+const NOTHING_DONE = new Set(['rejected', 'expired', 'failed', 'cancelled']);
+
+function listLength(v: unknown): number | undefined {
+  return Array.isArray(v) ? v.length : undefined;
+}
+
+/** The plan item of one row: undefined when it changed nothing worth undoing (not succeeded, read-only). */
+function itemOf(a: ActionRecord, title: string, registry: ActionRegistry): PlanItem | undefined {
+  if (a.status !== 'succeeded' || a.result?.nothingToDo === true) return undefined;
+  const def = registry.get(a.name);
+  const base = { stepId: a.stepId, title, forwardAction: a.name };
+  if (!def) return { kind: 'kept', ...base, reason: `${a.name} is not registered in this process: undo it by hand` };
+  const decl = def.inverse;
+  if (!decl) {
+    // read-only and reporting steps change nothing worth undoing; a destructive one without a declaration is named
+    return def.risk === 'destructive' ? { kind: 'kept', ...base, reason: `${a.name} declares no inverse: undo it by hand` } : undefined;
+  }
+  if ('none' in decl) return { kind: 'kept', ...base, reason: decl.none };
+  if (!registry.has(decl.action)) return { kind: 'kept', ...base, reason: `its inverse ${decl.action} is not registered in this process: undo it by hand` };
+  const fwdOut = (a.result as { output?: unknown } | null)?.output ?? null;
+  let inverseInput: Record<string, unknown>;
+  try {
+    inverseInput = decl.input(a.input ?? {}, fwdOut);
+  } catch (e) {
+    return { kind: 'kept', ...base, reason: `the inverse input could not be built (${(e as Error).message.slice(0, 200)}): undo it by hand` };
+  }
+  const parsed = registry.get(decl.action)!.input.safeParse(inverseInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { kind: 'kept', ...base, reason: `the inverse input does not fit ${decl.action} (${issue.path.join('.') || 'input'}: ${issue.message}): undo it by hand` };
+  }
+  const accounts = listLength(inverseInput.accounts);
+  return {
+    kind: 'inverse', ...base, inverseAction: decl.action, inverseInput: JSON.parse(JSON.stringify(inverseInput)) as Record<string, unknown>,
+    ...(decl.note ? { note: decl.note } : {}), changes: [],
+    // what the forward action itself did not change (a storm account whose containment failed): nothing to undo there
+    notChanged: decl.notUndone ? decl.notUndone(a.input ?? {}, fwdOut) : [],
+    warnings: [], ...(accounts !== undefined ? { accounts } : {}),
+  };
 }
 
 /**
@@ -120,7 +174,7 @@ export async function previewReleasePlan(plan: ReleasePlan, registry: ActionRegi
     }
     try {
       const p: Preview = await def.preview(def.input.parse(item.inverseInput), ctxFor(item));
-      items.push({ ...item, changes: p.changes, notChanged: p.notChanged ?? [], warnings: p.warnings, ...(p.nothingToDo ? { nothingToDo: true } : {}) });
+      items.push({ ...item, changes: p.changes, notChanged: [...item.notChanged, ...(p.notChanged ?? [])], warnings: p.warnings, ...(p.nothingToDo ? { nothingToDo: true } : {}) });
     } catch (e) {
       items.push({ ...item, changes: [], previewError: (e as Error).message.slice(0, 300) });
     }
@@ -140,4 +194,18 @@ export function selectInverses(plan: ReleasePlan, stepIds: readonly string[]): {
   if (unknown.length) return { ok: false, reason: `${unknown.slice(0, 5).map((s) => `"${s.slice(0, 60)}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a step this release can undo (it can undo: ${[...known].join(', ') || 'nothing'})` };
   const chosen = new Set(stepIds);
   return { ok: true, items: inverses.filter((i) => chosen.has(i.stepId)) };
+}
+
+/**
+ * The accounts an undo over many accounts did not release (identity.releaseMany: one account
+ * failing does not stop the others, and the row succeeds when any was released). The release is
+ * not complete while there are any: it names them and `@ir retry` re-runs the row, which re-reads
+ * every account and changes only the ones still to release.
+ */
+export function accountsLeft(row: Pick<ActionRecord, 'status' | 'result'>): Array<{ label: string; error: string }> {
+  if (row.status !== 'succeeded') return [];
+  const accounts = ((row.result?.output ?? null) as { accounts?: unknown } | null)?.accounts;
+  if (!Array.isArray(accounts)) return [];
+  return accounts.flatMap((a) => (a && typeof a === 'object' && (a as { status?: unknown }).status === 'failed'
+    ? [{ label: String((a as { label?: unknown }).label ?? '?'), error: String((a as { error?: unknown }).error ?? 'failed') }] : []));
 }

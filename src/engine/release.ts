@@ -3,14 +3,14 @@ import { actionIdOf } from '../domain/incident-id';
 import type { Clicker } from '../domain/approval-policy';
 import type { ActionRecord, IncidentRecord } from '../store/store';
 import { ENDED, Room, toJson } from './engine-core';
-import type { ProcedureStep } from './procedure';
-import { buildReleasePlan, previewReleasePlan, releaseStepId, type KeptItem, type PlanItem, type ReleasePlan } from './release-plan';
+import type { Procedure, ProcedureStep } from './procedure';
+import { accountsLeft, buildReleasePlan, previewReleasePlan, releaseStepId, type KeptItem, type PlanItem, type ReleasePlan, type StepRounds } from './release-plan';
 import { readFindings } from '../domain/incident-findings';
 import { FOLLOW_UP_CISO_ACTION } from '../evidence/ciso-follow-up';
 import { chosenInverses, CLASSIFICATIONS, RELEASE_GATE_ACTION, RELEASE_GATE_STEP, releaseGateInput, releasePreview, type ReleaseClassification, type ReleaseGateInput } from './release-gate';
 import { refusal, type Refusal } from './results';
 import { isStormSubject } from '../intake/storm';
-import { roundOf, STORM_CONTAIN_STEP } from '../domain/storm-coverage';
+import { containRoundTitle, roundRows, STORM_CONTAIN_STEP } from '../domain/storm-coverage';
 
 /** The follow-through after the inverses: the Defender alerts get the approver's classification. */
 export const CLASSIFY_ACTION = 'alerts.classify';
@@ -19,6 +19,13 @@ export const CLASSIFY_STEP = 'release-classify';
 export const TICKET_UPDATE_ACTION = 'ticket.update';
 export const TICKET_STEP = 'release-ticket';
 export const CISO_STEP = 'release-ciso';
+/**
+ * A storm's follow-up goes only if its CISO email was sent (Storm containment@2 drafts one; @1 sent
+ * none; a draft may have been discarded): then it goes as for one account, naming the storm and its
+ * count (src/evidence/ciso-follow-up.ts); else there is nothing to follow up.
+ */
+const STORM_NO_FOLLOW_UP = 'the CISO was not emailed about this storm (no email step in its procedure, or its draft was not sent); the report lists every account released';
+const CISO_EMAIL_ACTION = 'mail.notifyCiso';
 
 /** A release row: an undo or a follow-through; `skip` says why it is not needed, `approval` puts it to its own card. */
 interface ReleaseRow { stepId: string; action: string; input: Record<string, unknown>; title: string; skip?: string; approval?: boolean }
@@ -61,23 +68,26 @@ export class Release extends Room {
     const inProcedure = new Set(proc.steps.map((s) => s.id));
     const running = actions.filter((a) => inProcedure.has(a.stepId) && !ENDED.has(a.status));
     if (running.length) return refuse('still-running', `containment is still running (${running.map((a) => `${a.stepId} ${a.status}`).join(', ')}); release it when every step has ended`);
-    // A storm's further rounds (storm-contain-<n>) are not procedure steps, so the plan below would
-    // not undo them: refused rather than released in part (the procedure's round has its inverse,
-    // identity.releaseMany). Release such a storm's later accounts by hand or per account.
-    if (isStormSubject(incident.subjectUpn)) {
-      const later = actions.filter((a) => (roundOf(a.stepId, STORM_CONTAIN_STEP) ?? 1) > 1 && a.status !== 'skipped' && a.status !== 'rejected' && a.status !== 'expired' && a.status !== 'cancelled');
-      if (later.length) return refuse('still-running', `${incident.id} has further containment rounds (${later.map((a) => `${a.stepId} ${a.status}`).join(', ')}) that a release does not undo yet: release those accounts by hand, or each with its own incident`);
+    // A storm's further containment round (storm-contain-<n>, not a procedure step) that has not
+    // ended is refused like a running step: the request changes nothing until it is approved, so it
+    // does not cancel the round's card (a rejected release would leave those accounts uncovered),
+    // and a round under way would contain accounts after the plan was made. Reject its card (the
+    // storm is a false positive) or let it run, then ask again. Ended rounds are in the plan.
+    const storm = isStormSubject(incident.subjectUpn);
+    if (storm) {
+      const open = roundRows(actions, STORM_CONTAIN_STEP).filter((a) => a.round > 1 && !ENDED.has(a.status));
+      if (open.length) return refuse('still-running', `${incident.id} has a further containment round that has not ended (${open.map((a) => `${a.stepId} ${a.status}`).join(', ')}): approve or reject it first (reject it if the storm is a false positive), then ask the release again`);
     }
     const classification = (req.classification ?? 'falsePositive') as ReleaseClassification;
     if (!CLASSIFICATIONS.includes(classification)) return refuse('invalid-request', `"${String(req.classification).slice(0, 40)}" is not a classification (${CLASSIFICATIONS.join(' or ')})`);
 
     const customer = this.customerOf(incident);
-    const plan = await previewReleasePlan(buildReleasePlan(proc, actions, this.registry), this.registry, (item) =>
+    const plan = await previewReleasePlan(buildReleasePlan(proc, actions, this.registry, storm ? stormRounds(proc, actions) : undefined), this.registry, (item) =>
       this.actionContext(incident, customer, syntheticRow(incident, item.stepId), false));
     const input: ReleaseGateInput = {
       reason: req.reason, classification, requestedBy: { name: req.by.name, aadObjectId: req.by.aadObjectId },
       plan: plan.items, selected: plan.items.filter((i) => i.kind === 'inverse').map((i) => i.stepId),
-      ...this.followThroughPreview(incident, customer),
+      ...this.followThroughPreview(incident, customer, actions),
     };
     const parsed = releaseGateInput.safeParse(input);
     if (!parsed.success) return refuse('invalid-request', parsed.error.issues[0].message);
@@ -127,7 +137,7 @@ export class Release extends Room {
         input: { alertIds: alerts.map((a) => a.id), classification: input.classification, comment: `Released by the IR bot (${incident.id}): ${input.reason}` },
       });
     }
-    rows.push(...this.followThrough(incident, input, approvedBy, gate.updatedAt));
+    rows.push(...this.followThrough(incident, input, approvedBy, gate.updatedAt, await this.store.listActions(incident.id)));
     // One at a time, in order: the next is made ready only once the one before has ended (a failed
     // one does not stop the rest; the release then stays `releasing` until it is retried).
     for (const r of rows) {
@@ -157,11 +167,17 @@ export class Release extends Room {
     const ended = await Promise.all(rows.map((r) => this.store.getAction(actionIdOf(incident.id, r.stepId))));
     // skipped needed nothing; a follow-up email the approver discarded (or let expire) was a decision, not a failure
     const failed = ended.filter((a) => a && a.status !== 'succeeded' && a.status !== 'skipped' && !(a.stepId === CISO_STEP && ['rejected', 'expired'].includes(a.status))).map((a) => a!.stepId);
-    if (failed.length) {
-      const marker = failed.join(',');
+    // an undo over many accounts that released some and not others: what is left is named
+    const partial = ended.flatMap((a) => { const left = a ? accountsLeft(a) : []; return left.length ? [{ stepId: a!.stepId, left }] : []; });
+    if (failed.length || partial.length) {
+      const marker = [...failed, ...partial.map((p) => `${p.stepId}/${p.left.length}`)].join(',');
       if ((incident.data as { releaseIncomplete?: string }).releaseIncomplete !== marker) {
+        const lines = [
+          ...(failed.length ? [`${failed.join(', ')} did not succeed`] : []),
+          ...partial.map((p) => `${p.stepId} left ${p.left.length} account${p.left.length === 1 ? '' : 's'} not released: ${p.left.slice(0, 5).map((x) => `${x.label} (${x.error.slice(0, 120)})`).join('; ')}${p.left.length > 5 ? `; … and ${p.left.length - 5} more` : ''}`),
+        ];
         await this.store.updateIncident(incident.id, { data: { releaseIncomplete: marker } }, [
-          { source: 'engine', kind: 'release.incomplete', summary: `Release of ${incident.id} not complete: ${failed.join(', ')} did not succeed; it stays releasing until they are retried` },
+          { source: 'engine', kind: 'release.incomplete', summary: `Release of ${incident.id} not complete: ${lines.join('; ')}; it stays releasing until they are retried (@ir retry ${incident.id} <step>)`.slice(0, 2000) },
         ]);
         changed++;
         this.notify((n) => n.incidentChanged(incident.id));
@@ -180,7 +196,7 @@ export class Release extends Room {
    * The ServiceNow update and the CISO follow-up, each when its action is registered here; skipped
    * with the reason when the customer has no ServiceNow (or no ticket was opened) or no CISO contact.
    */
-  private followThrough(incident: IncidentRecord, input: ReleaseGateInput, approvedBy: string, approvedAt: string): ReleaseRow[] {
+  private followThrough(incident: IncidentRecord, input: ReleaseGateInput, approvedBy: string, approvedAt: string, actions: readonly ActionRecord[]): ReleaseRow[] {
     const customer = this.customerOf(incident);
     const { undone, kept } = followThroughLines(input);
     const common = { reason: input.reason, classification: input.classification, releasedBy: approvedBy, undone, kept };
@@ -198,14 +214,18 @@ export class Release extends Room {
       rows.push({
         stepId: CISO_STEP, action: FOLLOW_UP_CISO_ACTION, title: `Follow-up email to ${customer.name}'s CISO`, approval: true,
         input: { ...common, releasedAt: new Date(approvedAt).toISOString() },
-        skip: customer.contacts?.ciso?.email ? undefined : `${customer.name} has no CISO contact`,
+        skip: this.stormWithoutCisoEmail(incident, actions) ? STORM_NO_FOLLOW_UP : customer.contacts?.ciso?.email ? undefined : `${customer.name} has no CISO contact`,
       });
     }
     return rows;
   }
 
   /** The card's lines for the ticket note and the CISO follow-up, each when it will be part of the run. */
-  private followThroughPreview(incident: IncidentRecord, customer: CustomerConfig): { followThrough?: string[] } {
+  private stormWithoutCisoEmail(incident: IncidentRecord, actions: readonly ActionRecord[]): boolean {
+    return isStormSubject(incident.subjectUpn) && !actions.some((a) => a.name === CISO_EMAIL_ACTION && a.status === 'succeeded');
+  }
+
+  private followThroughPreview(incident: IncidentRecord, customer: CustomerConfig, actions: readonly ActionRecord[]): { followThrough?: string[] } {
     const lines: string[] = [];
     if (this.registry.has(TICKET_UPDATE_ACTION)) {
       const ticket = readFindings(incident.data).ticket;
@@ -214,7 +234,8 @@ export class Release extends Room {
         : !ticket ? 'No ServiceNow update: no ticket was opened for this incident'
           : `Note the release on ServiceNow ${ticket.number} and set state ${sn.falsePositiveState}, close code ${sn.falsePositiveCloseCode}`);
     }
-    if (this.registry.has(FOLLOW_UP_CISO_ACTION) && customer.contacts?.ciso?.email) lines.push(`Draft a follow-up email to ${customer.contacts.ciso.name} (CISO), for review on its own card before it is sent`);
+    if (this.registry.has(FOLLOW_UP_CISO_ACTION) && this.stormWithoutCisoEmail(incident, actions)) lines.push(`No follow-up email: ${STORM_NO_FOLLOW_UP}`);
+    else if (this.registry.has(FOLLOW_UP_CISO_ACTION) && customer.contacts?.ciso?.email) lines.push(`Draft a follow-up email to ${customer.contacts.ciso.name} (CISO), for review on its own card before it is sent`);
     return lines.length ? { followThrough: lines.map((l) => l.slice(0, 300)) } : {};
   }
 
@@ -266,6 +287,24 @@ function followThroughLines(input: ReleaseGateInput): { undone: string[]; kept: 
       ...plan.filter((i) => i.kind === 'inverse' && !chosenIds.has(i.stepId)).map((i) => `${i.title}: not part of this release, it stays in place`),
     ].map((k) => k.slice(0, 500)),
   };
+}
+
+/**
+ * A storm's containment rounds for the plan: storm-contain (the procedure's round, its step's
+ * title) and every further round storm-contain-<n>, each undone by its own release row.
+ */
+function stormRounds(proc: Procedure, actions: readonly ActionRecord[]): (stepId: string) => StepRounds | undefined {
+  const stepTitle = proc.steps.find((s) => s.id === STORM_CONTAIN_STEP)?.title ?? STORM_CONTAIN_STEP;
+  const rows = roundRows(actions, STORM_CONTAIN_STEP);
+  const round = new Map(rows.map((r) => [r.stepId, r.round]));
+  return (stepId) => (stepId !== STORM_CONTAIN_STEP ? undefined : {
+    rows,
+    title: (a) => {
+      const n = round.get(a.stepId) ?? 1;
+      const accounts = a.input?.accounts;
+      return n === 1 ? stepTitle : containRoundTitle(n, Array.isArray(accounts) ? accounts.length : 0);
+    },
+  });
 }
 
 function syntheticRow(incident: IncidentRecord, stepId: string): ActionRecord {

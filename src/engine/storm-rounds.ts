@@ -4,7 +4,10 @@ import { isStormSubject, stormAccountIdentities } from '../intake/storm';
 import type { ActionRecord, IncidentRecord } from '../store/store';
 import { ENDED, errorText, LIVE_INCIDENT, Room, toJson } from './engine-core';
 import type { ProcedureStep } from './procedure';
+import { RELEASE_GATE_STEP } from './release-gate';
 
+/** A release request that no longer stands: the rounds go on. */
+const RELEASE_GONE = new Set(['rejected', 'expired', 'failed', 'cancelled']);
 const RESOLVE_ACTION = 'identity.resolveMany';
 const CONTAIN_ACTION = 'identity.containMany';
 
@@ -17,6 +20,8 @@ const CONTAIN_ACTION = 'identity.containMany';
  * `<incident>:<step>` created once, claimed under a lease and run by the runner like a procedure
  * step, so a crash resumes it and a replay never runs it twice. Everything is re-read from the
  * store on every call (the scheduler's pass), so any replica continues where another stopped.
+ * A release (src/engine/release.ts) undoes every round that ran; while one is asked, no new
+ * containment round is asked.
  */
 export class StormRounds extends Room {
 
@@ -47,6 +52,11 @@ export class StormRounds extends Room {
     // --- containment: one further approval for what the look-ups resolved and no round asked about
     const lastContain = cov.containRows.at(-1);
     if (!lastContain) return changed;
+    // A release asked (or approved) undoes exactly the rounds its card listed: no new round is asked
+    // meanwhile (the later accounts are looked up, not contained), and a round's card asked at the
+    // same moment as the release is withdrawn. A rejected or expired release lets the rounds go on.
+    const gate = actions.find((a) => a.stepId === RELEASE_GATE_STEP);
+    if (gate && !RELEASE_GONE.has(gate.status)) return changed + (await this.withdraw(incident, cov.containRows.filter((r) => r.round > 1)));
     if (lastContain.round > 1 && lastContain.status === 'awaiting_approval') {
       await this.rooms.approvals.ensureApproval(incident, customer, pseudoStep(lastContain.stepId, String(lastContain.preview?.title ?? 'Contain the accounts that joined the storm')), lastContain);
       return changed;
@@ -56,6 +66,21 @@ export class StormRounds extends Room {
     const round = lastContain.round + 1;
     const row = await this.ensureRow(incident, roundStepId(STORM_CONTAIN_STEP, round), CONTAIN_ACTION, { accounts: cov.resolvedNotAsked });
     if (row.status === 'waiting') changed += await this.askApproval(incident, row);
+    return changed;
+  }
+
+  /** Cancels the further rounds not started yet (waiting, ready, awaiting approval): a release was asked. */
+  private async withdraw(incident: IncidentRecord, rounds: ActionRecord[]): Promise<number> {
+    let changed = 0;
+    for (const a of rounds.filter((r) => ['waiting', 'ready', 'awaiting_approval'].includes(r.status))) {
+      const moved = await this.store.transitionAction(a.id, { from: [a.status], to: 'cancelled' }, { error: 'a release of the storm was asked: this round is not run' }, [
+        { source: 'engine', kind: 'step.cancelled', summary: `${a.stepId}: cancelled (a release of the storm was asked)`, data: { step: a.stepId, stormRound: true } },
+      ]);
+      if (!moved) continue;
+      changed++;
+      for (const ap of await this.store.listApprovals({ incidentId: incident.id, status: 'pending' })) if (ap.actionId === a.id) this.notify((n) => n.approvalDecided(ap));
+    }
+    if (changed) this.notify((n) => n.incidentChanged(incident.id));
     return changed;
   }
 

@@ -40,9 +40,10 @@ export function releaseSection(d: { incident: IncidentRecord; actions: ActionRec
     : 'Nothing has been undone yet.\n');
   // an approver's edit is stored as the card sent it ("a,b"); the API's as a list
   const selected = new Set(Array.isArray(input.selected) ? input.selected.map(String) : typeof input.selected === 'string' ? input.selected.split(',').map((x) => x.trim()) : []);
-  const left = (input.plan ?? []).filter((i) => i.kind === 'kept' || (i.kind === 'inverse' && !selected.has(String(i.stepId))));
+  // 'nothing': a storm's containment round that contained nothing (rejected, failed …): nothing to undo
+  const left = (input.plan ?? []).filter((i) => i.kind === 'kept' || i.kind === 'nothing' || (i.kind === 'inverse' && !selected.has(String(i.stepId))));
   parts.push('\n### Left in place\n\n');
-  parts.push(left.length ? left.map((i) => `- ${text(String(i.title ?? i.stepId))}: ${text(i.kind === 'kept' ? String(i.reason ?? '') : 'not part of this release')}\n`).join('') : '- Nothing.\n');
+  parts.push(left.length ? left.map((i) => `- ${text(String(i.title ?? i.stepId))}: ${text(i.kind === 'inverse' ? 'not part of this release' : String(i.reason ?? ''))}\n`).join('') : '- Nothing.\n');
   const planEvidence = evidenceIdsOf(gate).map((id) => byId.get(id)).filter((e): e is EvidenceRecord => !!e);
   if (planEvidence.length) parts.push(`\nThe approved plan is kept as evidence ${planEvidence.map((e) => `#${e.id} (SHA-256 ${code(e.sha256)})`).join(', ')}.\n`);
   return `${parts.join('')}\n`;

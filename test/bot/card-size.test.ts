@@ -10,6 +10,10 @@ import { adaptiveCardProblems, cardText } from '../support/adaptive-card-check';
 import pino from 'pino';
 import { createIdentityActions } from '../../src/connectors/identity/actions';
 import { contosoCustomer } from '../support/contoso-customer';
+import { renderReleaseCard } from '../../src/bot/render-release-card';
+import { releaseGateInput, releasePreview } from '../../src/engine/release-gate';
+import type { InverseDecl } from '../../src/connectors/types';
+import type { ContainManyOutput } from '../../src/connectors/storm/identity-many';
 
 /**
  * The largest cards the bot can make, rendered for every template and measured as the activity
@@ -147,6 +151,57 @@ describe('every card fits in one Teams message (28 KB with the card)', () => {
     assert.ok(text.includes(`${ACCOUNTS} privileged accounts`), 'the privileged accounts are called out');
     assert.ok(text.includes('user0.'), 'the first accounts are listed');
     assert.match(text, /… and \d+ more — see the operator API GET \/api\/incidents\/IR-20261127-7K3Q/);
+  });
+
+  it("the release card of the largest storm (300 accounts in round 1, 60 further rounds, 30 that contained nothing, half the accounts failed) fits with each round's count, its first accounts and … and K more", () => {
+    const decl = createIdentityActions().find((d) => d.name === 'identity.containMany')!.inverse as Extract<InverseDecl, { action: string }>;
+    let next = 0;
+    // each round's undo as the plan makes it: identity.containMany's own inverse declaration applied to a round's input and output
+    const round = (stepId: string, title: string, n: number) => {
+      const accounts = Array.from({ length: n }, () => stormAccount(next++));
+      const out: ContainManyOutput = {
+        total: n, contained: Math.ceil(n / 2), failed: Math.floor(n / 2),
+        accounts: accounts.map((a, k) => (k % 2
+          ? { label: a.label, upn: a.upn, placement: a.placement, status: 'failed' as const, changed: [], already: [], error: heavy(500) }
+          : { label: a.label, upn: a.upn, placement: a.placement, status: 'contained' as const, changed: ['adDisable'], already: [], steps: [{ step: 'adDisable', changed: true }] })),
+      };
+      const inverseInput = decl.input({ accounts }, out) as { accounts: Array<{ label: string; upn: string }> };
+      return {
+        kind: 'inverse' as const, stepId, title, forwardAction: 'identity.containMany', inverseAction: decl.action, inverseInput, note: decl.note,
+        // identity.releaseMany's preview: one line per account
+        changes: inverseInput.accounts.map((a) => `${a.label}: Enable in AD — Enable ${heavy(64)} (${heavy(200)}): userAccountControl ${heavy(20)}`),
+        notChanged: decl.notUndone!({ accounts }, out), warnings: [heavy(300)], accounts: inverseInput.accounts.length,
+      };
+    };
+    const plan = [
+      ...Array.from({ length: 60 }, (_, r) => round(`storm-contain-${r + 2}`, `Contain the 5 accounts that joined the storm (round ${r + 2})`, 5)),
+      round('storm-contain', "Contain the storm's accounts where they live", ACCOUNTS),
+      ...Array.from({ length: 30 }, (_, r) => ({ kind: 'nothing' as const, stepId: `storm-contain-${r + 62}`, title: `Contain the 5 accounts that joined the storm (round ${r + 62})`, forwardAction: 'identity.containMany', reason: `rejected (${heavy(200)}): its 5 accounts were not contained, nothing to undo` })),
+    ];
+    const input = releaseGateInput.parse({
+      reason: heavy(500), classification: 'falsePositive', requestedBy: { name: heavy(200), aadObjectId: 'x' }, plan,
+      selected: plan.filter((i) => i.kind === 'inverse').map((i) => i.stepId), followThrough: [heavy(300), heavy(300)],
+    });
+    const preview = releasePreview(input, ID);
+    const card = renderReleaseCard({ approval: approval(1), incident: incident(), customerName: heavy(100), action: action(1, 'awaiting_approval', { stepId: 'release', name: 'release.start', preview: preview as never }), notice: heavy(400) });
+    measure(card);
+    const text = cardText(card);
+    // the first rounds in full: the count, the first accounts, then how many more and where they are
+    assert.ok(text.includes('Contain the 5 accounts that joined the storm (round 2) — 3 accounts to release: user0.'), 'a round with its count and first accounts');
+    // (names this long are cut on the last levels; each line is cut on its own, so the count stays)
+    assert.match(text, new RegExp(`— 3 accounts to release: user0\\.a+[^;]*; user2\\.a+[^;]*; … and 1 more — see GET /api/incidents/${ID} \\(step release\\)`));
+    // every round's count stays, on its tick (round 1: half of its 300 accounts were contained)
+    assert.ok(text.includes(`storm-contain — ${ACCOUNTS / 2} accounts to release`), 'round 1 with its count');
+    for (let r = 2; r <= 61; r++) assert.ok(text.includes(`storm-contain-${r} — 3 accounts to release`), `round ${r} with its count`);
+    // the accounts never contained, and the rounds that contained nothing, are named (the first ones, then counted)
+    assert.match(text, /user1\.a+…: its containment failed, nothing to undo \(/);
+    assert.match(text, /… and \d+ more: see the report \(@ir report IR-20261127-7K3Q\)/);
+    assert.match(text, /… and \d+ more — see GET \/api\/incidents\/IR-20261127-7K3Q \(step release\): the undos are listed under "changes"/);
+    const body = card.body as Array<{ id?: string; choices?: Array<{ value: string }>; value?: string }>;
+    const choice = body.find((b) => b.id === 'selected')!;
+    assert.equal(choice.choices!.length, 61, 'every round keeps its tick');
+    assert.equal(choice.value, input.selected.join(','));
+    assert.deepEqual((card.actions as Array<{ verb: string }>).map((a) => a.verb), ['ir.approve', 'ir.reject']);
   });
 
   it('an open approval with 300 changes keeps Approve/Reject, the count and where the full list is', () => {

@@ -166,6 +166,9 @@ export function createStormIdentityActions(single: { resolve: ActionDef; contain
         };
       },
       note: 'Per account as identity.release: the revoked sessions and reset passwords stay as they are',
+      // an account whose containment failed was never changed: the release has nothing to undo there
+      notUndone: (_fwdIn, fwdOut) => ((fwdOut as ContainManyOutput | undefined)?.accounts ?? []).filter((a) => a.status !== 'contained')
+        .map((a) => ({ item: a.label, reason: `its containment failed, nothing to undo${a.error ? ` (${a.error.slice(0, 200)})` : ''}` })),
     },
     /**
      * Built from what storm-accounts read moments before (placement, enabled, roles), not by
@@ -235,13 +238,16 @@ export function createStormIdentityActions(single: { resolve: ActionDef; contain
           return { a, error: (e as Error).message.split('\n')[0].slice(0, 300) };
         }
       }, ctx.signal);
+      const toChange = previews.filter((x) => x.p && x.p.changes.length > 0).length;
       return {
         title: `Release ${i.accounts.length} account${i.accounts.length === 1 ? '' : 's'} of the storm`,
         facts: [{ label: 'Accounts', value: String(i.accounts.length) }],
-        changes: previews.flatMap((x) => (x.p ? x.p.changes.map((c) => `${x.a.label}: ${c}`) : [])),
+        // one line per account (a card shows the first ones and counts the rest)
+        changes: previews.flatMap((x) => (x.p && x.p.changes.length ? [`${x.a.label}: ${x.p.changes.join('; ')}`] : [])),
         notChanged: previews.flatMap((x) => (x.p ? (x.p.notChanged ?? []).map((n) => ({ item: `${x.a.label}: ${n.item}`, reason: n.reason })) : [])),
         warnings: [...new Set(previews.flatMap((x) => (x.p ? x.p.warnings : [`${x.a.label}: cannot be previewed (${x.error})`])))],
         nothingToDo: previews.every((x) => x.p?.nothingToDo === true),
+        data: { accounts: i.accounts.length, toChange },
       };
     },
     async run(i, ctx): Promise<ActionResult<ReleaseManyOutput>> {
