@@ -15,7 +15,6 @@ import type { HandoffData } from '../evidence/handoff';
 import { approverView, readOnlyView } from './user-specific-view';
 import { fitTextMessage } from './card-budget';
 import { subjectDisplay } from '../domain/subject-display';
-import { HANDOFF_THREAD_PRIORITY, threadPriority } from './thread-priority';
 
 /** User-specific approval views (production Teams): who is listed in `refresh.userIds`, and who may approve. */
 export interface ApprovalAudience {
@@ -207,7 +206,7 @@ export class TeamsNotifier implements Notifier {
       const posted = await this.holdingClaim(key, marker, () => this.deps.channel.startThread({
         ...activity,
         summary: `${incidentId}: ${subjectDisplay(snap.incident.subjectUpn)}`,
-      }, { priority: threadPriority(snap.incident.severity) }));
+      }));
       await this.deps.store.setState(key, JSON.stringify(posted));
       await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
       // The event above changed the timeline: show it on the card we just posted.
@@ -377,7 +376,7 @@ export class TeamsNotifier implements Notifier {
 
   /** The shift handoff: a new thread in the IR channel, @mentioning the incoming analyst. */
   async postHandoff(handoff: HandoffData): Promise<void> {
-    await this.deps.channel.startThread({ attachments: [CardFactory.adaptiveCard(renderHandoffCard(handoff))], summary: `Shift handoff: ${handoff.shiftName}` }, { priority: HANDOFF_THREAD_PRIORITY });
+    await this.deps.channel.startThread({ attachments: [CardFactory.adaptiveCard(renderHandoffCard(handoff))], summary: `Shift handoff: ${handoff.shiftName}` });
   }
 
   /** A plain reply in the incident's thread (report summaries, ticket numbers, verify results). */
