@@ -16,6 +16,19 @@ export interface TickReport {
  * runnable actions under a lease within this process's concurrency, and the pass that moves one
  * incident's steps along. It decides nothing about a step itself: the transitions do.
  */
+/** how many runs per slot may wait outside their slots at once (see Scheduler.waitOutsideSlot) */
+const WAITING_PER_SLOT = 8;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const done = () => { signal?.removeEventListener('abort', onAbort); resolve(); };
+    const timer = setTimeout(done, ms);
+    const onAbort = () => { clearTimeout(timer); reject(signal!.reason ?? new Error('aborted')); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export class Scheduler extends Room {
   private readonly inFlight = new Set<Promise<void>>();
   private started = false;
@@ -27,6 +40,14 @@ export class Scheduler extends Room {
   private readonly changedIncidents = new Set<string>();
   /** a round found more runnable actions than free slots: the next free slot claims from every incident */
   private backlog = false;
+  /** a slot came free outside a run's end (a run began a wait): the next round claims from every incident */
+  private claimAny = false;
+  /** a whole round is under way: the interval asks for none meanwhile (see start) */
+  private sweeping = false;
+  /** runs of this process in a wait (Scheduler.waitOutsideSlot): they hold their claim, not a slot */
+  private waiting = 0;
+  /** runs whose wait is over, queued for a slot in the order they woke (they go before new claims) */
+  private readonly wakers: Array<() => void> = [];
 
 
   /** Runs ticks on an interval and right after every change. Resumes whatever the store holds. */
@@ -34,7 +55,9 @@ export class Scheduler extends Room {
     if (this.started) return;
     this.started = true;
     // Deliberately not unref'd: a started engine keeps a worker process alive until stop().
-    this.timer = setInterval(() => this.kick(), this.core.tickIntervalMs);
+    // While a whole round is under way the interval asks for no other: on a busy store a round can
+    // take longer than the interval, and back-to-back whole rounds would leave nothing between them.
+    this.timer = setInterval(() => { if (!this.sweeping) this.kick(); }, this.core.tickIntervalMs);
     this.kick();
   }
 
@@ -77,10 +100,12 @@ export class Scheduler extends Room {
   private drain(): void {
     if (this.loop || !this.started) return;
     this.loop = (async () => {
-      while (this.started && (this.wholeRound || this.changedIncidents.size > 0)) {
+      while (this.started && (this.wholeRound || this.changedIncidents.size > 0 || this.claimAny)) {
         const only = this.wholeRound ? undefined : [...this.changedIncidents];
         this.wholeRound = false;
         this.changedIncidents.clear();
+        if (this.claimAny) this.backlog = true;
+        this.claimAny = false;
         try {
           await this.round(false, only);
         } catch (err) {
@@ -90,38 +115,71 @@ export class Scheduler extends Room {
     })().finally(() => {
       this.loop = undefined;
       // a kick that came between the last check and here must not wait for the interval
-      if (this.wholeRound || this.changedIncidents.size > 0) this.drain();
+      if (this.wholeRound || this.changedIncidents.size > 0 || this.claimAny) this.drain();
     });
   }
 
   /** `only`: the incidents a targeted round schedules (see kick); a whole round otherwise. */
   private async round(awaitRuns: boolean, only?: readonly string[]): Promise<TickReport> {
     const started: Promise<void>[] = [];
-    const expired = only ? 0 : await this.rooms.approvals.expireApprovals();
-    // Oldest first: the slots go to incidents in the order they came in.
-    const incidents = only ? await this.incidentsByIds(only) : (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
     let scheduled = 0;
-    for (const incident of incidents) {
-      if (incident.status === 'releasing') {
-        try {
-          scheduled += await this.rooms.release.advance(incident);
-          await this.claimRunnable(incident, started);
-        } catch (err) {
-          this.log.error({ err, incidentId: incident.id }, 'the release could not be moved along for this incident');
-        }
-        continue;
-      }
-      if (!LIVE_INCIDENT.has(incident.status)) continue;
+    let expired = 0;
+    if (only) {
+      for (const incident of await this.incidentsByIds(only)) scheduled += await this.pass(incident, started);
+    } else {
+      this.sweeping = true;
       try {
-        scheduled += await this.scheduleIncident(incident, started);
-      } catch (err) {
-        this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
+        expired = await this.rooms.approvals.expireApprovals();
+        // Oldest first: the slots go to incidents in the order they came in.
+        const incidents = (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
+        for (const incident of incidents) {
+          // What changed meanwhile (a run that ended, an approval) goes first: a whole round over
+          // hundreds of live incidents takes seconds, and their next steps must not wait for its end.
+          if (this.changedIncidents.size > 0) scheduled += await this.passChanged(started);
+          scheduled += await this.pass(incident, started);
+        }
+      } finally {
+        this.sweeping = false;
       }
     }
     // Whatever the passes did not claim: other processes' steps, passed back-offs, expired leases.
     if (!only || this.backlog) await this.claimRunnable(undefined, started);
     if (awaitRuns) await Promise.all(started);
     return { scheduled, ran: started.length, expired };
+  }
+
+  /** The incidents kicked since the round began, in the middle of a whole round. */
+  private async passChanged(started: Promise<void>[]): Promise<number> {
+    const ids = [...this.changedIncidents];
+    this.changedIncidents.clear();
+    let scheduled = 0;
+    for (const incident of await this.incidentsByIds(ids)) scheduled += await this.pass(incident, started);
+    if (this.backlog || this.claimAny) {
+      this.claimAny = false;
+      await this.claimRunnable(undefined, started);
+    }
+    return scheduled;
+  }
+
+  /** One incident's pass: its release moved along, or its procedure's steps. Errors are logged, not thrown. */
+  private async pass(incident: IncidentRecord, started: Promise<void>[]): Promise<number> {
+    if (incident.status === 'releasing') {
+      try {
+        const n = await this.rooms.release.advance(incident);
+        await this.claimRunnable(incident, started);
+        return n;
+      } catch (err) {
+        this.log.error({ err, incidentId: incident.id }, 'the release could not be moved along for this incident');
+        return 0;
+      }
+    }
+    if (!LIVE_INCIDENT.has(incident.status)) return 0;
+    try {
+      return await this.scheduleIncident(incident, started);
+    } catch (err) {
+      this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
+      return 0;
+    }
   }
 
   private async incidentsByIds(ids: readonly string[]): Promise<IncidentRecord[]> {
@@ -140,7 +198,8 @@ export class Scheduler extends Room {
   private async claimRunnable(incident: IncidentRecord | undefined, started: Promise<void>[], max = Infinity): Promise<ActionRecord[]> {
     const claimed: ActionRecord[] = [];
     while (claimed.length < max) {
-      if (this.inFlight.size >= this.core.concurrency) {
+      // runs whose wait is over take the free slots before anything new is claimed
+      if (this.inFlight.size - this.waiting >= this.core.concurrency || this.wakers.length > 0) {
         this.backlog = true;
         break;
       }
@@ -176,10 +235,40 @@ export class Scheduler extends Room {
       .catch((err) => this.log.error({ err, actionId: action.id }, 'running the action failed unexpectedly'))
       .finally(() => {
         this.inFlight.delete(run);
+        this.wake();
         this.kick(action.incidentId);
       });
     this.inFlight.add(run);
     return run;
+  }
+
+  /**
+   * A run's wait that holds its claim and lease but not one of the process's slots (an audit
+   * query's poll: minutes at Graph, nothing to do here meanwhile), so that other actions, an
+   * approved containment among them, run in the meantime. When the wait is over the run takes a
+   * slot again, before any new claim, and waits its turn if none is free. At most
+   * WAITING_PER_SLOT × concurrency runs wait outside their slots (lease renewals and polls stay
+   * bounded); beyond that a wait keeps its slot, as every wait did before.
+   */
+  async waitOutsideSlot(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.waiting >= this.core.concurrency * WAITING_PER_SLOT) return sleep(ms, signal);
+    this.waiting++;
+    // the slot this run leaves: to a run whose wait is over, else to a new claim
+    this.wake();
+    this.claimAny = true;
+    this.drain();
+    try {
+      await sleep(ms, signal);
+    } finally {
+      // still counted as waiting until a slot is free for it
+      if (this.inFlight.size - this.waiting < this.core.concurrency && this.wakers.length === 0) this.waiting--;
+      else await new Promise<void>((resolve) => this.wakers.push(() => { this.waiting--; resolve(); }));
+    }
+  }
+
+  /** Free slots go to the runs whose wait is over, in the order they woke. */
+  private wake(): void {
+    while (this.wakers.length > 0 && this.inFlight.size - this.waiting < this.core.concurrency) this.wakers.shift()!();
   }
 
 
