@@ -5,18 +5,22 @@
  * a child process of its own (as the cluster's peers are apart from the replicas), on PostgreSQL
  * and on SQLite. Measured: scope steps finished (succeeded or failed: lookup, sign-ins, devices,
  * directory audits, M365 audit) per second, from the first alert to the last scope step; and where
- * the time goes: the share of the 8 slots in use (slot-seconds of runClaimed over wall × 8), each
- * step's slot time (median), the engine's rounds (whole rounds over every live incident, and the
- * targeted ones), the store's statements, and the process's CPU.
+ * the time goes: the share of the 8 slots in use (slot-seconds of runClaimed, less the waits
+ * outside a slot, over wall × 8), each step's slot time (median), the engine's rounds (whole rounds
+ * over every live incident, and the targeted ones), the store's calls and their mean time, and the
+ * CPU of the engine process, the emulator and the PostgreSQL backends, per scope step.
  *
- * Arms, alternated per run: `graph` (the real connectors), `instant` (every action of the procedure
- * replaced by one that returns at once: the engine and the store alone, the ceiling our own code
- * sets). Median of runs per arm and store.
+ * Arms, alternated per run: `graph` (the real connectors), `held` (the same, but the engine's
+ * ctx.wait taken away: the M365 audit query's polls hold their slot, as before the engine gave
+ * one), `instant` (every action of the procedure replaced by one that returns at once: the engine
+ * and the store alone, the ceiling our own code sets). Median of runs per arm and store; the ratio
+ * of the first two arms named.
  *
- *   npx tsx bench/scope-rate.ts [incidents=150] [runs=3] [postgres,sqlite] [graph,instant]
+ *   npx tsx bench/scope-rate.ts [incidents=150] [runs=3] [postgres,sqlite] [graph,held,instant]
  *   BENCH_PROF=<dir>: each run's CPU profile of this process (the engine) into <dir>
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execSync, fork, type ChildProcess } from 'node:child_process';
+import { Client } from 'pg';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import inspector from 'node:inspector';
@@ -159,9 +163,19 @@ function holdingSlots(defs: readonly ActionDef[]): ActionDef[] {
 interface Timing { count: number; ms: number }
 
 /** The engine's rooms are private; the bench times them through their prototypes (restored after the run). */
-function instrument(): { rounds: { whole: Timing; targeted: Timing }; slots: Map<string, number[]>; restore(): void } {
+function instrument(): { rounds: { whole: Timing; targeted: Timing }; slots: Map<string, number[]>; waits: Timing; restore(): void } {
   const rounds = { whole: { count: 0, ms: 0 }, targeted: { count: 0, ms: 0 } };
   const slots = new Map<string, number[]>();
+  const waits = { count: 0, ms: 0 };
+  // the engine's wait outside a slot (absent before it had one): its time is not slot time
+  const sched = Scheduler.prototype as unknown as { waitOutsideSlot?: (ms: number, signal?: AbortSignal) => Promise<void> };
+  const waitOutside = sched.waitOutsideSlot;
+  if (waitOutside) {
+    sched.waitOutsideSlot = async function (this: unknown, ms: number, signal?: AbortSignal) {
+      const t = performance.now();
+      try { return await waitOutside.call(this, ms, signal); } finally { waits.count++; waits.ms += performance.now() - t; }
+    };
+  }
   const proto = Scheduler.prototype as unknown as { round: (awaitRuns: boolean, only?: readonly string[]) => Promise<unknown> };
   const round = proto.round;
   proto.round = async function (this: unknown, awaitRuns: boolean, only?: readonly string[]) {
@@ -180,7 +194,7 @@ function instrument(): { rounds: { whole: Timing; targeted: Timing }; slots: Map
       slots.set(a.stepId, list);
     }
   };
-  return { rounds, slots, restore() { proto.round = round; Runner.prototype.runClaimed = run; } };
+  return { rounds, slots, waits, restore() { proto.round = round; Runner.prototype.runClaimed = run; if (waitOutside) sched.waitOutsideSlot = waitOutside; } };
 }
 
 /** The store with each method's calls and time counted, and the end of every scope step seen. */
@@ -214,7 +228,36 @@ function countingStore(store: Store, onScopeEnd: (stepId: string, at: number) =>
 interface RunResult {
   steps: number; seconds: number; perSecond: number; failed: number;
   slotShare: number; slotMs: Record<string, number>; rounds: { whole: Timing; targeted: Timing };
-  storeMs: number; storeCalls: number; topCalls: string; cpuMs: number; emulatorCpuMs: number; graphRequests: number;
+  storeMs: number; storeCalls: number; topCalls: string; cpuMs: number; waitedMs: number; pgCpuMs: number; emulatorCpuMs: number; graphRequests: number;
+}
+
+/** CPU ms of the PostgreSQL backends serving one database, sampled (a backend may end before the run does). */
+function pgBackendCpu(url: string): { stop(): Promise<number> } {
+  const seen = new Map<number, number>();
+  const tick = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  const db = new Client({ connectionString: url });
+  let timer: NodeJS.Timeout | undefined;
+  const sample = async () => {
+    const pids = (await db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+    for (const pid of pids) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        seen.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / tick);
+      } catch { /* ended meanwhile */ }
+    }
+  };
+  const ready = db.connect().then(async () => { await sample(); timer = setInterval(() => { void sample().catch(() => undefined); }, 500); });
+  const before = ready.then(() => new Map(seen));
+  return {
+    async stop() {
+      await ready;
+      if (timer) clearInterval(timer);
+      await sample().catch(() => undefined);
+      await db.end();
+      const b = await before;
+      return [...seen].reduce((n, [pid, ms]) => n + ms - (b.get(pid) ?? 0), 0);
+    },
+  };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
@@ -265,6 +308,7 @@ async function once(dialect: StoreDialectName, arm: Arm, incidents: number, emu:
   const post = <T>(method: string, params?: object) => new Promise<T>((res, rej) => session!.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r as T))));
   if (session) { session.connect(); await post('Profiler.enable'); await post('Profiler.start'); }
   const emuCpu0 = await emu.cpu();
+  const pgCpu = dialect === 'postgres' ? pgBackendCpu(db.url) : undefined;
   const cpu0 = process.cpuUsage();
   engine.start();
   const t0 = performance.now();
@@ -278,6 +322,7 @@ async function once(dialect: StoreDialectName, arm: Arm, incidents: number, emu:
   const seconds = (Math.max(...ends) - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const emuCpu1 = await emu.cpu();
+  const pgCpuMs = pgCpu ? await pgCpu.stop() : NaN;
   await engine.stop();
   if (session) {
     const { profile } = await post<{ profile: unknown }>('Profiler.stop');
@@ -287,14 +332,12 @@ async function once(dialect: StoreDialectName, arm: Arm, incidents: number, emu:
   }
   probe.restore();
   graphTenants.close();
-  for (const a of await Promise.all(Array.from({ length: incidents }, async () => undefined))) void a;
   // failures among the scope steps (a failed step still counts as finished, as the storm bench counts)
   const ids = (await raw.listIncidents({ open: true, limit: 10_000 })).map((i) => i.id);
   for (const id of ids) failed += (await raw.listActions(id)).filter((a) => SCOPE_STEPS.has(a.stepId) && a.status === 'failed').length;
   await raw.close();
   await db.dispose();
-  const slotTotal = [...probe.slots.entries()].filter(([s]) => SCOPE_STEPS.has(s)).reduce((n, [, xs]) => n + xs.reduce((a, b) => a + b, 0), 0)
-    + [...probe.slots.entries()].filter(([s]) => !SCOPE_STEPS.has(s)).reduce((n, [, xs]) => n + xs.reduce((a, b) => a + b, 0), 0);
+  const slotTotal = [...probe.slots.values()].reduce((n, xs) => n + xs.reduce((a, b) => a + b, 0), 0) - probe.waits.ms;
   const storeMs = [...calls.values()].reduce((n, c) => n + c.ms, 0);
   const storeCalls = [...calls.values()].reduce((n, c) => n + c.count, 0);
   const top = [...calls.entries()].sort((a, b) => b[1].count - a[1].count).slice(0, 6).map(([k, v]) => `${k} ${v.count}`).join(', ');
@@ -303,6 +346,7 @@ async function once(dialect: StoreDialectName, arm: Arm, incidents: number, emu:
     slotShare: slotTotal / (seconds * 1000 * 8),
     slotMs: Object.fromEntries([...probe.slots.entries()].map(([k, xs]) => [k, median(xs)])),
     rounds: probe.rounds, storeMs, storeCalls, topCalls: top,
+    waitedMs: probe.waits.ms, pgCpuMs,
     cpuMs: (cpu.user + cpu.system) / 1000, emulatorCpuMs: emuCpu1.cpuMs - emuCpu0.cpuMs, graphRequests: emuCpu1.requests - emuCpu0.requests,
   };
 }
@@ -311,15 +355,18 @@ function show(label: string, r: RunResult): void {
   const slot = Object.entries(r.slotMs).filter(([k]) => SCOPE_STEPS.has(k)).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
   console.log(`  ${label}: ${r.steps} scope steps in ${r.seconds.toFixed(1)} s = ${r.perSecond.toFixed(1)}/s (${r.failed} failed); slots in use ${(100 * r.slotShare).toFixed(0)} %; slot ms median: ${slot}`);
   console.log(`    rounds: ${r.rounds.whole.count} whole (${(r.rounds.whole.ms / Math.max(1, r.rounds.whole.count)).toFixed(0)} ms each), ${r.rounds.targeted.count} targeted (${(r.rounds.targeted.ms / Math.max(1, r.rounds.targeted.count)).toFixed(0)} ms each); store: ${r.storeCalls} calls (${(r.storeCalls / r.steps).toFixed(1)} a step; ${top(r)}), ${(r.storeMs / 1000).toFixed(1)} s summed`);
-  console.log(`    CPU: engine process ${(r.cpuMs / 1000).toFixed(1)} s (${(100 * r.cpuMs / 1000 / r.seconds).toFixed(0)} % of one core), emulator ${(r.emulatorCpuMs / 1000).toFixed(1)} s for ${r.graphRequests} Graph requests`);
+  console.log(`    CPU: engine process ${(r.cpuMs / 1000).toFixed(1)} s (${(100 * r.cpuMs / 1000 / r.seconds).toFixed(0)} % of one core), emulator ${(r.emulatorCpuMs / 1000).toFixed(1)} s for ${r.graphRequests} Graph requests${Number.isNaN(r.pgCpuMs) ? '' : `, PostgreSQL backends ${(r.pgCpuMs / 1000).toFixed(1)} s`}; per scope step ${cpuPerStep(r).toFixed(0)} ms`);
+  console.log(`    waits outside a slot: ${(r.waitedMs / 1000).toFixed(1)} s summed; store call mean ${(r.storeMs / r.storeCalls).toFixed(1)} ms`);
 }
 const top = (r: RunResult) => r.topCalls;
+/** CPU of every process doing the work (engine, emulator, PostgreSQL backends) per scope step finished */
+const cpuPerStep = (r: RunResult) => (r.cpuMs + r.emulatorCpuMs + (Number.isNaN(r.pgCpuMs) ? 0 : r.pgCpuMs)) / r.steps;
 
 async function main(): Promise<void> {
   const incidents = Number(process.argv[2] ?? 150);
   const runs = Number(process.argv[3] ?? 3);
   const dialects = (process.argv[4] ?? 'postgres,sqlite').split(',') as StoreDialectName[];
-  const arms = (process.argv[5] ?? 'graph,instant').split(',') as Arm[];
+  const arms = (process.argv[5] ?? 'graph,held,instant').split(',') as Arm[];
   const emu = await startEmulatorChild(Math.ceil(incidents / CUSTOMERS));
   try {
     console.log(`scope rate: ${incidents} single-account incidents at once (${INFLIGHT} in flight) over ${CUSTOMERS} customers, one engine (8 slots, 1 s poll), Graph emulator in its own process`);
@@ -334,8 +381,10 @@ async function main(): Promise<void> {
       }
       for (const arm of arms) {
         const rs = results.get(arm)!;
-        console.log(`${dialect} ${arm}: median ${median(rs.map((r) => r.perSecond)).toFixed(1)} scope steps/s (runs: ${rs.map((r) => r.perSecond.toFixed(1)).join(', ')}); slots in use ${(100 * median(rs.map((r) => r.slotShare))).toFixed(0)} %`);
+        console.log(`${dialect} ${arm}: median ${median(rs.map((r) => r.perSecond)).toFixed(1)} scope steps/s (runs: ${rs.map((r) => r.perSecond.toFixed(1)).join(', ')}); slots in use ${(100 * median(rs.map((r) => r.slotShare))).toFixed(0)} %; CPU per scope step ${median(rs.map(cpuPerStep)).toFixed(0)} ms`);
       }
+      const [a, b] = arms;
+      if (a && b && a !== b) console.log(`${dialect} ratio ${a}/${b}: ${(median(results.get(a)!.map((r) => r.perSecond)) / median(results.get(b)!.map((r) => r.perSecond))).toFixed(2)}`);
     }
   } finally {
     emu.proc.disconnect();

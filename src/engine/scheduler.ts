@@ -18,6 +18,8 @@ export interface TickReport {
  */
 /** how many runs per slot may wait outside their slots at once (see Scheduler.waitOutsideSlot) */
 const WAITING_PER_SLOT = 8;
+/** passes of different incidents run side by side in a targeted round (see passByIds) */
+const PASSES_AT_ONCE = 4;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -44,6 +46,8 @@ export class Scheduler extends Room {
   private claimAny = false;
   /** a whole round is under way: the interval asks for none meanwhile (see start) */
   private sweeping = false;
+  /** claims under way (a slot each until the claim returns) */
+  private claiming = 0;
   /** runs of this process in a wait (Scheduler.waitOutsideSlot): they hold their claim, not a slot */
   private waiting = 0;
   /** runs whose wait is over, queued for a slot in the order they woke (they go before new claims) */
@@ -125,7 +129,7 @@ export class Scheduler extends Room {
     let scheduled = 0;
     let expired = 0;
     if (only) {
-      for (const incident of await this.incidentsByIds(only)) scheduled += await this.pass(incident, started);
+      scheduled += await this.passByIds(only, started);
     } else {
       this.sweeping = true;
       try {
@@ -152,8 +156,7 @@ export class Scheduler extends Room {
   private async passChanged(started: Promise<void>[]): Promise<number> {
     const ids = [...this.changedIncidents];
     this.changedIncidents.clear();
-    let scheduled = 0;
-    for (const incident of await this.incidentsByIds(ids)) scheduled += await this.pass(incident, started);
+    const scheduled = await this.passByIds(ids, started);
     if (this.backlog || this.claimAny) {
       this.claimAny = false;
       await this.claimRunnable(undefined, started);
@@ -182,13 +185,24 @@ export class Scheduler extends Room {
     }
   }
 
-  private async incidentsByIds(ids: readonly string[]): Promise<IncidentRecord[]> {
-    const out: IncidentRecord[] = [];
-    for (const id of ids) {
-      const incident = await this.store.getIncident(id);
-      if (incident) out.push(incident);
-    }
-    return out;
+  /**
+   * Passes of the given incidents, PASSES_AT_ONCE at a time: each pass is a chain of store round
+   * trips, and one after another they bound how fast finished steps lead to the next ones. Passes
+   * of different incidents are independent (every move is a compare-and-set in the store, as
+   * between replicas); one incident is never passed twice at once here (the ids are distinct).
+   */
+  private async passByIds(ids: readonly string[], started: Promise<void>[]): Promise<number> {
+    let scheduled = 0;
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(PASSES_AT_ONCE, ids.length) }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const incident = await this.store.getIncident(ids[i]);
+        // (not `scheduled += await`: that reads the sum before the other passes add to it)
+        const n = incident ? await this.pass(incident, started) : 0;
+        scheduled += n;
+      }
+    }));
+    return scheduled;
   }
 
   /**
@@ -199,11 +213,21 @@ export class Scheduler extends Room {
     const claimed: ActionRecord[] = [];
     while (claimed.length < max) {
       // runs whose wait is over take the free slots before anything new is claimed
-      if (this.inFlight.size - this.waiting >= this.core.concurrency || this.wakers.length > 0) {
+      // (claims under way count: passes claim side by side, see passByIds)
+      if (this.inFlight.size + this.claiming - this.waiting >= this.core.concurrency || this.wakers.length > 0) {
         this.backlog = true;
         break;
       }
-      const action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
+      this.claiming++;
+      let action: ActionRecord | undefined;
+      try {
+        action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
+      } finally {
+        this.claiming--;
+        // the slot this claim held, when it took nothing (or failed): to a run whose wait ended
+        // meanwhile and queued behind the claim
+        if (!action) this.wake();
+      }
       if (!action) {
         if (!incident) this.backlog = false;
         break;
@@ -261,14 +285,14 @@ export class Scheduler extends Room {
       await sleep(ms, signal);
     } finally {
       // still counted as waiting until a slot is free for it
-      if (this.inFlight.size - this.waiting < this.core.concurrency && this.wakers.length === 0) this.waiting--;
+      if (this.inFlight.size + this.claiming - this.waiting < this.core.concurrency && this.wakers.length === 0) this.waiting--;
       else await new Promise<void>((resolve) => this.wakers.push(() => { this.waiting--; resolve(); }));
     }
   }
 
   /** Free slots go to the runs whose wait is over, in the order they woke. */
   private wake(): void {
-    while (this.wakers.length > 0 && this.inFlight.size - this.waiting < this.core.concurrency) this.wakers.shift()!();
+    while (this.wakers.length > 0 && this.inFlight.size + this.claiming - this.waiting < this.core.concurrency) this.wakers.shift()!();
   }
 
 
