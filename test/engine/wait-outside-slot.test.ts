@@ -32,16 +32,25 @@ withTestStores((dialect, make) => {
   });
 
   /** `released`: when the poll stops waiting; `useWait`: whether the poll waits through ctx.wait */
-  function world(useWait: boolean) {
-    const state = { released: false, pollRuns: [] as string[], pollWaits: 0, quickRuns: [] as string[] };
+  function world(useWait: boolean, concurrency = 1) {
+    // active: actions doing work now (a poll in ctx.wait is not); maxActive: the most at once
+    const state = { released: false, pollRuns: [] as string[], pollWaits: 0, quickRuns: [] as string[], active: 0, maxActive: 0 };
+    const busy = (d: number) => { state.active += d; state.maxActive = Math.max(state.maxActive, state.active); };
     const poll: ActionDef<{ upn: string }, unknown> = {
       name: 'slot.poll', risk: 'read', description: 'waits for a query to finish, polling', input: z.object({ upn: z.string() }),
       async run(_i, ctx) {
         state.pollRuns.push(ctx.incidentId);
+        busy(1);
         while (!state.released) {
           state.pollWaits++;
-          await (useWait && ctx.wait ? ctx.wait(20) : new Promise((r) => setTimeout(r, 20)));
+          if (useWait && ctx.wait) {
+            busy(-1);
+            await ctx.wait(20);
+            busy(1);
+          } else await new Promise((r) => setTimeout(r, 20));
         }
+        await new Promise((r) => setTimeout(r, 5));
+        busy(-1);
         return { output: { done: true }, summary: 'query finished', raw: [] };
       },
     };
@@ -49,6 +58,9 @@ withTestStores((dialect, make) => {
       name: 'slot.quick', risk: 'read', description: 'answers at once', input: z.object({ upn: z.string() }),
       async run(_i, ctx) {
         state.quickRuns.push(ctx.incidentId);
+        busy(1);
+        await new Promise((r) => setTimeout(r, 5));
+        busy(-1);
         return { output: { ok: true }, summary: 'answered', raw: [] };
       },
     };
@@ -57,7 +69,7 @@ withTestStores((dialect, make) => {
     const e = new Engine({
       store, registry, procedures: new ProcedureCatalog(parseProcedure(PROCEDURE, 'slot-test.yaml', registry)),
       customers: (id) => (id === customer.id ? customer : undefined), secrets: testSecrets,
-      log: pino({ level: 'silent' }), workerId: `slots-${dialect}-${engines.length}`, leaseMs: 5_000, concurrency: 1, tickIntervalMs: 200,
+      log: pino({ level: 'silent' }), workerId: `slots-${dialect}-${engines.length}`, leaseMs: 5_000, concurrency, tickIntervalMs: 200,
     });
     engines.push(e);
     return { e, state };
@@ -117,6 +129,33 @@ withTestStores((dialect, make) => {
     state.released = true;
     await until('every poll', async () => (await Promise.all(ids.map((id) => status(id, 'poll')))).every((a) => a.status === 'succeeded'));
     assert.deepEqual([...state.pollRuns].sort(), [...ids].sort(), 'each poll ran once');
+    for (const id of ids) assert.equal((await status(id, 'poll')).attempts, 1);
+  });
+
+  it('passes side by side never run more actions at once than the slots (waits outside them aside)', async () => {
+    const { e, state } = world(true, 2);
+    state.released = true; // polls do not wait: every action is work
+    e.start();
+    const ids: string[] = [];
+    for (let k = 0; k < 8; k++) ids.push(await createAlertIncident(store, { upn: `par${k}.${dialect}.${Date.now()}@contoso.com` }));
+    await Promise.all(ids.map((id) => e.startIncident(id)));
+    await until('every step of 8 incidents', async () => (await Promise.all(ids.flatMap((id) => [status(id, 'poll'), status(id, 'quick')]))).every((a) => a.status === 'succeeded'));
+    assert.equal(state.quickRuns.length, 8);
+    assert.equal(state.pollRuns.length, 8);
+    assert.ok(state.maxActive <= 2, `at most 2 actions at once with 2 slots, saw ${state.maxActive}`);
+    assert.equal(state.maxActive, 2, 'both slots were used');
+  });
+
+  it('with polls waiting outside the slots, at most the slots\' count of actions work at once', async () => {
+    const { e, state } = world(true, 2);
+    e.start();
+    const ids: string[] = [];
+    for (let k = 0; k < 6; k++) ids.push(await createAlertIncident(store, { upn: `mix${k}.${dialect}.${Date.now()}@contoso.com` }));
+    await Promise.all(ids.map((id) => e.startIncident(id)));
+    await until('every quick step while the polls wait', async () => (await Promise.all(ids.map((id) => status(id, 'quick')))).every((a) => a.status === 'succeeded'));
+    state.released = true;
+    await until('every poll', async () => (await Promise.all(ids.map((id) => status(id, 'poll')))).every((a) => a.status === 'succeeded'));
+    assert.ok(state.maxActive <= 2, `at most 2 actions at once with 2 slots, saw ${state.maxActive}`);
     for (const id of ids) assert.equal((await status(id, 'poll')).attempts, 1);
   });
 });
