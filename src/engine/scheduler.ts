@@ -11,11 +11,6 @@ export interface TickReport {
   expired: number;
 }
 
-/**
- * When things run: the round loop (on an interval and right after every change), claiming
- * runnable actions under a lease within this process's concurrency, and the pass that moves one
- * incident's steps along. It decides nothing about a step itself: the transitions do.
- */
 /** how many runs per slot may wait outside their slots at once (see Scheduler.waitOutsideSlot) */
 const WAITING_PER_SLOT = 8;
 /** passes of different incidents run side by side in a targeted round (see passByIds) */
@@ -31,6 +26,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * When things run: the round loop (on an interval and right after every change), claiming
+ * runnable actions under a lease within this process's concurrency, and the pass that moves one
+ * incident's steps along. It decides nothing about a step itself: the transitions do.
+ */
 export class Scheduler extends Room {
   private readonly inFlight = new Set<Promise<void>>();
   private started = false;

@@ -143,7 +143,6 @@ withTestStores((dialect, make) => {
     assert.equal(state.quickRuns.length, 8);
     assert.equal(state.pollRuns.length, 8);
     assert.ok(state.maxActive <= 2, `at most 2 actions at once with 2 slots, saw ${state.maxActive}`);
-    assert.equal(state.maxActive, 2, 'both slots were used');
   });
 
   it('with polls waiting outside the slots, at most the slots\' count of actions work at once', async () => {
