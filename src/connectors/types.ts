@@ -51,6 +51,12 @@ export interface ActionContext {
   log: Logger;
   now(): Date;
   signal?: AbortSignal;
+  /**
+   * Waits `ms` (a poll's interval) without holding one of the engine's run slots: other actions run
+   * meanwhile, and this one keeps its claim and lease. Rejects when `signal` aborts. Given by the
+   * engine's runner; without it an action waits on a plain timer.
+   */
+  wait?(ms: number): Promise<void>;
   /** what an action reads or writes beyond its vendor: given by the engine, never built by the action */
   ports?: ActionPorts;
 }

@@ -61,7 +61,10 @@ export class Runner extends Room {
     let result: { output: unknown; summary: string; raw: RawPayload[] };
     try {
       const input = def.input.parse(a.input ?? {});
-      result = await def.run(input, { ...this.actionContext(incident, customer, a, mayHaveRun), intentAt: await this.intentAt(a, def), signal: abort.signal });
+      result = await def.run(input, {
+        ...this.actionContext(incident, customer, a, mayHaveRun), intentAt: await this.intentAt(a, def), signal: abort.signal,
+        wait: (ms) => this.rooms.scheduler.waitOutsideSlot(ms, abort.signal),
+      });
     } catch (e) {
       clearInterval(renew);
       await this.recordFailure(incident, a, title, e, roundAttempts);

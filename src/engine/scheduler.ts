@@ -11,6 +11,21 @@ export interface TickReport {
   expired: number;
 }
 
+/** how many runs per slot may wait outside their slots at once (see Scheduler.waitOutsideSlot) */
+const WAITING_PER_SLOT = 8;
+/** passes of different incidents run side by side in a targeted round (see passByIds) */
+const PASSES_AT_ONCE = 4;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const done = () => { signal?.removeEventListener('abort', onAbort); resolve(); };
+    const timer = setTimeout(done, ms);
+    const onAbort = () => { clearTimeout(timer); reject(signal!.reason ?? new Error('aborted')); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /**
  * When things run: the round loop (on an interval and right after every change), claiming
  * runnable actions under a lease within this process's concurrency, and the pass that moves one
@@ -27,6 +42,16 @@ export class Scheduler extends Room {
   private readonly changedIncidents = new Set<string>();
   /** a round found more runnable actions than free slots: the next free slot claims from every incident */
   private backlog = false;
+  /** a slot came free outside a run's end (a run began a wait): the next round claims from every incident */
+  private claimAny = false;
+  /** a whole round is under way: the interval asks for none meanwhile (see start) */
+  private sweeping = false;
+  /** claims under way (a slot each until the claim returns) */
+  private claiming = 0;
+  /** runs of this process in a wait (Scheduler.waitOutsideSlot): they hold their claim, not a slot */
+  private waiting = 0;
+  /** runs whose wait is over, queued for a slot in the order they woke (they go before new claims) */
+  private readonly wakers: Array<() => void> = [];
 
 
   /** Runs ticks on an interval and right after every change. Resumes whatever the store holds. */
@@ -34,7 +59,9 @@ export class Scheduler extends Room {
     if (this.started) return;
     this.started = true;
     // Deliberately not unref'd: a started engine keeps a worker process alive until stop().
-    this.timer = setInterval(() => this.kick(), this.core.tickIntervalMs);
+    // While a whole round is under way the interval asks for no other: on a busy store a round can
+    // take longer than the interval, and back-to-back whole rounds would leave nothing between them.
+    this.timer = setInterval(() => { if (!this.sweeping) this.kick(); }, this.core.tickIntervalMs);
     this.kick();
   }
 
@@ -77,10 +104,12 @@ export class Scheduler extends Room {
   private drain(): void {
     if (this.loop || !this.started) return;
     this.loop = (async () => {
-      while (this.started && (this.wholeRound || this.changedIncidents.size > 0)) {
+      while (this.started && (this.wholeRound || this.changedIncidents.size > 0 || this.claimAny)) {
         const only = this.wholeRound ? undefined : [...this.changedIncidents];
         this.wholeRound = false;
         this.changedIncidents.clear();
+        if (this.claimAny) this.backlog = true;
+        this.claimAny = false;
         try {
           await this.round(false, only);
         } catch (err) {
@@ -90,32 +119,31 @@ export class Scheduler extends Room {
     })().finally(() => {
       this.loop = undefined;
       // a kick that came between the last check and here must not wait for the interval
-      if (this.wholeRound || this.changedIncidents.size > 0) this.drain();
+      if (this.wholeRound || this.changedIncidents.size > 0 || this.claimAny) this.drain();
     });
   }
 
   /** `only`: the incidents a targeted round schedules (see kick); a whole round otherwise. */
   private async round(awaitRuns: boolean, only?: readonly string[]): Promise<TickReport> {
     const started: Promise<void>[] = [];
-    const expired = only ? 0 : await this.rooms.approvals.expireApprovals();
-    // Oldest first: the slots go to incidents in the order they came in.
-    const incidents = only ? await this.incidentsByIds(only) : (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
     let scheduled = 0;
-    for (const incident of incidents) {
-      if (incident.status === 'releasing') {
-        try {
-          scheduled += await this.rooms.release.advance(incident);
-          await this.claimRunnable(incident, started);
-        } catch (err) {
-          this.log.error({ err, incidentId: incident.id }, 'the release could not be moved along for this incident');
-        }
-        continue;
-      }
-      if (!LIVE_INCIDENT.has(incident.status)) continue;
+    let expired = 0;
+    if (only) {
+      scheduled += await this.passByIds(only, started);
+    } else {
+      this.sweeping = true;
       try {
-        scheduled += await this.scheduleIncident(incident, started);
-      } catch (err) {
-        this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
+        expired = await this.rooms.approvals.expireApprovals();
+        // Oldest first: the slots go to incidents in the order they came in.
+        const incidents = (await this.store.listIncidents({ open: true, limit: 1000 })).reverse();
+        for (const incident of incidents) {
+          // What changed meanwhile (a run that ended, an approval) goes first: a whole round over
+          // hundreds of live incidents takes seconds, and their next steps must not wait for its end.
+          if (this.changedIncidents.size > 0) scheduled += await this.passChanged(started);
+          scheduled += await this.pass(incident, started);
+        }
+      } finally {
+        this.sweeping = false;
       }
     }
     // Whatever the passes did not claim: other processes' steps, passed back-offs, expired leases.
@@ -124,13 +152,57 @@ export class Scheduler extends Room {
     return { scheduled, ran: started.length, expired };
   }
 
-  private async incidentsByIds(ids: readonly string[]): Promise<IncidentRecord[]> {
-    const out: IncidentRecord[] = [];
-    for (const id of ids) {
-      const incident = await this.store.getIncident(id);
-      if (incident) out.push(incident);
+  /** The incidents kicked since the round began, in the middle of a whole round. */
+  private async passChanged(started: Promise<void>[]): Promise<number> {
+    const ids = [...this.changedIncidents];
+    this.changedIncidents.clear();
+    const scheduled = await this.passByIds(ids, started);
+    if (this.backlog || this.claimAny) {
+      this.claimAny = false;
+      await this.claimRunnable(undefined, started);
     }
-    return out;
+    return scheduled;
+  }
+
+  /** One incident's pass: its release moved along, or its procedure's steps. Errors are logged, not thrown. */
+  private async pass(incident: IncidentRecord, started: Promise<void>[]): Promise<number> {
+    if (incident.status === 'releasing') {
+      try {
+        const n = await this.rooms.release.advance(incident);
+        await this.claimRunnable(incident, started);
+        return n;
+      } catch (err) {
+        this.log.error({ err, incidentId: incident.id }, 'the release could not be moved along for this incident');
+        return 0;
+      }
+    }
+    if (!LIVE_INCIDENT.has(incident.status)) return 0;
+    try {
+      return await this.scheduleIncident(incident, started);
+    } catch (err) {
+      this.log.error({ err, incidentId: incident.id }, 'scheduling failed for this incident');
+      return 0;
+    }
+  }
+
+  /**
+   * Passes of the given incidents, PASSES_AT_ONCE at a time: each pass is a chain of store round
+   * trips, and one after another they bound how fast finished steps lead to the next ones. Passes
+   * of different incidents are independent (every move is a compare-and-set in the store, as
+   * between replicas); one incident is never passed twice at once here (the ids are distinct).
+   */
+  private async passByIds(ids: readonly string[], started: Promise<void>[]): Promise<number> {
+    let scheduled = 0;
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(PASSES_AT_ONCE, ids.length) }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const incident = await this.store.getIncident(ids[i]);
+        // (not `scheduled += await`: that reads the sum before the other passes add to it)
+        const n = incident ? await this.pass(incident, started) : 0;
+        scheduled += n;
+      }
+    }));
+    return scheduled;
   }
 
   /**
@@ -140,11 +212,22 @@ export class Scheduler extends Room {
   private async claimRunnable(incident: IncidentRecord | undefined, started: Promise<void>[], max = Infinity): Promise<ActionRecord[]> {
     const claimed: ActionRecord[] = [];
     while (claimed.length < max) {
-      if (this.inFlight.size >= this.core.concurrency) {
+      // runs whose wait is over take the free slots before anything new is claimed
+      // (claims under way count: passes claim side by side, see passByIds)
+      if (this.inFlight.size + this.claiming - this.waiting >= this.core.concurrency || this.wakers.length > 0) {
         this.backlog = true;
         break;
       }
-      const action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
+      this.claiming++;
+      let action: ActionRecord | undefined;
+      try {
+        action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
+      } finally {
+        this.claiming--;
+        // the slot this claim held, when it took nothing (or failed): to a run whose wait ended
+        // meanwhile and queued behind the claim
+        if (!action) this.wake();
+      }
       if (!action) {
         if (!incident) this.backlog = false;
         break;
@@ -176,10 +259,40 @@ export class Scheduler extends Room {
       .catch((err) => this.log.error({ err, actionId: action.id }, 'running the action failed unexpectedly'))
       .finally(() => {
         this.inFlight.delete(run);
+        this.wake();
         this.kick(action.incidentId);
       });
     this.inFlight.add(run);
     return run;
+  }
+
+  /**
+   * A run's wait that holds its claim and lease but not one of the process's slots (an audit
+   * query's poll: minutes at Graph, nothing to do here meanwhile), so that other actions, an
+   * approved containment among them, run in the meantime. When the wait is over the run takes a
+   * slot again, before any new claim, and waits its turn if none is free. At most
+   * WAITING_PER_SLOT × concurrency runs wait outside their slots (lease renewals and polls stay
+   * bounded); beyond that a wait keeps its slot, as every wait did before.
+   */
+  async waitOutsideSlot(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.waiting >= this.core.concurrency * WAITING_PER_SLOT) return sleep(ms, signal);
+    this.waiting++;
+    // the slot this run leaves: to a run whose wait is over, else to a new claim
+    this.wake();
+    this.claimAny = true;
+    this.drain();
+    try {
+      await sleep(ms, signal);
+    } finally {
+      // still counted as waiting until a slot is free for it
+      if (this.inFlight.size + this.claiming - this.waiting < this.core.concurrency && this.wakers.length === 0) this.waiting--;
+      else await new Promise<void>((resolve) => this.wakers.push(() => { this.waiting--; resolve(); }));
+    }
+  }
+
+  /** Free slots go to the runs whose wait is over, in the order they woke. */
+  private wake(): void {
+    while (this.wakers.length > 0 && this.inFlight.size + this.claiming - this.waiting < this.core.concurrency) this.wakers.shift()!();
   }
 
 

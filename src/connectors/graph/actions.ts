@@ -79,7 +79,8 @@ const auditSearch: ActionDef<z.infer<ReturnType<typeof windowInput>>, Awaited<Re
   name: 'm365.auditSearch', risk: 'read', description: "The user's sensitive Microsoft 365 operations (inbox/forwarding rules, permissions, consent, roles, MFA)",
   input: windowInput(6),
   async run({ upn: u, hours }, ctx) {
-    const r = await searchSensitiveOperations(session(ctx), u, { now: ctx.now(), hours });
+    // the query takes minutes at Graph: its polls wait outside the engine's run slots
+    const r = await searchSensitiveOperations(session(ctx), u, { now: ctx.now(), hours, wait: ctx.wait });
     return {
       output: r.findings, raw: r.raw,
       summary: r.findings.length ? `${r.findings.length} sensitive operations: ${r.findings.map((f) => `${f.operation}${f.detail ? ` (${f.detail})` : ''}`).join('; ')}` : `no sensitive operations in ${hours} h`,

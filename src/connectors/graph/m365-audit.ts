@@ -20,6 +20,8 @@ export interface AuditSearchOptions {
   /** total wait for the query to succeed */
   maxWaitMs?: number;
   pollIntervalMs?: number;
+  /** the wait between polls (the engine's, which frees the action's slot meanwhile); a timer without it */
+  wait?: (ms: number) => Promise<void>;
 }
 
 export interface AuditFinding {
@@ -56,7 +58,7 @@ export async function searchSensitiveOperations(s: GraphSession, upn: Upn, o: Au
     if (Date.now() >= deadline) {
       throw new ConnectorError(`${s.customerName}: the Microsoft 365 audit query ${id} did not finish within ${Math.round((o.maxWaitMs ?? 120_000) / 1000)} s (last status ${status}); try again later`, { source: 'graph', retryable: true });
     }
-    await new Promise((r) => setTimeout(r, interval));
+    await (o.wait ? o.wait(interval) : new Promise((r) => setTimeout(r, interval)));
     const q = await s.get<{ status?: string }>(`${path}/${segment(id)}`, { source: 'graph.auditQueryStatus', op });
     status = q.data?.status ?? 'unknown';
     if (status === 'succeeded') raw.push(...q.raw);
