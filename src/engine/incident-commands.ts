@@ -1,6 +1,7 @@
 import { parseUpn, upnDomain } from '../domain/identity';
 import type { Clicker } from '../domain/approval-policy';
 import { actionIdOf, newIncidentId } from '../domain/incident-id';
+import { IncidentIdTakenError } from '../store/errors';
 import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
 import { accountsLeft } from './release-plan';
@@ -95,7 +96,22 @@ export class IncidentCommands extends Room {
       return { ok: true, incidentId: open.id, created: false };
     }
     const now = this.clock.now();
-    const id = newIncidentId(now);
+    let id = newIncidentId(now);
+    // an id taken by another incident (the day's four random characters met again): draw another
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.createRequested(id, customer, upn, req.requestedBy, now);
+        break;
+      } catch (e) {
+        if (!(e instanceof IncidentIdTakenError) || attempt >= 5) throw e;
+        id = newIncidentId(now);
+      }
+    }
+    await this.startIncident(id);
+    return { ok: true, incidentId: id, created: true };
+  }
+
+  private async createRequested(id: string, customer: { id: string; tenantId: string }, upn: string, by: Clicker, now: Date): Promise<void> {
     await this.store.createIncident(
       {
         id,
@@ -104,16 +120,14 @@ export class IncidentCommands extends Room {
         subjectUpn: upn,
         subjectObjectId: null,
         severity: 'high',
-        title: `Containment of ${upn} requested by ${req.requestedBy.name}`,
+        title: `Containment of ${upn} requested by ${by.name}`,
         status: 'open',
         procedure: null,
         createdAt: now.toISOString(),
-        data: { requestedBy: { name: req.requestedBy.name, aadObjectId: req.requestedBy.aadObjectId } },
+        data: { requestedBy: { name: by.name, aadObjectId: by.aadObjectId } },
       },
-      [{ source: 'bot', kind: 'incident.requested', summary: `${req.requestedBy.name} asked to contain ${upn} (no alert)`, actor: req.requestedBy.aadObjectId }],
+      [{ source: 'bot', kind: 'incident.requested', summary: `${by.name} asked to contain ${upn} (no alert)`, actor: by.aadObjectId }],
     );
-    await this.startIncident(id);
-    return { ok: true, incidentId: id, created: true };
   }
 
   /** Stops an incident: waiting and ready steps are cancelled, pending approvals become stale. */

@@ -4,6 +4,7 @@ import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
 import { newIncidentId } from '../domain/incident-id';
+import { IncidentIdTakenError } from '../store/errors';
 import { describeIdentifier, subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
 import type { IntakeScope } from './intake-credentials';
 import { alertAccount, countStorm, isStormSubject, stormKeyOf, stormSubject } from './storm';
@@ -43,6 +44,8 @@ export interface IntakeDeps {
   /** called when an existing incident received a new alert */
   onIncidentChanged?(incidentId: string): void;
   now?(): Date;
+  /** tests: the id a new incident gets (default: newIncidentId) */
+  newIncidentId?(now: Date): string;
   log: Logger;
 }
 
@@ -116,8 +119,7 @@ export class IntakeService {
       return this.recordInStorm(alert, customer, source, raw, now, storm);
     }
     const identity = subjectOf(alert, customer);
-    const incidentId = newIncidentId(now);
-    const r = await this.deps.store.recordAlert({
+    const r = await this.withFreshId(now, (incidentId) => this.deps.store.recordAlert({
       alert: alertRow(alert, customer, source, raw, now),
       newIncident: {
         id: incidentId,
@@ -134,11 +136,24 @@ export class IntakeService {
         data: { alertWebUrl: alert.alertWebUrl },
       },
       events: (joined, joinedBy) => alertEvents(alert, customer, source, joined, identity, joinedBy),
-    });
+    }));
     if (r.created) this.deps.onIncidentCreated?.(r.incidentId);
     else if (!r.duplicate) this.deps.onIncidentChanged?.(r.incidentId);
     this.deps.log.info({ alertId: alert.id, incidentId: r.incidentId, created: r.created, duplicate: r.duplicate, customer: customer.id }, 'alert received');
     return { alertId: alert.id, ...r };
+  }
+
+  /** Records with a new incident id, drawing another when the one drawn is taken (the alert is still not stored then). */
+  private async withFreshId<T>(now: Date, record: (incidentId: string) => Promise<T>): Promise<T> {
+    const draw = this.deps.newIncidentId ?? newIncidentId;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await record(draw(now));
+      } catch (e) {
+        if (!(e instanceof IncidentIdTakenError) || attempt >= 5) throw e;
+        this.deps.log.info({ attempt }, 'the new incident id drawn was taken: drawing another');
+      }
+    }
   }
 
   /**
@@ -161,10 +176,10 @@ export class IntakeService {
   private async recordInStorm(alert: Alert, customer: CustomerConfig, source: AlertSource, raw: string, now: Date, storm: { key: string; users: number; singles: string[] }): Promise<IntakeResult> {
     const subject = stormSubject(customer.id, storm.key);
     const account = alertAccount(alert)!;
-    const r = await this.deps.store.recordAlert({
+    const r = await this.withFreshId(now, (incidentId) => this.deps.store.recordAlert({
       alert: alertRow(alert, customer, source, raw, now),
       newIncident: {
-        id: newIncidentId(now),
+        id: incidentId,
         customerId: customer.id,
         tenantId: customer.tenantId,
         subjectUpn: subject,
@@ -185,7 +200,7 @@ export class IntakeService {
         sourceTime: alert.createdDateTime ?? alert.firstActivityDateTime,
         data: { alertId: alert.id, source, detectorId: alert.detectorId, account },
       }],
-    });
+    }));
     if (r.created) await this.markEarlierIncidents(r.incidentId, storm.singles, customer);
     // A new storm incident starts the storm procedure (src/procedures/storm-containment.yaml); an
     // alert joining it changes its card (and its uncovered accounts: src/engine/storm-rounds.ts).

@@ -5,7 +5,7 @@ import { subjectIdentifiers } from '../domain/subject-identity';
 import type { Logger } from '../log';
 import { isBusyError, isConnectionError, isRetryablePgError, isUniqueViolation, type Dialect } from './dialect';
 import { assertChannelName, type PgWakeChannel } from './pg-wake-channel';
-import { ConflictError, IntegrityError, NewerSchemaError, NotFoundError, StoreInputError } from './errors';
+import { ConflictError, IncidentIdTakenError, IntegrityError, NewerSchemaError, NotFoundError, StoreInputError } from './errors';
 import { rechunk, splitBuffer } from './evidence-chunks';
 import { migrationProvider } from './migrations';
 import {
@@ -197,7 +197,7 @@ export class KyselyStore implements Store {
     } catch (error) {
       // still refused after the retries: not a race but a lasting clash, most likely a reused incident id
       if (isUniqueViolation(error) && (await this.getIncident(incidentRow.id))) {
-        throw new ConflictError(`incident id ${incidentRow.id} is already taken by another incident; generate a new one`);
+        throw new IncidentIdTakenError(`incident id ${incidentRow.id} is already taken by another incident; generate a new one`);
       }
       throw error;
     }
@@ -259,7 +259,7 @@ export class KyselyStore implements Store {
       });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      if (await this.getIncident(row.id)) throw new ConflictError(`incident ${row.id} already exists`);
+      if (await this.getIncident(row.id)) throw new IncidentIdTakenError(`incident ${row.id} already exists`);
       const open = await this.findOpenIncident(row.customer_id, row.subject_key);
       throw new ConflictError(
         `${row.subject_upn} of customer ${row.customer_id} already has an open incident${open ? ` (${open})` : ''}; attach to it or close it first`,
