@@ -105,14 +105,7 @@ export function draftCisoEmail(s: CisoSnapshot): EmailDraft {
   // What we did: the containment actions only, in the order they ran, every one of them.
   const done = whatWeDid(findings, runs).map((d) => wrap(`- ${d}.`, '  ')).flat();
   const left: string[] = [];
-  for (const c of containmentNotDone(findings, runs)) {
-    const why = c.status === 'awaiting_approval' ? 'awaiting our approval'
-      : c.status === 'failed' ? 'failed; we are on it'
-      : ['waiting', 'ready', 'running'].includes(c.status) ? 'in progress'
-      : c.status === 'skipped' ? `not needed: ${line(findings.steps.find((x) => x.id === c.stepId)?.error ?? 'nothing to act on', 80)}`
-      : `not done: ${c.status}`;
-    left.push(`- ${line(c.title, 80)} (${why})`);
-  }
+  left.push(...containmentNotDoneLines(findings, runs));
   left.push('- Please confirm the sign-ins were not your user, and tell us of any business impact.');
 
   const subject = line(inc.subjectUpn, 80);
@@ -167,4 +160,16 @@ export function splitRecipients(value: string | string[] | undefined): string[] 
   if (value === undefined) return undefined;
   const list = Array.isArray(value) ? value : value.split(/[,;\s]+/);
   return list.map((v) => v.trim()).filter(Boolean);
+}
+
+/** "- <step> (<why>)" for each containment step not done yet: the single and the storm email both say it so. */
+export function containmentNotDoneLines(findings: Parameters<typeof containmentNotDone>[0], runs: Parameters<typeof containmentNotDone>[1]): string[] {
+  return containmentNotDone(findings, runs).map((c) => {
+    const why = c.status === 'awaiting_approval' ? 'awaiting our approval'
+      : c.status === 'failed' ? 'failed; we are on it'
+      : ['waiting', 'ready', 'running'].includes(c.status) ? 'in progress'
+      : c.status === 'skipped' ? `not needed: ${line(findings.steps.find((x) => x.id === c.stepId)?.error ?? 'nothing to act on', 80)}`
+      : `not done: ${c.status}`;
+    return `- ${line(c.title, 80)} (${why})`;
+  });
 }

@@ -1,6 +1,6 @@
-import { containmentNotDone, countryName, whatWeDid } from '../domain/incident-narrative';
+import { countryName, whatWeDid } from '../domain/incident-narrative';
 import { stepRuns } from '../read-model/incident-snapshot';
-import { line, networkLines, ticketOf, wrap, type CisoSnapshot, type EmailDraft } from './ciso-email';
+import { containmentNotDoneLines, line, networkLines, ticketOf, wrap, type CisoSnapshot, type EmailDraft } from './ciso-email';
 import { alertWindow, containedParts, firstAndMore, stormSummary } from './storm-summary';
 
 /**
@@ -54,14 +54,7 @@ export function draftStormCisoEmail(s: CisoSnapshot): EmailDraft {
   for (const [why, labels] of groups) left.push(...wrap(`- ${labels.length} account${labels.length === 1 ? '' : 's'} ${why}: ${firstAndMore(labels, NAMED, ', ')}.`, '  '));
   const privilegedLeft = sum.privileged.filter((p) => !p.contained);
   if (privilegedLeft.length) left.push(...wrap(`- Privileged and NOT contained: ${firstAndMore(privilegedLeft.map((p) => `${line(p.label, 80)} (${line(p.roles.join(', '), 80)})`), NAMED)}.`, '  '));
-  for (const c of containmentNotDone(findings, runs)) {
-    const why = c.status === 'awaiting_approval' ? 'awaiting our approval'
-      : c.status === 'failed' ? 'failed; we are on it'
-        : ['waiting', 'ready', 'running'].includes(c.status) ? 'in progress'
-          : c.status === 'skipped' ? `not needed: ${line(findings.steps.find((x) => x.id === c.stepId)?.error ?? 'nothing to act on', 80)}`
-            : `not done: ${c.status}`;
-    left.push(`- ${line(c.title, 80)} (${why})`);
-  }
+  left.push(...containmentNotDoneLines(findings, runs));
   left.push('- Please tell us which of these accounts are service or shared accounts, and of any business impact.');
 
   const body = [
