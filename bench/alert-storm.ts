@@ -131,7 +131,7 @@ async function phase(replicas: number, chaos: boolean): Promise<Record<string, s
     await db.end();
     const scopeSpan = (Date.parse(scope.last) - Date.parse(scope.first)) / 1000;
 
-    console.log(`  checks: ${findings.problems.length ? `${findings.problems.length} PROBLEMS: ${findings.problems.slice(0, 8).join(' | ')}` : 'every 202 alert in exactly one incident, no duplicate incident, one card per incident showing its status'}`);
+    console.log(`  checks: ${findings.problems.length ? `${findings.problems.length} PROBLEMS: ${findings.problems.slice(0, 8).join(' | ')}` : 'every 202 alert in exactly one incident, no duplicate incident, one card per incident showing its status'}${findings.removedDuplicates ? ` (${findings.removedDuplicates} second card(s) posted during a store outage and removed again)` : ''}`);
     console.log(`  approved destructive steps: ${once.length ? `PROBLEMS: ${once.join(' | ')}` : `${approved.length} incidents, each step once at the emulators`}`);
     const a2d = approved.map((a) => a.approveToDoneMs).filter(Number.isFinite);
     console.log(`  last approval click → its steps succeeded: p50 ${fmt(quantile(a2d, 0.5))} ms, max ${fmt(Math.max(...a2d))} ms (${a2d.length} incidents)`);

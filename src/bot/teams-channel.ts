@@ -124,6 +124,13 @@ export class TeamsChannel {
       }), this.appKey(ch));
   }
 
+  /** Deletes a message the bot posted: a second card for one thing, left by a store outage. */
+  async remove(conversationId: string, activityId: string): Promise<void> {
+    const ch = await this.requireChannel();
+    await this.queue.enqueue(conversationId, () =>
+      this.withContext(ch, conversationId, (ctx) => ctx.deleteActivity(activityId)), this.appKey(ch));
+  }
+
   async update(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<void> {
     assertActivityFits(activity, 'the updated message');
     const ch = await this.requireChannel();

@@ -32,6 +32,10 @@ interface PostedRef { conversationId: string; activityId: string }
  */
 const POSTING_STALE_MS = 60_000;
 const POSTING_RENEW_MS = 15_000;
+/** How long a posted card's reference is tried again while the store is out of reach (a failover). */
+const KEEP_POSTED_MS = 15 * 60_000;
+/** A released claim: stale at once, so the next render may post. */
+const RELEASED = 'posting:released:1970-01-01T00:00:00.000Z';
 
 /**
  * When a `posting:<worker>:<ISO time>` claim was made. The time is read from the END of the marker:
@@ -83,7 +87,7 @@ export class TeamsNotifier implements Notifier {
       workerId: string;
       now?: () => Date;
       /** tests: how long a claim lives without renewal, and how often a live claimant renews it */
-      posting?: { staleMs: number; renewMs: number };
+      posting?: { staleMs: number; renewMs: number; keepPostedMs?: number };
       /** set: open approval cards are posted read-only with a refresh for the approvers (Universal Actions) */
       views?: ApprovalAudience;
     },
@@ -168,10 +172,11 @@ export class TeamsNotifier implements Notifier {
   /**
    * Runs `post` while holding the claim `marker` on `key`, renewing the claim's time (compare-and-set,
    * so a claim taken over meanwhile is never overwritten) until `post` settles. Only a claimant that
-   * died stops renewing, so only its claim goes stale. Returns after the last renewal has settled, so
-   * the caller's next write (the posted reference) cannot be followed by a renewal.
+   * died stops renewing, so only its claim goes stale. Returns the claim as last renewed, after the
+   * last renewal has settled, so the caller's next write (the posted reference) cannot be followed by
+   * a renewal.
    */
-  private async holdingClaim<T>(key: string, marker: string, post: () => Promise<T>): Promise<T> {
+  private async holdingClaim<T>(key: string, marker: string, post: () => Promise<T>): Promise<{ result: T; held: string }> {
     let held = marker;
     let renewal: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
@@ -182,10 +187,62 @@ export class TeamsNotifier implements Notifier {
     }, this.deps.posting?.renewMs ?? POSTING_RENEW_MS);
     timer.unref?.();
     try {
-      return await post();
-    } finally {
+      const result = await post();
       clearInterval(timer);
       await renewal;
+      return { result, held };
+    } catch (e) {
+      clearInterval(timer);
+      await renewal;
+      // Release our claim (a stale marker) so the next render may post; never someone else's claim.
+      await this.deps.store.casState(key, held, RELEASED).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Posts under the claim `marker` and keeps what was posted: the card's reference replaces the
+   * claim. Teams accepted the post, so from here on the claim is never released: a lost reference
+   * means a second card once the claim goes stale. Seen in the storm bench, where PostgreSQL restarts
+   * mid-storm: a connection lost while the reference (or the timeline event after it) was committed
+   * made the old code release the claim — over the stored reference — and the sweep post the card
+   * again. Returns undefined when another replica's card won (ours was then removed).
+   */
+  private async postOnce(key: string, marker: string, post: () => Promise<PostedRef>): Promise<PostedRef | undefined> {
+    const { result: posted, held } = await this.holdingClaim(key, marker, post);
+    const value = JSON.stringify(posted);
+    const kept = await this.untilStored(key, async () => {
+      if (await this.deps.store.casState(key, held, value)) return true;
+      // An earlier attempt whose commit was reported lost may have landed.
+      const current = await this.deps.store.getState(key);
+      if (current === value) return true;
+      if (current === undefined) return this.deps.store.casState(key, undefined, value);
+      return false;
+    });
+    if (kept) return posted;
+    // The store was out of reach for longer than a claim lives, and another replica took the claim
+    // over and posted: two cards for one thing. Ours goes; theirs is the one the store knows.
+    this.deps.log.warn({ key, activityId: posted.activityId }, 'a second card was posted while the store was out of reach; removing it');
+    await this.deps.channel.remove(posted.conversationId, posted.activityId)
+      .catch((err) => this.deps.log.warn({ err, key }, 'the second card could not be removed'));
+    return undefined;
+  }
+
+  /**
+   * Runs a store write that must land (a card Teams already shows), again while the store is out of
+   * reach (a PostgreSQL restart or failover outlasting the store's own retries), for up to
+   * KEEP_POSTED_MS.
+   */
+  private async untilStored<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (Date.now() - started > (this.deps.posting?.keepPostedMs ?? KEEP_POSTED_MS)) throw err;
+        this.deps.log.warn({ err, key, attempt }, 'a posted card\'s reference is not stored yet; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+      }
     }
   }
 
@@ -202,20 +259,15 @@ export class TeamsNotifier implements Notifier {
     }
     const marker = await this.claimPosting(key);
     if (!marker) return;
-    try {
-      const posted = await this.holdingClaim(key, marker, () => this.deps.channel.startThread({
-        ...activity,
-        summary: `${incidentId}: ${subjectDisplay(snap.incident.subjectUpn)}`,
-      }));
-      await this.deps.store.setState(key, JSON.stringify(posted));
-      await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
-      // The event above changed the timeline: show it on the card we just posted.
-      this.dirty.add(incidentId);
-    } catch (e) {
-      // Release the claim (a stale marker) so the next render may post.
-      await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
-      throw e;
-    }
+    const posted = await this.postOnce(key, marker, () => this.deps.channel.startThread({
+      ...activity,
+      summary: `${incidentId}: ${subjectDisplay(snap.incident.subjectUpn)}`,
+    }));
+    if (!posted) return;
+    // The card is kept: a failure from here on is a missing timeline line, never a second card.
+    await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
+    // The event above changed the timeline: show it on the card we just posted.
+    this.dirty.add(incidentId);
   }
 
   /**
@@ -244,22 +296,27 @@ export class TeamsNotifier implements Notifier {
 
   async approvalRequested(approval: ApprovalRecord): Promise<void> {
     const key = `teams:approval:${approval.id}`;
-    let claimed = false;
     try {
       if (!(await this.deps.channel.channel())) throw new ChannelUnknownError();
       const thread = await this.ensureThread(approval.incidentId);
       if (!thread) throw new Error('the incident thread could not be started');
       const marker = await this.claimPosting(key);
       if (!marker) return;
-      claimed = true;
-      const card = await this.approvalCard(approval.id);
-      if (!card) return;
-      const activityId = await this.holdingClaim(key, marker, () => this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] }));
-      await this.deps.store.setState(key, JSON.stringify({ conversationId: thread.conversationId, activityId }));
-      await this.deps.store.setApprovalCard(approval.id, activityId);
+      const card = await this.approvalCard(approval.id).catch(async (e: unknown) => {
+        await this.deps.store.casState(key, marker, RELEASED).catch(() => undefined);
+        throw e;
+      });
+      if (!card) {
+        await this.deps.store.casState(key, marker, RELEASED);
+        return;
+      }
+      const posted = await this.postOnce(key, marker, async () => ({
+        conversationId: thread.conversationId,
+        activityId: await this.deps.channel.reply(thread.conversationId, { attachments: [CardFactory.adaptiveCard(card)] }),
+      }));
+      if (posted) await this.untilStored(key, () => this.deps.store.setApprovalCard(approval.id, posted.activityId));
     } catch (e) {
       this.warn(e, { approvalId: approval.id }, 'approval card not posted; the next sweep tries again');
-      if (claimed) await this.deps.store.setState(key, 'posting:released:1970-01-01T00:00:00.000Z').catch(() => undefined);
     }
     await this.incidentChanged(approval.incidentId);
   }

@@ -7,14 +7,15 @@ import { log } from '../../src/log';
 
 /** Records what the notifier sends to Teams (the real path is covered by the Playground e2e tests). */
 function recordingChannel() {
-  const calls: Array<{ op: 'thread' | 'reply' | 'update'; conversationId?: string; activityId?: string }> = [];
+  const calls: Array<{ op: 'thread' | 'reply' | 'update' | 'remove'; conversationId?: string; activityId?: string }> = [];
   let n = 0;
   const tag = uniqueId('t');
   const channel = {
     channel: async () => ({ channelId: '19:sec-ir@thread.tacv2' }),
-    startThread: async () => { n++; calls.push({ op: 'thread' }); return { conversationId: `19:sec-ir@thread.tacv2;messageid=${tag}-${n}`, activityId: `${tag}-${n}` }; },
+    startThread: async () => { n++; calls.push({ op: 'thread', activityId: `${tag}-${n}` }); return { conversationId: `19:sec-ir@thread.tacv2;messageid=${tag}-${n}`, activityId: `${tag}-${n}` }; },
     reply: async (conversationId: string) => { n++; calls.push({ op: 'reply', conversationId }); return String(n); },
     update: async (conversationId: string, activityId: string) => { calls.push({ op: 'update', conversationId, activityId }); },
+    remove: async (conversationId: string, activityId: string) => { calls.push({ op: 'remove', conversationId, activityId }); },
   };
   return { calls, channel: channel as unknown as TeamsChannel };
 }
@@ -147,6 +148,113 @@ withTestStores((_dialect, make) => {
       // the control: a claimant that does not renew (as before) loses its claim while it waits
       const unrenewed = await run(60_000);
       assert.equal(unrenewed.a + unrenewed.b, 2, 'without renewal the same card is posted twice');
+    });
+
+    // --- a card Teams accepted is kept, whatever the store does next ----------------------------
+
+    /** A connection lost to PostgreSQL, as the pg driver reports it (src/store/dialect.ts isConnectionError). */
+    const lostConnection = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+
+    /**
+     * The store with faults: `fault(method, args)` says whether this call fails before it reaches the
+     * store ('before'), or runs and then reports the connection lost as if during COMMIT ('after').
+     */
+    function faultyStore(fault: (method: string, args: unknown[]) => 'before' | 'after' | undefined): Store {
+      return new Proxy(store, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return async (...args: unknown[]) => {
+            const f = fault(String(prop), args);
+            if (f === 'before') throw lostConnection();
+            const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (f === 'after') throw lostConnection();
+            return out;
+          };
+        },
+      });
+    }
+
+    const threads = (c: { calls: Array<{ op: string }> }) => c.calls.filter((x) => x.op === 'thread').length;
+    const posting = { staleMs: 150, renewMs: 40, keepPostedMs: 10_000 };
+
+    it('the posted reference\'s commit reported lost (it had landed): one card, the reference kept, the sweep posts nothing more', async () => {
+      const { id } = await incidentWithApproval();
+      let failed = 0;
+      const s = faultyStore((m, args) => (m === 'casState' && args[0] === `teams:card:${id}` && String(args[2]).startsWith('{') && failed++ === 0 ? 'after' : undefined));
+      const rec = recordingChannel();
+      const n = new TeamsNotifier({ store: s, channel: rec.channel, customerName: () => 'Contoso', log, workerId: 'vm:1:lost-commit', posting });
+      await n.incidentChanged(id);
+      assert.equal(failed, 2, 'the reference write was tried again after the lost commit');
+      await new Promise((r) => setTimeout(r, 300)); // past the stale time of any claim
+      await n.sweep();
+      assert.equal(threads(rec), 1, 'one timeline card');
+      assert.match((await store.getState(`teams:card:${id}`)) ?? '', /^\{"conversationId"/);
+    });
+
+    it('the timeline event after a posted card fails (the store restarting): the reference stays, no second card', async () => {
+      // Before: the failure released the claim over the stored reference, and the sweep posted again.
+      const { id } = await incidentWithApproval();
+      let failed = 0;
+      const s = faultyStore((m, args) => (m === 'appendTimeline' && args[0] === id && failed++ === 0 ? 'before' : undefined));
+      const rec = recordingChannel();
+      const n = new TeamsNotifier({ store: s, channel: rec.channel, customerName: () => 'Contoso', log, workerId: 'vm:1:event-lost', posting });
+      await n.incidentChanged(id);
+      assert.equal(failed, 1);
+      await new Promise((r) => setTimeout(r, 300));
+      await n.sweep();
+      await n.incidentChanged(id);
+      assert.equal(threads(rec), 1, 'one timeline card');
+      assert.match((await store.getState(`teams:card:${id}`)) ?? '', /^\{"conversationId"/);
+    });
+
+    it('the store out of reach for longer than a claim lives: the other replica\'s card is kept, ours is removed from the channel', async () => {
+      const { id } = await incidentWithApproval();
+      const key = `teams:card:${id}`;
+      let outage = false;
+      const s = faultyStore((m, args) => (outage && args[0] === key && (m === 'casState' || m === 'getState') ? 'before' : undefined));
+      const a = recordingChannel();
+      let posted!: () => void;
+      const postedNow = new Promise<void>((r) => { posted = r; });
+      const aChannel = { ...(a.channel as unknown as Record<string, unknown>), startThread: async () => {
+        const out = await (a.channel as unknown as { startThread(): Promise<unknown> }).startThread();
+        outage = true; // Teams accepted; the store goes away before the reference is written
+        posted();
+        return out;
+      } } as unknown as TeamsChannel;
+      const b = recordingChannel();
+      const na = new TeamsNotifier({ store: s, channel: aChannel, customerName: () => 'Contoso', log, workerId: 'vm:1:aaaa', posting });
+      const nb = new TeamsNotifier({ store, channel: b.channel, customerName: () => 'Contoso', log, workerId: 'vm:2:bbbb', posting });
+      const first = na.incidentChanged(id);
+      await postedNow;
+      await new Promise((r) => setTimeout(r, 300)); // A's claim is stale: B (which reaches the store) takes it over
+      await nb.incidentChanged(id);
+      assert.equal(threads(b), 1, 'B posted the card it found unposted');
+      outage = false;
+      await first;
+      const kept = JSON.parse((await store.getState(key))!) as { activityId: string };
+      assert.equal(a.calls.filter((c) => c.op === 'remove').length, 1, 'A removed its own card');
+      assert.equal(a.calls.find((c) => c.op === 'remove')?.activityId, a.calls.find((c) => c.op === 'thread')?.activityId, 'the removed card is the one A posted');
+      assert.notEqual(a.calls.find((c) => c.op === 'remove')?.activityId, kept.activityId, 'the stored card is B\'s, not the removed one');
+      assert.equal(b.calls.filter((c) => c.op === 'remove').length, 0);
+    });
+
+    it('an approval card whose reference write fails once is kept: the sweep replies no second approval card', async () => {
+      const { id, approval } = await incidentWithApproval();
+      const rec = recordingChannel();
+      await new TeamsNotifier({ store, channel: rec.channel, customerName: () => 'Contoso', log, workerId: 'vm:1:thread', posting }).incidentChanged(id);
+      let failed = 0;
+      const s = faultyStore((m) => (m === 'setApprovalCard' && failed++ === 0 ? 'before' : undefined));
+      const n = new TeamsNotifier({ store: s, channel: rec.channel, customerName: () => 'Contoso', log, workerId: 'vm:1:approval', posting });
+      await n.approvalRequested(approval);
+      assert.equal(failed, 2, 'the approval card\'s id was stored on the second attempt');
+      await new Promise((r) => setTimeout(r, 300));
+      await n.sweep();
+      // (the sweep also posts other tests' pending approvals in this store: count this thread's replies)
+      const thread = JSON.parse((await store.getState(`teams:card:${id}`))!) as { conversationId: string };
+      assert.equal(rec.calls.filter((c) => c.op === 'reply' && c.conversationId === thread.conversationId).length, 1, 'one approval card');
+      const stored = await store.getApproval(approval.id);
+      assert.ok(stored?.cardActivityId, 'the approval knows its card');
     });
 
     it('the sweep leaves a fresh claim of another instance alone', async () => {

@@ -15,6 +15,7 @@ import { PER_APP_PER_TENANT, PER_BOT_PER_THREAD, PER_THREAD_ALL_BOTS, type RateW
  *   POST /v3/conversations/{conversationId}/activities         sendToConversation → { id }
  *   POST /v3/conversations/{conversationId}/activities/{id}    replyToActivity → { id }
  *   PUT  /v3/conversations/{conversationId}/activities/{id}    updateActivity → { id }
+ *   DELETE /v3/conversations/{conversationId}/activities/{id}  deleteActivity → 200
  */
 export const TEAM = {
   tenantId: MSP.tenantId,
@@ -25,7 +26,7 @@ export const TEAM = {
 } as const;
 
 export interface ConnectorCall {
-  kind: 'createConversation' | 'send' | 'reply' | 'update';
+  kind: 'createConversation' | 'send' | 'reply' | 'update' | 'delete';
   conversationId: string;
   /** the message's id: new for create/send/reply, the updated one for update */
   activityId: string;
@@ -192,6 +193,13 @@ export async function startRecordedConnector(opts: RecordedConnectorOptions = {}
           messages.set(target, { conversationId, activity: body });
           return reply(200, { id: target });
         }
+        if (req.method === 'DELETE' && target) {
+          if (!messages.has(target)) return reply(404, { error: { code: 'ActivityNotFoundInConversation', message: `Activity ${target} not found` } });
+          calls.push({ kind: 'delete', conversationId, activityId: target, activity: {}, at });
+          messages.delete(target);
+          res.writeHead(200);
+          return res.end();
+        }
         if (req.method === 'POST') {
           const activityId = newId();
           calls.push({ kind: target ? 'reply' : 'send', conversationId, activityId, activity: body, at });
@@ -252,6 +260,7 @@ function routeOf(method: string, path: string, body: Record<string, unknown>): {
   if (!m) return undefined;
   const conversationId = decodeURIComponent(m[1]);
   if (method === 'PUT' && m[2]) return { kind: 'update', conversationId };
+  if (method === 'DELETE' && m[2]) return { kind: 'delete', conversationId };
   if (method === 'POST') return { kind: m[2] ? 'reply' : 'send', conversationId };
   return undefined;
 }

@@ -512,6 +512,8 @@ export interface StormFindings {
   refused400: number;
   /** alert → card latency (ms) for each incident a 202 created: POST start → createConversation */
   alertToCardMs: number[];
+  /** second timeline cards that were posted and removed again (they do not stay in the channel) */
+  removedDuplicates: number;
 }
 
 /**
@@ -563,8 +565,13 @@ export async function checkStorm(c: StormCluster, plan: PlannedPost[], answers: 
       const id = /^(IR-[A-Za-z0-9-]+): /.exec(String(x.activity.summary ?? ''))?.[1];
       if (id) cardsOf.set(id, [...(cardsOf.get(id) ?? []), x]);
     }
+    let removedDuplicates = 0;
     for (const i of incidents) {
-      const cards = cardsOf.get(i.id) ?? [];
+      // A card removed again (a second card posted while the store was out of reach, deleted by the
+      // replica that found the other one stored) is not in the channel any more.
+      const all = cardsOf.get(i.id) ?? [];
+      const cards = all.filter((x) => c.connector.messages.has(x.activityId));
+      removedDuplicates += all.length - cards.length;
       if (cards.length !== 1) { problems.push(`incident ${i.id} has ${cards.length} timeline cards at the connector`); continue; }
       const latest = c.connector.messages.get(cards[0].activityId);
       const heading = JSON.stringify(latest?.activity ?? {});
@@ -574,12 +581,12 @@ export async function checkStorm(c: StormCluster, plan: PlannedPost[], answers: 
     for (const p of plan) {
       const a = answers[p.seq];
       if (a?.status !== 202 || !a.created || !a.incidentId) continue;
-      const card = cardsOf.get(a.incidentId)?.[0];
+      const card = cardsOf.get(a.incidentId)?.find((x) => c.connector.messages.has(x.activityId));
       if (card) alertToCardMs.push(card.at - a.startedAt);
     }
     return {
       problems, incidents: incidents.length, stormIncidents: incidents.filter((i) => i.subject_upn.startsWith('storm:')).length,
-      accepted, refused400, alertToCardMs,
+      accepted, refused400, alertToCardMs, removedDuplicates,
     };
   } finally {
     await db.end();
