@@ -22,6 +22,8 @@ import type { ActionDef } from '../../src/connectors/types';
 import { createEvidenceActions, type TicketOutput } from '../../src/evidence/actions';
 import type { StormRoundNoteInput, StormRoundNoteOutput } from '../../src/evidence/storm-round-note';
 import { stormRoundNoteLines } from '../../src/evidence/storm-round-note-text';
+import { stormSummary } from '../../src/evidence/storm-summary';
+import { loadIncidentSnapshot } from '../../src/read-model/incident-snapshot';
 import { actionPorts } from '../../src/operations/action-ports';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
@@ -253,6 +255,12 @@ withTestStores((dialect, make) => {
       await decideAllBut(e, id, ['firewall-block', 'notify-ciso']);
       assert.equal((await store.getAction(`${id}:storm-contain-2`))!.status, 'succeeded');
       assert.equal((await store.getAction(`${id}:ir-ticket`))!.status, 'waiting');
+      // a ticket opened between round 2's end and the pass that merges it into the findings still counts it (the rows say so)
+      const snap = (await loadIncidentSnapshot(store, id))!;
+      const unmerged = { ...snap, findings: { ...snap.findings, stormContained: snap.findings.stormContained!.filter((a) => !/^user1[345]\./.test(a.label)) } };
+      assert.equal(unmerged.findings.stormContained.length, 12);
+      const counted = stormSummary(unmerged);
+      assert.deepEqual([counted.accounts.length, counted.contained.length, counted.left.length], [15, 15, 0]);
 
       await decideAllBut(e, id, ['notify-ciso']);
       const ticketStep = (await store.getAction(`${id}:ir-ticket`))!;
