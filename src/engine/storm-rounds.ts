@@ -22,7 +22,8 @@ const CONTAIN_ACTION = 'identity.containMany';
  * step, so a crash resumes it and a replay never runs it twice. Everything is re-read from the
  * store on every call (the scheduler's pass), so any replica continues where another stopped.
  * A release (src/engine/release.ts) undoes every round that ran; while one is asked, no new
- * containment round is asked.
+ * containment round is asked. A round that ends after the storm's ticket was opened is noted on the
+ * ticket (noteOnTicket), so the ticket never says fewer accounts are contained than are.
  */
 export class StormRounds extends Room {
 
