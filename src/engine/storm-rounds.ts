@@ -1,5 +1,6 @@
 import { actionIdOf } from '../domain/incident-id';
 import { roundStepId, stormCoverage, STORM_CONTAIN_STEP, STORM_RESOLVE_STEP } from '../domain/storm-coverage';
+import { stormRoundEndings, STORM_ROUND_NOTE_ACTION, TICKET_OPEN_ACTION } from '../domain/storm-round-notes';
 import { isStormSubject, stormAccountIdentities } from '../intake/storm';
 import type { ActionRecord, IncidentRecord } from '../store/store';
 import { ENDED, errorText, LIVE_INCIDENT, Room, toJson } from './engine-core';
@@ -21,7 +22,8 @@ const CONTAIN_ACTION = 'identity.containMany';
  * step, so a crash resumes it and a replay never runs it twice. Everything is re-read from the
  * store on every call (the scheduler's pass), so any replica continues where another stopped.
  * A release (src/engine/release.ts) undoes every round that ran; while one is asked, no new
- * containment round is asked.
+ * containment round is asked. A round that ends after the storm's ticket was opened is noted on the
+ * ticket (noteOnTicket), so the ticket never says fewer accounts are contained than are.
  */
 export class StormRounds extends Room {
 
@@ -38,6 +40,7 @@ export class StormRounds extends Room {
     const identities = stormAccountIdentities(alerts, customer.activeDirectory?.domains ?? []);
     const cov = stormCoverage(actions, identities.map((i) => i.label));
     let changed = await this.recordRounds(incident, cov.resolveRows, cov.containRows);
+    changed += await this.noteOnTicket(incident, actions);
 
     // --- look-up: the next round once the last one succeeded and accounts no round took exist
     const lastResolve = cov.resolveRows.at(-1)!;
@@ -105,6 +108,30 @@ export class StormRounds extends Room {
     return 1;
   }
 
+  /**
+   * A further round that ended after the storm's ticket was opened: one work note on the ticket per
+   * ending (src/domain/storm-round-notes.ts), as a row of its own `<incident>:storm-ticket-note-<n>`
+   * (its id the idempotency key), so a crash, a retry or a replay never notes it twice. A round the
+   * ticket's description already told (ticket.open's stormRoundsCounted) gets none; no ticket yet:
+   * nothing here, the ticket counts the round when it is opened.
+   */
+  private async noteOnTicket(incident: IncidentRecord, actions: ActionRecord[]): Promise<number> {
+    if (!this.registry.has(STORM_ROUND_NOTE_ACTION)) return 0;
+    const ticket = actions.find((a) => a.name === TICKET_OPEN_ACTION && a.status === 'succeeded');
+    if (!ticket) return 0;
+    const counted = ((ticket.result?.output ?? null) as { stormRoundsCounted?: unknown } | null)?.stormRoundsCounted;
+    const told = new Set(Array.isArray(counted) ? counted.filter((x): x is string => typeof x === 'string') : []);
+    let changed = 0;
+    for (const e of stormRoundEndings(actions)) {
+      if (told.has(e.noteStepId)) continue;
+      const existing = actions.find((a) => a.stepId === e.noteStepId);
+      if (existing && existing.status !== 'waiting') continue;
+      const row = existing ?? (await this.ensureRow(incident, e.noteStepId, STORM_ROUND_NOTE_ACTION, { round: e.round, approvalRound: e.approvalRound }));
+      if (row.status === 'waiting') changed += await this.makeReady(incident, row, noteTitle(e.round, e.status));
+    }
+    return changed;
+  }
+
   /** The row `<incident>:<stepId>`, created once whoever gets here first (ensureActions keeps the first). */
   private async ensureRow(incident: IncidentRecord, stepId: string, action: string, input: Record<string, unknown>): Promise<ActionRecord> {
     const id = actionIdOf(incident.id, stepId);
@@ -155,6 +182,10 @@ function labelCount(input: Record<string, unknown> | null): number {
 
 function lookUpTitle(round: number, n: number): string {
   return `Look up the ${n} account${n === 1 ? '' : 's'} that joined the storm (round ${round})`;
+}
+
+function noteTitle(round: number, status: string): string {
+  return `Note round ${round} of the storm (${status}) on the ServiceNow ticket`;
 }
 
 /** The approval machinery reads only these fields of a step (as for a release's pseudo-steps). */

@@ -23,6 +23,8 @@ export { FOLLOW_UP_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
 import { mapBounded, STORM_CONCURRENCY } from '../connectors/storm/each-account';
+import { stormRoundEndings } from '../domain/storm-round-notes';
+import { stormRoundNoteAction } from './storm-round-note';
 
 /**
  * The evidence and follow-through actions a procedure can name: the forensic report, the ticket
@@ -55,7 +57,15 @@ export interface EvidenceActionOptions {
 }
 
 export interface ReportOutput { name: string; sha256: string; size: number; evidenceId: number; summary: string }
-export interface TicketOutput { ticket: { number: string; link: string; sysId: string }; created: boolean; attached: boolean; reportEvidenceId: number; alertsCommented: string[]; alertCommentFailures: string[] }
+export interface TicketOutput {
+  ticket: { number: string; link: string; sysId: string }; created: boolean; attached: boolean; reportEvidenceId: number; alertsCommented: string[]; alertCommentFailures: string[];
+  /**
+   * A storm's further rounds whose outcome the ticket's description tells (their note ids, see
+   * src/domain/storm-round-notes.ts): those get no work note. Only when this call created the
+   * ticket: a ticket found again was described by an earlier attempt, so every ending gets its note.
+   */
+  stormRoundsCounted?: string[];
+}
 export interface NotifyCisoOutput { via: string; to: string[]; cc: string[]; subject: string; sentAt: string; messageId?: string; alreadySent?: boolean }
 
 const emptyInput = z.object({}).passthrough();
@@ -142,6 +152,8 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
       }, ctx);
       // The engine records the ticket on the incident from this output (the step's `record:`).
       const ticket = { number: opened.output.number, link: opened.output.link, sysId: opened.output.sysId };
+      const storm = isStormSubject(incident.subjectUpn);
+      const counted = storm && opened.output.created ? stormRoundEndings(snapshot.snapshot.actions).map((e) => e.noteStepId) : [];
 
       const raw: RawPayload[] = [...opened.raw];
       const commented: string[] = [];
@@ -176,7 +188,10 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
         }
       }
       return {
-        output: { ticket, created: opened.output.created, attached: opened.output.attached, reportEvidenceId: report.evidenceId, alertsCommented: commented, alertCommentFailures: commentFailures },
+        output: {
+          ticket, created: opened.output.created, attached: opened.output.attached, reportEvidenceId: report.evidenceId, alertsCommented: commented, alertCommentFailures: commentFailures,
+          ...(storm ? { stormRoundsCounted: counted } : {}),
+        },
         summary: `${opened.summary}${commented.length ? `; noted on ${commented.length} Defender alert(s)` : ''}${commentFailures.length ? `; NOT noted on ${commentFailures.length} Defender alert(s): ${firstAndMore(commentFailures, 5)}` : ''}`,
         raw,
       };
@@ -282,7 +297,9 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
     },
   };
 
-  return actionList(reportAction, ticketAction, notifyAction, followUpAction);
+  const roundNoteAction = stormRoundNoteAction({ store, ticketSystem: (ctx) => ticketSystemFor(ctx.customer, tickets) });
+
+  return actionList(reportAction, ticketAction, notifyAction, followUpAction, roundNoteAction);
 }
 
 export { ticketOf };

@@ -1,5 +1,5 @@
 import { isSuspiciousIp, type Alert } from '../domain/alert';
-import type { StormContainedFinding } from '../domain/incident-findings';
+import { RECORDED_FINDINGS, type StormContainedFinding } from '../domain/incident-findings';
 import { stormCoverage } from '../domain/storm-coverage';
 import { PART_TEXT } from '../connectors/storm/identity-many';
 import { stormAccounts } from '../intake/storm';
@@ -84,12 +84,15 @@ export function stormSummary(s: Pick<IncidentSnapshot, 'incident' | 'findings' |
   const times = alerts.map((r) => validDate((r.alert as Partial<Alert>).createdDateTime) ?? validDate(r.receivedAt)).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime());
 
   // every round's outcome per account (storm-rounds merges them into stormContained); the last word wins
+  const coverage = stormCoverage(actions, accounts);
   const outcome = new Map<string, StormContainedFinding>();
   for (const a of f.stormContained ?? []) outcome.set(a.label, a);
+  // and the rounds' rows themselves, in round order: a round that has just succeeded counts at once,
+  // before a scheduler pass has merged it into the findings (the ticket may be opened in between)
+  for (const r of coverage.containRows) if (r.status === 'succeeded') for (const a of roundOutcomes(r)) outcome.set(a.label, a);
   const contained = [...outcome.values()].filter((a) => a.status === 'contained');
   const unresolved = new Map((f.stormUnresolved ?? []).map((u) => [u.label, u.reason]));
   // the containment round whose input lists the account: its status says why the account is still open
-  const coverage = stormCoverage(actions, accounts);
   const roundOf = new Map<string, string>();
   for (const r of coverage.containRows) {
     const list = Array.isArray(r.input?.accounts) ? (r.input!.accounts as Array<{ label?: unknown }>) : [];
@@ -99,7 +102,7 @@ export function stormSummary(s: Pick<IncidentSnapshot, 'incident' | 'findings' |
   for (const label of accounts) {
     const o = outcome.get(label);
     if (o?.status === 'contained') continue;
-    if (o?.status === 'failed') left.push({ label, kind: 'failed', why: `containment failed${o.error ? `: ${o.error}` : ''}` });
+    if (o?.status === 'failed') left.push({ label, kind: 'failed', why: whyLeft(o) });
     else if (unresolved.has(label)) left.push({ label, kind: 'notFound', why: `not found in the directories: ${unresolved.get(label)}` });
     else left.push({ label, kind: 'open', why: whyNotContained(roundOf.get(label)) });
   }
@@ -146,6 +149,19 @@ export function stormSummary(s: Pick<IncidentSnapshot, 'incident' | 'findings' |
     notBlocked: f.ipSelection?.notBlocked ?? [],
     sessionsEnded: f.stormSessionsEnded,
   };
+}
+
+/** What a containment round that succeeded did to each of its accounts (its output), as the findings keep it. */
+export function roundOutcomes(row: { result: Record<string, unknown> | null }): StormContainedFinding[] {
+  const list = ((row.result?.output ?? null) as { accounts?: unknown } | null)?.accounts;
+  const parsed = RECORDED_FINDINGS.stormContained.safeParse(list ?? []);
+  return parsed.success ? parsed.data : [];
+}
+
+/** Why an account of a round that succeeded is not contained: the round's word on it, else that it has none. */
+export function whyLeft(o: StormContainedFinding | undefined): string {
+  if (!o) return 'no result for it in the round';
+  return `containment failed${o.error ? `: ${o.error}` : ''}`;
 }
 
 /** "a; b; c … and 9 more": the first `n` items, then how many are not shown. */

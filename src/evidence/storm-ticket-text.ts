@@ -1,6 +1,6 @@
 import { countryName } from '../domain/incident-narrative';
 import { line } from './ciso-email';
-import { alertWindow, containedParts, firstAndMore, type StormSummary } from './storm-summary';
+import { alertWindow, containedParts, firstAndMore, type StormLeftAccount, type StormPrivilegedAccount, type StormSummary } from './storm-summary';
 
 /**
  * The ticket of a storm incident (ticket.open on src/procedures/storm-containment.yaml): ONE
@@ -29,16 +29,8 @@ export function stormTicketText(s: StormSummary, o: { customerName: string }): S
     '',
     `Accounts affected: ${n}`,
     `Contained: ${contained} of ${n}${contained ? ` (${containedParts(s.contained)})` : ''}`,
-    ...(s.left.length
-      ? [
-        `Left: ${s.left.length} not contained${s.left.length > NAMED ? ` (the first ${NAMED})` : ''}:`,
-        ...s.left.slice(0, NAMED).map((a) => `- ${line(a.label, 100)}: ${line(a.why, 300)}`),
-        ...(s.left.length > NAMED ? [`- … and ${s.left.length - NAMED} more`] : []),
-      ]
-      : ['Left: none, every account of the storm is contained']),
-    ...(s.privileged.length
-      ? [`Privileged accounts: ${firstAndMore(s.privileged.map((p) => `${line(p.label, 100)}${p.displayName ? ` "${line(p.displayName, 100)}"` : ''} (${line(p.roles.join(', '), 120)}): ${p.contained ? 'contained' : 'NOT contained'}`), NAMED)}`]
-      : []),
+    ...(s.left.length ? leftLines(s.left) : ['Left: none, every account of the storm is contained']),
+    ...(s.privileged.length ? [privilegedLine(s.privileged)] : []),
     s.attackerIps.length
       ? `Attacker IPs named by the alerts: ${firstAndMore(s.attackerIps.map((ip) => `${line(ip.ip, 64)}${ip.country ? ` ${line(countryName(ip.country), 60)}` : ''}, ${ip.accounts} account${ip.accounts === 1 ? '' : 's'}`), NAMED)}`
       : 'Attacker IPs named by the alerts: none',
@@ -55,4 +47,18 @@ export function stormTicketText(s: StormSummary, o: { customerName: string }): S
     shortDescription: line(`Alert storm at ${customer}: ${n} accounts hit by "${campaign}" (${contained} contained)`, 200),
     description: lines.join('\n'),
   };
+}
+
+/** "Left: 7 not contained (the first 5):", the first five with why, "- … and 2 more" (the ticket and a round's note). */
+export function leftLines(left: readonly StormLeftAccount[]): string[] {
+  return [
+    `Left: ${left.length} not contained${left.length > NAMED ? ` (the first ${NAMED})` : ''}:`,
+    ...left.slice(0, NAMED).map((a) => `- ${line(a.label, 100)}: ${line(a.why, 300)}`),
+    ...(left.length > NAMED ? [`- … and ${left.length - NAMED} more`] : []),
+  ];
+}
+
+/** "Privileged accounts: upn "Name" (roles): contained; …" with the first five (the ticket and a round's note). */
+export function privilegedLine(privileged: readonly StormPrivilegedAccount[]): string {
+  return `Privileged accounts: ${firstAndMore(privileged.map((p) => `${line(p.label, 100)}${p.displayName ? ` "${line(p.displayName, 100)}"` : ''} (${line(p.roles.join(', '), 120)}): ${p.contained ? 'contained' : 'NOT contained'}`), NAMED)}`;
 }

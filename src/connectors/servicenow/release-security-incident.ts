@@ -2,9 +2,8 @@ import type { ServiceNowConfig } from '../../config/customers';
 import { InvalidInputError } from '../../domain/net';
 import { ConnectorError, type ActionContext, type ActionResult } from '../types';
 import { ServiceNowClient, type ServiceNowClientOptions } from './client';
-import { encodedQueryAnd } from './encoded-query';
 import { correlationIdField, truncate } from './fields';
-import { findByCorrelation } from './open-security-incident';
+import { findIncidentRecord, hasJournalEntry, journalLine } from './journal';
 import { readBackFields } from './stock-fields';
 
 /**
@@ -41,24 +40,12 @@ export interface ReleaseSecurityIncidentOutput {
 }
 
 const SOURCE = 'servicenow.table';
-const SYS_ID = /^[0-9a-f]{32}$/;
 const NOTE_MAX = 4000;
+
+export { journalLine };
 
 /** The marker that makes the note findable: one per incident, the correlation id already validated. */
 export const releaseNoteMarker = (incidentId: string): string => `[teams-ir-bot release ${correlationIdField(incidentId)}]`;
-
-/**
- * One line of text for a journal entry. Journal fields are plain text, except that an instance with
- * glide.ui.security.allow_codetag renders what is between [code] and [/code] as HTML: those tags are
- * broken up, and control characters (CRLF included) become spaces, so a reason cannot start a line
- * of its own that looks like ours.
- */
-export function journalLine(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const oneLine = value.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
-  const inert = oneLine.replace(/\[(\/?)(code)\]/gi, '($1$2)');
-  return truncate(inert, max);
-}
 
 export function composeReleaseNote(input: ReleaseSecurityIncidentInput): string {
   const lines = [
@@ -78,7 +65,6 @@ export async function releaseSecurityIncident(
   if (!config) throw new ConnectorError(`customer ${ctx.customer.id} has no ServiceNow configured (servicenow in the customers file)`, { source: SOURCE });
   if (input.incidentId !== ctx.incidentId) throw new InvalidInputError('incidentId', `is not this action's incident ${ctx.incidentId}`);
   const correlationId = correlationIdField(input.incidentId);
-  if (input.sysId !== undefined && !SYS_ID.test(input.sysId)) throw new InvalidInputError('sysId', 'is not a ServiceNow sys_id (32 hex digits)');
   const note = composeReleaseNote(input);
   const marker = releaseNoteMarker(correlationId);
   const notesField = config.notesField ?? 'work_notes';
@@ -86,24 +72,10 @@ export async function releaseSecurityIncident(
   const client = ServiceNowClient.fromConfig(config, ctx.secrets, { signal: ctx.signal, now: () => ctx.now(), ...clientOptions });
 
   // 1. The record: the recorded one (checked to be ours), else the one carrying our correlation id.
-  let record: { sys_id?: unknown; number?: unknown; [k: string]: unknown } | undefined;
-  if (input.sysId) {
-    const res = await client.request('GET', `/api/now/table/${table}/${input.sysId}`, {
-      sysparm_fields: `sys_id,number,${config.correlationField}`, sysparm_exclude_reference_link: 'true',
-    }, undefined, { source: SOURCE, action: `reading ${table} ${input.sysId}` });
-    record = (res.json as { result?: typeof record } | undefined)?.result;
-    if (record?.[config.correlationField] !== correlationId) {
-      throw new ConnectorError(`ServiceNow ${client.instanceHost}: ${table} ${input.sysId} does not carry ${config.correlationField}=${correlationId}; not updating a record that is not this incident's`, { source: SOURCE });
-    }
-  } else {
-    record = await findByCorrelation(client, config, correlationId);
-  }
-  if (!record) throw new ConnectorError(`ServiceNow ${client.instanceHost}: no ${table} record with ${config.correlationField}=${correlationId}: was a ticket opened for this incident?`, { source: SOURCE });
-  const sysId = String(record.sys_id);
-  const number = String(record.number ?? '');
+  const { sysId, number } = await findIncidentRecord(client, config, correlationId, input.sysId, SOURCE);
 
   // 2. The note, unless a previous attempt already wrote it.
-  const already = await hasNote(client, table, sysId, notesField, marker);
+  const already = await hasJournalEntry(client, table, sysId, notesField, marker, SOURCE);
   const fields: Record<string, string> = {
     state: config.falsePositiveState,
     close_code: config.falsePositiveCloseCode,
@@ -116,7 +88,7 @@ export async function releaseSecurityIncident(
   const warnings: string[] = [];
   const kept = await readBackFields(client, table, sysId, fields, SOURCE);
   for (const f of kept.dropped) warnings.push(`ServiceNow did not keep ${f}=${JSON.stringify(fields[f])} on ${number}: ${table} has no such field or choice on this instance, or a rule (e.g. close only from Review) changed it`);
-  if (!already && !(await hasNote(client, table, sysId, notesField, marker))) warnings.push(`ServiceNow did not keep the ${notesField} entry on ${number} (servicenow.notesField)`);
+  if (!already && !(await hasJournalEntry(client, table, sysId, notesField, marker, SOURCE))) warnings.push(`ServiceNow did not keep the ${notesField} entry on ${number} (servicenow.notesField)`);
   if (warnings.length) ctx.log.warn({ customer: ctx.customer.id, incident: correlationId, warnings }, 'servicenow release fields not kept');
 
   return {
@@ -127,17 +99,4 @@ export async function releaseSecurityIncident(
     ].join('; '),
     raw: client.evidence,
   };
-}
-
-/** Whether the record's journal already holds an entry with our marker (sys_journal_field). */
-async function hasNote(client: ServiceNowClient, table: string, sysId: string, field: string, marker: string): Promise<boolean> {
-  const res = await client.request('GET', '/api/now/table/sys_journal_field', {
-    sysparm_query: encodedQueryAnd([['element_id', sysId], ['element', field], ['name', table]]),
-    sysparm_fields: 'element_id,element,value',
-    sysparm_limit: '500',
-  }, undefined, { source: SOURCE, action: `reading the ${field} of ${sysId}` });
-  const rows = (res.json as { result?: Array<{ element_id?: unknown; element?: unknown; value?: unknown }> } | undefined)?.result;
-  if (!Array.isArray(rows)) throw new ConnectorError(`ServiceNow ${client.instanceHost} answered the journal lookup without a result list`, { source: SOURCE, retryable: true });
-  // a condition on an unknown field is ignored by the instance: check each row ourselves
-  return rows.some((r) => r.element_id === sysId && r.element === field && typeof r.value === 'string' && r.value.startsWith(marker));
 }

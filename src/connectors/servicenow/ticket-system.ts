@@ -1,8 +1,9 @@
 import type { CustomerConfig } from '../../config/customers';
-import type { TicketRequest, TicketSystem } from '../ticketing/ticket-system';
+import type { TicketNote, TicketRequest, TicketSystem } from '../ticketing/ticket-system';
 import type { ActionContext } from '../types';
 import { parseInstanceUrl, type ServiceNowClientOptions } from './client';
 import { openSecurityIncident } from './open-security-incident';
+import { addWorkNote } from './work-note';
 
 /** ServiceNow Security Incident Response as the customer's ticketing system. */
 export class ServiceNowTicketSystem implements TicketSystem {
@@ -26,5 +27,10 @@ export class ServiceNowTicketSystem implements TicketSystem {
     }, ctx, this.clientOptions);
     const o = r.output;
     return { output: { number: o.number, link: o.link, sysId: o.sysId, created: o.created, attached: o.attached }, summary: r.summary, raw: r.raw };
+  }
+
+  /** a work note (internal), written once per marker */
+  note(req: TicketNote, ctx: ActionContext) {
+    return addWorkNote({ incidentId: req.incidentId, sysId: req.sysId, marker: req.marker, lines: req.lines }, ctx, this.clientOptions);
   }
 }
