@@ -324,11 +324,11 @@ export class RecordingNotifier implements Notifier {
  * a 5 s lease and four tries with back-off. `over` replaces any of these.
  */
 export function testEngine(store: Store, registry: ActionRegistry, over: Partial<EngineDeps> & { customer?: CustomerConfig } = {}): Engine {
-  const { customer = testCustomer(), ...deps } = over;
+  const { customer = testCustomer(), procedures, ...deps } = over;
   return new Engine({
     store,
     registry,
-    procedures: new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)),
+    procedures: procedures ?? new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)),
     customers: (id) => (id === customer.id ? customer : undefined),
     secrets: testSecrets,
     notifier: new RecordingNotifier(),
