@@ -10,7 +10,7 @@ import { fullListRef, pendingApprovalLine, renderApprovalCard, renderTimelineCar
 import { loadSnapshot } from './incident-snapshot';
 import { inert, utc } from './inert-text';
 import { renderEmailDraftCard, renderHandoffCard } from './render-evidence-cards';
-import type { EmailDraft } from '../evidence/ciso-email';
+import { NOTIFY_CISO_ACTION, type EmailDraft } from '../evidence/ciso-email';
 import type { HandoffData } from '../evidence/handoff';
 import { approverView, readOnlyView } from './user-specific-view';
 import { fitTextMessage } from './card-budget';
@@ -366,7 +366,7 @@ export class TeamsNotifier implements Notifier {
     if (!incident || !action) return undefined;
     const customerName = this.deps.customerName(incident.customerId);
     const draft = (action.preview as { data?: { draft?: EmailDraft } } | null)?.data?.draft;
-    if ((action.name === 'mail.notifyCiso' || action.name === FOLLOW_UP_CISO_ACTION) && draft) {
+    if ((action.name === NOTIFY_CISO_ACTION || action.name === FOLLOW_UP_CISO_ACTION) && draft) {
       // The email's approval card is the draft itself, editable until it is sent.
       const sent = action.result as { output?: { via?: string } } | null;
       const outcome = approval.status === 'approved'

@@ -8,6 +8,13 @@
 
 export const STORM_RESOLVE_STEP = 'storm-accounts';
 export const STORM_CONTAIN_STEP = 'storm-contain';
+/**
+ * The action types of a storm's rounds and of its email's lines, named here (their ActionDefs are in
+ * src/connectors/storm/) so the engine and the evidence compare them without importing connectors.
+ */
+export const STORM_RESOLVE_ACTION = 'identity.resolveMany';
+export const STORM_CONTAIN_ACTION = 'identity.containMany';
+export const STORM_DISCONNECT_ACTION = 'radius.disconnectMany';
 
 /** What this module reads of an action row (the store's ActionRecord has these and more). */
 export interface RoundRow {

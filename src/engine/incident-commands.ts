@@ -1,7 +1,6 @@
 import { parseUpn, upnDomain } from '../domain/identity';
 import type { Clicker } from '../domain/approval-policy';
-import { actionIdOf, newIncidentId } from '../domain/incident-id';
-import { IncidentIdTakenError } from '../store/errors';
+import { actionIdOf, withFreshIncidentId } from '../domain/incident-id';
 import type { TimelineEventInput } from '../store/store';
 import { LIVE_INCIDENT, RETRYABLE_BY_PERSON, Room } from './engine-core';
 import { accountsLeft } from './release-plan';
@@ -96,17 +95,10 @@ export class IncidentCommands extends Room {
       return { ok: true, incidentId: open.id, created: false };
     }
     const now = this.clock.now();
-    let id = newIncidentId(now);
-    // an id taken by another incident (the day's four random characters met again): draw another
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.createRequested(id, customer, upn, req.requestedBy, now);
-        break;
-      } catch (e) {
-        if (!(e instanceof IncidentIdTakenError) || attempt >= 5) throw e;
-        id = newIncidentId(now);
-      }
-    }
+    const id = await withFreshIncidentId(now, async (drawn) => {
+      await this.createRequested(drawn, customer, upn, req.requestedBy, now);
+      return drawn;
+    });
     await this.startIncident(id);
     return { ok: true, incidentId: id, created: true };
   }

@@ -7,6 +7,7 @@ import type { Procedure, ProcedureStep } from './procedure';
 import { accountsLeft, buildReleasePlan, previewReleasePlan, releaseStepId, type KeptItem, type PlanItem, type ReleasePlan, type StepRounds } from './release-plan';
 import { readFindings } from '../domain/incident-findings';
 import { FOLLOW_UP_CISO_ACTION } from '../evidence/ciso-follow-up';
+import { NOTIFY_CISO_ACTION } from '../evidence/ciso-email';
 import { chosenInverses, CLASSIFICATIONS, RELEASE_GATE_ACTION, RELEASE_GATE_STEP, releaseGateInput, releasePreview, type ReleaseClassification, type ReleaseGateInput } from './release-gate';
 import { refusal, type Refusal } from './results';
 import { isStormSubject } from '../intake/storm';
@@ -25,7 +26,6 @@ export const CISO_STEP = 'release-ciso';
  * count (src/evidence/ciso-follow-up.ts); else there is nothing to follow up.
  */
 const STORM_NO_FOLLOW_UP = 'the CISO was not emailed about this storm (no email step in its procedure, or its draft was not sent); the report lists every account released';
-const CISO_EMAIL_ACTION = 'mail.notifyCiso';
 
 /** A release row: an undo or a follow-through; `skip` says why it is not needed, `approval` puts it to its own card. */
 interface ReleaseRow { stepId: string; action: string; input: Record<string, unknown>; title: string; skip?: string; approval?: boolean }
@@ -222,7 +222,7 @@ export class Release extends Room {
 
   /** The card's lines for the ticket note and the CISO follow-up, each when it will be part of the run. */
   private stormWithoutCisoEmail(incident: IncidentRecord, actions: readonly ActionRecord[]): boolean {
-    return isStormSubject(incident.subjectUpn) && !actions.some((a) => a.name === CISO_EMAIL_ACTION && a.status === 'succeeded');
+    return isStormSubject(incident.subjectUpn) && !actions.some((a) => a.name === NOTIFY_CISO_ACTION && a.status === 'succeeded');
   }
 
   private followThroughPreview(incident: IncidentRecord, customer: CustomerConfig, actions: readonly ActionRecord[]): { followThrough?: string[] } {

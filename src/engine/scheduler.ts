@@ -52,6 +52,15 @@ export class Scheduler extends Room {
   private waiting = 0;
   /** runs whose wait is over, queued for a slot in the order they woke (they go before new claims) */
   private readonly wakers: Array<() => void> = [];
+  /**
+   * An approved step (priority, set by the approving vote: migration 0008) may be ready in some
+   * incident: an incident's claims look for one first (see claimRunnable). Set by every kick but a
+   * run's end (a vote here, another replica's through wake) and by whole rounds (votes announced to
+   * no one); cleared when that look finds none, so the extra claim is not paid on every claim.
+   */
+  private approvedMayWait = true;
+  /** counts the settings of approvedMayWait: a look that began before one does not clear it */
+  private approvedHints = 0;
 
 
   /** Runs ticks on an interval and right after every change. Resumes whatever the store holds. */
@@ -95,6 +104,12 @@ export class Scheduler extends Room {
    * which is also what picks up other processes' changes, passed back-offs and expired leases.
    */
   override kick(incidentId?: string): void {
+    this.hintApproved();
+    this.request(incidentId);
+  }
+
+  /** A round soon, for this incident (or all): what kick does, without the hint of an approval. */
+  private request(incidentId?: string): void {
     if (!this.started) return;
     if (incidentId === undefined) this.wholeRound = true;
     else this.changedIncidents.add(incidentId);
@@ -132,6 +147,7 @@ export class Scheduler extends Room {
       scheduled += await this.passByIds(only, started);
     } else {
       this.sweeping = true;
+      this.hintApproved();
       try {
         expired = await this.rooms.approvals.expireApprovals();
         // Oldest first: the slots go to incidents in the order they came in.
@@ -207,7 +223,14 @@ export class Scheduler extends Room {
 
   /**
    * Claims runnable actions (of one incident, or of any; at most `max`) while this process has free
-   * slots, and starts each. Returns the claimed records; `started` collects the runs for tick().
+   * slots, and starts each. Returns the claimed records of that incident (or of any); `started`
+   * collects the runs for tick().
+   *
+   * An incident's claims first take any incident's approved steps: passes claim for their own
+   * incidents before a round's claim from all (which takes approved steps first), so with scarce
+   * slots an analyst's approved containment would wait behind the scoping of every incident kicked
+   * meanwhile (a storm). Approved steps are few (one a vote), so the incident's own steps are
+   * delayed, never starved.
    */
   private async claimRunnable(incident: IncidentRecord | undefined, started: Promise<void>[], max = Infinity): Promise<ActionRecord[]> {
     const claimed: ActionRecord[] = [];
@@ -218,16 +241,19 @@ export class Scheduler extends Room {
         this.backlog = true;
         break;
       }
-      this.claiming++;
-      let action: ActionRecord | undefined;
-      try {
-        action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), incident ? { incidentId: incident.id } : {});
-      } finally {
-        this.claiming--;
-        // the slot this claim held, when it took nothing (or failed): to a run whose wait ended
-        // meanwhile and queued behind the claim
-        if (!action) this.wake();
+      if (incident && this.approvedMayWait) {
+        const hints = this.approvedHints;
+        const approved = await this.claimOne({ approvedOnly: true });
+        if (approved) {
+          // another incident's, perhaps: not among this incident's claims (its pass keeps those by step)
+          started.push(this.launch(approved, approved.incidentId === incident.id ? incident : undefined));
+          if (approved.incidentId === incident.id) claimed.push(approved);
+          continue;
+        }
+        if (hints === this.approvedHints) this.approvedMayWait = false;
+        continue; // the slot check again: other passes claim side by side
       }
+      const action = await this.claimOne(incident ? { incidentId: incident.id } : {});
       if (!action) {
         if (!incident) this.backlog = false;
         break;
@@ -236,6 +262,26 @@ export class Scheduler extends Room {
       started.push(this.launch(action, incident));
     }
     return claimed;
+  }
+
+  private hintApproved(): void {
+    this.approvedMayWait = true;
+    this.approvedHints++;
+  }
+
+  /** One claim in the store, holding a slot while it is under way. */
+  private async claimOne(filter: { incidentId?: string; approvedOnly?: boolean }): Promise<ActionRecord | undefined> {
+    this.claiming++;
+    let action: ActionRecord | undefined;
+    try {
+      action = await this.store.claimAction(this.workerId, this.core.leaseMs, this.clock.now(), filter);
+    } finally {
+      this.claiming--;
+      // the slot this claim held, when it took nothing (or failed): to a run whose wait ended
+      // meanwhile and queued behind the claim
+      if (!action) this.wake();
+    }
+    return action;
   }
 
   /**
@@ -260,7 +306,8 @@ export class Scheduler extends Room {
       .finally(() => {
         this.inFlight.delete(run);
         this.wake();
-        this.kick(action.incidentId);
+        // a run's end approves nothing: no look for approved steps on its account
+        this.request(action.incidentId);
       });
     this.inFlight.add(run);
     return run;

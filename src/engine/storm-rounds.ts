@@ -1,5 +1,5 @@
 import { actionIdOf } from '../domain/incident-id';
-import { roundStepId, stormCoverage, STORM_CONTAIN_STEP, STORM_RESOLVE_STEP } from '../domain/storm-coverage';
+import { roundStepId, stormCoverage, STORM_CONTAIN_ACTION as CONTAIN_ACTION, STORM_CONTAIN_STEP, STORM_RESOLVE_ACTION as RESOLVE_ACTION, STORM_RESOLVE_STEP } from '../domain/storm-coverage';
 import { stormRoundEndings, STORM_ROUND_NOTE_ACTION, TICKET_OPEN_ACTION } from '../domain/storm-round-notes';
 import { isStormSubject, stormAccountIdentities } from '../intake/storm';
 import type { ActionRecord, IncidentRecord } from '../store/store';
@@ -9,8 +9,6 @@ import { RELEASE_GATE_STEP } from './release-gate';
 
 /** A release request that no longer stands: the rounds go on. */
 const RELEASE_GONE = new Set(['rejected', 'expired', 'failed', 'cancelled']);
-const RESOLVE_ACTION = 'identity.resolveMany';
-const CONTAIN_ACTION = 'identity.containMany';
 
 /**
  * Further rounds of a storm incident (issue 13 part 4). storm-contain's approval covers exactly the

@@ -13,13 +13,13 @@ import { ticketSystemFor, ticketSystems } from '../connectors/ticketing/registry
 import type { TicketSystemFactory } from '../connectors/ticketing/ticket-system';
 import { ConnectorError, type ActionContext, type ActionDef, type ActionResult, type Preview, type RawPayload, type ReportSource, actionList } from '../connectors/types';
 import type { Store } from '../store/store';
-import { checkRecipients, draftCisoEmail, loadCisoSnapshot, splitRecipients, ticketOf, type CisoSnapshot, type EmailDraft } from './ciso-email';
+import { checkRecipients, draftCisoEmail, loadCisoSnapshot, NOTIFY_CISO_ACTION, splitRecipients, ticketOf, type CisoSnapshot, type EmailDraft } from './ciso-email';
 import { isStormSubject } from '../intake/storm';
 import { draftStormCisoEmail } from './storm-ciso-email';
 import { firstAndMore, stormSummary } from './storm-summary';
 import { stormTicketText } from './storm-ticket-text';
 import { draftCisoFollowUp, FOLLOW_UP_CISO_ACTION } from './ciso-follow-up';
-export { FOLLOW_UP_CISO_ACTION };
+export { FOLLOW_UP_CISO_ACTION, NOTIFY_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
 import { mapBounded, STORM_CONCURRENCY } from '../connectors/storm/each-account';
@@ -206,7 +206,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   }
 
   const notifyAction: ActionDef<NotifyCisoInput, NotifyCisoOutput> = {
-    name: 'mail.notifyCiso',
+    name: NOTIFY_CISO_ACTION,
     risk: 'destructive',
     // a sent email cannot be recalled: a release sends the CISO a follow-up instead (drafted for review)
     inverse: { none: 'The CISO notification was sent and cannot be unsent: the release drafts a follow-up to the CISO for review instead' },

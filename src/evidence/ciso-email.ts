@@ -12,6 +12,12 @@ import type { Store } from '../store/store';
  * receive it: the customer's own contacts and domains, plus the MSP on-call: never anyone else.
  */
 
+/**
+ * The action that sends this email (its ActionDef is in src/evidence/actions.ts). Named here, in a
+ * module without connectors, so the engine and the bot can tell its actions apart without importing them.
+ */
+export const NOTIFY_CISO_ACTION = 'mail.notifyCiso';
+
 export interface CisoSnapshot {
   /** the incident as its readers see it (src/read-model/incident-snapshot.ts) */
   snapshot: IncidentSnapshot;

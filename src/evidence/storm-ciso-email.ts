@@ -1,4 +1,5 @@
 import { countryName, whatWeDid } from '../domain/incident-narrative';
+import { STORM_CONTAIN_ACTION, STORM_DISCONNECT_ACTION } from '../domain/storm-coverage';
 import { stepRuns } from '../read-model/incident-snapshot';
 import { containmentNotDoneLines, line, networkLines, ticketOf, wrap, type CisoSnapshot, type EmailDraft } from './ciso-email';
 import { alertWindow, containedParts, firstAndMore, stormSummary } from './storm-summary';
@@ -31,14 +32,14 @@ export function draftStormCisoEmail(s: CisoSnapshot): EmailDraft {
 
   // the storm's steps in its own words; the firewall block as for one account
   const done = whatWeDid(findings, runs, (step) => {
-    if (step.action === 'identity.containMany') {
+    if (step.action === STORM_CONTAIN_ACTION) {
       const contained = sum.contained.length;
       const out = [`Contained ${contained} of ${n} accounts${contained ? `: ${containedParts(sum.contained)}` : ''}`];
       const privileged = sum.privileged.filter((p) => p.contained);
       if (privileged.length) out.push(`Privileged accounts contained: ${firstAndMore(privileged.map((p) => `${line(p.label, 80)}${p.displayName ? ` (${line(p.displayName, 80)})` : ''}, ${line(p.roles.join(', '), 80)}`), NAMED)}`);
       return out;
     }
-    if (step.action === 'radius.disconnectMany' && sum.sessionsEnded !== undefined) {
+    if (step.action === STORM_DISCONNECT_ACTION && sum.sessionsEnded !== undefined) {
       return [sum.sessionsEnded === 0 ? 'No network (RADIUS) session of these accounts was active to end' : `Ended ${sum.sessionsEnded} network (RADIUS) session${sum.sessionsEnded === 1 ? '' : 's'} of these accounts`];
     }
     return undefined;

@@ -3,8 +3,7 @@ import type { CustomerConfig } from '../config/customers';
 import type { Store, TimelineEventInput } from '../store/store';
 import type { Logger } from '../log';
 import { normalizeAlertBody, AlertValidationError } from './normalize-alert';
-import { newIncidentId } from '../domain/incident-id';
-import { IncidentIdTakenError } from '../store/errors';
+import { withFreshIncidentId } from '../domain/incident-id';
 import { describeIdentifier, subjectIdentityFrom, subjectLabel, type SubjectIdentity } from '../domain/subject-identity';
 import type { IntakeScope } from './intake-credentials';
 import { alertAccount, countStorm, isStormSubject, stormKeyOf, stormSubject } from './storm';
@@ -144,16 +143,11 @@ export class IntakeService {
   }
 
   /** Records with a new incident id, drawing another when the one drawn is taken (the alert is still not stored then). */
-  private async withFreshId<T>(now: Date, record: (incidentId: string) => Promise<T>): Promise<T> {
-    const draw = this.deps.newIncidentId ?? newIncidentId;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await record(draw(now));
-      } catch (e) {
-        if (!(e instanceof IncidentIdTakenError) || attempt >= 5) throw e;
-        this.deps.log.info({ attempt }, 'the new incident id drawn was taken: drawing another');
-      }
-    }
+  private withFreshId<T>(now: Date, record: (incidentId: string) => Promise<T>): Promise<T> {
+    return withFreshIncidentId(now, record, {
+      draw: this.deps.newIncidentId,
+      onTaken: (attempt) => this.deps.log.info({ attempt }, 'the new incident id drawn was taken: drawing another'),
+    });
   }
 
   /**

@@ -453,7 +453,7 @@ export class KyselyStore implements Store {
     });
   }
 
-  async claimAction(owner: string, leaseMs: number, now: Date, filter: { incidentId?: string } = {}): Promise<ActionRecord | undefined> {
+  async claimAction(owner: string, leaseMs: number, now: Date, filter: { incidentId?: string; approvedOnly?: boolean } = {}): Promise<ActionRecord | undefined> {
     requireString(owner, 'owner');
     const at = isoUtc(now, 'now');
     const leaseUntil = addMs(now, leaseMs);
@@ -484,6 +484,7 @@ export class KyselyStore implements Store {
             .orderBy('id')
             .limit(1);
           if (filter.incidentId !== undefined) pick = pick.where('incident_id', '=', filter.incidentId);
+          if (filter.approvedOnly) pick = pick.where('priority', '>', 0);
           if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
           return pick;
         })

@@ -236,8 +236,10 @@ export interface Store {
   /**
    * Claims a runnable action with a lease (status ready → running, attempts+1), or re-claims a
    * `running` one whose lease has expired (a crashed worker). Returns undefined when none.
+   * Approved steps (priority set by the approving vote) first, then the oldest. `approvedOnly`:
+   * only those approved steps, of any incident unless `incidentId` is given.
    */
-  claimAction(owner: string, leaseMs: number, now: Date, filter?: { incidentId?: string }): Promise<ActionRecord | undefined>;
+  claimAction(owner: string, leaseMs: number, now: Date, filter?: { incidentId?: string; approvedOnly?: boolean }): Promise<ActionRecord | undefined>;
   renewLease(id: string, owner: string, leaseMs: number, now: Date): Promise<boolean>;
 
   // --- approvals ------------------------------------------------------------------------

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFindings } from '../../src/domain/incident-findings';
-import pino from 'pino';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine, type EngineDeps } from '../../src/engine/engine';
-import { DEFAULT_PROCEDURE_FILE, loadProcedure, parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
+import { parseProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { verifyChain } from '../../src/domain/timeline-hash';
 import type { Refusal } from '../../src/engine/results';
 import { refusalText, timelineText } from '../../src/bot/refusal-text';
 import { CONTOSO } from '../../src/sandbox/contoso';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
-import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
+import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, stopEnginesAndCancelLive, testActions, testCustomer, testEngine } from '../support/engine-fixtures';
 
 const SCOPE = ['identity.resolve', 'entra.signIns', 'entra.directoryAudits', 'm365.auditSearch', 'radius.accounting', 'firewall.vpnSessions'];
 
@@ -31,34 +30,15 @@ withTestStores((dialect, make) => {
     notifier = new RecordingNotifier();
   });
 
-  // Tests share one database: leave nothing live for the next test's engine to pick up.
-  afterEach(async () => {
-    for (const e of engines.splice(0)) await e.stop();
-    for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
-      for (const a of await store.listActions(inc.id)) {
-        if (['waiting', 'ready', 'awaiting_approval', 'running'].includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
-      }
-      await store.updateIncident(inc.id, { status: 'cancelled' });
-    }
-  });
+  afterEach(() => stopEnginesAndCancelLive(store, engines));
 
   function engine(over: Partial<EngineDeps> & { customer?: ReturnType<typeof testCustomer>; procedureText?: string } = {}): Engine {
+    const { procedureText, ...rest } = over;
     const registry = over.registry ?? new ActionRegistry(testActions(rec));
-    const customer = over.customer ?? testCustomer();
-    const procedures = over.procedures ?? new ProcedureCatalog(over.procedureText ? parseProcedure(over.procedureText, 'test.yaml', registry) : loadProcedure(DEFAULT_PROCEDURE_FILE, registry));
-    const e = new Engine({
-      store,
-      registry,
-      procedures,
-      customers: (id) => (id === customer.id ? customer : undefined),
-      secrets: testSecrets,
-      notifier,
-      clock,
-      log: pino({ level: 'silent' }),
-      workerId: `test-${dialect}-${engines.length}`,
-      leaseMs: 5_000,
-      retry: { maxAttempts: 4, baseMs: 1_000, capMs: 10_000 },
-      ...over,
+    const e = testEngine(store, registry, {
+      ...(procedureText ? { procedures: new ProcedureCatalog(parseProcedure(procedureText, 'test.yaml', registry)) } : {}),
+      notifier, clock, workerId: `test-${dialect}-${engines.length}`,
+      ...rest,
     });
     engines.push(e);
     return e;

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
-import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { AccessControl } from '../../src/operations/access-control';
 import { createEvidenceOperations } from '../../src/operations/evidence-operations';
 import { ROLE_UNCONFIRMED } from '../../src/bot/refusal-text';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
-import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
+import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, stopEnginesAndCancelLive, testActions, testCustomer, testEngine, testSecrets } from '../support/engine-fixtures';
 
 /**
  * An approver removed from the customer's approvers' group can no longer approve, at once: the
@@ -49,24 +48,11 @@ withTestStores((dialect, make) => {
     });
   });
 
-  afterEach(async () => {
-    for (const e of engines.splice(0)) await e.stop();
-    for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
-      for (const a of await store.listActions(inc.id)) {
-        if (['waiting', 'ready', 'awaiting_approval', 'running'].includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
-      }
-      await store.updateIncident(inc.id, { status: 'cancelled' });
-    }
-  });
+  afterEach(() => stopEnginesAndCancelLive(store, engines));
 
   function engine(): Engine {
-    const registry = new ActionRegistry(testActions(rec));
-    const e = new Engine({
-      store, registry, procedures: new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)),
-      customers: (id) => (id === customer.id ? customer : undefined),
-      secrets: testSecrets, notifier: new RecordingNotifier(), clock: new SkewClock(), log: silent,
-      workerId: `fresh-${dialect}-${engines.length}`, leaseMs: 5_000, retry: { maxAttempts: 4, baseMs: 1_000, capMs: 10_000 },
-      groupMembership: access.groupMembership(),
+    const e = testEngine(store, new ActionRegistry(testActions(rec)), {
+      customer, workerId: `fresh-${dialect}-${engines.length}`, groupMembership: access.groupMembership(),
     });
     engines.push(e);
     return e;

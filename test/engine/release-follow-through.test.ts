@@ -7,13 +7,12 @@ import { TeamsNotifier } from '../../src/bot/teams-notifier';
 import { releaseSection } from '../../src/evidence/release-section';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
-import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { createEvidenceActions, FOLLOW_UP_CISO_ACTION } from '../../src/evidence/actions';
 import type { EmailDraft } from '../../src/evidence/ciso-email';
 import type { CustomerConfig } from '../../src/config/customers';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
-import { ALEX, APPROVERS, createAlertIncident, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
+import { ALEX, APPROVERS, createAlertIncident, Recorder, stopEnginesAndCancelLive, testActions, testCustomer, testEngine } from '../support/engine-fixtures';
 import { releaseActions, withInverses } from '../support/release-fakes';
 
 /**
@@ -32,15 +31,7 @@ withTestStores((dialect, make) => {
 
   before(async () => { store = await make(); });
   beforeEach(() => { rec = new Recorder(); ticketInputs = []; sent = []; refuseMail = 0; });
-  afterEach(async () => {
-    for (const e of engines.splice(0)) await e.stop();
-    for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
-      for (const a of await store.listActions(inc.id)) {
-        if (['waiting', 'ready', 'awaiting_approval', 'running'].includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
-      }
-      await store.updateIncident(inc.id, { status: 'cancelled' });
-    }
-  });
+  afterEach(() => stopEnginesAndCancelLive(store, engines));
 
   const fakeMailer: MailerFactory = (): Mailer => ({
     via: 'test', describe: () => 'test mailer', problems: () => [],
@@ -57,11 +48,7 @@ withTestStores((dialect, make) => {
   function engine(customer: CustomerConfig): Engine {
     const followUp = createEvidenceActions({ store, customers: () => customer, mailers: { [customer.mail.via]: fakeMailer } }).filter((d) => d.name === FOLLOW_UP_CISO_ACTION);
     const registry = new ActionRegistry(withInverses(testActions(rec)), releaseActions(rec, []), [ticketUpdate], followUp);
-    const e = new Engine({
-      store, registry, procedures: new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)), secrets: testSecrets,
-      customers: (id) => (id === customer.id ? customer : undefined), notifier: new RecordingNotifier(), clock: new SkewClock(),
-      log: pino({ level: 'silent' }), workerId: `follow-${dialect}-${engines.length}`, leaseMs: 5_000, retry: { maxAttempts: 1 },
-    });
+    const e = testEngine(store, registry, { customer, workerId: `follow-${dialect}-${engines.length}`, retry: { maxAttempts: 1 } });
     engines.push(e);
     return e;
   }

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import pino from 'pino';
 import { ActionRegistry } from '../../src/engine/action-registry';
 import { Engine } from '../../src/engine/engine';
-import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
+import { DEFAULT_PROCEDURE_FILE, loadProcedure } from '../../src/engine/procedure';
 import { buildReleasePlan } from '../../src/engine/release-plan';
 import { verifyChain } from '../../src/domain/timeline-hash';
 import { CONTOSO } from '../../src/sandbox/contoso';
 import type { Store } from '../../src/store/store';
 import { withTestStores } from '../support/store-factory';
-import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, RecordingNotifier, SkewClock, testActions, testCustomer, testSecrets } from '../support/engine-fixtures';
+import { ADELE, ALEX, APPROVERS, createAlertIncident, MEGAN, Recorder, stopEnginesAndCancelLive, testActions, testEngine } from '../support/engine-fixtures';
 import { MAIL_NONE, PASSWORD_NOTE, RADIUS_NONE, releaseActions, withInverses } from '../support/release-fakes';
 
 /** The release procedure (issue 14) on the engine, with test inverses, on SQLite and PostgreSQL. */
@@ -25,23 +24,10 @@ withTestStores((dialect, make) => {
     classified = [];
     registry = new ActionRegistry(withInverses(testActions(rec)), releaseActions(rec, classified));
   });
-  afterEach(async () => {
-    for (const e of engines.splice(0)) await e.stop();
-    for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
-      for (const a of await store.listActions(inc.id)) {
-        if (['waiting', 'ready', 'awaiting_approval', 'running'].includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
-      }
-      await store.updateIncident(inc.id, { status: 'cancelled' });
-    }
-  });
+  afterEach(() => stopEnginesAndCancelLive(store, engines));
 
   function engine(): Engine {
-    const customer = testCustomer();
-    const e = new Engine({
-      store, registry, procedures: new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)), secrets: testSecrets,
-      customers: (id) => (id === customer.id ? customer : undefined), notifier: new RecordingNotifier(), clock: new SkewClock(),
-      log: pino({ level: 'silent' }), workerId: `release-${dialect}-${engines.length}`, leaseMs: 5_000, retry: { maxAttempts: 1 },
-    });
+    const e = testEngine(store, registry, { workerId: `release-${dialect}-${engines.length}`, retry: { maxAttempts: 1 } });
     engines.push(e);
     return e;
   }

@@ -437,6 +437,31 @@ export function storeContract(name: StoreDialectName, make: () => Promise<Store>
       assert.equal((await store.claimAction('w', 30_000, at(3000), { incidentId }))?.id, next);
     });
 
+    it('claimAction with approvedOnly takes approved steps only, of the one incident or of any', async () => {
+      const approve = async (incidentId: string, actionId: string) => {
+        const approval = await store.createApproval({ id: randomBytes(16).toString('hex'), incidentId, actionId, requiredApprovers: 1, requestedAt: T0.toISOString(), expiresAt: at(900_000).toISOString() });
+        const voted = await store.voteApproval(approval.id, { approverId: 'aad-1', approverName: 'Approver 1', vote: 'approve' }, at(1000));
+        assert.ok(voted.ok && voted.decided);
+      };
+      const mine = await openIncident(store);
+      const scope = await actionAt(store, mine, 'ready');
+      const contain = await actionAt(store, mine, 'awaiting_approval');
+      assert.equal(await store.claimAction('w', 30_000, at(2000), { incidentId: mine, approvedOnly: true }), undefined, 'ready read-only work is not approved');
+      await approve(mine, contain);
+      assert.equal((await store.claimAction('w', 30_000, at(2000), { incidentId: mine, approvedOnly: true }))?.id, contain);
+      assert.equal(await store.claimAction('w', 30_000, at(2000), { incidentId: mine, approvedOnly: true }), undefined);
+      // of any incident: another incident's approved step, never a step no vote approved
+      const other = await openIncident(store);
+      const otherScope = await actionAt(store, other, 'ready');
+      const otherContain = await actionAt(store, other, 'awaiting_approval');
+      await approve(other, otherContain);
+      const taken: string[] = [];
+      for (let a = await store.claimAction('w', 30_000, at(2000), { approvedOnly: true }); a; a = await store.claimAction('w', 30_000, at(2000), { approvedOnly: true })) taken.push(a.id);
+      assert.ok(taken.includes(otherContain), 'the other incident\'s approved step');
+      assert.ok(!taken.includes(scope) && !taken.includes(otherScope), 'no read-only step');
+      assert.equal((await store.claimAction('w', 30_000, at(2000), { incidentId: other }))?.id, otherScope, 'still there for a plain claim');
+    });
+
     it('claimAction honours notBefore (back-off)', async () => {
       const incidentId = await openIncident(store);
       const id = await actionAt(store, incidentId, 'waiting');

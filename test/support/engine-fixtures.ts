@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import pino from 'pino';
 import { customerSchema, type CustomerConfig } from '../../src/config/customers';
 import type { SecretStore } from '../../src/config/secrets';
 import { ConnectorError, type ActionDef, type ActionResult, type Preview } from '../../src/connectors/types';
 import type { Alert } from '../../src/domain/alert';
-import type { Clock } from '../../src/engine/engine';
+import type { ActionRegistry } from '../../src/engine/action-registry';
+import { Engine, type Clock, type EngineDeps } from '../../src/engine/engine';
+import { DEFAULT_PROCEDURE_FILE, loadProcedure, ProcedureCatalog } from '../../src/engine/procedure';
 import { CONTOSO, PLAYGROUND_USERS } from '../../src/sandbox/contoso';
 import type { ApprovalRecord, Store } from '../../src/store/store';
 import type { Notifier } from '../../src/engine/notifier';
@@ -313,4 +316,39 @@ export class RecordingNotifier implements Notifier {
   approvalRequested(a: ApprovalRecord) { this.requested.push(a); }
   approvalDecided(a: ApprovalRecord) { this.decided.push(a); }
   stepEvidence(incidentId: string, stepId: string, text: string) { this.evidence.push({ incidentId, stepId, text }); }
+}
+
+/**
+ * An engine on the test doubles, as the engine tests build it: `registry`'s default procedure, the one
+ * customer (testCustomer() unless given), no secrets, a RecordingNotifier, a SkewClock, a silent log,
+ * a 5 s lease and four tries with back-off. `over` replaces any of these.
+ */
+export function testEngine(store: Store, registry: ActionRegistry, over: Partial<EngineDeps> & { customer?: CustomerConfig } = {}): Engine {
+  const { customer = testCustomer(), procedures, ...deps } = over;
+  return new Engine({
+    store,
+    registry,
+    procedures: procedures ?? new ProcedureCatalog(loadProcedure(DEFAULT_PROCEDURE_FILE, registry)),
+    customers: (id) => (id === customer.id ? customer : undefined),
+    secrets: testSecrets,
+    notifier: new RecordingNotifier(),
+    clock: new SkewClock(),
+    log: pino({ level: 'silent' }),
+    leaseMs: 5_000,
+    retry: { maxAttempts: 4, baseMs: 1_000, capMs: 10_000 },
+    ...deps,
+  });
+}
+
+const LIVE_ACTION = ['waiting', 'ready', 'awaiting_approval', 'running'];
+
+/** Tests share one database: stops the test's engines and leaves nothing live for the next test's engine to pick up. */
+export async function stopEnginesAndCancelLive(store: Store, engines: Engine[]): Promise<void> {
+  for (const e of engines.splice(0)) await e.stop();
+  for (const inc of await store.listIncidents({ open: true, limit: 1000 })) {
+    for (const a of await store.listActions(inc.id)) {
+      if (LIVE_ACTION.includes(a.status)) await store.transitionAction(a.id, { from: [a.status], to: 'cancelled' });
+    }
+    await store.updateIncident(inc.id, { status: 'cancelled' });
+  }
 }

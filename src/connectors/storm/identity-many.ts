@@ -3,6 +3,7 @@ import { ConnectorError, type ActionDef, type ActionResult, type Preview, type R
 import { accountContext, mapBounded, perAccount, STORM_CONCURRENCY } from './each-account';
 import type { IdentityContainOutput, IdentityReleaseOutput, ResolvedAccount } from '../identity/actions';
 import { releaseInputFrom } from '../graph/actions';
+import { STORM_CONTAIN_ACTION, STORM_RESOLVE_ACTION } from '../../domain/storm-coverage';
 
 /**
  * The storm procedure's account actions (issue 13 part 4): one approval across a storm's accounts.
@@ -117,7 +118,7 @@ export function createStormIdentityActions(single: { resolve: ActionDef; contain
   const release = single.release as ActionDef<unknown, IdentityReleaseOutput>;
 
   const resolveMany: ActionDef<z.infer<typeof resolveManyInput>, ResolveManyOutput> = {
-    name: 'identity.resolveMany', risk: 'read',
+    name: STORM_RESOLVE_ACTION, risk: 'read',
     description: "Look up every account of a storm in Entra and Active Directory (identity.resolve per account); the ones that cannot be resolved are listed with why",
     input: resolveManyInput,
     async run(i, ctx): Promise<ActionResult<ResolveManyOutput>> {
@@ -153,7 +154,7 @@ export function createStormIdentityActions(single: { resolve: ActionDef; contain
   };
 
   const containMany: ActionDef<ContainManyInput, ContainManyOutput> = {
-    name: 'identity.containMany', risk: 'destructive',
+    name: STORM_CONTAIN_ACTION, risk: 'destructive',
     description: "Contain every account of a storm where it is mastered (identity.contain per account), behind one approval for all of them",
     input: containManyInput,
     inverse: {

@@ -3,6 +3,7 @@ import { ConnectorError, type ActionDef, type ActionResult, type Preview, type R
 import type { DisconnectInput, DisconnectOutput } from '../radius/actions';
 import { SUCCESS_STATUSES } from '../radius/coa/disconnect-sessions';
 import { accountContext, mapBounded, perAccount, STORM_CONCURRENCY } from './each-account';
+import { STORM_DISCONNECT_ACTION } from '../../domain/storm-coverage';
 
 /**
  * radius.disconnectMany: radius.disconnect for every account of a storm behind one approval. Each
@@ -31,7 +32,7 @@ function listed(items: string[], n: number): string {
 
 export function createDisconnectMany(disconnect: ActionDef<DisconnectInput, DisconnectOutput>): ActionDef<DisconnectManyInput, DisconnectManyOutput> {
   return {
-    name: 'radius.disconnectMany',
+    name: STORM_DISCONNECT_ACTION,
     risk: 'destructive',
     description: "Ends the RADIUS sessions of every account of a storm (radius.disconnect per account), behind one approval",
     input: disconnectManyInput,
