@@ -23,7 +23,7 @@ export { FOLLOW_UP_CISO_ACTION, NOTIFY_CISO_ACTION };
 import { storeReport } from './report';
 import { storedReports } from './stored-reports';
 import { mapBounded, STORM_CONCURRENCY } from '../connectors/storm/each-account';
-import { stormRoundEndings } from '../domain/storm-round-notes';
+import { stormRoundEndings, TICKET_OPEN_ACTION } from '../domain/storm-round-notes';
 import { stormRoundNoteAction } from './storm-round-note';
 
 /**
@@ -112,7 +112,7 @@ export function createEvidenceActions(o: EvidenceActionOptions): ActionDef[] {
   };
 
   const ticketAction: ActionDef<Record<string, unknown>, TicketOutput> = {
-    name: 'ticket.open',
+    name: TICKET_OPEN_ACTION,
     risk: 'change',
     description: "Opens the customer's ticket (a ServiceNow Security Incident) with the latest forensic report attached, and notes the ticket on the alerts.",
     input: emptyInput,
