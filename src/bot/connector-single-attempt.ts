@@ -22,8 +22,10 @@ import type { ConnectorClient, ConnectorFactory } from 'botframework-connector';
  * that field or renames the policy, this throws instead of letting hidden retries back in
  * (test/bot/connector-no-hidden-retry.test.ts fails first).
  *
- * Reads (GET/HEAD: channel lists, members) keep the default retries: repeating them duplicates
- * nothing, and they do not go through the send queue.
+ * Reads (GET/HEAD: the team's members) keep the default retries: repeating them duplicates
+ * nothing, and they do not go through the send queue. TeamsInfo's Teams-specific calls build a
+ * TeamsConnectorClient of their own, which this does not change; the bot uses only its read
+ * (getTeamChannels), never its sends.
  */
 
 /** core-rest-pipeline's name for the retry policy createPipelineFromOptions installs. */

@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import restify from 'restify';
 import type { AddressInfo } from 'node:net';
 import { createTeamsBot, type TeamsBot } from '../../src/bot/teams-app';
 import { SendQueue, type QueueClock } from '../../src/bot/send-queue';
 import { SharedSendLimiter } from '../../src/bot/shared-send-limiter';
 import { ConnectorPipelineChangedError, makeWritesSingleAttempt } from '../../src/bot/connector-single-attempt';
+import { Roster } from '../../src/bot/roster';
 import { conversationRateKey } from '../../src/bot/teams-rate-limits';
 import type { Store } from '../../src/store/store';
 import { log } from '../../src/log';
+import { jsonBody } from '../../src/http/json-body';
+import { postActivity } from '../support/bot-invoke';
 import { TEAM } from '../support/bot-connector-recorder';
-import { uniqueId, withTestStores } from '../support/store-factory';
+import { createTestDatabase, uniqueId, withTestStores, type TestDatabase } from '../support/store-factory';
+import { openStore } from '../../src/store/open-store';
 
 /**
  * botbuilder's ConnectorClient retries 429s (after their Retry-After) and 5xx on its own, inside
@@ -46,17 +51,21 @@ interface Scripted {
   headers?: Record<string, string>;
 }
 
+const MEMBER_OID = '00000000-0000-4000-8000-0000000000bb';
+
 /** Answers the scripted responses first (in order, to writes only), then as the Bot Connector would. */
 async function startScriptedConnector(clock: SteppingClock) {
   const seen: Seen[] = [];
   const script: Scripted[] = [];
+  /** the same for reads (GET) */
+  const readScript: Scripted[] = [];
   let next = 1;
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const path = new URL(req.url ?? '/', 'http://connector').pathname;
       const method = req.method ?? '';
-      const scripted = method !== 'GET' ? script.shift() : undefined;
+      const scripted = method === 'GET' ? readScript.shift() : script.shift();
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}, id?: string) => {
         seen.push({ method, path, at: clock.now(), status, id });
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -66,6 +75,9 @@ async function startScriptedConnector(clock: SteppingClock) {
       const id = `17000000${next++}`;
       if (method === 'POST' && /\/v3\/conversations\/?$/.test(path)) return answer(201, { id: `${TEAM.channelId};messageid=${id}`, activityId: id }, {}, id);
       if (method === 'POST' && /\/activities(\/[^/]+)?\/?$/.test(path)) return answer(201, { id }, {}, id);
+      if (method === 'GET' && /\/v3\/conversations\/[^/]+\/pagedmembers\/?$/.test(path)) {
+        return answer(200, { members: [{ id: '29:member-megan', name: 'Megan Bowen', aadObjectId: MEMBER_OID }] });
+      }
       if (method === 'PUT') return answer(200, { id: decodeURIComponent(path.split('/').pop() ?? '') });
       return answer(404, { error: { code: 'NotFound', message: `${method} ${path}` } });
     });
@@ -76,6 +88,7 @@ async function startScriptedConnector(clock: SteppingClock) {
     serviceUrl,
     seen,
     script,
+    readScript,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
@@ -161,6 +174,55 @@ withTestStores((_name, make) => {
         assert.deepEqual(connector.seen.map((s) => [s.method, s.status]), [['POST', scripted.status]], 'exactly one request');
         assert.equal(holds.length, 0, 'not a throttle: nothing held');
       });
+    }
+
+  });
+});
+
+/** Not about the store: one fresh SQLite store, since the test needs a bot that has no channel pinned yet. */
+describe('the Bot Connector client keeps its retries for reads', function () {
+  this.timeout(30_000);
+  let connector: Awaited<ReturnType<typeof startScriptedConnector>>;
+  let database: TestDatabase;
+  let store: Store;
+  before(async () => {
+    connector = await startScriptedConnector(new SteppingClock());
+    database = await createTestDatabase('sqlite');
+    store = await openStore(database.url);
+  });
+  after(async () => {
+    await store.close();
+    await database.dispose();
+    await connector.close();
+  });
+
+  it('reads keep the client\'s retries (repeating a GET duplicates nothing): the team\'s member list answered 503 once is asked again', async () => {
+    const admin = { id: '29:00000000-0000-4000-8000-0000000000aa', name: 'Admin', aadObjectId: '00000000-0000-4000-8000-0000000000aa' };
+    const adminBot = createTeamsBot({
+      mode: 'sandbox', appType: 'MultiTenant', channelName: 'sec-ir', botName: 'ir', store,
+      queue: new SendQueue(), ops: {} as never, customerName: (id) => id, log, workerId: uniqueId('w'),
+      access: { roles: async () => new Map(), isAdmin: async (oid) => oid === admin.aadObjectId },
+    });
+    const server = restify.createServer();
+    server.post('/api/messages', jsonBody(), async (req: restify.Request, res: restify.Response) => { await adminBot.handle(req, res); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      connector.readScript.push({ status: 503, headers: { 'retry-after': '0' } });
+      // An installation by an admin: the bot pins the channel, then lists the team's members (a GET
+      // on the turn's ConnectorClient, GET /v3/conversations/{team}/pagedmembers).
+      const r = await postActivity((server.address() as AddressInfo).port, {
+        type: 'installationUpdate', action: 'add', id: uniqueId('i'), channelId: 'msteams', serviceUrl: connector.serviceUrl,
+        from: admin, recipient: { ...TEAM.bot },
+        conversation: { id: TEAM.channelId, isGroup: true, conversationType: 'channel', tenantId: TEAM.tenantId },
+        channelData: { team: { id: TEAM.teamId }, channel: { id: TEAM.channelId, name: TEAM.channelName }, tenant: { id: TEAM.tenantId } },
+      });
+      assert.ok(r.status < 300, `status ${r.status}`);
+      const lists = connector.seen.filter((x) => x.method === 'GET' && x.path.endsWith('/pagedmembers'));
+      assert.deepEqual(lists.map((x) => x.status), [503, 200], 'the 503 was retried by the client');
+      assert.equal(((await store.getRef('teams:channel')) as { channelId?: string } | undefined)?.channelId, TEAM.channelId, 'the channel was pinned');
+      assert.equal((await new Roster(store).all())[MEMBER_OID]?.mri, '29:member-megan', 'and the member learnt from the retried read');
+    } finally {
+      server.close();
     }
   });
 });
