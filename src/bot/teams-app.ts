@@ -6,7 +6,7 @@ import { isConnectionError } from '../store/dialect';
 import type { Logger } from '../log';
 import type { BotOperations, Clicker, OpResult } from './operations';
 import { TeamsChannel, type ChannelRef, type ConversationQueue } from './teams-channel';
-import { singleAttemptConnectorMiddleware } from './connector-single-attempt';
+import { connectorWriteRetriesMiddleware } from './connector-write-retries';
 import { TeamsNotifier } from './teams-notifier';
 import { parseCommand, helpText, type CommandDecl, type CommandEnv } from './commands';
 import { activityTeam, activityTenant, isInstallation, scopeOf, type Pin, type PinnedConfig } from './conversation-scope';
@@ -73,9 +73,9 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       ? { MicrosoftAppId: o.appId, MicrosoftAppPassword: o.appPassword, MicrosoftAppType: o.appType, MicrosoftAppTenantId: o.appTenantId }
       : {},
   );
-  // Every write to Teams is one HTTP request, so each attempt goes through the send queue and the
-  // shared limiter: the connector client's own 429/5xx retries are turned off (src/bot/connector-single-attempt.ts).
-  adapter.use(singleAttemptConnectorMiddleware);
+  // A 429 is never retried inside the connector client, nor a failed POST (a duplicate card): each
+  // send-queue attempt goes through the shared limiter (src/bot/connector-write-retries.ts).
+  adapter.use(connectorWriteRetriesMiddleware);
   adapter.onTurnError = async (context, error) => {
     o.log.error({ err: error, activityType: context.activity.type }, 'bot turn failed');
     if (context.activity.type === 'message') {

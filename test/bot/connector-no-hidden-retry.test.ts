@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createTeamsBot, type TeamsBot } from '../../src/bot/teams-app';
 import { SendQueue, type QueueClock } from '../../src/bot/send-queue';
 import { SharedSendLimiter } from '../../src/bot/shared-send-limiter';
-import { ConnectorPipelineChangedError, makeWritesSingleAttempt } from '../../src/bot/connector-single-attempt';
+import { ConnectorPipelineChangedError, removeHiddenWriteRetries } from '../../src/bot/connector-write-retries';
 import { Roster } from '../../src/bot/roster';
 import { conversationRateKey } from '../../src/bot/teams-rate-limits';
 import type { Store } from '../../src/store/store';
@@ -18,7 +18,7 @@ import { openStore } from '../../src/store/open-store';
 
 /**
  * botbuilder's ConnectorClient retries 429s (after their Retry-After) and 5xx on its own, inside
- * one call (src/bot/connector-single-attempt.ts). These tests send through the real client against
+ * one call (src/bot/connector-write-retries.ts). These tests send through the real client against
  * a local HTTP server standing in for the Bot Connector and count every HTTP request it receives:
  * one per send-queue attempt, the 429's Retry-After recorded in the shared store, the card posted once.
  */
@@ -176,6 +176,15 @@ withTestStores((_name, make) => {
       });
     }
 
+    it('an update (PUT, idempotent) answered 500 is tried again by the client, and updated once; not a throttle, nothing held', async () => {
+      const thread = `${TEAM.channelId};messageid=${uniqueId('t')}`;
+      connector.script.push({ status: 500 });
+      await bot.channel.update(thread, '1700000000043', { text: 'updated card' });
+      assert.deepEqual(connector.seen.map((s) => [s.method, s.status]), [['PUT', 500], ['PUT', 200]]);
+      assert.equal(holds.length, 0);
+      assert.equal(limiter.stats.granted, 1, 'one send-queue attempt');
+    });
+
   });
 });
 
@@ -227,10 +236,10 @@ describe('the Bot Connector client keeps its retries for reads', function () {
   });
 });
 
-describe('makeWritesSingleAttempt on a client not built as expected', () => {
+describe('removeHiddenWriteRetries on a client not built as expected', () => {
   it('throws a clear error instead of leaving the hidden retries in place', () => {
-    assert.throws(() => makeWritesSingleAttempt({} as never), (e: Error) => e instanceof ConnectorPipelineChangedError && /hidden HTTP retries cannot be turned off/.test(e.message));
+    assert.throws(() => removeHiddenWriteRetries({} as never), (e: Error) => e instanceof ConnectorPipelineChangedError && /hidden HTTP retries cannot be turned off/.test(e.message));
     const noRetryPolicy = { client: { pipeline: { getOrderedPolicies: () => [{ name: 'logPolicy' }], removePolicy: () => [], addPolicy: () => undefined } } };
-    assert.throws(() => makeWritesSingleAttempt(noRetryPolicy as never), /no 'defaultRetryPolicy' in its pipeline/);
+    assert.throws(() => removeHiddenWriteRetries(noRetryPolicy as never), /no 'defaultRetryPolicy' in its pipeline/);
   });
 });
