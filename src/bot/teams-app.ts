@@ -6,6 +6,7 @@ import { isConnectionError } from '../store/dialect';
 import type { Logger } from '../log';
 import type { BotOperations, Clicker, OpResult } from './operations';
 import { TeamsChannel, type ChannelRef, type ConversationQueue } from './teams-channel';
+import { connectorWriteRetriesMiddleware } from './connector-write-retries';
 import { TeamsNotifier } from './teams-notifier';
 import { parseCommand, helpText, type CommandDecl, type CommandEnv } from './commands';
 import { activityTeam, activityTenant, isInstallation, scopeOf, type Pin, type PinnedConfig } from './conversation-scope';
@@ -72,6 +73,9 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
       ? { MicrosoftAppId: o.appId, MicrosoftAppPassword: o.appPassword, MicrosoftAppType: o.appType, MicrosoftAppTenantId: o.appTenantId }
       : {},
   );
+  // A 429 is never retried inside the connector client, nor a failed POST (a duplicate card): each
+  // send-queue attempt goes through the shared limiter (src/bot/connector-write-retries.ts).
+  adapter.use(connectorWriteRetriesMiddleware);
   adapter.onTurnError = async (context, error) => {
     o.log.error({ err: error, activityType: context.activity.type }, 'bot turn failed');
     if (context.activity.type === 'message') {
