@@ -4,7 +4,8 @@
  * Teams throttles bots per conversation (documented: 7 messages/1 s, 8/2 s, 60/30 s, 1800/1 h per
  * bot per thread) and answers 429 with Retry-After. Sends to one conversation therefore run one at
  * a time, spaced by a minimum gap, while different conversations proceed in parallel. A throttled
- * send is retried after Retry-After, a bounded number of times.
+ * send is retried after Retry-After, a bounded number of times; a 412, 502 or 504 (Teams' other
+ * documented transient answers) after an exponential back-off, within the same bound.
  *
  * Pure TypeScript: the 429 detection is injectable, so no botbuilder import is needed here.
  */
@@ -78,6 +79,27 @@ function headerOf(headers: unknown, name: string): unknown {
   if (typeof h.get === 'function') return h.get(name);
   const key = Object.keys(h).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : h[key];
+}
+
+/**
+ * Teams' documented transient answers besides 429: "In addition to retrying error code 429, you must
+ * also retry error codes 412, 502, and 504" (Microsoft Learn, "Optimize your bot with rate limiting
+ * in Teams"). botbuilder's client used to retry these (and every 5xx) itself, unseen by the shared
+ * limiter; it no longer does (src/bot/connector-write-retries.ts), so the queue does, through the gate.
+ */
+const TEAMS_TRANSIENT_STATUSES = new Set([412, 502, 504]);
+
+export function isTeamsTransient(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { statusCode?: unknown; status?: unknown; response?: { status?: unknown } };
+  const status = e.statusCode ?? e.status ?? e.response?.status;
+  return typeof status === 'number' && TEAMS_TRANSIENT_STATUSES.has(status);
+}
+
+/** 1 s, 2 s, 4 s … capped at 8 s, with up to 25 % jitter so replicas do not retry in step. */
+function transientBackoffMs(attempt: number): number {
+  const base = Math.min(8000, 1000 * 2 ** (attempt - 1));
+  return base + Math.floor(Math.random() * base * 0.25);
 }
 
 /**
@@ -170,7 +192,12 @@ export class SendQueue {
         return await task();
       } catch (err) {
         const throttle = this.isThrottled(err);
-        if (!throttle) throw err;
+        if (!throttle) {
+          if (!isTeamsTransient(err) || attempt >= this.maxAttempts) throw err;
+          // Not Teams' "slow down" for everyone: this send alone waits, then takes a slot again.
+          await this.clock.sleep(transientBackoffMs(attempt));
+          continue;
+        }
         if (attempt >= this.maxAttempts) throw new SendThrottledError(key, attempt, err);
         const retryAfter = Math.min(throttle.retryAfterMs ?? this.defaultRetryAfterMs, this.maxRetryAfterMs);
         // Shared: the hold makes the next acquire (here and on every replica) wait it out.

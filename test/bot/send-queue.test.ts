@@ -100,6 +100,46 @@ describe('SendQueue', () => {
     assert.deepEqual(attempts, [0, 2000, 4000]);
   });
 
+  it('retries Teams\' other documented transient answers (412, 502, 504) with a growing back-off; not 500, 403 or 404', async () => {
+    const status = (code: number) => Object.assign(new Error(`HTTP ${code}`), { statusCode: code });
+    for (const code of [412, 502, 504]) {
+      const clock = new FakeClock();
+      const q = new SendQueue({ clock, minGapMs: 0 });
+      const attempts: number[] = [];
+      const p = q.enqueue('c', async () => {
+        attempts.push(clock.now());
+        if (attempts.length < 3) throw status(code);
+        return 'delivered';
+      });
+      await clock.runAll();
+      assert.equal(await p, 'delivered', `HTTP ${code}`);
+      assert.equal(attempts.length, 3);
+      const [first, second] = [attempts[1] - attempts[0], attempts[2] - attempts[1]];
+      assert.ok(first >= 1000 && first <= 1250 && second >= 2000 && second <= 2500, `back-off ${first}, ${second} ms`);
+    }
+    for (const code of [500, 403, 404]) {
+      const clock = new FakeClock();
+      const q = new SendQueue({ clock, minGapMs: 0 });
+      let attempts = 0;
+      const p = q.enqueue('c', async () => { attempts++; throw status(code); });
+      const settled = p.then(() => 'resolved', (e: { statusCode?: number }) => e.statusCode);
+      await clock.runAll();
+      assert.equal(await settled, code);
+      assert.equal(attempts, 1, `HTTP ${code} is not retried (a 500 to a POST may have posted)`);
+    }
+  });
+
+  it('a transient answer that lasts: the last error reaches the caller after the bounded attempts', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 0, maxAttempts: 3 });
+    let attempts = 0;
+    const p = q.enqueue('c', async () => { attempts++; throw Object.assign(new Error('Bad Gateway'), { statusCode: 502 }); });
+    const settled = p.then(() => undefined, (e: { statusCode?: number }) => e.statusCode);
+    await clock.runAll();
+    assert.equal(await settled, 502);
+    assert.equal(attempts, 3);
+  });
+
   it('waits the default 1 s when a 429 has no Retry-After, and caps absurd values', async () => {
     const clock = new FakeClock();
     const q = new SendQueue({ clock, minGapMs: 0, maxRetryAfterMs: 5000 });
