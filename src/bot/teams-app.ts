@@ -2,6 +2,7 @@ import { Application, TeamsAdapter, AdaptiveCardActionExecuteResponseType, type 
 import { CardFactory, TeamsInfo, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import type { Store } from '../store/store';
+import { isRestError } from '@azure/core-rest-pipeline';
 import { isConnectionError } from '../store/dialect';
 import type { Logger } from '../log';
 import type { BotOperations, Clicker, OpResult } from './operations';
@@ -376,7 +377,9 @@ export function createTeamsBot(o: TeamsBotOptions): TeamsBot {
         try {
           await app.run(context);
         } catch (e) {
-          if (!isConnectionError(e)) throw e;
+          // A socket error from the Bot Connector (a reply to a serviceUrl nobody answers: ECONNREFUSED
+          // as a RestError) is no store loss: asking Teams to send the activity again would not help.
+          if (!isConnectionError(e) || isRestError(e)) throw e;
           storeLost = e;
         }
       });

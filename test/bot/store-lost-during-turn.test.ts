@@ -12,7 +12,7 @@ import { log } from '../../src/log';
 import { IntakeCredentials } from '../../src/intake/intake-credentials';
 import { EnvFileSecretStore } from '../../src/config/secrets';
 import { PLAYGROUND_USERS } from '../../src/sandbox/contoso';
-import { cardActionInvoke, postActivity } from '../support/bot-invoke';
+import { cardActionInvoke, postActivity, textCommand } from '../support/bot-invoke';
 import { startRecordedConnector, type RecordedConnector } from '../support/bot-connector-recorder';
 
 /**
@@ -61,6 +61,14 @@ describe('bot turn: the store lost during the turn', () => {
     const r = await click();
     assert.equal(r.status, 503);
     assert.equal((r.body as unknown as { error?: { code?: string } })?.error?.code, 'store_unavailable');
+  });
+
+  it('a reply the Bot Connector cannot take (its serviceUrl refuses the connection) is no store loss: not 503', async () => {
+    // Found by the HTTP-edge property test once botbuilder's client stopped retrying a POST: the
+    // reply's ECONNREFUSED (a RestError) read as "the store is unreachable, send it again".
+    const r = await postActivity(port, textCommand({ text: 'help', from: PLAYGROUND_USERS.alex, serviceUrl: 'http://127.0.0.1:9/', conversationId: '19:sec-ir@thread.tacv2;messageid=1' }));
+    assert.notEqual(r.status, 503, JSON.stringify(r.body));
+    assert.ok(r.status < 500, `answered ${r.status}`);
   });
 
   it('any other failure is not a 503 (the turn failed; sending it again would not help)', async () => {
