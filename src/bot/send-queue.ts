@@ -122,8 +122,16 @@ export function detectHttp429(err: unknown, now: number = Date.now()): Throttle 
   return { retryAfterMs: parseRetryAfter(raw, now) };
 }
 
+interface Waiting {
+  priority: number;
+  seq: number;
+  run(): Promise<void>;
+}
+
 interface Lane {
-  tail: Promise<void>;
+  /** sends not yet started: highest priority first, then in the order they came */
+  waiting: Waiting[];
+  running: boolean;
   pending: number;
   /** start time of the last attempt in this conversation */
   lastStart: number;
@@ -140,6 +148,7 @@ export class SendQueue {
   private readonly isThrottled: ThrottleDetector;
   private readonly clock: QueueClock;
   private readonly gate: SendQueueOptions['gate'];
+  private seq = 0;
 
   constructor(opts: SendQueueOptions = {}) {
     this.minGapMs = opts.minGapMs ?? 500;
@@ -160,26 +169,46 @@ export class SendQueue {
     return n;
   }
 
-  /** `appKey`: the app-in-tenant key of the shared limiter (src/bot/teams-rate-limits.ts), when there is one. */
-  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string): Promise<T> {
+  /**
+   * `appKey`: the app-in-tenant key of the shared limiter (src/bot/teams-rate-limits.ts), when there is one.
+   * `priority`: among the sends still waiting for this conversation, a higher one goes first (equal
+   * ones in the order they came). In a storm hundreds of new threads wait for the channel's slots
+   * (Teams allows 60 per 30 s): the high-severity incidents' cards and the handoff go first.
+   */
+  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string, priority = 0): Promise<T> {
     if (this.lanes.size >= SWEEP_THRESHOLD) this.sweepIdleLanes();
     let lane = this.lanes.get(conversationKey);
     if (!lane) {
-      lane = { tail: Promise.resolve(), pending: 0, lastStart: Number.NEGATIVE_INFINITY };
+      lane = { waiting: [], running: false, pending: 0, lastStart: Number.NEGATIVE_INFINITY };
       this.lanes.set(conversationKey, lane);
     }
     const l = lane;
     l.pending++;
-    const run = l.tail.then(() => this.runWithRetries(conversationKey, l, task, appKey));
-    // The lane continues whether this task succeeded or failed.
-    l.tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    void l.tail.then(() => {
-      l.pending--;
+    return new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        priority,
+        seq: this.seq++,
+        run: () => this.runWithRetries(conversationKey, l, task, appKey).then(resolve, reject),
+      };
+      // stable insert: after every entry of the same or a higher priority
+      let at = l.waiting.length;
+      while (at > 0 && l.waiting[at - 1].priority < priority) at--;
+      l.waiting.splice(at, 0, entry);
+      this.pump(l);
     });
-    return run;
+  }
+
+  /** Starts the lane's next send when none runs; the lane continues whether a send succeeded or failed. */
+  private pump(l: Lane): void {
+    if (l.running) return;
+    const next = l.waiting.shift();
+    if (!next) return;
+    l.running = true;
+    void next.run().finally(() => {
+      l.running = false;
+      l.pending--;
+      this.pump(l);
+    });
   }
 
   private async runWithRetries<T>(key: string, lane: Lane, task: () => Promise<T>, appKey?: string): Promise<T> {

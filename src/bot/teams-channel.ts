@@ -27,8 +27,11 @@ export class ChannelUnknownError extends Error {
 
 /** Serialises sends per conversation and honours 429 Retry-After (src/bot/send-queue.ts). */
 export interface ConversationQueue {
-  /** `appKey`: the app-in-tenant key for Teams' per-app limit (src/bot/teams-rate-limits.ts) */
-  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string): Promise<T>;
+  /**
+   * `appKey`: the app-in-tenant key for Teams' per-app limit (src/bot/teams-rate-limits.ts);
+   * `priority`: a higher one goes before the sends still waiting for the same conversation
+   */
+  enqueue<T>(conversationKey: string, task: () => Promise<T>, appKey?: string, priority?: number): Promise<T>;
 }
 
 /**
@@ -90,8 +93,11 @@ export class TeamsChannel {
     return ch;
   }
 
-  /** A new thread in the channel; returns the thread's conversation id and the root message id. */
-  async startThread(activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }> {
+  /**
+   * A new thread in the channel; returns the thread's conversation id and the root message id.
+   * `priority`: its place among the new threads waiting for the channel's Teams slots (src/bot/thread-priority.ts).
+   */
+  async startThread(activity: Partial<Activity>, opts: { priority?: number } = {}): Promise<{ conversationId: string; activityId: string }> {
     // Measured before anything is sent: Teams would refuse an oversized message with 413.
     assertActivityFits(activity, 'the new thread\'s message');
     const ch = await this.requireChannel();
@@ -111,7 +117,7 @@ export class TeamsChannel {
         if (!activityId) throw new Error('Teams did not return the id of the new thread\'s message');
         const conversationId = res.id.includes(';messageid=') ? res.id : `${ch.channelId};messageid=${activityId}`;
         return { conversationId, activityId };
-      }), this.appKey(ch));
+      }), this.appKey(ch), opts.priority);
   }
 
   async reply(conversationId: string, activity: Partial<Activity>): Promise<string> {

@@ -15,6 +15,7 @@ import type { HandoffData } from '../evidence/handoff';
 import { approverView, readOnlyView } from './user-specific-view';
 import { fitTextMessage } from './card-budget';
 import { subjectDisplay } from '../domain/subject-display';
+import { HANDOFF_THREAD_PRIORITY, threadPriority } from './thread-priority';
 
 /** User-specific approval views (production Teams): who is listed in `refresh.userIds`, and who may approve. */
 export interface ApprovalAudience {
@@ -262,7 +263,7 @@ export class TeamsNotifier implements Notifier {
     const posted = await this.postOnce(key, marker, () => this.deps.channel.startThread({
       ...activity,
       summary: `${incidentId}: ${subjectDisplay(snap.incident.subjectUpn)}`,
-    }));
+    }, { priority: threadPriority(snap.incident.severity) }));
     if (!posted) return;
     // The card is kept: a failure from here on is a missing timeline line, never a second card.
     await this.deps.store.appendTimeline(incidentId, [{ source: 'teams', kind: 'card.posted', summary: 'Timeline card posted in the IR channel', data: { activityId: posted.activityId } }]);
@@ -433,7 +434,7 @@ export class TeamsNotifier implements Notifier {
 
   /** The shift handoff: a new thread in the IR channel, @mentioning the incoming analyst. */
   async postHandoff(handoff: HandoffData): Promise<void> {
-    await this.deps.channel.startThread({ attachments: [CardFactory.adaptiveCard(renderHandoffCard(handoff))], summary: `Shift handoff: ${handoff.shiftName}` });
+    await this.deps.channel.startThread({ attachments: [CardFactory.adaptiveCard(renderHandoffCard(handoff))], summary: `Shift handoff: ${handoff.shiftName}` }, { priority: HANDOFF_THREAD_PRIORITY });
   }
 
   /** A plain reply in the incident's thread (report summaries, ticket numbers, verify results). */

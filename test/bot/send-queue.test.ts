@@ -55,6 +55,19 @@ describe('SendQueue', () => {
     assert.deepEqual(log, [['1', 0], ['2', 500], ['3', 1000]]);
   });
 
+  it('among the sends waiting for one conversation a higher priority goes first, equal ones in order; the running send is not interrupted', async () => {
+    const clock = new FakeClock();
+    const q = new SendQueue({ clock, minGapMs: 500 });
+    const order: string[] = [];
+    const send = (label: string, priority?: number) => q.enqueue('channel', async () => { order.push(label); return label; }, undefined, priority);
+    // a storm: low-severity threads queued first, then high ones and the handoff
+    const all = Promise.all([send('low-1', 2), send('low-2', 2), send('plain'), send('high-1', 4), send('handoff', 10), send('high-2', 4), send('low-3', 2)]);
+    await clock.runAll();
+    await all;
+    // low-1 had started before the others were queued: it is not pre-empted
+    assert.deepEqual(order, ['low-1', 'handoff', 'high-1', 'high-2', 'low-2', 'low-3', 'plain']);
+  });
+
   it('keeps going after a failed (non-429) send, and that failure reaches only its caller', async () => {
     const clock = new FakeClock();
     const q = new SendQueue({ clock, minGapMs: 100 });

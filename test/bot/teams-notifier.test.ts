@@ -4,15 +4,16 @@ import { postingSince, TeamsNotifier } from '../../src/bot/teams-notifier';
 import type { TeamsChannel } from '../../src/bot/teams-channel';
 import type { Store } from '../../src/store/store';
 import { log } from '../../src/log';
+import { HANDOFF_THREAD_PRIORITY, threadPriority } from '../../src/bot/thread-priority';
 
 /** Records what the notifier sends to Teams (the real path is covered by the Playground e2e tests). */
 function recordingChannel() {
-  const calls: Array<{ op: 'thread' | 'reply' | 'update' | 'remove'; conversationId?: string; activityId?: string }> = [];
+  const calls: Array<{ op: 'thread' | 'reply' | 'update' | 'remove'; conversationId?: string; activityId?: string; priority?: number }> = [];
   let n = 0;
   const tag = uniqueId('t');
   const channel = {
     channel: async () => ({ channelId: '19:sec-ir@thread.tacv2' }),
-    startThread: async () => { n++; calls.push({ op: 'thread', activityId: `${tag}-${n}` }); return { conversationId: `19:sec-ir@thread.tacv2;messageid=${tag}-${n}`, activityId: `${tag}-${n}` }; },
+    startThread: async (_activity: unknown, opts?: { priority?: number }) => { n++; calls.push({ op: 'thread', activityId: `${tag}-${n}`, priority: opts?.priority }); return { conversationId: `19:sec-ir@thread.tacv2;messageid=${tag}-${n}`, activityId: `${tag}-${n}` }; },
     reply: async (conversationId: string) => { n++; calls.push({ op: 'reply', conversationId }); return String(n); },
     update: async (conversationId: string, activityId: string) => { calls.push({ op: 'update', conversationId, activityId }); },
     remove: async (conversationId: string, activityId: string) => { calls.push({ op: 'remove', conversationId, activityId }); },
@@ -41,6 +42,16 @@ withTestStores((_dialect, make) => {
       await n.incidentChanged(id);
       assert.equal(calls.filter((c) => c.op === 'thread').length, 1);
       assert.ok(calls.filter((c) => c.op === 'update').length >= 1);
+    });
+
+    it('a timeline card waits for the channel\'s slots with its incident\'s severity as priority (high before low in a storm)', async () => {
+      const { calls, channel } = recordingChannel();
+      const n = new TeamsNotifier({ store, channel, customerName: () => 'Contoso', log, workerId: 'w-prio' });
+      const { id } = await incidentWithApproval(); // severity high
+      await n.incidentChanged(id);
+      assert.deepEqual(calls.filter((c) => c.op === 'thread').map((c) => c.priority), [threadPriority('high')]);
+      assert.ok(threadPriority('high') > threadPriority('medium') && threadPriority('medium') > threadPriority('low'));
+      assert.ok(HANDOFF_THREAD_PRIORITY > threadPriority('high'), 'the handoff goes before every incident');
     });
 
     it('a second instance does not post a card the first is posting', async () => {
