@@ -1,3 +1,4 @@
+import { isConnectionError } from './store/dialect';
 import { randomUUID } from 'node:crypto';
 import dotenv from 'dotenv';
 import { hostname } from 'node:os';
@@ -230,7 +231,14 @@ async function composeApp(source: NodeJS.ProcessEnv, cleanups: Array<() => Promi
   const intake = new IntakeService({
     store,
     customerByTenant: (t) => byTenant.get(t.toLowerCase()),
-    onIncidentCreated: (id) => { engine.startIncident(id).catch((e) => log.error({ err: e, incidentId: id }, 'procedure did not start')); },
+    onIncidentCreated: (id) => {
+      engine.startIncident(id).catch((e) => {
+        // A store restart mid-start is recovered: the scheduler starts every open incident without a
+        // procedure (its start claim goes stale after a minute). Said as what it is, not as an error.
+        if (isConnectionError(e)) log.warn({ err: e, incidentId: id }, 'procedure not started yet (the store was out of reach); the scheduler starts it');
+        else log.error({ err: e, incidentId: id }, 'procedure did not start');
+      });
+    },
     onIncidentChanged: (id) => { void bot.notifier.incidentChanged(id); },
     log,
   });
