@@ -24,8 +24,9 @@ import type { ConnectorClient, ConnectorFactory } from 'botframework-connector';
  *
  * What is left, by method:
  *  - POST (a new thread, a reply): exactly one HTTP request; any failure reaches the send queue,
- *    which retries a 429 through the shared limiter and leaves the rest to its caller (the card
- *    sweep posts an unposted card; its claim stops a duplicate).
+ *    which retries a 429 through the shared limiter, Teams' documented 412/502/504 after a back-off
+ *    (each attempt taking a slot again), and leaves the rest to its caller (the card sweep posts an
+ *    unposted card; its claim stops a duplicate).
  *  - PUT, DELETE (update a card): idempotent, so a 5xx, 408 or dropped connection (a stale
  *    keep-alive socket) is still tried again here with back-off; a 429 is never: it goes to the
  *    send queue like a POST's.
