@@ -2,24 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { startGraphEmulator, type GraphEmulator } from '../../src/sandbox/graph/emulator';
+import type { GraphEmulator } from '../../src/sandbox/graph/emulator';
 import type { EmulatorUser } from '../../src/sandbox/graph/state';
-import { startServiceNowEmulator, type ServiceNowEmulator } from '../../src/sandbox/servicenow/emulator';
-import { contosoFortiGateState, startFortiOsEmulator, type FortiOsEmulator } from '../../src/sandbox/fortios/fortios-emulator';
+import type { ServiceNowEmulator } from '../../src/sandbox/servicenow/emulator';
+import type { FortiOsEmulator } from '../../src/sandbox/fortios/fortios-emulator';
 import { CONTOSO, MSP } from '../../src/sandbox/contoso';
-import { customerSchema, type CustomerConfig } from '../../src/config/customers';
+import type { CustomerConfig } from '../../src/config/customers';
 import { EnvFileSecretStore } from '../../src/config/secrets';
-import { graphActions } from '../../src/connectors/graph/actions';
-import { radiusActions } from '../../src/connectors/radius/actions';
-import { createFirewallActions } from '../../src/connectors/firewall/actions';
-import { switchActions } from '../../src/connectors/switch';
-import { threatFeedActions } from '../../src/connectors/threat-feed';
-import { alertSourceActions } from '../../src/connectors/alert-source/actions';
-import { serviceNowActions } from '../../src/connectors/servicenow/actions';
-import { activeDirectoryActions } from '../../src/connectors/active-directory/actions';
-import { createIdentityActions } from '../../src/connectors/identity/actions';
 import type { ActionDef } from '../../src/connectors/types';
-import { createEvidenceActions, type TicketOutput } from '../../src/evidence/actions';
+import type { TicketOutput } from '../../src/evidence/actions';
 import { DRAFT_MAX_LINES, type EmailDraft } from '../../src/evidence/ciso-email';
 import { draftCisoFollowUp } from '../../src/evidence/ciso-follow-up';
 import { actionPorts } from '../../src/operations/action-ports';
@@ -30,8 +21,9 @@ import { IntakeService } from '../../src/intake/intake-service';
 import { isStormSubject } from '../../src/intake/storm';
 import { TeamsNotifier } from '../../src/bot/teams-notifier';
 import type { Store } from '../../src/store/store';
-import { graphActionContext, graphSandboxCustomers } from '../support/graph-sandbox';
+import { graphActionContext } from '../support/graph-sandbox';
 import { uniqueId, withTestStores } from '../support/store-factory';
+import { startStormTicketWorld, type StormTicketWorld } from '../support/storm-ticket-world';
 
 /**
  * The storm procedure's follow-through (Storm containment@2): a 12-account password spray ends
@@ -90,43 +82,15 @@ withTestStores((dialect, make) => {
     let secrets: EnvFileSecretStore;
     const engines: Engine[] = [];
 
+    let world: StormTicketWorld;
+
     before(async () => {
-      emu = await startGraphEmulator();
-      snow = await startServiceNowEmulator({ port: 0 });
-      fgt = await startFortiOsEmulator({ port: 0, hostname: 'FGT-CONTOSO-01', users: [{ username: CONTOSO.fortigate.username, password: CONTOSO.fortigate.password }], state: contosoFortiGateState() });
-      const g = graphSandboxCustomers(emu);
-      secrets = new EnvFileSecretStore({
-        CONTOSO_GRAPH_SECRET: CONTOSO.graphClientSecret, GRAPH_SANDBOX_CA: emu.caPem, MSP_SECRET: MSP.clientSecret,
-        SNOW_USER: CONTOSO.servicenow.username, SNOW_PASSWORD: CONTOSO.servicenow.password, FGT_PASSWORD: CONTOSO.fortigate.password,
-      });
-      customer = customerSchema.parse({
-        ...g.contoso,
-        contacts: CONTOSO.contacts,
-        storm: { enabled: true, minUsers: 2, windowMinutes: 10 },
-        servicenow: { instanceUrl: snow.url, usernameRef: 'env:SNOW_USER', passwordRef: 'env:SNOW_PASSWORD' },
-        firewalls: [{
-          id: CONTOSO.fortigate.id, kind: 'fortigate', blockGroup: CONTOSO.fortigate.blockGroup,
-          ssh: { host: '127.0.0.1', port: fgt.port, username: CONTOSO.fortigate.username, passwordRef: 'env:FGT_PASSWORD', hostKeySha256: fgt.hostKeySha256, timeoutMs: 5000 },
-        }],
-      });
       store = await make();
-      registry = new ActionRegistry(
-        graphActions, radiusActions, createFirewallActions(), switchActions, threatFeedActions, alertSourceActions, serviceNowActions, activeDirectoryActions,
-        createIdentityActions({ adActions: activeDirectoryActions, graph: graphActions }),
-        createEvidenceActions({
-          store, customers: (id) => (id === customer.id ? customer : undefined),
-          msp: { tenantId: MSP.tenantId, clientId: MSP.clientId, credentialRef: 'env:MSP_SECRET', mailbox: MSP.mailbox, authorityHost: emu.authorityHost, baseUrl: emu.url, caCertificateRef: 'env:GRAPH_SANDBOX_CA' },
-          mspOnCall: { name: 'MSP on-call', email: 'oncall@msp.example' },
-          serviceNow: { maxRetries: 0 },
-        }),
-      );
+      world = await startStormTicketWorld(store);
+      ({ emu, snow, fgt, customer, registry, secrets } = world);
     });
     afterEach(async () => { for (const e of engines.splice(0)) await e.stop(); });
-    after(async () => {
-      await emu?.close();
-      await snow?.close();
-      await fgt?.close();
-    });
+    after(async () => { await world?.close(); });
 
     function engine(procedures: ProcedureCatalog, name: string): { engine: Engine; intake: IntakeService } {
       const e = new Engine({
